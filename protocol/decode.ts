@@ -1,0 +1,64 @@
+/**
+ * Decoding of every v1 message. Input may be bytes, text or an already-parsed value; the result is a typed
+ * message or a `ProtocolError` naming the field and the problem. Nothing here throws anything else.
+ */
+import type { z } from 'zod';
+import { ProtocolError } from './errors.ts';
+import { AlertSchema } from './v1/alert.ts';
+import { BinBatchSchema, BinSchema } from './v1/bin.ts';
+import { DeadLetterSchema } from './v1/dead-letter.ts';
+import { HeartbeatSchema, StatusSchema } from './v1/heartbeat.ts';
+import { SampleSchema } from './v1/sample.ts';
+import { WindowResultSchema } from './v1/window.ts';
+
+export const SCHEMAS = {
+  sample: SampleSchema,
+  bin: BinSchema,
+  bin_batch: BinBatchSchema,
+  heartbeat: HeartbeatSchema,
+  status: StatusSchema,
+  window: WindowResultSchema,
+  alert: AlertSchema,
+  dead_letter: DeadLetterSchema,
+} as const;
+
+export type MessageKind = keyof typeof SCHEMAS;
+export type Message<K extends MessageKind> = z.infer<(typeof SCHEMAS)[K]>;
+export type DecodeResult<K extends MessageKind> = { ok: true; value: Message<K> } | { ok: false; error: ProtocolError };
+
+function toValue(kind: string, input: unknown): unknown {
+  if (typeof input !== 'string' && !(input instanceof Uint8Array)) return input;
+  const text = typeof input === 'string' ? input : Buffer.from(input).toString('utf8');
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ProtocolError(kind, '', `not valid JSON (${(err as Error).message})`, { cause: err });
+  }
+}
+
+/** Decodes without throwing. */
+export function tryDecode<K extends MessageKind>(kind: K, input: unknown): DecodeResult<K> {
+  let value: unknown;
+  try {
+    value = toValue(kind, input);
+  } catch (err) {
+    return { ok: false, error: err as ProtocolError };
+  }
+  const parsed = SCHEMAS[kind].safeParse(value);
+  if (parsed.success) return { ok: true, value: parsed.data as Message<K> };
+  const [first, ...rest] = parsed.error.issues;
+  const field = first ? first.path.map(String).join('.') : '';
+  const more = rest.length > 0 ? ` (and ${rest.length} more problem${rest.length === 1 ? '' : 's'})` : '';
+  return { ok: false, error: new ProtocolError(kind, field, `${first?.message ?? 'invalid'}${more}`) };
+}
+
+/** Decodes or throws a `ProtocolError` (code `WF_ERR_PROTOCOL_DECODE`). */
+export function decode<K extends MessageKind>(kind: K, input: unknown): Message<K> {
+  const r = tryDecode(kind, input);
+  if (!r.ok) throw r.error;
+  return r.value;
+}
+
+export function encode(message: unknown): Buffer {
+  return Buffer.from(JSON.stringify(message), 'utf8');
+}

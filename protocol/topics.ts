@@ -1,0 +1,53 @@
+/**
+ * Topic names and keys. MQTT topics carry the site and device so the gateway's ACL is a prefix check:
+ * a device may publish only under `wacoflow/v1/<site>/<its id>/`.
+ */
+import type { Bin } from './v1/bin.ts';
+
+export const MQTT_ROOT = 'wacoflow/v1';
+
+/** Upward (agent → gateway) and downward (gateway → agent) MQTT topic kinds. */
+export const MQTT_KINDS = ['bins', 'health', 'status', 'config', 'config/ack'] as const;
+export type MqttKind = (typeof MQTT_KINDS)[number];
+
+export function mqttTopic(site: string, device_id: string, kind: MqttKind): string {
+  return `${MQTT_ROOT}/${site}/${device_id}/${kind}`;
+}
+
+export function mqttDevicePrefix(site: string, device_id: string): string {
+  return `${MQTT_ROOT}/${site}/${device_id}/`;
+}
+
+export interface ParsedMqttTopic {
+  site: string;
+  device_id: string;
+  kind: MqttKind;
+}
+
+export function parseMqttTopic(topic: string): ParsedMqttTopic | null {
+  const parts = topic.split('/');
+  if (parts.length < 5 || `${parts[0]}/${parts[1]}` !== MQTT_ROOT) return null;
+  const [, , site, device_id, ...rest] = parts;
+  const kind = rest.join('/');
+  if (!site || !device_id || !(MQTT_KINDS as readonly string[]).includes(kind)) return null;
+  return { site, device_id, kind: kind as MqttKind };
+}
+
+export const KAFKA_TOPICS = {
+  bins: 'wacoflow.bins.v1',
+  health: 'wacoflow.health.v1',
+  dlq: 'wacoflow.dlq.v1',
+  windows: 'wacoflow.windows.v1',
+  alerts: 'wacoflow.alerts.v1',
+} as const;
+export type KafkaTopicName = (typeof KAFKA_TOPICS)[keyof typeof KAFKA_TOPICS];
+
+/** Bins are keyed by station so one station's detectors land in one partition and roll up without a shuffle. */
+export function binKey(bin: Pick<Bin, 'station_id'>): string {
+  return bin.station_id;
+}
+
+/** Health and status are keyed by device so one device's history stays in order. */
+export function healthKey(device_id: string): string {
+  return device_id;
+}

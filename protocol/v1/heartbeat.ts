@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import { ClockState, Count, EpochMs, Id } from './common.ts';
+
+export const BreakerState = z.enum(['closed', 'open', 'half_open']);
+export const InputState = z.enum(['starting', 'ok', 'degraded', 'failed', 'stopped']);
+
+/** Agent health, published every 30 s by default (ARCHITECTURE.md "Fleet"). */
+export const HeartbeatSchema = z.object({
+  v: z.literal(1),
+  device_id: Id,
+  ts_ms: EpochMs,
+  uptime_s: z.number().min(0),
+  version: z.string().min(1).max(64),
+  config_hash: z.string().min(1).max(128),
+  cpu_pct: z.number().min(0).max(100 * 256).nullable(),
+  mem_rss_bytes: Count,
+  temperature_c: z.number().min(-60).max(150).nullable(),
+  disk_free_bytes: Count.nullable(),
+  outbox: z.object({
+    depth: Count,
+    bytes: Count,
+    oldest_age_ms: Count.nullable(),
+  }),
+  inputs: z.array(
+    z.object({
+      name: Id,
+      driver: z.string().min(1).max(64),
+      state: InputState,
+      breaker: BreakerState,
+      last_error: z.string().max(1000).nullable(),
+      samples_total: Count,
+      dropped_total: Count,
+    }),
+  ),
+  clock: ClockState,
+  dead_letters_total: Count,
+});
+export type Heartbeat = z.infer<typeof HeartbeatSchema>;
+
+/**
+ * The retained online/offline status. The agent publishes `online` when it connects and registers `offline` as
+ * its MQTT last will, so the broker publishes it when the agent vanishes.
+ */
+export const StatusSchema = z.object({
+  v: z.literal(1),
+  device_id: Id,
+  state: z.enum(['online', 'offline']),
+  ts_ms: EpochMs,
+});
+export type Status = z.infer<typeof StatusSchema>;
