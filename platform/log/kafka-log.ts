@@ -1,0 +1,136 @@
+/**
+ * The Kafka adapter: the only file that imports kafkajs. Producers are idempotent with acks=all, so `send`
+ * resolves only once every in-sync replica has the records. Consumers never auto-commit and never auto-resolve
+ * offsets (kafkajs's defaults would mark a batch done before the handler's transaction commits); the handler
+ * commits `last offset + 1` itself, after its own store has the results.
+ */
+import { Kafka, logLevel, type Consumer, type LogEntry, type Producer } from 'kafkajs';
+import { ERR, WacoflowError } from '../errors.ts';
+import type { ConsumerHandlers, Log, LogConsumer, LogProducer, TopicPartition, TopicSpec } from './log.ts';
+
+export interface KafkaLogOptions {
+  brokers: string[];
+  client_id: string;
+  /** Receives kafkajs's own warnings and errors. */
+  onLog?: (level: 'error' | 'warn', message: string, extra: Record<string, unknown>) => void;
+  connection_timeout_ms?: number;
+}
+
+export class KafkaLog implements Log {
+  readonly kind = 'kafka' as const;
+  private readonly kafka: Kafka;
+  private readonly opened = new Set<{ disconnect(): Promise<void> }>();
+
+  constructor(options: KafkaLogOptions) {
+    const onLog = options.onLog;
+    this.kafka = new Kafka({
+      clientId: options.client_id,
+      brokers: options.brokers,
+      connectionTimeout: options.connection_timeout_ms ?? 3_000,
+      logLevel: logLevel.WARN,
+      logCreator:
+        () =>
+        ({ level, log }: LogEntry) => {
+          const { message, ...extra } = log;
+          onLog?.(level === logLevel.ERROR ? 'error' : 'warn', String(message), extra);
+        },
+    });
+  }
+
+  async ensureTopics(specs: TopicSpec[]): Promise<void> {
+    const admin = this.kafka.admin();
+    try {
+      await admin.connect();
+      const existing = new Set(await admin.listTopics());
+      const missing = specs.filter((s) => !existing.has(s.name));
+      if (missing.length > 0) {
+        await admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((s) => ({ topic: s.name, numPartitions: s.partitions, replicationFactor: -1 })),
+        });
+      }
+    } catch (err) {
+      throw new WacoflowError(ERR.LOG_UNAVAILABLE, `Kafka: could not create topics (${(err as Error).message})`, { retriable: true, cause: err });
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  async producer(): Promise<LogProducer> {
+    // maxInFlightRequests 1 keeps the idempotent producer's sequence numbers in order across retries.
+    const producer: Producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await producer.connect();
+    this.opened.add(producer);
+    return {
+      send: async (topic, records) => {
+        try {
+          await producer.send({ topic, acks: -1, messages: records.map((r) => ({ key: r.key, value: r.value })) });
+        } catch (err) {
+          throw new WacoflowError(ERR.LOG_UNAVAILABLE, `Kafka produce to ${topic} failed: ${(err as Error).message}`, { retriable: true, cause: err });
+        }
+      },
+      close: async () => {
+        this.opened.delete(producer);
+        await producer.disconnect();
+      },
+    };
+  }
+
+  consumer(group_id: string): LogConsumer {
+    const consumer: Consumer = this.kafka.consumer({ groupId: group_id, allowAutoTopicCreation: false, retry: { retries: 10 } });
+    this.opened.add(consumer);
+    // A seek inside eachBatch must win over resolving the batch, or the rewound records would be skipped.
+    const seekedDuringBatch = new Set<string>();
+    return {
+      run: async (handlers: ConsumerHandlers) => {
+        await consumer.connect();
+        for (const topic of handlers.topics) await consumer.subscribe({ topic, fromBeginning: true });
+        consumer.on(consumer.events.GROUP_JOIN, (e) => {
+          const assigned = e.payload.memberAssignment as Record<string, number[]>;
+          handlers.onAssignment?.(Object.entries(assigned).flatMap(([topic, ps]) => ps.map((partition) => ({ topic, partition }))));
+        });
+        await consumer.run({
+          autoCommit: false,
+          eachBatchAutoResolve: false,
+          eachBatch: async ({ batch, resolveOffset, heartbeat, isStale }) => {
+            if (batch.messages.length === 0 || isStale()) return;
+            const k = `${batch.topic}/${batch.partition}`;
+            seekedDuringBatch.delete(k);
+            await handlers.eachBatch({
+              topic: batch.topic,
+              partition: batch.partition,
+              high_watermark: Number(batch.highWatermark),
+              records: batch.messages.map((m) => ({
+                topic: batch.topic,
+                partition: batch.partition,
+                offset: Number(m.offset),
+                key: m.key === null ? null : m.key.toString('utf8'),
+                value: m.value ?? Buffer.alloc(0),
+                timestamp_ms: Number(m.timestamp),
+              })),
+            });
+            if (seekedDuringBatch.has(k)) return;
+            resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
+            await heartbeat();
+          },
+        });
+      },
+      seek: (tp: TopicPartition, offset: number) => {
+        seekedDuringBatch.add(`${tp.topic}/${tp.partition}`);
+        consumer.seek({ topic: tp.topic, partition: tp.partition, offset: String(offset) });
+      },
+      commit: async (tp: TopicPartition, next_offset: number) => {
+        await consumer.commitOffsets([{ topic: tp.topic, partition: tp.partition, offset: String(next_offset) }]);
+      },
+      stop: async () => {
+        this.opened.delete(consumer);
+        await consumer.disconnect();
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.opened].map((c) => c.disconnect()));
+    this.opened.clear();
+  }
+}

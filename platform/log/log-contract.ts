@@ -1,0 +1,135 @@
+/**
+ * One contract, every implementation: the same tests run against the in-process log and against real Kafka.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Log, LogBatch, LogConsumer, TopicPartition } from './log.ts';
+
+async function until(cond: () => boolean, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export function logContract(name: string, make: () => Log): void {
+  describe(`Log contract: ${name}`, () => {
+    let log: Log;
+    beforeAll(() => {
+      log = make();
+    });
+    afterAll(async () => {
+      await log.close();
+    });
+
+    it('keeps per-key order, assigns offsets, and delivers every record once to a group', async () => {
+      const topic = `contract-order-${randomUUID()}`;
+      await log.ensureTopics([{ name: topic, partitions: 3 }]);
+      await log.ensureTopics([{ name: topic, partitions: 3 }]); // idempotent
+      const producer = await log.producer();
+      const sent = Array.from({ length: 60 }, (_, i) => ({ key: `k${i % 7}`, value: Buffer.from(String(i)) }));
+      await producer.send(topic, sent.slice(0, 30));
+      await producer.send(topic, sent.slice(30));
+
+      const got: { key: string | null; value: number; partition: number; offset: number }[] = [];
+      const consumer = log.consumer(`g-${randomUUID()}`);
+      await consumer.run({
+        topics: [topic],
+        eachBatch: async (b: LogBatch) => {
+          for (const r of b.records) got.push({ key: r.key, value: Number(r.value.toString()), partition: r.partition, offset: r.offset });
+          await consumer.commit(b, b.records[b.records.length - 1]!.offset + 1);
+        },
+      });
+      await until(() => got.length >= 60);
+      await consumer.stop();
+      await producer.close();
+
+      expect(got.map((g) => g.value).sort((a, b) => a - b)).toEqual(sent.map((_, i) => i));
+      for (let k = 0; k < 7; k++) {
+        const ofKey = got.filter((g) => g.key === `k${k}`);
+        expect(new Set(ofKey.map((g) => g.partition)).size).toBe(1);
+        expect(ofKey.map((g) => g.value)).toEqual([...ofKey.map((g) => g.value)].sort((a, b) => a - b));
+        expect(ofKey.map((g) => g.offset)).toEqual([...ofKey.map((g) => g.offset)].sort((a, b) => a - b));
+      }
+    });
+
+    it('resumes a group from its committed offsets and honours seek', async () => {
+      const topic = `contract-resume-${randomUUID()}`;
+      const group = `g-${randomUUID()}`;
+      await log.ensureTopics([{ name: topic, partitions: 1 }]);
+      const producer = await log.producer();
+      await producer.send(topic, Array.from({ length: 10 }, (_, i) => ({ key: 'k', value: Buffer.from(String(i)) })));
+
+      const first: number[] = [];
+      const c1 = log.consumer(group);
+      await c1.run({
+        topics: [topic],
+        eachBatch: async (b) => {
+          // Process only up to offset 4 and commit 5: the rest must come again to the next member.
+          const mine = b.records.filter((r) => r.offset < 5);
+          first.push(...mine.map((r) => r.offset));
+          if (mine.length > 0) await c1.commit(b, mine[mine.length - 1]!.offset + 1);
+          if (mine.length < b.records.length) c1.seek(b, 5);
+        },
+      });
+      await until(() => first.length >= 5);
+      await c1.stop();
+
+      await producer.send(topic, [{ key: 'k', value: Buffer.from('10') }]);
+      const second: number[] = [];
+      let rewound = false;
+      const c2 = log.consumer(group);
+      await c2.run({
+        topics: [topic],
+        eachBatch: async (b) => {
+          if (!rewound) {
+            rewound = true; // rewind once to 7: offsets 5 and 6 are not delivered again
+            c2.seek(b, 7);
+            return;
+          }
+          second.push(...b.records.map((r) => r.offset));
+          await c2.commit(b, b.records[b.records.length - 1]!.offset + 1);
+        },
+      });
+      await until(() => second.includes(10));
+      await c2.stop();
+      await producer.close();
+      expect(first).toEqual([0, 1, 2, 3, 4]);
+      expect(second).toEqual([7, 8, 9, 10]);
+    });
+
+    it('splits partitions between two members of a group and hands them over when one leaves', async () => {
+      const topic = `contract-group-${randomUUID()}`;
+      const group = `g-${randomUUID()}`;
+      await log.ensureTopics([{ name: topic, partitions: 4 }]);
+      const producer = await log.producer();
+      const seen = new Map<string, Set<number>>();
+      const owners: TopicPartition[][] = [[], []];
+      const members: LogConsumer[] = [log.consumer(group), log.consumer(group)];
+      for (const [i, m] of members.entries()) {
+        await m.run({
+          topics: [topic],
+          onAssignment: (ps) => (owners[i] = ps),
+          eachBatch: async (b) => {
+            for (const r of b.records) {
+              const s = seen.get(r.value.toString()) ?? new Set<number>();
+              s.add(i);
+              seen.set(r.value.toString(), s);
+            }
+            await m.commit(b, b.records[b.records.length - 1]!.offset + 1);
+          },
+        });
+      }
+      await until(() => owners[0]!.length + owners[1]!.length === 4 && owners[0]!.length > 0 && owners[1]!.length > 0, 30_000);
+      await producer.send(topic, Array.from({ length: 40 }, (_, i) => ({ key: `key-${i}`, value: Buffer.from(`a${i}`) })));
+      await until(() => [...seen.keys()].filter((k) => k.startsWith('a')).length === 40);
+      await members[1]!.stop();
+      await producer.send(topic, Array.from({ length: 40 }, (_, i) => ({ key: `key-${i}`, value: Buffer.from(`b${i}`) })));
+      await until(() => [...seen.keys()].filter((k) => k.startsWith('b')).length === 40, 40_000);
+      await members[0]!.stop();
+      await producer.close();
+      expect([...seen.entries()].filter(([k]) => k.startsWith('b')).every(([, who]) => who.size === 1 && who.has(0))).toBe(true);
+    });
+  });
+}

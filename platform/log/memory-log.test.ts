@@ -1,0 +1,4 @@
+import { logContract } from './log-contract.ts';
+import { MemoryLog } from './memory-log.ts';
+
+logContract('in-process', () => new MemoryLog());
