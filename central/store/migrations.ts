@@ -1,0 +1,105 @@
+/**
+ * Versioned migrations, applied in order at start-up inside one transaction each, under an advisory lock so
+ * several central instances starting together apply each migration once. The same SQL runs on PostgreSQL and
+ * PGlite. Never edit a released migration: add the next one.
+ */
+import type { SqlDriver } from './sql.ts';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'skeleton: inventory, ingested bins, windows, offsets, devices, dead letters',
+    sql: `
+      CREATE TABLE stations (
+        station_id     text PRIMARY KEY,
+        name           text NOT NULL,
+        kind           text NOT NULL CHECK (kind IN ('freeway', 'intersection')),
+        corridor_id    text,
+        lat            double precision NOT NULL,
+        lon            double precision NOT NULL,
+        lanes          integer NOT NULL,
+        free_flow_kmh  double precision NOT NULL,
+        updated_ms     bigint NOT NULL
+      );
+
+      -- Every bin central has counted, keyed by its identity: the dedupe table of the acknowledgement chain.
+      CREATE TABLE ingested_bins (
+        device_id     text NOT NULL,
+        seq           bigint NOT NULL,
+        detector_id   text NOT NULL,
+        station_id    text NOT NULL,
+        bin_start_ms  bigint NOT NULL,
+        bin_ms        integer NOT NULL,
+        clock_synced  boolean NOT NULL,
+        measures      jsonb NOT NULL,
+        received_ms   bigint NOT NULL,
+        PRIMARY KEY (device_id, seq)
+      );
+      CREATE INDEX ingested_bins_time ON ingested_bins (bin_start_ms);
+
+      CREATE TABLE windows (
+        level             text NOT NULL CHECK (level IN ('detector', 'station', 'corridor')),
+        key               text NOT NULL,
+        window_start_ms   bigint NOT NULL,
+        window_end_ms     bigint NOT NULL,
+        revision          integer NOT NULL,
+        state             text NOT NULL CHECK (state IN ('provisional', 'final', 'revised')),
+        clock_untrusted   boolean NOT NULL,
+        measures          jsonb NOT NULL,
+        updated_ms        bigint NOT NULL,
+        PRIMARY KEY (level, key, window_start_ms)
+      );
+      CREATE INDEX windows_open ON windows (window_end_ms) WHERE state = 'provisional';
+
+      CREATE TABLE consumer_offsets (
+        group_id     text NOT NULL,
+        topic        text NOT NULL,
+        partition    integer NOT NULL,
+        next_offset  bigint NOT NULL,
+        updated_ms   bigint NOT NULL,
+        PRIMARY KEY (group_id, topic, partition)
+      );
+
+      CREATE TABLE devices (
+        device_id       text PRIMARY KEY,
+        status          text NOT NULL CHECK (status IN ('online', 'offline', 'unknown')),
+        status_ms       bigint,
+        last_seen_ms    bigint NOT NULL,
+        last_heartbeat  jsonb
+      );
+
+      CREATE TABLE dead_letters (
+        id              bigserial PRIMARY KEY,
+        received_ms     bigint NOT NULL,
+        stage           text NOT NULL,
+        reason          text NOT NULL,
+        field           text,
+        source          jsonb NOT NULL,
+        payload_base64  text NOT NULL
+      );
+    `,
+  },
+];
+
+export async function migrate(db: SqlDriver, migrations: Migration[] = MIGRATIONS): Promise<number[]> {
+  const applied: number[] = [];
+  await db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(7472361)'); // 'WF' — one migrator at a time
+    await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const done = new Set((await tx.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+    for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+      if (done.has(m.version)) continue;
+      await tx.exec(m.sql);
+      await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+      applied.push(m.version);
+    }
+  });
+  return applied;
+}

@@ -1,0 +1,57 @@
+/** PostgreSQL adapter: the only file that imports pg. */
+import pg from 'pg';
+import { ERR, WacoflowError } from '../../platform/errors.ts';
+import type { SqlDriver, SqlExecutor } from './sql.ts';
+
+const INT8_OID = 20;
+
+/** int8 as a JS number, like PGlite, so the store's code sees one type on both drivers. */
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+export async function openPostgres(url: string, max_connections = 5): Promise<SqlDriver> {
+  const pool = new pg.Pool({ connectionString: url, max: max_connections, types, connectionTimeoutMillis: 5_000 });
+  pool.on('error', () => {}); // an idle client's error surfaces on the next query instead of crashing the process
+  try {
+    const c = await pool.connect();
+    c.release();
+  } catch (err) {
+    await pool.end();
+    throw new WacoflowError(ERR.STORE_UNAVAILABLE, `PostgreSQL at ${redact(url)} is not reachable: ${(err as Error).message}`, { retriable: true, cause: err });
+  }
+  const exec = (q: pg.Pool | pg.PoolClient): SqlExecutor => ({
+    query: async <T>(text: string, params?: unknown[]) => {
+      const r = await q.query(text, params);
+      return { rows: r.rows as T[] };
+    },
+    exec: async (text: string) => {
+      await q.query(text); // no parameters: the simple query protocol runs several statements
+    },
+  });
+  return {
+    kind: 'postgres',
+    ...exec(pool),
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn(exec(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+/** The URL without its password, for messages. */
+export function redact(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@]*@/, '//$1:***@');
+}

@@ -1,0 +1,83 @@
+/** The store's behaviour, run against PGlite always and against a real PostgreSQL when one is configured. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decode, expecting, type Bin } from '../../protocol/index.ts';
+import { MIGRATIONS } from './migrations.ts';
+import type { SqlDriver } from './sql.ts';
+import { Store, windowRefKey, type WindowRow } from './store.ts';
+
+const T0 = 1_764_230_400_000;
+
+function bin(seq: number, volume: number): Bin {
+  return decode('bin', {
+    device_id: 'agent-1', seq, detector_id: 'd1', station_id: 's1', bin_start_ms: T0, bin_ms: 60_000,
+    clock: { synced: true, offset_ms: 0 }, measures: { ...expecting(3), volume, samples_seen: 3 },
+  });
+}
+
+export function storeContract(name: string, open: () => Promise<SqlDriver>): void {
+  describe(`Store: ${name}`, () => {
+    let store: Store;
+    beforeAll(async () => {
+      store = new Store(await open());
+    });
+    afterAll(async () => {
+      await store.close();
+    });
+
+    it('applies migrations once, however often it starts', async () => {
+      expect(await store.migrate()).toEqual(MIGRATIONS.map((m) => m.version));
+      expect(await store.migrate()).toEqual([]);
+    });
+
+    it('returns only bins it has not seen, by (device_id, seq)', async () => {
+      const first = await store.transaction((tx) => store.insertBins(tx, [bin(1, 5), bin(2, 6)], T0));
+      expect(first.map((b) => b.seq)).toEqual([1, 2]);
+      const again = await store.transaction((tx) => store.insertBins(tx, [bin(2, 6), bin(3, 7), bin(1, 5)], T0));
+      expect(again.map((b) => b.seq)).toEqual([3]);
+    });
+
+    it('rolls back everything in a failed transaction', async () => {
+      await expect(
+        store.transaction(async (tx) => {
+          await store.insertBins(tx, [bin(10, 1)], T0);
+          await store.saveOffset(tx, 'g', 't', 0, 99, T0);
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      expect(await store.loadOffset('g', 't', 0)).toBeNull();
+      const retry = await store.transaction((tx) => store.insertBins(tx, [bin(10, 1)], T0));
+      expect(retry).toHaveLength(1);
+    });
+
+    it('writes, locks, finalises and reads windows', async () => {
+      const row: WindowRow = {
+        level: 'station', key: 's1', window_start_ms: T0, window_end_ms: T0 + 300_000, revision: 0, state: 'provisional',
+        clock_untrusted: false, measures: { ...expecting(15), volume: 40, samples_seen: 15 }, updated_ms: T0,
+      };
+      await store.transaction((tx) => store.writeWindows(tx, [row, { ...row, window_start_ms: T0 - 300_000, window_end_ms: T0 }]));
+      const locked = await store.transaction((tx) => store.lockWindows(tx, [row, { level: 'station', key: 'nope', window_start_ms: T0 }]));
+      expect([...locked.keys()]).toEqual([windowRefKey(row)]);
+      expect(locked.get(windowRefKey(row))!.measures.volume).toBe(40);
+
+      expect(await store.finalizeDue(T0 + 300_000 + 59_999, 60_000)).toHaveLength(1); // only the earlier one
+      const final = await store.finalizeDue(T0 + 360_000, 60_000);
+      expect(final.map((w) => [w.key, w.window_start_ms, w.state])).toEqual([['s1', T0, 'final']]);
+      expect((await store.latestWindows('station'))[0]!.window_start_ms).toBe(T0);
+      expect(await store.windowsOf('station', 's1', T0 - 300_000, T0 + 1)).toHaveLength(2);
+    });
+
+    it('keeps consumer offsets per group, topic and partition', async () => {
+      await store.transaction((tx) => store.saveOffset(tx, 'central', 'wacoflow.bins.v1', 2, 41, T0));
+      await store.transaction((tx) => store.saveOffset(tx, 'central', 'wacoflow.bins.v1', 2, 57, T0));
+      expect(await store.loadOffset('central', 'wacoflow.bins.v1', 2)).toBe(57);
+      expect(await store.loadOffset('central', 'wacoflow.bins.v1', 1)).toBeNull();
+    });
+
+    it('keeps the newest device status even when statuses arrive out of order', async () => {
+      await store.transaction((tx) => store.recordStatuses(tx, [{ v: 1, device_id: 'agent-1', state: 'offline', ts_ms: T0 + 10 }]));
+      await store.transaction((tx) => store.recordStatuses(tx, [{ v: 1, device_id: 'agent-1', state: 'online', ts_ms: T0 }]));
+      const [device] = await store.devices();
+      expect(device).toMatchObject({ device_id: 'agent-1', status: 'offline', status_ms: T0 + 10 });
+    });
+  });
+}
