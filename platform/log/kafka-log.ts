@@ -64,7 +64,7 @@ export class KafkaLog implements Log {
     return {
       send: async (topic, records) => {
         try {
-          await producer.send({ topic, acks: -1, messages: records.map((r) => ({ key: r.key, value: r.value })) });
+          await producer.send({ topic, acks: -1, messages: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers ?? {} })) });
         } catch (err) {
           throw new WacoflowError(ERR.LOG_UNAVAILABLE, `Kafka produce to ${topic} failed: ${(err as Error).message}`, { retriable: true, cause: err });
         }
@@ -106,6 +106,9 @@ export class KafkaLog implements Log {
                 offset: Number(m.offset),
                 key: m.key === null ? null : m.key.toString('utf8'),
                 value: m.value ?? Buffer.alloc(0),
+                headers: Object.fromEntries(
+                  Object.entries(m.headers ?? {}).map(([k, v]) => [k, Buffer.isBuffer(v) ? v.toString('utf8') : String(v ?? '')]),
+                ),
                 timestamp_ms: Number(m.timestamp),
               })),
             });

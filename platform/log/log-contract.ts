@@ -28,16 +28,16 @@ export function logContract(name: string, make: () => Log): void {
       await log.ensureTopics([{ name: topic, partitions: 3 }]);
       await log.ensureTopics([{ name: topic, partitions: 3 }]); // idempotent
       const producer = await log.producer();
-      const sent = Array.from({ length: 60 }, (_, i) => ({ key: `k${i % 7}`, value: Buffer.from(String(i)) }));
+      const sent = Array.from({ length: 60 }, (_, i) => ({ key: `k${i % 7}`, value: Buffer.from(String(i)), headers: { type: `t${i % 2}` } }));
       await producer.send(topic, sent.slice(0, 30));
       await producer.send(topic, sent.slice(30));
 
-      const got: { key: string | null; value: number; partition: number; offset: number }[] = [];
+      const got: { key: string | null; value: number; partition: number; offset: number; type: string | undefined }[] = [];
       const consumer = log.consumer(`g-${randomUUID()}`);
       await consumer.run({
         topics: [topic],
         eachBatch: async (b: LogBatch) => {
-          for (const r of b.records) got.push({ key: r.key, value: Number(r.value.toString()), partition: r.partition, offset: r.offset });
+          for (const r of b.records) got.push({ key: r.key, value: Number(r.value.toString()), partition: r.partition, offset: r.offset, type: r.headers.type });
           await consumer.commit(b, b.records[b.records.length - 1]!.offset + 1);
         },
       });
@@ -46,6 +46,7 @@ export function logContract(name: string, make: () => Log): void {
       await producer.close();
 
       expect(got.map((g) => g.value).sort((a, b) => a - b)).toEqual(sent.map((_, i) => i));
+      expect(got.every((g) => g.type === `t${g.value % 2}`)).toBe(true);
       for (let k = 0; k < 7; k++) {
         const ofKey = got.filter((g) => g.key === `k${k}`);
         expect(new Set(ofKey.map((g) => g.partition)).size).toBe(1);

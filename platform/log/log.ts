@@ -9,9 +9,13 @@ export interface TopicSpec {
   partitions: number;
 }
 
+/** Record headers carry the message type, so one topic can hold several message kinds (health and status). */
+export type Headers = Record<string, string>;
+
 export interface OutgoingRecord {
   key: string;
   value: Buffer;
+  headers?: Headers;
 }
 
 export interface LogRecord {
@@ -20,6 +24,7 @@ export interface LogRecord {
   offset: number;
   key: string | null;
   value: Buffer;
+  headers: Headers;
   timestamp_ms: number;
 }
 

@@ -129,7 +129,7 @@ export class MemoryLog implements Log {
     for (const r of records) {
       const partition = partitionFor(r.key, partitions.length);
       const log = partitions[partition]!;
-      log.push({ topic, partition, offset: log.length, key: r.key, value: r.value, timestamp_ms });
+      log.push({ topic, partition, offset: log.length, key: r.key, value: r.value, headers: { ...r.headers }, timestamp_ms });
     }
     this.notify();
   }

@@ -1,0 +1,183 @@
+/**
+ * Central, composed without side effects; `start` opens what it needs, `stop` closes it.
+ *
+ *   log: wacoflow.bins.v1 ──▶ bin-ingest ─┐                       ┌─▶ events ('window') ─▶ API / dashboard
+ *                                         ├─▶ one PG transaction ─┤
+ *   log: wacoflow.health.v1 ▶ health ─────┘   (rows + offsets)    └─▶ log: wacoflow.windows.v1
+ *   finalizer (every finalize_interval_ms): provisional ─▶ final once end + grace has passed
+ *   HTTP: /api/health, /api/stations, /metrics
+ */
+import { EventEmitter } from 'node:events';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { KAFKA_TOPICS, encode, type Station, type WindowResult } from '../protocol/index.ts';
+import type { Cancel, Clock } from '../platform/clock.ts';
+import type { Log, LogConsumer, LogProducer } from '../platform/log/log.ts';
+import { listen } from '../platform/net.ts';
+import type { CentralConfig } from './config.ts';
+import { ingestBins } from './consume/bin-ingest.ts';
+import { ingestHealth } from './consume/health-ingest.ts';
+import { PartitionPositions } from './consume/partition-positions.ts';
+import { buildHttp, type StationView } from './http/server.ts';
+import { centralMetrics } from './metrics.ts';
+import type { Store, WindowRow } from './store/store.ts';
+import { toWindowResult, type StationLookup } from './windows/result.ts';
+
+export interface CentralDeps {
+  log: Log;
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  registry: Registry;
+  stations: Station[];
+  version: string;
+}
+
+export interface Central {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** 'window' (WindowResult) after every committed change. */
+  readonly events: EventEmitter;
+  /** The HTTP address once started. */
+  address(): { host: string; port: number } | null;
+  /** Runs one finalisation pass now (tests, shutdown). */
+  finalize(): Promise<WindowResult[]>;
+}
+
+export function buildCentral(config: CentralConfig, deps: CentralDeps): Central {
+  const { log, store, clock, logger } = deps;
+  const events = new EventEmitter();
+  const metrics = centralMetrics(deps.registry);
+  const stations = new Map(deps.stations.map((s) => [s.station_id, s]));
+  const positions = new PartitionPositions(store, config.group_id);
+  const lookup = stationLookup(stations);
+  let consumer: LogConsumer | null = null;
+  let producer: LogProducer | null = null;
+  let http: FastifyInstance | null = null;
+  let address: { host: string; port: number } | null = null;
+  let stopFinalizer: Cancel | null = null;
+  let finalizing: Promise<unknown> = Promise.resolve();
+
+  const emit = (rows: WindowRow[]): WindowResult[] => {
+    const results = rows.map((r) => toWindowResult(r, lookup));
+    for (const w of results) {
+      metrics.windowsEmitted.inc({ level: w.level, state: w.state });
+      events.emit('window', w);
+    }
+    if (producer && results.length > 0) {
+      // Downstream copy for other consumers; PostgreSQL already holds the result, so a failure here is logged.
+      producer
+        .send(KAFKA_TOPICS.windows, results.map((w) => ({ key: w.key, value: encode(w), headers: { type: 'window' } })))
+        .catch((err: unknown) => logger.warn({ err }, 'could not publish window results to the log'));
+    }
+    return results;
+  };
+
+  const refreshFleet = async (): Promise<void> => {
+    const devices = await store.devices();
+    metrics.devices.reset();
+    for (const status of ['online', 'offline', 'unknown'] as const) {
+      metrics.devices.set({ status }, devices.filter((d) => d.status === status).length);
+    }
+  };
+
+  const finalize = async (): Promise<WindowResult[]> => {
+    const run = finalizing.then(async () => emit(await store.finalizeDue(clock.now(), config.grace_ms)));
+    finalizing = run.catch(() => {});
+    return run;
+  };
+
+  const source = {
+    now: () => clock.now(),
+    async health() {
+      const checks: Record<string, string> = { log: log.kind, store: store.db.kind, consumer: consumer ? 'running' : 'stopped' };
+      try {
+        await store.db.query('SELECT 1');
+      } catch (err) {
+        checks.store = `unreachable: ${(err as Error).message}`;
+        return { status: 'degraded' as const, checks };
+      }
+      return { status: consumer ? ('ok' as const) : ('degraded' as const), checks };
+    },
+    async stations(): Promise<StationView[]> {
+      const [current, final] = await Promise.all([store.latestWindows('station'), store.latestFinalWindows('station')]);
+      const byKey = (rows: WindowRow[]) => new Map(rows.map((r) => [r.key, toWindowResult(r, lookup)]));
+      const [c, f] = [byKey(current), byKey(final)];
+      return deps.stations.map((s) => ({ ...s, current: c.get(s.station_id) ?? null, last_final: f.get(s.station_id) ?? null }));
+    },
+  };
+
+  return {
+    events,
+    address: () => address,
+    finalize,
+
+    async start() {
+      await store.migrate();
+      await store.upsertStations(deps.stations, clock.now());
+      await log.ensureTopics(
+        Object.entries(KAFKA_TOPICS).map(([k, name]) => ({ name, partitions: config.partitions[k as keyof typeof KAFKA_TOPICS] })),
+      );
+      producer = await log.producer();
+      http = buildHttp({ version: deps.version, registry: deps.registry, source });
+      await http.ready();
+      address = await listen(http.server, config.http_host, config.http_port, 'http_port');
+
+      const c = log.consumer(config.group_id);
+      consumer = c;
+      await c.run({
+        topics: [KAFKA_TOPICS.bins, KAFKA_TOPICS.health],
+        onAssignment: () => positions.reset(),
+        eachBatch: async (batch) => {
+          const stop = metrics.batchSeconds.startTimer({ topic: batch.topic });
+          try {
+            if (batch.topic === KAFKA_TOPICS.bins) {
+              await ingestBins(batch, c, { store, clock, metrics, positions, group_id: config.group_id, stations, onWindows: emit });
+            } else {
+              await ingestHealth(batch, c, {
+                store, clock, metrics, positions, group_id: config.group_id,
+                onDevicesChanged: () => void refreshFleet().catch((err: unknown) => logger.warn({ err }, 'fleet metrics refresh failed')),
+              });
+            }
+          } catch (err) {
+            metrics.batchErrors.inc({ topic: batch.topic });
+            positions.reset(); // the transaction rolled back: reload what the store really has
+            logger.error({ err, topic: batch.topic, partition: batch.partition }, 'batch failed; it will be retried');
+            throw err;
+          } finally {
+            stop();
+          }
+        },
+      });
+      stopFinalizer = clock.every(config.finalize_interval_ms, () => {
+        finalize().catch((err: unknown) => logger.error({ err }, 'finalising windows failed'));
+      });
+      logger.info({ log: log.kind, store: store.db.kind, http: address }, 'central started');
+    },
+
+    async stop() {
+      stopFinalizer?.();
+      await consumer?.stop();
+      consumer = null;
+      await finalizing;
+      await http?.close();
+      await producer?.close();
+      producer = null;
+      logger.info('central stopped');
+    },
+  };
+}
+
+function stationLookup(stations: ReadonlyMap<string, Station>): StationLookup {
+  return (level, key) => {
+    if (level === 'station') return stations.get(key) ?? null;
+    if (level === 'corridor') {
+      const members = [...stations.values()].filter((s) => s.corridor_id === key);
+      if (members.length === 0) return null;
+      const free_flow_kmh = members.reduce((a, s) => a + s.free_flow_kmh, 0) / members.length;
+      return { kind: members[0]!.kind, lanes: members[0]!.lanes, free_flow_kmh };
+    }
+    return null; // detectors: the fallback free-flow speed until [4] learns one per detector
+  };
+}

@@ -1,0 +1,27 @@
+/** Central's configuration schema: the type, the defaults and the error messages in one place. */
+import { z } from 'zod';
+
+export const TopicPartitions = z
+  .object({
+    bins: z.number().int().min(1).max(1024).default(6),
+    health: z.number().int().min(1).max(1024).default(3),
+    dlq: z.number().int().min(1).max(1024).default(1),
+    windows: z.number().int().min(1).max(1024).default(6),
+    alerts: z.number().int().min(1).max(1024).default(3),
+  })
+  .prefault({});
+
+export const CentralConfigSchema = z
+  .object({
+    /** Consumer group shared by every central instance. */
+    group_id: z.string().min(1).default('wacoflow-central'),
+    /** How long after a window ends (by the wall clock) it stays provisional, waiting for late bins. */
+    grace_ms: z.number().int().min(0).max(86_400_000).default(60_000),
+    /** How often provisional windows are checked for finality. */
+    finalize_interval_ms: z.number().int().min(100).max(600_000).default(5_000),
+    partitions: TopicPartitions,
+    http_host: z.string().min(1).default('127.0.0.1'),
+    http_port: z.number().int().min(0).max(65_535).default(8080),
+  })
+  .strict();
+export type CentralConfig = z.infer<typeof CentralConfigSchema>;

@@ -1,0 +1,97 @@
+/**
+ * One log batch of bins → one PostgreSQL transaction: new bins (deduplicated by (device_id, seq)), the detector,
+ * station and corridor windows they change, dead letters for undecodable records, and the partition's next
+ * offset. Only after the commit is the offset committed to the log and the windows emitted.
+ */
+import { tryDecode, type Bin, type DeadLetter, type Station } from '../../protocol/index.ts';
+import type { Clock } from '../../platform/clock.ts';
+import type { LogBatch, LogConsumer, LogRecord } from '../../platform/log/log.ts';
+import { corridorRow, foldBins, windowRefsOf } from '../windows/fold.ts';
+import type { CentralMetrics } from '../metrics.ts';
+import { windowRefKey, type Store, type WindowRef, type WindowRow } from '../store/store.ts';
+import type { PartitionPositions } from './partition-positions.ts';
+
+export interface IngestDeps {
+  store: Store;
+  clock: Clock;
+  metrics: CentralMetrics;
+  positions: PartitionPositions;
+  group_id: string;
+  stations: ReadonlyMap<string, Station>;
+  /** Called with every window row the transaction wrote, after it committed. */
+  onWindows(rows: WindowRow[]): void;
+}
+
+export function deadLetter(record: LogRecord, reason: string, field: string | null, now_ms: number): DeadLetter {
+  return {
+    v: 1,
+    received_ms: now_ms,
+    stage: 'central',
+    reason,
+    field,
+    source: { transport: 'log', address: `${record.topic}/${record.partition}@${record.offset}`, client_id: null },
+    payload_base64: record.value.toString('base64'),
+  };
+}
+
+export async function ingestBins(batch: LogBatch, consumer: LogConsumer, deps: IngestDeps): Promise<void> {
+  const records = await deps.positions.unprocessed(batch, consumer);
+  if (records === null || records.length === 0) return;
+  const now = deps.clock.now();
+  const bins: Bin[] = [];
+  const dead: DeadLetter[] = [];
+  for (const r of records) {
+    const d = tryDecode('bin', r.value);
+    if (d.ok) bins.push(d.value);
+    else dead.push(deadLetter(r, d.error.message, d.error.field, now));
+  }
+  const next = records[records.length - 1]!.offset + 1;
+
+  const { fresh, rows } = await deps.store.transaction(async (tx) => {
+    const fresh = await deps.store.insertBins(tx, bins, now);
+    const refs = uniqueRefs(fresh.flatMap(windowRefsOf));
+    const current = await deps.store.lockWindows(tx, refs);
+    const rows = foldBins(current, fresh, now);
+    await deps.store.writeWindows(tx, rows);
+    const corridors = await rollUpCorridors(tx, rows, deps, now);
+    await deps.store.writeWindows(tx, corridors);
+    await deps.store.addDeadLetters(tx, dead);
+    await deps.store.saveOffset(tx, deps.group_id, batch.topic, batch.partition, next, now);
+    return { fresh, rows: [...rows, ...corridors] };
+  });
+
+  deps.positions.advanced(batch, next);
+  await consumer.commit(batch, next);
+  deps.metrics.bins.inc({ result: 'stored' }, fresh.length);
+  deps.metrics.bins.inc({ result: 'duplicate' }, bins.length - fresh.length);
+  deps.metrics.bins.inc({ result: 'invalid' }, dead.length);
+  deps.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, batch.high_watermark - next));
+  deps.onWindows(rows);
+}
+
+function uniqueRefs(refs: WindowRef[]): WindowRef[] {
+  return [...new Map(refs.map((r) => [windowRefKey(r), r])).values()];
+}
+
+async function rollUpCorridors(
+  tx: Parameters<Parameters<Store['transaction']>[0]>[0],
+  stationAndDetectorRows: WindowRow[],
+  deps: IngestDeps,
+  now: number,
+): Promise<WindowRow[]> {
+  const touched = uniqueRefs(
+    stationAndDetectorRows.flatMap((r): WindowRef[] => {
+      const corridor = r.level === 'station' ? deps.stations.get(r.key)?.corridor_id : null;
+      return corridor ? [{ level: 'corridor', key: corridor, window_start_ms: r.window_start_ms }] : [];
+    }),
+  );
+  if (touched.length === 0) return [];
+  const current = await deps.store.lockWindows(tx, touched);
+  const out: WindowRow[] = [];
+  for (const ref of touched) {
+    const members = [...deps.stations.values()].filter((s) => s.corridor_id === ref.key).map((s) => s.station_id);
+    const stationRows = await deps.store.stationWindows(tx, members, ref.window_start_ms);
+    out.push(corridorRow(ref.key, ref.window_start_ms, stationRows, current.get(windowRefKey(ref)), now));
+  }
+  return out;
+}

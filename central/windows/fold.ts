@@ -1,0 +1,73 @@
+/**
+ * Folding bins into windows: pure. Given the current rows of the windows a batch touches, returns the rows as
+ * they must be written. Detector and station windows merge bins incrementally (a station's bins all arrive on
+ * one partition, so one consumer owns them); corridor windows span partitions and are recomputed from their
+ * station windows instead, so two consumers never merge into one corridor row.
+ *
+ * A window that was already final takes a late bin as a revision: state `revised`, revision + 1 (once per
+ * batch), and it is written and re-emitted.
+ */
+import { mergeAll, merge, windowStartOfBin, WINDOW_MS, EMPTY_MEASURES, type Bin } from '../../protocol/index.ts';
+import { windowRefKey, type WindowRef, type WindowRow } from '../store/store.ts';
+
+/** The detector and station windows a bin lands in. */
+export function windowRefsOf(bin: Bin): WindowRef[] {
+  const window_start_ms = windowStartOfBin(bin.bin_start_ms, bin.bin_ms);
+  return [
+    { level: 'detector', key: bin.detector_id, window_start_ms },
+    { level: 'station', key: bin.station_id, window_start_ms },
+  ];
+}
+
+function emptyRow(ref: WindowRef, now_ms: number): WindowRow {
+  return {
+    ...ref,
+    window_end_ms: ref.window_start_ms + WINDOW_MS,
+    revision: 0,
+    state: 'provisional',
+    clock_untrusted: false,
+    measures: { ...EMPTY_MEASURES },
+    updated_ms: now_ms,
+  };
+}
+
+/** Marks a row as changed: a final window becomes a revision (once per fold). */
+function touch(row: WindowRow, bumped: Set<string>, now_ms: number): WindowRow {
+  const k = windowRefKey(row);
+  if (row.state !== 'provisional' && !bumped.has(k)) {
+    bumped.add(k);
+    return { ...row, state: 'revised', revision: row.revision + 1, updated_ms: now_ms };
+  }
+  return { ...row, updated_ms: now_ms };
+}
+
+export function foldBins(current: ReadonlyMap<string, WindowRow>, bins: Bin[], now_ms: number): WindowRow[] {
+  const rows = new Map<string, WindowRow>();
+  const bumped = new Set<string>();
+  for (const bin of bins) {
+    for (const ref of windowRefsOf(bin)) {
+      const k = windowRefKey(ref);
+      const base = rows.get(k) ?? current.get(k) ?? emptyRow(ref, now_ms);
+      const row = touch(base, bumped, now_ms);
+      row.measures = merge(row.measures, bin.measures);
+      row.clock_untrusted = row.clock_untrusted || !bin.clock.synced;
+      rows.set(k, row);
+    }
+  }
+  return [...rows.values()];
+}
+
+/** A corridor window recomputed from all its station windows; revision bumps if it was already final. */
+export function corridorRow(
+  corridor_id: string,
+  window_start_ms: number,
+  stationRows: WindowRow[],
+  existing: WindowRow | undefined,
+  now_ms: number,
+): WindowRow {
+  const base = existing ?? emptyRow({ level: 'corridor', key: corridor_id, window_start_ms }, now_ms);
+  const row = touch(base, new Set(), now_ms);
+  row.measures = mergeAll(stationRows.map((r) => r.measures));
+  row.clock_untrusted = stationRows.some((r) => r.clock_untrusted);
+  return row;
+}

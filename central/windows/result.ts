@@ -1,0 +1,35 @@
+/** A stored window row as the protocol's window result: summary, congestion and level of service. */
+import { summarise, type Station, type WindowResult } from '../../protocol/index.ts';
+import { congestionOf, levelOfService } from '../classify/congestion.ts';
+import type { WindowRow } from '../store/store.ts';
+
+/** Free-flow speed and kind for a window's key; corridors use their stations' mean free-flow speed. */
+export type StationLookup = (level: WindowRow['level'], key: string) => Pick<Station, 'kind' | 'lanes' | 'free_flow_kmh'> | null;
+
+const FALLBACK_FREE_FLOW_KMH = 100;
+
+export function toWindowResult(row: WindowRow, lookup: StationLookup): WindowResult {
+  const s = summarise(row.measures);
+  const station = lookup(row.level, row.key);
+  const observed = row.measures.samples_seen > 0;
+  return {
+    v: 1,
+    level: row.level,
+    key: row.key,
+    window_start_ms: row.window_start_ms,
+    window_end_ms: row.window_end_ms,
+    revision: row.revision,
+    state: row.state,
+    status: observed ? 'ok' : 'no_data',
+    volume: s.volume,
+    occupancy_pct: s.occupancy_pct,
+    speed_kmh: s.speed_kmh,
+    speed_min_kmh: s.speed_min_kmh,
+    speed_max_kmh: s.speed_max_kmh,
+    observed_fraction: s.observed_fraction,
+    congestion: observed ? congestionOf(s, station?.free_flow_kmh ?? FALLBACK_FREE_FLOW_KMH) : 'unknown',
+    los: observed && station && row.level === 'station' ? levelOfService(s, station, row.window_end_ms - row.window_start_ms) : null,
+    clock_untrusted: row.clock_untrusted,
+    measures: row.measures,
+  };
+}

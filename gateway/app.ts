@@ -1,0 +1,73 @@
+/**
+ * The gateway, composed without side effects.
+ *
+ *   agent ──MQTT──▶ aedes ─▶ authenticate (registry, scrypt) ─▶ authorizePublish (ACL ─▶ decode ─▶ log.send) ─▶ PUBACK
+ *                                                                                  └─▶ wacoflow.dlq.v1 when undecodable
+ */
+import { createServer, type Server } from 'node:net';
+import { Aedes } from 'aedes';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Clock } from '../platform/clock.ts';
+import type { Log, LogProducer } from '../platform/log/log.ts';
+import { listen } from '../platform/net.ts';
+import { authenticate } from './broker/authenticate.ts';
+import { authorizePublish } from './broker/authorize-publish.ts';
+import { authorizeSubscribe } from './broker/authorize-subscribe.ts';
+import { Sessions } from './broker/session.ts';
+import type { GatewayConfig } from './config.ts';
+import { gatewayMetrics } from './metrics.ts';
+import type { DeviceRegistry } from './registry/devices.ts';
+
+export interface GatewayDeps {
+  log: Log;
+  registry: DeviceRegistry;
+  clock: Clock;
+  logger: Logger;
+  metrics: Registry;
+}
+
+export interface Gateway {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** `mqtt://host:port` once started. */
+  url(): string;
+}
+
+export function buildGateway(config: GatewayConfig, deps: GatewayDeps): Gateway {
+  const metrics = gatewayMetrics(deps.metrics);
+  const sessions = new Sessions();
+  let producer: LogProducer | null = null;
+  let broker: Aedes | null = null;
+  let server: Server | null = null;
+  let address: { host: string; port: number } | null = null;
+
+  return {
+    url: () => (address ? `mqtt://${address.host}:${address.port}` : ''),
+
+    async start() {
+      producer = await deps.log.producer();
+      broker = await Aedes.createBroker({
+        authenticate: authenticate(deps.registry, sessions, metrics),
+        authorizePublish: authorizePublish(() => producer, sessions, metrics, deps.clock, deps.logger),
+        authorizeSubscribe: authorizeSubscribe(sessions, metrics),
+      });
+      broker.on('clientReady', () => metrics.connected.set(broker?.connectedClients ?? 0));
+      broker.on('clientDisconnect', () => metrics.connected.set(broker?.connectedClients ?? 0));
+      broker.on('clientError', (client, err) => deps.logger.debug({ client_id: client.id, err: err.message }, 'mqtt client error'));
+      const b = broker;
+      server = createServer((socket) => b.handle(socket));
+      address = await listen(server, config.mqtt_host, config.mqtt_port, 'mqtt_port');
+      deps.logger.info({ mqtt: `mqtt://${address.host}:${address.port}`, log: deps.log.kind }, 'gateway started');
+    },
+
+    async stop() {
+      // Close the broker first: it disconnects the clients, which lets the TCP server finish closing.
+      await new Promise<void>((resolve) => (broker ? broker.close(() => resolve()) : resolve()));
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      await producer?.close();
+      producer = null;
+      deps.logger.info('gateway stopped');
+    },
+  };
+}

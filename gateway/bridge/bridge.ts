@@ -1,0 +1,60 @@
+/**
+ * From an MQTT publish to log records. Valid bins go to wacoflow.bins.v1 (one record per bin, keyed by station);
+ * heartbeats and statuses to wacoflow.health.v1 (keyed by device); anything undecodable to wacoflow.dlq.v1 with
+ * the reason. `forward` resolves only once the log has the records: the caller acknowledges after that.
+ */
+import { binKey, encode, healthKey, KAFKA_TOPICS, tryDecode, type DeadLetter, type MqttKind } from '../../protocol/index.ts';
+import type { LogProducer } from '../../platform/log/log.ts';
+
+export type ForwardResult = 'forwarded' | 'dead_lettered' | 'ignored';
+
+export interface Publish {
+  topic: string;
+  kind: MqttKind;
+  device_id: string;
+  client_id: string | null;
+  payload: Buffer;
+  received_ms: number;
+}
+
+export async function forward(producer: LogProducer, p: Publish): Promise<ForwardResult> {
+  const dead = async (reason: string, field: string | null): Promise<ForwardResult> => {
+    const letter: DeadLetter = {
+      v: 1,
+      received_ms: p.received_ms,
+      stage: 'gateway',
+      reason,
+      field,
+      source: { transport: 'mqtt', address: p.topic, client_id: p.client_id },
+      payload_base64: p.payload.toString('base64'),
+    };
+    await producer.send(KAFKA_TOPICS.dlq, [{ key: p.device_id, value: encode(letter), headers: { type: 'dead_letter' } }]);
+    return 'dead_lettered';
+  };
+  const mismatch = (device_id: string): Promise<ForwardResult> =>
+    dead(`payload device_id ${device_id} does not match the topic's device ${p.device_id}`, 'device_id');
+
+  switch (p.kind) {
+    case 'bins': {
+      const d = tryDecode('bin_batch', p.payload);
+      if (!d.ok) return dead(d.error.message, d.error.field);
+      if (d.value.device_id !== p.device_id) return mismatch(d.value.device_id);
+      await producer.send(
+        KAFKA_TOPICS.bins,
+        d.value.bins.map((bin) => ({ key: binKey(bin), value: encode(bin), headers: { type: 'bin' } })),
+      );
+      return 'forwarded';
+    }
+    case 'health':
+    case 'status': {
+      const d = p.kind === 'health' ? tryDecode('heartbeat', p.payload) : tryDecode('status', p.payload);
+      if (!d.ok) return dead(d.error.message, d.error.field);
+      if (d.value.device_id !== p.device_id) return mismatch(d.value.device_id);
+      const type = p.kind === 'health' ? 'heartbeat' : 'status';
+      await producer.send(KAFKA_TOPICS.health, [{ key: healthKey(p.device_id), value: encode(d.value), headers: { type } }]);
+      return 'forwarded';
+    }
+    default:
+      return 'ignored'; // config acknowledgements: handled by the configuration issue, not forwarded
+  }
+}

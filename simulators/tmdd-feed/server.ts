@@ -1,0 +1,84 @@
+/**
+ * A TMDD detector feed over HTTP, as a traffic management centre would publish it:
+ *   GET /tmdd/<feed>/detectorDataMsg       the last `history_intervals` complete intervals of every lane
+ *   GET /tmdd/<feed>/detectorInventoryMsg  stations and lane detectors with micro-degree positions
+ * Data responses carry an ETag (the newest interval) and answer If-None-Match with 304, so pollers only
+ * download new intervals.
+ */
+import { createServer, type Server } from 'node:http';
+import { alignDown, type Station } from '../../protocol/index.ts';
+import type { Clock } from '../../platform/clock.ts';
+import { listen } from '../../platform/net.ts';
+import type { TrafficModel } from '../traffic-model.ts';
+import type { Feed } from '../waco-network.ts';
+import { detectorDataMsg, detectorInventoryMsg } from './xml.ts';
+
+export interface FeedServerOptions {
+  feeds: Feed[];
+  stations: Station[];
+  model: TrafficModel;
+  clock: Clock;
+  /** The detectors' collection interval (the feed's cadence). */
+  interval_ms: number;
+  history_intervals: number;
+  time_zone: string;
+  host: string;
+  port: number;
+}
+
+export interface FeedServer {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Base URL of a feed, e.g. http://127.0.0.1:40123/tmdd/txdot-i35 */
+  feedUrl(feed_id: string): string;
+  requests(): number;
+}
+
+export function buildFeedServer(o: FeedServerOptions): FeedServer {
+  const stations = new Map(o.stations.map((s) => [s.station_id, s]));
+  let server: Server | null = null;
+  let base = '';
+  let served = 0;
+
+  const handler: Parameters<typeof createServer>[1] = (req, res) => {
+    served++;
+    const m = /^\/tmdd\/([^/]+)\/(detectorDataMsg|detectorInventoryMsg)$/.exec((req.url ?? '').split('?')[0]!);
+    const feed = m ? o.feeds.find((f) => f.feed_id === m[1]) : undefined;
+    if (!m || !feed || req.method !== 'GET') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /tmdd/<feed>/detectorDataMsg or /detectorInventoryMsg\n');
+      return;
+    }
+    const feedStations = feed.station_ids.map((id) => stations.get(id)!).filter(Boolean);
+    const now = o.clock.now();
+    if (m[2] === 'detectorInventoryMsg') {
+      res.writeHead(200, { 'content-type': 'application/xml' }).end(detectorInventoryMsg(feed.organization_id, feedStations, o.time_zone, now));
+      return;
+    }
+    const newest = alignDown(now, o.interval_ms) - o.interval_ms; // the last complete interval
+    const etag = `"${feed.feed_id}-${newest}"`;
+    if (req.headers['if-none-match'] === etag) {
+      res.writeHead(304, { etag }).end();
+      return;
+    }
+    const lanes = [];
+    for (let i = o.history_intervals - 1; i >= 0; i--) {
+      const start = newest - i * o.interval_ms;
+      for (const s of feedStations) for (let lane = 1; lane <= s.lanes; lane++) lanes.push(o.model.laneInterval(s, lane, start, o.interval_ms));
+    }
+    res.writeHead(200, { 'content-type': 'application/xml', etag }).end(detectorDataMsg(feed.organization_id, lanes, o.time_zone));
+  };
+
+  return {
+    feedUrl: (feed_id) => `${base}/tmdd/${feed_id}`,
+    requests: () => served,
+    async start() {
+      server = createServer(handler);
+      const a = await listen(server, o.host, o.port, 'feed_port');
+      base = `http://${a.host}:${a.port}`;
+    },
+    async stop() {
+      server?.closeAllConnections();
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    },
+  };
+}

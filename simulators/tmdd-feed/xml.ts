@@ -1,0 +1,84 @@
+/**
+ * TMDD v3.03 message builders for the simulator (the only simulator file that imports fast-xml-parser).
+ * Children are unqualified: only the root element is in the TMDD namespace (elementFormDefault="unqualified").
+ */
+import { XMLBuilder } from 'fast-xml-parser';
+import type { Station } from '../../protocol/index.ts';
+import type { LaneInterval } from '../traffic-model.ts';
+
+export const TMDD_303_NS = 'http://www.tmdd.org/303/messages';
+
+const builder = new XMLBuilder({ ignoreAttributes: false, format: true, suppressEmptyNode: true });
+
+/** TMDD DateTimeZone: local date, time and ±HHMM offset in the given IANA zone. */
+export function dateTimeZone(t_ms: number, time_zone: string): { date: string; time: string; offset: string } {
+  const fmt = new Intl.DateTimeFormat('en-CA', {
+    timeZone: time_zone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+  });
+  const p = Object.fromEntries(fmt.formatToParts(new Date(t_ms)).map((x) => [x.type, x.value]));
+  const localAsUtc = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second));
+  const offsetMin = Math.round((localAsUtc - Math.floor(t_ms / 1000) * 1000) / 60_000);
+  const sign = offsetMin < 0 ? '-' : '+';
+  const abs = Math.abs(offsetMin);
+  return {
+    date: `${p.year}${p.month}${p.day}`,
+    time: `${p.hour}${p.minute}${p.second}`,
+    offset: `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}${String(abs % 60).padStart(2, '0')}`,
+  };
+}
+
+export function detectorDataMsg(organization_id: string, lanes: LaneInterval[], time_zone: string): string {
+  const details = lanes.map((l) => ({
+    'station-id': l.station_id,
+    'detector-id': l.detector_id,
+    'detection-time-stamp': dateTimeZone(l.start_ms + l.duration_ms, time_zone),
+    'vehicle-count': l.volume,
+    'vehicle-occupancy': l.occupancy_pct,
+    'start-time': dateTimeZone(l.start_ms, time_zone),
+    'end-time': dateTimeZone(l.start_ms + l.duration_ms, time_zone),
+    'detector-data-type': 'actual',
+    'vehicle-speed': l.speed_sentinel ? 255 : l.speed_kmh,
+    'detector-status': 'on',
+  }));
+  return (
+    '<?xml version="1.0" encoding="UTF-8"?>\n' +
+    builder.build({
+      'tmdd:detectorDataMsg': {
+        '@_xmlns:tmdd': TMDD_303_NS,
+        'detector-data-item': {
+          'organization-information': { 'organization-id': organization_id },
+          'detector-data-list': { 'detector-data-detail': details },
+        },
+      },
+    })
+  );
+}
+
+export function detectorInventoryMsg(organization_id: string, stations: Station[], time_zone: string, now_ms: number): string {
+  const items = stations.map((s) => ({
+    'detector-station-inventory-header': header(organization_id, s.station_id, s.name, s, time_zone, now_ms),
+    'detector-inventory-list': {
+      detector: Array.from({ length: s.lanes }, (_, i) => ({
+        'detector-inventory-header': header(organization_id, `${s.station_id}-l${i + 1}`, `${s.name}, lane ${i + 1}`, s, time_zone, now_ms),
+        'detector-type': s.kind === 'freeway' ? 'microwave radar' : 'video Image',
+        'detection-lanes': { lane: i + 1 },
+      })),
+    },
+  }));
+  return (
+    '<?xml version="1.0" encoding="UTF-8"?>\n' +
+    builder.build({ 'tmdd:detectorInventoryMsg': { '@_xmlns:tmdd': TMDD_303_NS, 'detector-inventory-item': items } })
+  );
+}
+
+function header(organization_id: string, device_id: string, name: string, s: Station, time_zone: string, now_ms: number) {
+  return {
+    'organization-information': { 'organization-id': organization_id },
+    'device-id': device_id,
+    // lrms:GeoLocation: micro-degrees as integers.
+    'device-location': { latitude: Math.round(s.lat * 1e6), longitude: Math.round(s.lon * 1e6) },
+    'device-name': name,
+    'link-direction': 'n',
+    'last-update-time': dateTimeZone(now_ms, time_zone),
+  };
+}
