@@ -1,0 +1,121 @@
+/**
+ * `wacoflow sim`: the composition root of simulator mode. The only place that reads the environment, installs
+ * signal handlers and prints to the terminal for this process.
+ */
+import { Command, Option } from 'commander';
+import { EmbeddedConfigSchema } from '../../embedded/config.ts';
+import { buildEmbedded } from '../../embedded/app.ts';
+import { scaledClock } from '../../platform/clock.ts';
+import { createLogger, type LogLevel } from '../../platform/logger.ts';
+import { int, list, num, validate, type Setting } from '../options.ts';
+import { fail, VERSION } from '../run.ts';
+
+const SETTINGS: Setting[] = [
+  { key: 'speedup', flag: '--speedup', env: 'WACOFLOW_SPEEDUP' },
+  { key: 'http_host', flag: '--http-host', env: 'WACOFLOW_HTTP_HOST' },
+  { key: 'http_port', flag: '--http-port', env: 'WACOFLOW_HTTP_PORT' },
+  { key: 'mqtt_port', flag: '--mqtt-port', env: 'WACOFLOW_MQTT_PORT' },
+  { key: 'feed_port', flag: '--feed-port' },
+  { key: 'kafka_brokers', flag: '--kafka-brokers', env: 'WACOFLOW_KAFKA_BROKERS' },
+  { key: 'database_url', flag: '--database-url', env: 'WACOFLOW_DATABASE_URL' },
+  { key: 'data_dir', flag: '--data-dir', env: 'WACOFLOW_DATA_DIR' },
+  { key: 'grace_ms', flag: '--grace-ms' },
+  { key: 'seed', flag: '--seed' },
+  { key: 'incidents', flag: '--incidents' },
+  { key: 'bin_partitions', flag: '--bin-partitions' },
+];
+
+export function simCommand(): Command {
+  return new Command('sim')
+    .summary('run the whole system in one process on simulated Waco detectors')
+    .description(
+      'Runs simulated TMDD detector feeds for I-35 and Valley Mills Drive, one edge agent per feed (real MQTT over ' +
+        'loopback), the gateway with its embedded broker, central with 5-minute windows, storage, and the HTTP API. ' +
+        'By default everything is in memory: the in-process log instead of Kafka and PGlite instead of PostgreSQL. ' +
+        'Give --kafka-brokers and --database-url to run the same pipeline on real services.\n\n' +
+        'Environment: WACOFLOW_SPEEDUP, WACOFLOW_HTTP_HOST, WACOFLOW_HTTP_PORT, WACOFLOW_MQTT_PORT, WACOFLOW_KAFKA_BROKERS, ' +
+        'WACOFLOW_DATABASE_URL, WACOFLOW_DATA_DIR and WACOFLOW_LOG_LEVEL set the options of the same name; an option given ' +
+        'on the command line wins.',
+    )
+    .option('--speedup <n>', 'simulated time runs n times faster than real time (1–1000)', process.env.WACOFLOW_SPEEDUP ?? '1')
+    .option('--http-host <host>', 'address the API binds to', process.env.WACOFLOW_HTTP_HOST ?? '127.0.0.1')
+    .option('--http-port <port>', 'API and /metrics port (0 = any free port)', process.env.WACOFLOW_HTTP_PORT ?? '8080')
+    .option('--mqtt-port <port>', 'embedded MQTT broker port (0 = any free port)', process.env.WACOFLOW_MQTT_PORT ?? '0')
+    .option('--feed-port <port>', 'simulated TMDD feed port (0 = any free port)', '0')
+    .option('--kafka-brokers <list>', 'comma-separated host:port list: use Kafka instead of the in-process log')
+    .option('--database-url <url>', 'postgres:// URL: use PostgreSQL instead of PGlite')
+    .option('--data-dir <dir>', 'keep PGlite and agent state in this directory between runs (default: memory only)')
+    .option('--grace-ms <ms>', 'simulated ms after a window ends before it becomes final', '60000')
+    .option('--seed <text>', 'traffic model seed: the same seed gives the same traffic', 'waco')
+    .addOption(new Option('--incidents <on|off>', 'schedule two incidents (I-35 at Baylor from minute 15, Valley Mills at Waco Dr from minute 30)').choices(['on', 'off']).default('on'))
+    .option('--bin-partitions <n>', 'partitions of the bins and windows topics when they are created', '6')
+    .addOption(new Option('--log-level <level>', 'log detail').choices(['error', 'warn', 'info', 'debug']).default(process.env.WACOFLOW_LOG_LEVEL ?? 'info'))
+    .addOption(new Option('--log-format <format>', 'log lines as JSON or for people (default: pretty on a terminal)').choices(['json', 'pretty']))
+    .action(async (o: Record<string, string>) => {
+      const config = validate(
+        EmbeddedConfigSchema,
+        {
+          speedup: num(o.speedup!),
+          http_host: o.httpHost,
+          http_port: int(o.httpPort!),
+          mqtt_port: int(o.mqttPort!),
+          feed_port: int(o.feedPort!),
+          kafka_brokers: list(o.kafkaBrokers ?? process.env.WACOFLOW_KAFKA_BROKERS ?? ''),
+          database_url: (o.databaseUrl ?? process.env.WACOFLOW_DATABASE_URL) || null,
+          data_dir: (o.dataDir ?? process.env.WACOFLOW_DATA_DIR) || null,
+          grace_ms: int(o.graceMs!),
+          seed: o.seed,
+          incidents: o.incidents,
+          bin_partitions: int(o.binPartitions!),
+        },
+        SETTINGS,
+      );
+      const logger = createLogger(o.logLevel as LogLevel, (o.logFormat as 'json' | 'pretty' | undefined) ?? (process.stderr.isTTY ? 'pretty' : 'json'));
+      const clock = scaledClock(config.speedup);
+      const system = buildEmbedded(config, { clock, logger, version: VERSION });
+
+      let stopping: Promise<void> | null = null;
+      const shutdown = (signal: string): void => {
+        if (stopping) {
+          process.stderr.write('wacoflow: second signal, exiting now\n');
+          process.exit(130);
+        }
+        process.stderr.write(`\nwacoflow: ${signal} received, stopping…\n`);
+        const force = setTimeout(() => {
+          process.stderr.write('wacoflow: did not stop within 10 s, exiting\n');
+          process.exit(1);
+        }, 10_000);
+        force.unref();
+        stopping = system.stop().then(
+          () => {
+            process.stderr.write('wacoflow: stopped cleanly\n');
+            process.exit(0);
+          },
+          (err: unknown) => fail(err, SETTINGS),
+        );
+      };
+      process.on('SIGINT', () => shutdown('SIGINT'));
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+
+      try {
+        await system.start();
+      } catch (err) {
+        await system.stop().catch(() => {});
+        fail(err, SETTINGS);
+      }
+      const url = system.httpUrl();
+      const windowRealS = Math.round(300 / config.speedup);
+      process.stdout.write(
+        [
+          '',
+          `WacoFlow ${VERSION} — simulator mode (${config.kafka_brokers.length ? 'Kafka' : 'in-process log'}, ${config.database_url ? 'PostgreSQL' : 'PGlite'})`,
+          `  API        ${url}/api/stations   ${url}/api/health`,
+          `  metrics    ${url}/metrics`,
+          `  MQTT       ${system.mqttUrl()} (embedded broker)`,
+          `  time       ${config.speedup}× real time: a 5-minute window closes every ${windowRealS} s and is final ${Math.round((300_000 + config.grace_ms) / config.speedup / 1000)} s after it opens`,
+          '  Ctrl-C stops everything.',
+          '',
+        ].join('\n'),
+      );
+    });
+}

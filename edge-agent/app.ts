@@ -1,0 +1,133 @@
+/**
+ * The edge agent, composed without side effects.
+ *
+ *   inputs (RunningInput ▸ driver.read) ─▶ Binner (epoch-aligned bins) ─▶ Outbox (seq) ─▶ MqttUplink ─▶ gateway
+ *   heartbeat every heartbeat_interval_ms ─────────────────────────────────────────────▶ .../health
+ */
+import type { Logger } from 'pino';
+import type { ClockState, Heartbeat } from '../protocol/index.ts';
+import type { Cancel, Clock } from '../platform/clock.ts';
+import { Binner } from './aggregate/binner.ts';
+import type { AgentConfig } from './config.ts';
+import type { SystemProbe } from './health/system-probe.ts';
+import { createInput } from './inputs/registry.ts';
+import { RunningInput } from './inputs/running-input.ts';
+import type { Outbox } from './outbox/outbox.ts';
+import { MqttUplink } from './uplink/mqtt-uplink.ts';
+
+export interface AgentDeps {
+  clock: Clock;
+  logger: Logger;
+  outbox: Outbox;
+  probe: SystemProbe;
+  /** Whether the board's clock is synchronised, and the offset it believes it has. */
+  clockState(): ClockState;
+  version: string;
+  config_hash: string;
+}
+
+export interface Agent {
+  start(): void;
+  stop(): Promise<void>;
+  /** Seals due bins into the outbox and sends; runs on a timer, exposed for tests. */
+  flush(): Promise<void>;
+  heartbeat(): Promise<Heartbeat>;
+  connected(): boolean;
+  acknowledged(): number;
+}
+
+export function buildAgent(config: AgentConfig, deps: AgentDeps): Agent {
+  const { clock, outbox } = deps;
+  const logger = deps.logger.child({ device_id: config.device_id });
+  const started_ms = clock.now();
+  const binner = new Binner(config.bin_ms, config.close_delay_ms);
+  let dropped: Record<string, number> = {};
+  const addDropped = (d: Record<string, number>): void => {
+    for (const [k, n] of Object.entries(d)) dropped[k] = (dropped[k] ?? 0) + n;
+  };
+  const uplink = new MqttUplink(
+    {
+      url: config.mqtt_url, site: config.site, device_id: config.device_id, password: config.mqtt_password,
+      max_bins_per_message: config.max_bins_per_message, max_inflight_messages: config.max_inflight_messages,
+      ack_timeout_ms: config.ack_timeout_ms, reconnect_ms: config.reconnect_ms,
+    },
+    {
+      outbox, clock, logger,
+      takeDropped: () => {
+        const d = dropped;
+        dropped = {};
+        return d;
+      },
+      restoreDropped: addDropped,
+    },
+  );
+  const inputs = config.inputs.map(
+    (c) =>
+      new RunningInput(
+        createInput(c),
+        { clock, logger, onSamples: (samples, input) => binner.add(samples, input.sample_interval_ms), onDropped: addDropped },
+        { timeout_ms: config.input_timeout_ms, backoff_initial_ms: 1_000, backoff_max_ms: 60_000, failed_after: 5 },
+      ),
+  );
+  const timers: Cancel[] = [];
+  let flushing: Promise<void> = Promise.resolve();
+
+  const flush = (): Promise<void> => {
+    flushing = flushing.then(async () => {
+      const drafts = binner.seal(clock.now());
+      if (drafts.length > 0) await outbox.append(drafts, { device_id: config.device_id, clock: deps.clockState() });
+      uplink.pump();
+    });
+    return flushing;
+  };
+
+  const heartbeat = async (): Promise<Heartbeat> => {
+    const now = clock.now();
+    const stats = outbox.stats(now);
+    return {
+      v: 1,
+      device_id: config.device_id,
+      ts_ms: now,
+      uptime_s: (now - started_ms) / 1000,
+      version: deps.version,
+      config_hash: deps.config_hash,
+      cpu_pct: deps.probe.cpu_pct(),
+      mem_rss_bytes: deps.probe.mem_rss_bytes(),
+      temperature_c: await deps.probe.temperature_c(),
+      disk_free_bytes: await deps.probe.disk_free_bytes(),
+      outbox: { depth: stats.depth, bytes: stats.bytes, oldest_age_ms: stats.oldest_age_ms },
+      inputs: inputs.map((i) => i.snapshot()),
+      clock: deps.clockState(),
+      dead_letters_total: 0,
+    };
+  };
+
+  return {
+    flush,
+    heartbeat,
+    connected: () => uplink.connected(),
+    acknowledged: () => uplink.acknowledged(),
+
+    start() {
+      uplink.start();
+      for (const i of inputs) i.start();
+      // Seal often enough that a bin leaves within a few seconds of close_delay_ms.
+      timers.push(clock.every(Math.min(5_000, config.bin_ms / 4), () => void flush().catch((err: unknown) => logger.error({ err }, 'sealing bins failed'))));
+      timers.push(
+        clock.every(config.heartbeat_interval_ms, () => {
+          void heartbeat().then((hb) => uplink.publishHeartbeat(hb), (err: unknown) => logger.warn({ err }, 'heartbeat failed'));
+        }),
+      );
+      logger.info({ inputs: inputs.map((i) => i.input.name), bin_ms: config.bin_ms }, 'agent started');
+    },
+
+    async stop() {
+      for (const cancel of timers) cancel();
+      for (const i of inputs) i.stop();
+      await flushing;
+      await uplink.stop();
+      await outbox.close();
+      logger.info({ outbox_depth: outbox.stats(clock.now()).depth }, 'agent stopped');
+    },
+  };
+}

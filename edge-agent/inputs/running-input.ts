@@ -1,0 +1,117 @@
+/**
+ * The wrapper every input runs in: it owns the poll timer, the per-read timeout, exponential backoff with
+ * jitter after failures, the de-duplication of samples a feed repeats (feeds return their last few intervals),
+ * the input's health state and its counters.
+ */
+import type { Logger } from 'pino';
+import type { Sample } from '../../protocol/index.ts';
+import type { Cancel, Clock } from '../../platform/clock.ts';
+import type { Input } from './input.ts';
+
+export interface InputStatus {
+  name: string;
+  driver: string;
+  state: 'starting' | 'ok' | 'degraded' | 'failed' | 'stopped';
+  breaker: 'closed' | 'open' | 'half_open';
+  last_error: string | null;
+  samples_total: number;
+  dropped_total: number;
+}
+
+export interface RunningInputOptions {
+  timeout_ms: number;
+  backoff_initial_ms: number;
+  backoff_max_ms: number;
+  /** Consecutive failures after which the input reports `failed` instead of `degraded`. */
+  failed_after: number;
+}
+
+export class RunningInput {
+  readonly input: Input;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly options: RunningInputOptions;
+  private readonly onSamples: (samples: Sample[], input: Input) => void;
+  private readonly onDropped: (dropped: Record<string, number>) => void;
+  private readonly newest = new Map<string, number>();
+  private status: InputStatus;
+  private failures = 0;
+  private cancel: Cancel | null = null;
+  private abort = new AbortController();
+  private running = false;
+
+  constructor(
+    input: Input,
+    deps: { clock: Clock; logger: Logger; onSamples: (samples: Sample[], input: Input) => void; onDropped: (dropped: Record<string, number>) => void },
+    options: RunningInputOptions,
+  ) {
+    this.input = input;
+    this.clock = deps.clock;
+    this.logger = deps.logger.child({ input: input.name, driver: input.driver });
+    this.onSamples = deps.onSamples;
+    this.onDropped = deps.onDropped;
+    this.options = options;
+    this.status = { name: input.name, driver: input.driver, state: 'starting', breaker: 'closed', last_error: null, samples_total: 0, dropped_total: 0 };
+  }
+
+  snapshot(): InputStatus {
+    return { ...this.status };
+  }
+
+  start(): void {
+    this.running = true;
+    this.abort = new AbortController();
+    this.schedule(0);
+  }
+
+  stop(): void {
+    this.running = false;
+    this.cancel?.();
+    this.abort.abort();
+    this.status.state = 'stopped';
+  }
+
+  /** One read now; exposed for tests. Resolves after the samples were handed on. */
+  async pollOnce(): Promise<void> {
+    const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.options.timeout_ms)]);
+    try {
+      const reading = await this.input.read(signal);
+      const fresh = reading.samples.filter((s) => {
+        const newest = this.newest.get(s.detector_id);
+        if (newest !== undefined && s.start_ms <= newest) return false;
+        this.newest.set(s.detector_id, s.start_ms);
+        return true;
+      });
+      const droppedCount = Object.values(reading.dropped).reduce((a, b) => a + b, 0);
+      this.status.samples_total += fresh.length;
+      this.status.dropped_total += droppedCount;
+      if (droppedCount > 0) this.onDropped(reading.dropped);
+      if (fresh.length > 0) this.onSamples(fresh, this.input);
+      if (this.failures > 0) this.logger.info({ after_failures: this.failures }, 'input recovered');
+      this.failures = 0;
+      this.status.state = 'ok';
+      this.status.last_error = null;
+    } catch (err) {
+      if (!this.running && this.abort.signal.aborted) return;
+      this.failures++;
+      const message = signal.aborted ? `no answer within ${this.options.timeout_ms} ms` : (err as Error).message;
+      this.status.last_error = message;
+      this.status.state = this.failures >= this.options.failed_after ? 'failed' : 'degraded';
+      if (this.failures === 1 || this.failures % 10 === 0) this.logger.warn({ failures: this.failures, err: message }, 'input read failed');
+    }
+  }
+
+  private schedule(delay_ms: number): void {
+    if (!this.running) return;
+    this.cancel = this.clock.after(delay_ms, () => {
+      void this.pollOnce().then(() => this.schedule(this.nextDelay()));
+    });
+  }
+
+  /** The poll interval when healthy; after failures, exponential backoff with full jitter, capped. */
+  private nextDelay(): number {
+    if (this.failures === 0) return this.input.poll_interval_ms;
+    const ceiling = Math.min(this.options.backoff_max_ms, this.options.backoff_initial_ms * 2 ** (this.failures - 1));
+    return Math.max(this.options.backoff_initial_ms, Math.round(Math.random() * ceiling));
+  }
+}

@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import { isTimeZone } from './time.ts';
+
+export const TmddHttpConfigSchema = z
+  .object({
+    driver: z.literal('tmdd-http'),
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, . _ - only').max(64),
+    /** URL of the detectorDataMsg. */
+    url: z.url({ protocol: /^https?$/ }),
+    poll_interval_ms: z.number().int().min(1_000).max(3_600_000).default(20_000),
+    /** The feed's collection interval (TMDD start-time/end-time override it per detail). */
+    sample_interval_ms: z.number().int().min(1_000).max(3_600_000).default(20_000),
+    /** IANA zone for timestamps that carry no offset. */
+    time_zone: z.string().refine(isTimeZone, 'must be an IANA time zone such as America/Chicago').default('America/Chicago'),
+    /** TMDD 3.x says km/h; some agencies send mph. */
+    speed_unit: z.enum(['kmh', 'mph']).default('kmh'),
+  })
+  .strict();
+export type TmddHttpConfig = z.infer<typeof TmddHttpConfigSchema>;

@@ -1,0 +1,40 @@
+/**
+ * tmdd-http: polls a TMDD detectorDataMsg over HTTP(S) and parses it. Sends If-None-Match / If-Modified-Since
+ * when the server gave an ETag / Last-Modified, so an unchanged feed costs a 304 and no parsing.
+ */
+import { ERR, WacoflowError } from '../../../platform/errors.ts';
+import type { Input, InputReading } from '../input.ts';
+import type { TmddHttpConfig } from './config.ts';
+import { parseDetectorData } from './parse.ts';
+
+export function tmddHttpInput(config: TmddHttpConfig): Input {
+  let etag: string | null = null;
+  let lastModified: string | null = null;
+  return {
+    name: config.name,
+    driver: 'tmdd-http',
+    sample_interval_ms: config.sample_interval_ms,
+    poll_interval_ms: config.poll_interval_ms,
+    async read(signal): Promise<InputReading> {
+      const headers: Record<string, string> = { accept: 'application/xml, text/xml' };
+      if (etag) headers['if-none-match'] = etag;
+      if (lastModified) headers['if-modified-since'] = lastModified;
+      let res: Response;
+      try {
+        res = await fetch(config.url, { headers, signal });
+      } catch (err) {
+        throw new WacoflowError(ERR.FEED_HTTP, `GET ${config.url} failed: ${(err as Error).cause ? String((err as Error & { cause: Error }).cause.message) : (err as Error).message}`, { retriable: true, cause: err });
+      }
+      if (res.status === 304) return { samples: [], dropped: {} };
+      if (!res.ok) {
+        await res.body?.cancel();
+        throw new WacoflowError(ERR.FEED_HTTP, `GET ${config.url} answered HTTP ${res.status}`, { retriable: res.status >= 500 || res.status === 429 });
+      }
+      const text = await res.text();
+      const reading = parseDetectorData(text, config);
+      etag = res.headers.get('etag');
+      lastModified = res.headers.get('last-modified');
+      return reading;
+    },
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * An outbox held in memory. It keeps the take/accept/reject contract exactly, but a power cut loses what it
+ * holds: the durable, checksummed on-disk log replaces it on boards.
+ */
+import { encode, type Bin } from '../../protocol/index.ts';
+import type { BinDraft } from '../aggregate/binner.ts';
+import type { Outbox, OutboxStats, SeqSource } from './outbox.ts';
+
+interface Entry {
+  bin: Bin;
+  bytes: number;
+  appended_ms: number;
+  inflight: boolean;
+}
+
+export class MemoryOutbox implements Outbox {
+  private readonly entries = new Map<number, Entry>(); // by seq; Map keeps insertion (= seq) order
+  private readonly seq: SeqSource;
+  private readonly now: () => number;
+
+  constructor(seq: SeqSource, now: () => number) {
+    this.seq = seq;
+    this.now = now;
+  }
+
+  async append(drafts: BinDraft[], stamp: Pick<Bin, 'device_id' | 'clock'>): Promise<Bin[]> {
+    if (drafts.length === 0) return [];
+    const first = await this.seq.next(drafts.length);
+    const t = this.now();
+    return drafts.map((d, i) => {
+      const bin: Bin = { device_id: stamp.device_id, seq: first + i, clock: stamp.clock, ...d };
+      this.entries.set(bin.seq, { bin, bytes: encode(bin).length, appended_ms: t, inflight: false });
+      return bin;
+    });
+  }
+
+  take(max: number): Bin[] {
+    const out: Bin[] = [];
+    for (const e of this.entries.values()) {
+      if (out.length >= max) break;
+      if (e.inflight) continue;
+      e.inflight = true;
+      out.push(e.bin);
+    }
+    return out;
+  }
+
+  async accept(batch: Bin[]): Promise<void> {
+    for (const b of batch) this.entries.delete(b.seq);
+  }
+
+  reject(batch: Bin[]): void {
+    for (const b of batch) {
+      const e = this.entries.get(b.seq);
+      if (e) e.inflight = false;
+    }
+  }
+
+  stats(now_ms: number): OutboxStats {
+    let bytes = 0;
+    let oldest: number | null = null;
+    for (const e of this.entries.values()) {
+      bytes += e.bytes;
+      if (oldest === null || e.appended_ms < oldest) oldest = e.appended_ms;
+    }
+    return { depth: this.entries.size, bytes, oldest_age_ms: oldest === null ? null : Math.max(0, now_ms - oldest) };
+  }
+
+  async close(): Promise<void> {}
+}

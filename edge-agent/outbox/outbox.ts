@@ -1,0 +1,29 @@
+/**
+ * The outbox: bins wait here until the gateway confirms them. It works in transactions, like a message buffer
+ * should: `take` hands out a batch (which stays in the outbox, marked in flight), then the caller either
+ * `accept`s it (confirmed: forget it) or `reject`s it (not confirmed: it goes back, in order, for another try).
+ */
+import type { Bin } from '../../protocol/index.ts';
+import type { BinDraft } from '../aggregate/binner.ts';
+
+export interface OutboxStats {
+  depth: number;
+  bytes: number;
+  oldest_age_ms: number | null;
+}
+
+export interface Outbox {
+  /** Gives each draft its `seq` and keeps it until confirmed. */
+  append(drafts: BinDraft[], stamp: Pick<Bin, 'device_id' | 'clock'>): Promise<Bin[]>;
+  /** Up to `max` bins not already in flight, oldest first. */
+  take(max: number): Bin[];
+  accept(batch: Bin[]): Promise<void>;
+  reject(batch: Bin[]): void;
+  stats(now_ms: number): OutboxStats;
+  close(): Promise<void>;
+}
+
+/** Where sequence numbers come from: `next` never returns a number twice for a device, across restarts too. */
+export interface SeqSource {
+  next(count: number): Promise<number>;
+}

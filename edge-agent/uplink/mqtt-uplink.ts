@@ -1,0 +1,141 @@
+/**
+ * The uplink: mqtt.js over MQTT 3.1.1, clientId = device id, QoS 1, several bins per message, a bounded number
+ * of messages in flight, a retained `online` status on connect and a retained `offline` last will. A batch
+ * leaves the outbox only when its PUBACK arrives, which the gateway sends only once the log has the bins;
+ * anything unacknowledged (error, disconnect, timeout) goes back to the outbox and is sent again, with the same
+ * seq, so central can drop the duplicate.
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import { encode, mqttTopic, type Bin, type BinBatch, type Heartbeat, type Status } from '../../protocol/index.ts';
+import type { Clock } from '../../platform/clock.ts';
+import type { Outbox } from '../outbox/outbox.ts';
+
+export interface UplinkConfig {
+  url: string;
+  site: string;
+  device_id: string;
+  password: string;
+  max_bins_per_message: number;
+  max_inflight_messages: number;
+  /** Real milliseconds to wait for a PUBACK before putting the batch back. */
+  ack_timeout_ms: number;
+  reconnect_ms: number;
+}
+
+export interface UplinkDeps {
+  outbox: Outbox;
+  clock: Clock;
+  logger: Logger;
+  /** Drop counters to report with the next batch; returns them and forgets them. */
+  takeDropped(): Record<string, number>;
+  restoreDropped(dropped: Record<string, number>): void;
+}
+
+export class MqttUplink {
+  private readonly config: UplinkConfig;
+  private readonly deps: UplinkDeps;
+  private client: MqttClient | null = null;
+  private inflight = 0;
+  private stopping = false;
+  private published = 0;
+
+  constructor(config: UplinkConfig, deps: UplinkDeps) {
+    this.config = config;
+    this.deps = deps;
+  }
+
+  connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  /** Bins acknowledged by the gateway since start. */
+  acknowledged(): number {
+    return this.published;
+  }
+
+  private status(state: Status['state']): Buffer {
+    return encode({ v: 1, device_id: this.config.device_id, state, ts_ms: this.deps.clock.now() } satisfies Status);
+  }
+
+  start(): void {
+    const c = this.config;
+    const statusTopic = mqttTopic(c.site, c.device_id, 'status');
+    const client = mqtt.connect(c.url, {
+      protocolVersion: 4,
+      clientId: c.device_id,
+      username: c.device_id,
+      password: c.password,
+      clean: true,
+      reconnectPeriod: c.reconnect_ms,
+      connectTimeout: 10_000,
+      will: { topic: statusTopic, payload: this.status('offline'), qos: 1, retain: true },
+    });
+    this.client = client;
+    client.on('connect', () => {
+      this.deps.logger.info({ broker: c.url }, 'uplink connected');
+      client.publish(statusTopic, this.status('online'), { qos: 1, retain: true });
+      this.pump();
+    });
+    client.on('close', () => {
+      if (!this.stopping) this.deps.logger.debug('uplink disconnected; bins stay in the outbox');
+    });
+    client.on('error', (err) => this.deps.logger.warn({ err: err.message }, 'uplink error'));
+  }
+
+  /** Sends what the outbox holds, up to the in-flight limit. Call after appending. */
+  pump(): void {
+    const client = this.client;
+    while (client?.connected && !this.stopping && this.inflight < this.config.max_inflight_messages) {
+      const bins = this.deps.outbox.take(this.config.max_bins_per_message);
+      if (bins.length === 0) return;
+      this.inflight++;
+      void this.send(client, bins).finally(() => {
+        this.inflight--;
+        this.pump();
+      });
+    }
+  }
+
+  private async send(client: MqttClient, bins: Bin[]): Promise<void> {
+    const dropped = this.deps.takeDropped();
+    const batch: BinBatch = { v: 1, device_id: this.config.device_id, sent_ms: this.deps.clock.now(), bins };
+    if (Object.keys(dropped).length > 0) batch.dropped = dropped;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        client.publishAsync(mqttTopic(this.config.site, this.config.device_id, 'bins'), encode(batch), { qos: 1 }),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`no PUBACK within ${this.config.ack_timeout_ms} ms`)), this.config.ack_timeout_ms);
+        }),
+      ]);
+      await this.deps.outbox.accept(bins);
+      this.published += bins.length;
+    } catch (err) {
+      this.deps.outbox.reject(bins);
+      this.deps.restoreDropped(dropped);
+      this.deps.logger.debug({ err: (err as Error).message, bins: bins.length }, 'batch not acknowledged; kept for retry');
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  publishHeartbeat(hb: Heartbeat): void {
+    if (!this.client?.connected) return; // heartbeats are a snapshot: the next one replaces a missed one
+    this.client.publish(mqttTopic(this.config.site, this.config.device_id, 'health'), encode(hb), { qos: 1 });
+  }
+
+  /** Graceful stop: retained `offline` (a clean DISCONNECT does not fire the will), then disconnect. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const client = this.client;
+    if (!client) return;
+    if (client.connected) {
+      await Promise.race([
+        client.publishAsync(mqttTopic(this.config.site, this.config.device_id, 'status'), this.status('offline'), { qos: 1, retain: true }).catch(() => {}),
+        new Promise((r) => setTimeout(r, 2_000)),
+      ]);
+    }
+    await client.endAsync(true).catch(() => {});
+  }
+}

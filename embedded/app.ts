@@ -1,0 +1,151 @@
+/**
+ * The whole system in one process, on embedded defaults: simulated TMDD feeds, one edge agent per feed speaking
+ * real MQTT over loopback, the gateway's embedded broker, central, storage and the HTTP API. Only the adapters
+ * differ from distributed mode: `Log` (in-process or Kafka) and the SQL driver (PGlite or PostgreSQL).
+ *
+ *   TMDD feed (HTTP) ─▶ agents ─MQTT─▶ gateway (aedes) ─▶ Log ─▶ central ─▶ PGlite | PostgreSQL ─▶ HTTP :8080
+ */
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { buildAgent, type Agent } from '../edge-agent/app.ts';
+import { AgentConfigSchema } from '../edge-agent/config.ts';
+import { linuxProbe } from '../edge-agent/health/system-probe.ts';
+import { MemoryOutbox } from '../edge-agent/outbox/memory-outbox.ts';
+import { FileSeqSource, MemorySeqSource } from '../edge-agent/outbox/seq-file.ts';
+import { buildCentral, type Central } from '../central/app.ts';
+import { CentralConfigSchema } from '../central/config.ts';
+import { openPglite } from '../central/store/pglite-driver.ts';
+import { openPostgres } from '../central/store/pg-driver.ts';
+import type { SqlDriver } from '../central/store/sql.ts';
+import { Store } from '../central/store/store.ts';
+import { buildGateway, type Gateway } from '../gateway/app.ts';
+import { hashSecret, MemoryDeviceRegistry, newSecret } from '../gateway/registry/devices.ts';
+import { MINUTE_MS } from '../protocol/index.ts';
+import type { Clock } from '../platform/clock.ts';
+import { KafkaLog } from '../platform/log/kafka-log.ts';
+import type { Log } from '../platform/log/log.ts';
+import { MemoryLog } from '../platform/log/memory-log.ts';
+import { buildFeedServer, type FeedServer } from '../simulators/tmdd-feed/server.ts';
+import { TrafficModel, type Incident } from '../simulators/traffic-model.ts';
+import { WACO_FEEDS, WACO_STATIONS } from '../simulators/waco-network.ts';
+import type { EmbeddedConfig } from './config.ts';
+
+export const SITE = 'waco';
+const FEED_INTERVAL_MS = 20_000;
+
+export interface EmbeddedDeps {
+  clock: Clock;
+  logger: Logger;
+  version: string;
+}
+
+export interface EmbeddedSystem {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  httpUrl(): string;
+  mqttUrl(): string;
+  central(): Central;
+  agents(): Agent[];
+  registry: Registry;
+}
+
+/** Two incidents a newcomer can watch: I-35 at Baylor from minute 15, Valley Mills at Waco Dr from minute 30. */
+export function defaultIncidents(start_ms: number): Incident[] {
+  return [
+    { station_id: 'i35-nb-4th-5th', start_ms: start_ms + 15 * MINUTE_MS, duration_ms: 25 * MINUTE_MS, capacity_factor: 0.3 },
+    { station_id: 'valley-mills-nb-waco-dr', start_ms: start_ms + 30 * MINUTE_MS, duration_ms: 20 * MINUTE_MS, capacity_factor: 0.35 },
+  ];
+}
+
+export function buildEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps): EmbeddedSystem {
+  const { clock, logger } = deps;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'wacoflow_process_' });
+  const model = new TrafficModel(config.seed, config.incidents === 'on' ? defaultIncidents(clock.now()) : []);
+  const feeds: FeedServer = buildFeedServer({
+    feeds: WACO_FEEDS, stations: WACO_STATIONS, model, clock, interval_ms: FEED_INTERVAL_MS, history_intervals: 3,
+    time_zone: 'America/Chicago', host: '127.0.0.1', port: config.feed_port,
+  });
+  const log: Log =
+    config.kafka_brokers.length > 0
+      ? new KafkaLog({
+          brokers: config.kafka_brokers,
+          client_id: 'wacoflow-embedded',
+          onLog: (level, message, extra) => logger[level]({ component: 'kafka', ...extra }, message),
+        })
+      : new MemoryLog({ now: () => clock.now(), onHandlerError: (err) => logger.error({ err }, 'log handler failed') });
+  const devices = new MemoryDeviceRegistry();
+  let db: SqlDriver | null = null;
+  let store: Store | null = null;
+  let gateway: Gateway | null = null;
+  let central: Central | null = null;
+  let agents: Agent[] = [];
+
+  return {
+    registry,
+    httpUrl: () => {
+      const a = central?.address();
+      return a ? `http://${a.host}:${a.port}` : '';
+    },
+    mqttUrl: () => gateway?.url() ?? '',
+    central: () => central!,
+    agents: () => agents,
+
+    async start() {
+      await feeds.start();
+      db = config.database_url ? await openPostgres(config.database_url) : await openPglite(config.data_dir ? join(config.data_dir, 'pglite') : undefined);
+      store = new Store(db);
+      central = buildCentral(
+        CentralConfigSchema.parse({
+          grace_ms: config.grace_ms,
+          // Check for finality about ten times per grace period (at least every simulated 5 s).
+          finalize_interval_ms: Math.max(1_000, Math.min(5_000, Math.floor(config.grace_ms / 10) || 1_000)),
+          http_host: config.http_host,
+          http_port: config.http_port,
+          partitions: { bins: config.bin_partitions, windows: config.bin_partitions },
+        }),
+        { log, store, clock, logger: logger.child({ component: 'central' }), registry, stations: WACO_STATIONS, version: deps.version },
+      );
+      await central.start();
+
+      const secrets = new Map<string, string>();
+      const agentIds = WACO_FEEDS.map((f) => `agent-${f.feed_id}`);
+      for (const device_id of agentIds) {
+        const secret = newSecret();
+        secrets.set(device_id, secret);
+        devices.add({ device_id, site: SITE, enabled: true, secret_hash: await hashSecret(secret) });
+      }
+      gateway = buildGateway({ mqtt_host: '127.0.0.1', mqtt_port: config.mqtt_port }, { log, registry: devices, clock, logger: logger.child({ component: 'gateway' }), metrics: registry });
+      await gateway.start();
+
+      agents = WACO_FEEDS.map((feed) => {
+        const device_id = `agent-${feed.feed_id}`;
+        const agentConfig = AgentConfigSchema.parse({
+          device_id,
+          site: SITE,
+          mqtt_url: gateway!.url(),
+          mqtt_password: secrets.get(device_id),
+          inputs: [{ driver: 'tmdd-http', name: feed.feed_id, url: `${feeds.feedUrl(feed.feed_id)}/detectorDataMsg`, poll_interval_ms: FEED_INTERVAL_MS, sample_interval_ms: FEED_INTERVAL_MS }],
+        });
+        const seq = config.data_dir ? new FileSeqSource(join(config.data_dir, 'agents', device_id, 'seq')) : new MemorySeqSource();
+        return buildAgent(agentConfig, {
+          clock, logger, version: deps.version, config_hash: 'embedded',
+          outbox: new MemoryOutbox(seq, () => clock.now()),
+          probe: linuxProbe(config.data_dir ?? '.'),
+          clockState: () => ({ synced: true, offset_ms: 0 }),
+        });
+      });
+      for (const a of agents) a.start();
+    },
+
+    async stop() {
+      await Promise.allSettled(agents.map((a) => a.stop()));
+      await gateway?.stop();
+      await central?.stop();
+      await log.close();
+      await store?.close();
+      await feeds.stop();
+    },
+  };
+}

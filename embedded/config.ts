@@ -1,0 +1,30 @@
+/** Configuration of the whole system in one process (simulator mode). */
+import { z } from 'zod';
+
+export const EmbeddedConfigSchema = z
+  .object({
+    /** Simulated time runs this many times faster than the wall clock. */
+    speedup: z.number().min(1).max(1_000).default(1),
+    http_host: z.string().min(1).default('127.0.0.1'),
+    http_port: z.number().int().min(0).max(65_535).default(8080),
+    /** The embedded MQTT broker; 0 picks a free port. */
+    mqtt_port: z.number().int().min(0).max(65_535).default(0),
+    /** The simulated TMDD feeds; 0 picks a free port. */
+    feed_port: z.number().int().min(0).max(65_535).default(0),
+    /** Comma-separated Kafka bootstrap brokers; empty uses the in-process log. */
+    kafka_brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port')).default([]),
+    /** postgres://… ; empty uses PGlite. */
+    database_url: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').nullable().default(null),
+    /** Where PGlite and the agents keep their files; null keeps everything in memory for this run. */
+    data_dir: z.string().min(1).nullable().default(null),
+    /** Window grace period, in simulated milliseconds. */
+    grace_ms: z.number().int().min(0).max(3_600_000).default(60_000),
+    /** Seed of the traffic model: the same seed gives the same traffic. */
+    seed: z.string().min(1).default('waco'),
+    /** Scheduled incidents that push stations into congestion. */
+    incidents: z.enum(['on', 'off']).default('on'),
+    /** Kafka topic partitions for the bins topic (and windows). */
+    bin_partitions: z.number().int().min(1).max(256).default(6),
+  })
+  .strict();
+export type EmbeddedConfig = z.infer<typeof EmbeddedConfigSchema>;
