@@ -49,10 +49,15 @@ export class FileSeqSource implements SeqSource {
   }
 }
 
-/** For agents with no disk (tests, the in-process simulator without a data directory). */
+/**
+ * For agents with no disk (tests, the in-process simulator without a data directory). By default it starts at
+ * the wall-clock time in microseconds, so a restarted process continues above every number it used before
+ * (unless the clock steps back, or it issued more than 1000 numbers per millisecond of uptime); 2^53 µs is
+ * the year 2255.
+ */
 export class MemorySeqSource implements SeqSource {
   private n: number;
-  constructor(start = 0) {
+  constructor(start = Date.now() * 1000) {
     this.n = start;
   }
   async next(count: number): Promise<number> {
