@@ -100,6 +100,7 @@ export function simCommand(): Command {
       try {
         await system.start();
       } catch (err) {
+        logger.level = 'silent'; // the cause is what matters: no shutdown chatter after it
         await system.stop().catch(() => {});
         fail(err, SETTINGS);
       }

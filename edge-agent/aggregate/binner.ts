@@ -63,7 +63,7 @@ export class Binner {
         d.next_slot_ms += this.bin_ms;
       }
     }
-    return out.sort((a, b) => a.bin_start_ms - b.bin_start_ms);
+    return out.sort((a, b) => a.bin_start_ms - b.bin_start_ms || (a.detector_id < b.detector_id ? -1 : a.detector_id > b.detector_id ? 1 : 0));
   }
 
   detectorCount(): number {
