@@ -68,7 +68,7 @@ export function buildEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps): Embed
   }
   const model = new TrafficModel(config.seed, config.incidents === 'on' ? defaultIncidents(clock.now()) : []);
   const feeds: FeedServer = buildFeedServer({
-    feeds: WACO_FEEDS, stations: WACO_STATIONS, model, clock, interval_ms: FEED_INTERVAL_MS, history_intervals: 3,
+    feeds: WACO_FEEDS, stations: WACO_STATIONS, model, clock, interval_ms: FEED_INTERVAL_MS, history_intervals: 9,
     time_zone: 'America/Chicago', host: '127.0.0.1', port: config.feed_port,
   });
   const log: Log =

@@ -4,5 +4,5 @@ import { runSkeleton } from './app.e2e.ts';
 describe('walking skeleton, embedded (in-process log, PGlite)', () => {
   it('turns simulated detector feeds into exact final station windows served over HTTP', async () => {
     await runSkeleton();
-  }, 90_000);
+  }, 120_000);
 });
