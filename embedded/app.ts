@@ -50,11 +50,15 @@ export interface EmbeddedSystem {
   registry: Registry;
 }
 
-/** Two incidents a newcomer can watch: I-35 at Baylor from minute 15, Valley Mills at Waco Dr from minute 30. */
+/**
+ * Two incidents a newcomer can watch: a crash closing every I-35 lane at 4th/5th Street from minute 15 (traffic
+ * squeezes past on the shoulder at 5 % of capacity), and a stalled truck on Valley Mills Drive at Waco Drive
+ * from minute 30 (10 %). Severe enough to queue traffic at any hour, night included.
+ */
 export function defaultIncidents(start_ms: number): Incident[] {
   return [
-    { station_id: 'i35-nb-4th-5th', start_ms: start_ms + 15 * MINUTE_MS, duration_ms: 25 * MINUTE_MS, capacity_factor: 0.3 },
-    { station_id: 'valley-mills-nb-waco-dr', start_ms: start_ms + 30 * MINUTE_MS, duration_ms: 20 * MINUTE_MS, capacity_factor: 0.35 },
+    { station_id: 'i35-nb-4th-5th', start_ms: start_ms + 15 * MINUTE_MS, duration_ms: 25 * MINUTE_MS, capacity_factor: 0.05 },
+    { station_id: 'valley-mills-nb-waco-dr', start_ms: start_ms + 30 * MINUTE_MS, duration_ms: 20 * MINUTE_MS, capacity_factor: 0.1 },
   ];
 }
 

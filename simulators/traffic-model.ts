@@ -118,9 +118,11 @@ export class TrafficModel {
 
     let flow: number;
     let density: number;
-    if (incident) {
-      // Queue over the detector: flow limited by the bottleneck, density on the congested branch.
-      flow = Math.min(demand, capacity * incident.capacity_factor);
+    const bottleneck = incident ? capacity * incident.capacity_factor : Infinity;
+    if (demand > bottleneck) {
+      // More arrives than the incident lets through: a queue stands over the detector, and it sits on the
+      // congested branch of the diagram, passing only the bottleneck's flow.
+      flow = bottleneck;
       density = (JAM_DENSITY_VPKPL / 2) * (1 + Math.sqrt(Math.max(0, 1 - (4 * flow) / (vf * JAM_DENSITY_VPKPL))));
     } else {
       flow = Math.min(demand, capacity * 0.98);
