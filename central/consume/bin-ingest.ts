@@ -4,19 +4,12 @@
  * offset. Only after the commit is the offset committed to the log and the windows emitted.
  */
 import { tryDecode, type Bin, type DeadLetter, type Station } from '../../protocol/index.ts';
-import type { Clock } from '../../platform/clock.ts';
 import type { LogBatch, LogConsumer, LogRecord } from '../../platform/log/log.ts';
 import { corridorRow, foldBins, windowRefsOf } from '../windows/fold.ts';
-import type { CentralMetrics } from '../metrics.ts';
 import { windowRefKey, type Store, type WindowRef, type WindowRow } from '../store/store.ts';
-import type { PartitionPositions } from './partition-positions.ts';
+import type { ConsumeContext } from './partition-positions.ts';
 
-export interface IngestDeps {
-  store: Store;
-  clock: Clock;
-  metrics: CentralMetrics;
-  positions: PartitionPositions;
-  group_id: string;
+export interface IngestDeps extends ConsumeContext {
   stations: ReadonlyMap<string, Station>;
   /** Called with every window row the transaction wrote, after it committed. */
   onWindows(rows: WindowRow[]): void;

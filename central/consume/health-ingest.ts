@@ -1,18 +1,10 @@
 /** Heartbeats and online/offline statuses → the devices table, with the partition offset, in one transaction. */
 import { tryDecode, type DeadLetter, type Heartbeat, type Status } from '../../protocol/index.ts';
-import type { Clock } from '../../platform/clock.ts';
 import type { LogBatch, LogConsumer } from '../../platform/log/log.ts';
-import type { CentralMetrics } from '../metrics.ts';
-import type { Store } from '../store/store.ts';
 import { deadLetter } from './bin-ingest.ts';
-import type { PartitionPositions } from './partition-positions.ts';
+import type { ConsumeContext } from './partition-positions.ts';
 
-export interface HealthDeps {
-  store: Store;
-  clock: Clock;
-  metrics: CentralMetrics;
-  positions: PartitionPositions;
-  group_id: string;
+export interface HealthDeps extends ConsumeContext {
   onDevicesChanged(): void;
 }
 

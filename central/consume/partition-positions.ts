@@ -4,8 +4,19 @@
  * starting past the stored position is rewound with a seek. Positions are reloaded after every reassignment,
  * since another instance may have moved them.
  */
+import type { Clock } from '../../platform/clock.ts';
 import type { LogBatch, LogConsumer, TopicPartition } from '../../platform/log/log.ts';
+import type { CentralMetrics } from '../metrics.ts';
 import type { Store } from '../store/store.ts';
+
+/** What every batch handler works with. */
+export interface ConsumeContext {
+  store: Store;
+  clock: Clock;
+  metrics: CentralMetrics;
+  positions: PartitionPositions;
+  group_id: string;
+}
 
 export class PartitionPositions {
   private readonly known = new Map<string, number | null>();

@@ -3,7 +3,7 @@
  * Children are unqualified: only the root element is in the TMDD namespace (elementFormDefault="unqualified").
  */
 import { XMLBuilder } from 'fast-xml-parser';
-import type { Station } from '../../protocol/index.ts';
+import { zoneOffsetMinutes, type Station } from '../../protocol/index.ts';
 import type { LaneInterval } from '../traffic-model.ts';
 
 export const TMDD_303_NS = 'http://www.tmdd.org/303/messages';
@@ -12,18 +12,13 @@ const builder = new XMLBuilder({ ignoreAttributes: false, format: true, suppress
 
 /** TMDD DateTimeZone: local date, time and ±HHMM offset in the given IANA zone. */
 export function dateTimeZone(t_ms: number, time_zone: string): { date: string; time: string; offset: string } {
-  const fmt = new Intl.DateTimeFormat('en-CA', {
-    timeZone: time_zone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
-  });
-  const p = Object.fromEntries(fmt.formatToParts(new Date(t_ms)).map((x) => [x.type, x.value]));
-  const localAsUtc = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second));
-  const offsetMin = Math.round((localAsUtc - Math.floor(t_ms / 1000) * 1000) / 60_000);
-  const sign = offsetMin < 0 ? '-' : '+';
+  const offsetMin = zoneOffsetMinutes(t_ms, time_zone);
+  const local = new Date(t_ms + offsetMin * 60_000).toISOString(); // the local wall time, written as if UTC
   const abs = Math.abs(offsetMin);
   return {
-    date: `${p.year}${p.month}${p.day}`,
-    time: `${p.hour}${p.minute}${p.second}`,
-    offset: `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}${String(abs % 60).padStart(2, '0')}`,
+    date: local.slice(0, 10).replaceAll('-', ''),
+    time: local.slice(11, 19).replaceAll(':', ''),
+    offset: `${offsetMin < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}${String(abs % 60).padStart(2, '0')}`,
   };
 }
 

@@ -4,26 +4,12 @@
  * absent the feed's configured IANA time zone applies (NDOT, CHARM). See docs/tmdd.md.
  */
 
+import { zoneOffsetMinutes } from '../../../protocol/index.ts';
+
 export interface DateTimeZone {
   date?: unknown;
   time?: unknown;
   offset?: unknown;
-}
-
-const zoneFormats = new Map<string, Intl.DateTimeFormat>();
-
-/** The zone's offset from UTC at instant `t_ms`, in minutes (Central Standard Time: -360). */
-export function zoneOffsetMinutes(t_ms: number, time_zone: string): number {
-  let fmt = zoneFormats.get(time_zone);
-  if (!fmt) {
-    fmt = new Intl.DateTimeFormat('en-CA', {
-      timeZone: time_zone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
-    });
-    zoneFormats.set(time_zone, fmt);
-  }
-  const p = Object.fromEntries(fmt.formatToParts(new Date(t_ms)).map((x) => [x.type, x.value]));
-  const asUtc = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second));
-  return Math.round((asUtc - Math.floor(t_ms / 1000) * 1000) / 60_000);
 }
 
 export function isTimeZone(name: string): boolean {
