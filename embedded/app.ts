@@ -139,7 +139,7 @@ export function buildEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps): Embed
         const seq = config.data_dir ? new FileSeqSource(join(config.data_dir, 'agents', device_id, 'seq')) : new MemorySeqSource();
         return buildAgent(agentConfig, {
           clock, logger, version: deps.version, config_hash: 'embedded',
-          outbox: new MemoryOutbox(seq, () => clock.now()),
+          outbox: new MemoryOutbox(seq),
           probe: linuxProbe(config.data_dir ?? '.'),
           clockState: () => ({ synced: true, offset_ms: 0 }),
         });

@@ -22,6 +22,8 @@ export const ERR = {
   STORE_UNAVAILABLE: 'WF_ERR_STORE_UNAVAILABLE',
   FEED_HTTP: 'WF_ERR_FEED_HTTP',
   FEED_PARSE: 'WF_ERR_FEED_PARSE',
+  OUTBOX_DISK_FULL: 'WF_ERR_OUTBOX_DISK_FULL',
+  OUTBOX_IO: 'WF_ERR_OUTBOX_IO',
 } as const;
 
 export function isCoded(err: unknown, code: string): err is WacoflowError {

@@ -9,27 +9,23 @@ import type { Outbox, OutboxStats, SeqSource } from './outbox.ts';
 interface Entry {
   bin: Bin;
   bytes: number;
-  appended_ms: number;
   inflight: boolean;
 }
 
 export class MemoryOutbox implements Outbox {
   private readonly entries = new Map<number, Entry>(); // by seq; Map keeps insertion (= seq) order
   private readonly seq: SeqSource;
-  private readonly now: () => number;
 
-  constructor(seq: SeqSource, now: () => number) {
+  constructor(seq: SeqSource) {
     this.seq = seq;
-    this.now = now;
   }
 
   async append(drafts: BinDraft[], stamp: Pick<Bin, 'device_id' | 'clock'>): Promise<Bin[]> {
     if (drafts.length === 0) return [];
     const first = await this.seq.next(drafts.length);
-    const t = this.now();
     return drafts.map((d, i) => {
       const bin: Bin = { device_id: stamp.device_id, seq: first + i, clock: stamp.clock, ...d };
-      this.entries.set(bin.seq, { bin, bytes: encode(bin).length, appended_ms: t, inflight: false });
+      this.entries.set(bin.seq, { bin, bytes: encode(bin).length, inflight: false });
       return bin;
     });
   }
@@ -58,12 +54,12 @@ export class MemoryOutbox implements Outbox {
 
   stats(now_ms: number): OutboxStats {
     let bytes = 0;
-    let oldest: number | null = null;
+    let oldestEnd = Infinity;
     for (const e of this.entries.values()) {
       bytes += e.bytes;
-      if (oldest === null || e.appended_ms < oldest) oldest = e.appended_ms;
+      oldestEnd = Math.min(oldestEnd, e.bin.bin_start_ms + e.bin.bin_ms);
     }
-    return { depth: this.entries.size, bytes, oldest_age_ms: oldest === null ? null : Math.max(0, now_ms - oldest) };
+    return { depth: this.entries.size, bytes, oldest_age_ms: oldestEnd === Infinity ? null : Math.max(0, now_ms - oldestEnd) };
   }
 
   async close(): Promise<void> {}

@@ -9,6 +9,7 @@ import type { BinDraft } from '../aggregate/binner.ts';
 export interface OutboxStats {
   depth: number;
   bytes: number;
+  /** How old the oldest waiting data is: now minus the end of the oldest bin. */
   oldest_age_ms: number | null;
 }
 

@@ -19,6 +19,15 @@ export class FileSeqSource implements SeqSource {
     this.path = path;
   }
 
+  /** Never hand out a number below `floor` (the outbox raises it to one above the highest seq it holds). */
+  async atLeast(floor: number): Promise<void> {
+    await this.next(0);
+    if (this.nextSeq < floor) {
+      this.nextSeq = floor;
+      if (this.nextSeq > this.reservedUpTo) await this.reserve(this.nextSeq + BLOCK);
+    }
+  }
+
   async next(count: number): Promise<number> {
     if (this.nextSeq < 0) {
       const stored = await readFile(this.path, 'utf8').then(
