@@ -50,7 +50,16 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
   const events = new EventEmitter();
   const metrics = centralMetrics(deps.registry);
   const stations = new Map(deps.stations.map((s) => [s.station_id, s]));
-  const positions = new PartitionPositions(store, config.group_id);
+  const positions = new PartitionPositions(store, config.group_id, {
+    onLogReset: (tp, stored, high) => {
+      metrics.offsetAnomalies.inc({ kind: 'log_reset' });
+      logger.warn({ ...tp, stored_offset: stored, high_watermark: high }, 'the log holds fewer records than already processed: treating it as a new log');
+    },
+    onGap: (tp, stored, first) => {
+      metrics.offsetAnomalies.inc({ kind: 'gap' });
+      logger.error({ ...tp, stored_offset: stored, first_available: first }, 'records between the stored offset and the log start are gone (retention): they were never processed');
+    },
+  });
   const lookup = stationLookup(stations);
   let consumer: LogConsumer | null = null;
   let producer: LogProducer | null = null;
@@ -73,6 +82,9 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
     }
     return results;
   };
+
+  const onCommitError = (err: unknown, tp: { topic: string; partition: number }): void =>
+    logger.warn({ err, ...tp }, 'could not commit the offset to the log (PostgreSQL has it; a rebalance may redeliver, and dedupe drops the repeats)');
 
   const refreshFleet = async (): Promise<void> => {
     const devices = await store.devices();
@@ -133,10 +145,10 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
           const stop = metrics.batchSeconds.startTimer({ topic: batch.topic });
           try {
             if (batch.topic === KAFKA_TOPICS.bins) {
-              await ingestBins(batch, c, { store, clock, metrics, positions, group_id: config.group_id, stations, onWindows: emit });
+              await ingestBins(batch, c, { store, clock, metrics, positions, group_id: config.group_id, stations, onWindows: emit, onCommitError });
             } else {
               await ingestHealth(batch, c, {
-                store, clock, metrics, positions, group_id: config.group_id,
+                store, clock, metrics, positions, group_id: config.group_id, onCommitError,
                 onDevicesChanged: () => void refreshFleet().catch((err: unknown) => logger.warn({ err }, 'fleet metrics refresh failed')),
               });
             }

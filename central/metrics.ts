@@ -37,6 +37,12 @@ export function centralMetrics(registry: Registry) {
       labelNames: ['topic', 'partition'] as const,
       registers,
     }),
+    offsetAnomalies: new Counter({
+      name: 'wacoflow_central_offset_anomalies_total',
+      help: 'Partitions found reset (log newer than the store) or with a gap (records removed by retention), by kind.',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
     batchErrors: new Counter({
       name: 'wacoflow_central_batch_errors_total',
       help: 'Batches that failed and will be retried, by topic.',

@@ -8,12 +8,16 @@ import type { Logger } from 'pino';
 import type { ClockState, Heartbeat } from '../protocol/index.ts';
 import type { Cancel, Clock } from '../platform/clock.ts';
 import { Binner } from './aggregate/binner.ts';
+import { Sealer } from './aggregate/sealer.ts';
 import type { AgentConfig } from './config.ts';
 import type { SystemProbe } from './health/system-probe.ts';
 import { createInput } from './inputs/registry.ts';
 import { RunningInput } from './inputs/running-input.ts';
 import type { Outbox } from './outbox/outbox.ts';
 import { MqttUplink } from './uplink/mqtt-uplink.ts';
+
+/** At 64 detectors and 60 s bins, a day of bins; beyond that the oldest unsaved bins are dropped, counted. */
+const MAX_UNSAVED = 100_000;
 
 export interface AgentDeps {
   clock: Clock;
@@ -70,15 +74,24 @@ export function buildAgent(config: AgentConfig, deps: AgentDeps): Agent {
       ),
   );
   const timers: Cancel[] = [];
-  let flushing: Promise<void> = Promise.resolve();
-
-  const flush = (): Promise<void> => {
-    flushing = flushing.then(async () => {
-      const drafts = binner.seal(clock.now());
-      if (drafts.length > 0) await outbox.append(drafts, { device_id: config.device_id, clock: deps.clockState() });
-      uplink.pump();
-    });
-    return flushing;
+  let outboxFailing = false;
+  const sealer = new Sealer(
+    {
+      binner,
+      outbox,
+      stamp: () => ({ device_id: config.device_id, clock: deps.clockState() }),
+      onDropped: addDropped,
+      onOutboxError: (err) => {
+        if (err && !outboxFailing) logger.error({ err }, 'outbox refused bins; keeping them in memory and retrying');
+        if (!err) logger.info('outbox writable again');
+        outboxFailing = err !== null;
+      },
+    },
+    MAX_UNSAVED,
+  );
+  const flush = async (): Promise<void> => {
+    await sealer.flush(clock.now());
+    uplink.pump();
   };
 
   const heartbeat = async (): Promise<Heartbeat> => {
@@ -95,7 +108,7 @@ export function buildAgent(config: AgentConfig, deps: AgentDeps): Agent {
       mem_rss_bytes: deps.probe.mem_rss_bytes(),
       temperature_c: await deps.probe.temperature_c(),
       disk_free_bytes: await deps.probe.disk_free_bytes(),
-      outbox: { depth: stats.depth, bytes: stats.bytes, oldest_age_ms: stats.oldest_age_ms },
+      outbox: { depth: stats.depth + sealer.pending(), bytes: stats.bytes, oldest_age_ms: stats.oldest_age_ms, last_error: sealer.error() },
       inputs: inputs.map((i) => i.snapshot()),
       clock: deps.clockState(),
       dead_letters_total: 0,
@@ -112,7 +125,7 @@ export function buildAgent(config: AgentConfig, deps: AgentDeps): Agent {
       uplink.start();
       for (const i of inputs) i.start();
       // Seal often enough that a bin leaves within a few seconds of close_delay_ms.
-      timers.push(clock.every(Math.min(5_000, config.bin_ms / 4), () => void flush().catch((err: unknown) => logger.error({ err }, 'sealing bins failed'))));
+      timers.push(clock.every(Math.min(5_000, config.bin_ms / 4), () => void flush()));
       timers.push(
         clock.every(config.heartbeat_interval_ms, () => {
           void heartbeat().then((hb) => uplink.publishHeartbeat(hb), (err: unknown) => logger.warn({ err }, 'heartbeat failed'));
@@ -124,7 +137,7 @@ export function buildAgent(config: AgentConfig, deps: AgentDeps): Agent {
     async stop() {
       for (const cancel of timers) cancel();
       for (const i of inputs) i.stop();
-      await flushing;
+      await sealer.idle();
       await uplink.stop();
       await outbox.close();
       logger.info({ outbox_depth: outbox.stats(clock.now()).depth }, 'agent stopped');

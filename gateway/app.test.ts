@@ -126,6 +126,28 @@ describe('gateway', () => {
     client.end(true);
   });
 
+  it('refuses bins at QoS 0, which has no acknowledgement to keep them safe', async () => {
+    const client = await connect('agent-i35', 'agent-i35', 's3cret');
+    const before = log.confirmed.length;
+    const closed = new Promise<void>((r) => client.once('close', () => r()));
+    client.publish(binsTopic, encode(batch), { qos: 0 });
+    await closed;
+    expect(log.confirmed.length).toBe(before);
+    client.end(true);
+  });
+
+  it("stamps a status with the gateway's time, so a last will written at connect still reads as the newest", async () => {
+    const client = await connect('agent-i35', 'agent-i35', 's3cret');
+    const before = log.confirmed.length;
+    const t = Date.now();
+    await client.publishAsync(mqttTopic('waco', 'agent-i35', 'status'), encode({ v: 1, device_id: 'agent-i35', state: 'offline', ts_ms: 1 }), { qos: 1 });
+    const [rec] = log.confirmed.slice(before);
+    expect(rec!.topic).toBe(KAFKA_TOPICS.health);
+    expect(rec!.records[0]!.headers).toEqual({ type: 'status' });
+    expect(decode('status', rec!.records[0]!.value).ts_ms).toBeGreaterThanOrEqual(t);
+    await client.endAsync();
+  });
+
   it('grants a device only its own config topic', async () => {
     const client = await connect('agent-i35', 'agent-i35', 's3cret');
     const topics = [mqttTopic('waco', 'agent-i35', 'config'), '#', '$SYS/#', mqttTopic('waco', 'agent-other', 'config')];

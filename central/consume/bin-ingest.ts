@@ -28,8 +28,9 @@ export function deadLetter(record: LogRecord, reason: string, field: string | nu
 }
 
 export async function ingestBins(batch: LogBatch, consumer: LogConsumer, deps: IngestDeps): Promise<void> {
-  const records = await deps.positions.unprocessed(batch, consumer);
-  if (records === null || records.length === 0) return;
+  const todo = await deps.positions.unprocessed(batch, consumer);
+  if (todo === null || todo.records.length === 0) return;
+  const { records, reset } = todo;
   const now = deps.clock.now();
   const bins: Bin[] = [];
   const dead: DeadLetter[] = [];
@@ -49,17 +50,30 @@ export async function ingestBins(batch: LogBatch, consumer: LogConsumer, deps: I
     const corridors = await rollUpCorridors(tx, rows, deps, now);
     await deps.store.writeWindows(tx, corridors);
     await deps.store.addDeadLetters(tx, dead);
-    await deps.store.saveOffset(tx, deps.group_id, batch.topic, batch.partition, next, now);
+    await deps.store.saveOffset(tx, deps.group_id, batch.topic, batch.partition, next, now, reset);
     return { fresh, rows: [...rows, ...corridors] };
   });
 
   deps.positions.advanced(batch, next);
-  await consumer.commit(batch, next);
+  deps.onWindows(rows);
+  await commitToLog(consumer, batch, next, deps);
   deps.metrics.bins.inc({ result: 'stored' }, fresh.length);
   deps.metrics.bins.inc({ result: 'duplicate' }, bins.length - fresh.length);
   deps.metrics.bins.inc({ result: 'invalid' }, dead.length);
   deps.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, batch.high_watermark - next));
-  deps.onWindows(rows);
+}
+
+/**
+ * The log's committed offset is for monitoring and for where a new member starts reading; the position that
+ * counts is in PostgreSQL, already committed. So a failed log commit (a rebalance in progress) is a warning.
+ */
+export async function commitToLog(consumer: LogConsumer, batch: LogBatch, next: number, deps: ConsumeContext): Promise<void> {
+  try {
+    await consumer.commit(batch, next);
+  } catch (err) {
+    deps.metrics.batchErrors.inc({ topic: batch.topic });
+    deps.onCommitError?.(err, batch);
+  }
 }
 
 function uniqueRefs(refs: WindowRef[]): WindowRef[] {
@@ -79,6 +93,11 @@ async function rollUpCorridors(
     }),
   );
   if (touched.length === 0) return [];
+  // A corridor's stations sit on different partitions, so several instances may roll up one corridor window at
+  // once; a transaction-scoped advisory lock per corridor window makes them take turns (in key order: no
+  // deadlock), and READ COMMITTED lets the later one see the earlier one's station rows.
+  touched.sort((a, b) => (windowRefKey(a) < windowRefKey(b) ? -1 : 1));
+  await deps.store.lockCorridors(tx, touched);
   const current = await deps.store.lockWindows(tx, touched);
   const out: WindowRow[] = [];
   for (const ref of touched) {

@@ -1,7 +1,7 @@
 /** Heartbeats and online/offline statuses → the devices table, with the partition offset, in one transaction. */
 import { tryDecode, type DeadLetter, type Heartbeat, type Status } from '../../protocol/index.ts';
 import type { LogBatch, LogConsumer } from '../../platform/log/log.ts';
-import { deadLetter } from './bin-ingest.ts';
+import { commitToLog, deadLetter } from './bin-ingest.ts';
 import type { ConsumeContext } from './partition-positions.ts';
 
 export interface HealthDeps extends ConsumeContext {
@@ -9,8 +9,9 @@ export interface HealthDeps extends ConsumeContext {
 }
 
 export async function ingestHealth(batch: LogBatch, consumer: LogConsumer, deps: HealthDeps): Promise<void> {
-  const records = await deps.positions.unprocessed(batch, consumer);
-  if (records === null || records.length === 0) return;
+  const todo = await deps.positions.unprocessed(batch, consumer);
+  if (todo === null || todo.records.length === 0) return;
+  const { records, reset } = todo;
   const now = deps.clock.now();
   const beats: Heartbeat[] = [];
   const statuses: Status[] = [];
@@ -28,9 +29,9 @@ export async function ingestHealth(batch: LogBatch, consumer: LogConsumer, deps:
     await deps.store.recordHeartbeats(tx, beats);
     await deps.store.recordStatuses(tx, statuses);
     await deps.store.addDeadLetters(tx, dead);
-    await deps.store.saveOffset(tx, deps.group_id, batch.topic, batch.partition, next, now);
+    await deps.store.saveOffset(tx, deps.group_id, batch.topic, batch.partition, next, now, reset);
   });
   deps.positions.advanced(batch, next);
-  await consumer.commit(batch, next);
   deps.onDevicesChanged();
+  await commitToLog(consumer, batch, next, deps);
 }

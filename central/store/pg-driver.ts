@@ -35,16 +35,18 @@ export async function openPostgres(url: string, max_connections = 5): Promise<Sq
     ...exec(pool),
     async transaction(fn) {
       const client = await pool.connect();
+      let broken: Error | undefined;
       try {
         await client.query('BEGIN');
         const result = await fn(exec(client));
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
+        // A connection whose ROLLBACK failed is in an unknown state: destroy it rather than pool it.
+        await client.query('ROLLBACK').catch((e: Error) => (broken = e));
         throw err;
       } finally {
-        client.release();
+        client.release(broken);
       }
     },
     close: () => pool.end(),

@@ -71,6 +71,12 @@ export function storeContract(name: string, open: () => Promise<SqlDriver>): voi
       await store.transaction((tx) => store.saveOffset(tx, 'central', 'wacoflow.bins.v1', 2, 57, T0));
       expect(await store.loadOffset('central', 'wacoflow.bins.v1', 2)).toBe(57);
       expect(await store.loadOffset('central', 'wacoflow.bins.v1', 1)).toBeNull();
+      // A consumer finishing late must not rewind the partition's new owner…
+      await store.transaction((tx) => store.saveOffset(tx, 'central', 'wacoflow.bins.v1', 2, 50, T0));
+      expect(await store.loadOffset('central', 'wacoflow.bins.v1', 2)).toBe(57);
+      // …but a replaced log starts again from its own offsets.
+      await store.transaction((tx) => store.saveOffset(tx, 'central', 'wacoflow.bins.v1', 2, 3, T0, true));
+      expect(await store.loadOffset('central', 'wacoflow.bins.v1', 2)).toBe(3);
     });
 
     it('keeps the newest device status even when statuses arrive out of order', async () => {

@@ -115,6 +115,11 @@ export class Store {
     return out;
   }
 
+  /** Transaction-scoped advisory locks on corridor windows, taken in the given order. */
+  async lockCorridors(tx: SqlExecutor, refs: WindowRef[]): Promise<void> {
+    for (const r of refs) await tx.query('SELECT pg_advisory_xact_lock(7472362, hashtext($1))', [windowRefKey(r)]);
+  }
+
   async writeWindows(tx: SqlExecutor, rows: WindowRow[]): Promise<void> {
     if (rows.length === 0) return;
     await tx.query(
@@ -192,11 +197,16 @@ export class Store {
     return rows[0]?.next_offset ?? null;
   }
 
-  async saveOffset(tx: SqlExecutor, group_id: string, topic: string, partition: number, next_offset: number, now_ms: number): Promise<void> {
+  /**
+   * Stores where a partition resumes. It never moves backwards (a consumer that lost its partition but finishes
+   * a batch late must not rewind the new owner), unless `reset` says the log itself was replaced.
+   */
+  async saveOffset(tx: SqlExecutor, group_id: string, topic: string, partition: number, next_offset: number, now_ms: number, reset = false): Promise<void> {
     await tx.query(
       `INSERT INTO consumer_offsets (group_id, topic, partition, next_offset, updated_ms) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_ms = EXCLUDED.updated_ms`,
-      [group_id, topic, partition, next_offset, now_ms],
+       ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_ms = EXCLUDED.updated_ms
+       WHERE consumer_offsets.next_offset <= EXCLUDED.next_offset OR $6`,
+      [group_id, topic, partition, next_offset, now_ms, reset],
     );
   }
 

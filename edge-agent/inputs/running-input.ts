@@ -76,12 +76,13 @@ export class RunningInput {
     const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.options.timeout_ms)]);
     try {
       const reading = await this.input.read(signal);
+      // Feeds repeat their last few intervals: keep what is newer than anything seen before this read, in
+      // whatever order the feed lists it, then move each detector's mark to the newest it just delivered.
       const fresh = reading.samples.filter((s) => {
         const newest = this.newest.get(s.detector_id);
-        if (newest !== undefined && s.start_ms <= newest) return false;
-        this.newest.set(s.detector_id, s.start_ms);
-        return true;
+        return newest === undefined || s.start_ms > newest;
       });
+      for (const s of fresh) this.newest.set(s.detector_id, Math.max(this.newest.get(s.detector_id) ?? -Infinity, s.start_ms));
       const droppedCount = Object.values(reading.dropped).reduce((a, b) => a + b, 0);
       this.status.samples_total += fresh.length;
       this.status.dropped_total += droppedCount;

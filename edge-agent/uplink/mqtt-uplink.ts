@@ -131,10 +131,12 @@ export class MqttUplink {
     const client = this.client;
     if (!client) return;
     if (client.connected) {
+      let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         client.publishAsync(mqttTopic(this.config.site, this.config.device_id, 'status'), this.status('offline'), { qos: 1, retain: true }).catch(() => {}),
-        new Promise((r) => setTimeout(r, 2_000)),
+        new Promise((r) => (timer = setTimeout(r, 2_000))),
       ]);
+      clearTimeout(timer);
     }
     await client.endAsync(true).catch(() => {});
   }

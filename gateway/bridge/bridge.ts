@@ -51,7 +51,11 @@ export async function forward(producer: LogProducer, p: Publish): Promise<Forwar
       if (!d.ok) return dead(d.error.message, d.error.field);
       if (d.value.device_id !== p.device_id) return mismatch(d.value.device_id);
       const type = p.kind === 'health' ? 'heartbeat' : 'status';
-      await producer.send(KAFKA_TOPICS.health, [{ key: healthKey(p.device_id), value: encode(d.value), headers: { type } }]);
+      // A status is stamped with the gateway's receive time: a last will's payload was written when the device
+      // connected, so its own time would make "offline" older than the "online" it follows (and boards have no
+      // real-time clock to trust anyway).
+      const value = p.kind === 'status' ? { ...d.value, ts_ms: p.received_ms } : d.value;
+      await producer.send(KAFKA_TOPICS.health, [{ key: healthKey(p.device_id), value: encode(value), headers: { type } }]);
       return 'forwarded';
     }
     default:

@@ -34,6 +34,8 @@ export function authorizePublish(
     if (!topic) return refuse('topic_outside_namespace');
     if (!isWill && (!session || session.device_id !== topic.device_id || session.site !== topic.site)) return refuse('foreign_topic');
     if (topic.kind === 'config') return refuse('device_publish_to_config');
+    // QoS 0 has no PUBACK, so a bin sent that way could be lost without the agent knowing: refuse it.
+    if (topic.kind === 'bins' && packet.qos === 0) return refuse('bins_without_qos1');
     if (isWill && topic.kind !== 'status') return refuse('will_not_status');
 
     const log = producer();

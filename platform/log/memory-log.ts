@@ -218,10 +218,13 @@ class MemoryConsumer implements LogConsumer {
         try {
           this.positions.delete(k);
           await this.handlers!.eachBatch(batch);
-          if (!this.positions.has(k)) this.positions.set(k, position + records.length);
+          // If the partition moved away meanwhile, its next owner starts from the committed offset instead.
+          const stillMine = this.assignment.some((a) => tpKey(a) === k);
+          if (stillMine && !this.positions.has(k)) this.positions.set(k, position + records.length);
+          if (!stillMine) this.positions.delete(k);
           delivered = true;
         } catch (err) {
-          this.positions.set(k, position); // redeliver the same batch
+          if (this.assignment.some((a) => tpKey(a) === k)) this.positions.set(k, position); // redeliver the same batch
           this.log.reportError(err, batch);
           await delay(RETRY_DELAY_MS);
         } finally {

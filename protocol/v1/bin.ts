@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { WINDOW_MS } from '../time.ts';
 import { ClockState, Count, DurationMs, EpochMs, Id, MeasuresSchema } from './common.ts';
 
 /**
@@ -15,6 +16,10 @@ export const BinSchema = z
     bin_ms: DurationMs,
     clock: ClockState,
     measures: MeasuresSchema,
+  })
+  .refine((b) => WINDOW_MS % b.bin_ms === 0, {
+    message: 'must divide 300000 (a bin may not straddle two 5-minute windows)',
+    path: ['bin_ms'],
   })
   .refine((b) => b.bin_start_ms % b.bin_ms === 0, {
     message: 'must be a multiple of bin_ms (bins are aligned to the UTC epoch)',

@@ -20,6 +20,8 @@ export const HeartbeatSchema = z.object({
     depth: Count,
     bytes: Count,
     oldest_age_ms: Count.nullable(),
+    /** Why the outbox refuses bins right now (disk full, I/O error), or null. */
+    last_error: z.string().max(1000).nullable().optional(),
   }),
   inputs: z.array(
     z.object({
