@@ -14,6 +14,10 @@ export const TmddHttpConfigSchema = z
     time_zone: z.string().refine(isTimeZone, 'must be an IANA time zone such as America/Chicago').default('America/Chicago'),
     /** TMDD 3.x says km/h; some agencies send mph. */
     speed_unit: z.enum(['kmh', 'mph']).default('kmh'),
+    /** What an absent count means: no data, or zero for feeds known to omit zero counts (Iowa SIMS). */
+    missing_count: z.enum(['no_data', 'zero']).default('no_data'),
+    /** Responses larger than this are refused (a feed gone wrong must not exhaust a board's memory). */
+    max_response_bytes: z.number().int().min(1_024).max(256 * 1024 * 1024).default(16 * 1024 * 1024),
   })
   .strict();
 export type TmddHttpConfig = z.infer<typeof TmddHttpConfigSchema>;

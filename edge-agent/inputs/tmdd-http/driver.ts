@@ -7,6 +7,25 @@ import type { Input, InputReading } from '../input.ts';
 import type { TmddHttpConfig } from './config.ts';
 import { parseDetectorData } from './parse.ts';
 
+/** Reads the body, refusing it as soon as it passes `limit` bytes (declared or actual). */
+async function readLimited(res: Response, limit: number, url: string): Promise<string> {
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  const tooBig = (): WacoflowError =>
+    new WacoflowError(ERR.FEED_HTTP, `GET ${url}: response larger than max_response_bytes (${limit}); refused`, { retriable: false });
+  if (declared > limit) {
+    await res.body?.cancel();
+    throw tooBig();
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of res.body ?? []) {
+    size += chunk.byteLength;
+    if (size > limit) throw tooBig(); // leaving the loop cancels the stream
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 export function tmddHttpInput(config: TmddHttpConfig): Input {
   let etag: string | null = null;
   let lastModified: string | null = null;
@@ -30,7 +49,7 @@ export function tmddHttpInput(config: TmddHttpConfig): Input {
         await res.body?.cancel();
         throw new WacoflowError(ERR.FEED_HTTP, `GET ${config.url} answered HTTP ${res.status}`, { retriable: res.status >= 500 || res.status === 429 });
       }
-      const text = await res.text();
+      const text = await readLimited(res, config.max_response_bytes, config.url);
       const reading = parseDetectorData(text, config);
       etag = res.headers.get('etag');
       lastModified = res.headers.get('last-modified');

@@ -1,0 +1,78 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isCoded } from '../../../platform/errors.ts';
+import { TmddHttpConfigSchema } from './config.ts';
+import { tmddHttpInput } from './driver.ts';
+
+const DOC = `<tmdd:detectorDataMsg xmlns:tmdd="http://www.tmdd.org/303/messages"><detector-data-item><detector-data-list>
+<detector-data-detail><station-id>s</station-id><detector-id>d1</detector-id><detection-time-stamp><date>20261127</date><time>080020</time><offset>-0600</offset></detection-time-stamp><vehicle-count>4</vehicle-count></detector-data-detail>
+</detector-data-list></detector-data-item></tmdd:detectorDataMsg>`;
+
+describe('tmdd-http driver', () => {
+  let server: Server;
+  let base = '';
+  const seen: Record<string, string | undefined>[] = [];
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      seen.push({ url: req.url, inm: req.headers['if-none-match'] });
+      if (req.url === '/etag') {
+        if (req.headers['if-none-match'] === '"v1"') return void res.writeHead(304).end();
+        return void res.writeHead(200, { etag: '"v1"' }).end(DOC);
+      }
+      if (req.url === '/huge') {
+        res.writeHead(200, { 'content-type': 'application/xml' });
+        const chunk = Buffer.alloc(1024 * 1024, 0x20);
+        let sent = 0;
+        const pump = (): void => {
+          while (sent < 50 && res.write(chunk)) sent++;
+          if (sent < 50) res.once('drain', pump);
+          else res.end();
+        };
+        return pump();
+      }
+      if (req.url === '/hang') {
+        res.writeHead(200);
+        res.write('<tmdd:detectorDataMsg>'); // …and never finishes
+        return;
+      }
+      res.writeHead(500).end('boom');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  const input = (path: string, extra: Record<string, unknown> = {}) =>
+    tmddHttpInput(TmddHttpConfigSchema.parse({ driver: 'tmdd-http', name: 'feed', url: `${base}${path}`, ...extra }));
+
+  it('sends If-None-Match after an ETag and treats 304 as nothing new', async () => {
+    const i = input('/etag');
+    expect((await i.read(AbortSignal.timeout(5_000))).samples).toHaveLength(1);
+    expect((await i.read(AbortSignal.timeout(5_000))).samples).toHaveLength(0);
+    expect(seen.filter((s) => s.url === '/etag').map((s) => s.inm)).toEqual([undefined, '"v1"']);
+  });
+
+  it('refuses a 50 MB response past max_response_bytes without reading it all', async () => {
+    const err = await input('/huge', { max_response_bytes: 4 * 1024 * 1024 }).read(AbortSignal.timeout(10_000)).catch((e: unknown) => e);
+    expect(isCoded(err, 'WF_ERR_FEED_HTTP')).toBe(true);
+    expect((err as Error).message).toContain('larger than max_response_bytes');
+  });
+
+  it('gives up on a feed that hangs mid-response when the read times out', async () => {
+    const started = Date.now();
+    const err = await input('/hang').read(AbortSignal.timeout(500)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('reports an HTTP error as retriable for 5xx', async () => {
+    const err = await input('/error').read(AbortSignal.timeout(5_000)).catch((e: unknown) => e);
+    expect(isCoded(err, 'WF_ERR_FEED_HTTP')).toBe(true);
+    expect((err as { retriable: boolean }).retriable).toBe(true);
+    expect((err as Error).message).toContain('HTTP 500');
+  });
+});
