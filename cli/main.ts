@@ -1,5 +1,6 @@
 /** `wacoflow`: one CLI, one subcommand per way of running WacoFlow. */
 import { Command } from 'commander';
+import { agentCommand } from './commands/agent.ts';
 import { simCommand } from './commands/sim.ts';
 import { tmddCommand } from './commands/tmdd.ts';
 import { fail, VERSION } from './run.ts';
@@ -8,7 +9,9 @@ const program = new Command('wacoflow')
   .description('WacoFlow: real-time traffic detector platform (edge agents, MQTT→Kafka gateway, central stream processor).')
   .version(VERSION, '-v, --version')
   .showHelpAfterError('(run with --help for the options)')
+  .enablePositionalOptions() // `agent --config` and `agent check --config` each own their --config
   .addCommand(simCommand())
+  .addCommand(agentCommand())
   .addCommand(tmddCommand());
 
 program.parseAsync(process.argv).catch((err: unknown) => fail(err));

@@ -38,6 +38,8 @@ export interface Agent {
   heartbeat(): Promise<Heartbeat>;
   connected(): boolean;
   acknowledged(): number;
+  /** Everything dropped since start, by reason: sentinels and bad values, and what the outbox dropped. */
+  dropped(): Record<string, number>;
 }
 
 export function buildAgent(config: AgentConfig, deps: AgentDeps): Agent {
@@ -46,8 +48,12 @@ export function buildAgent(config: AgentConfig, deps: AgentDeps): Agent {
   const started_ms = clock.now();
   const binner = new Binner(config.bin_ms, config.close_delay_ms);
   let dropped: Record<string, number> = {};
-  const addDropped = (d: Record<string, number>): void => {
-    for (const [k, n] of Object.entries(d)) dropped[k] = (dropped[k] ?? 0) + n;
+  const droppedTotals: Record<string, number> = {};
+  const addDropped = (d: Record<string, number>, count = true): void => {
+    for (const [k, n] of Object.entries(d)) {
+      dropped[k] = (dropped[k] ?? 0) + n;
+      if (count) droppedTotals[k] = (droppedTotals[k] ?? 0) + n;
+    }
   };
   const uplink = new MqttUplink(
     {
@@ -62,7 +68,7 @@ export function buildAgent(config: AgentConfig, deps: AgentDeps): Agent {
         dropped = {};
         return d;
       },
-      restoreDropped: addDropped,
+      restoreDropped: (d) => addDropped(d, false),
     },
   );
   const inputs = config.inputs.map(
@@ -120,6 +126,11 @@ export function buildAgent(config: AgentConfig, deps: AgentDeps): Agent {
     heartbeat,
     connected: () => uplink.connected(),
     acknowledged: () => uplink.acknowledged(),
+    dropped: () => {
+      const all = { ...droppedTotals };
+      for (const [k, n] of Object.entries(outbox.dropped())) all[k] = (all[k] ?? 0) + n;
+      return all;
+    },
 
     start() {
       uplink.start();

@@ -448,6 +448,10 @@ export class FileOutbox implements Outbox {
     return s ? { segment: s.path, bytes: s.bytes } : null;
   }
 
+  dropped(): Record<string, number> {
+    return { ...this.counters.dropped };
+  }
+
   /** Bytes the outbox's files take on disk (segments and ack log). */
   async diskBytes(): Promise<number> {
     let total = this.acksBytes;

@@ -62,5 +62,9 @@ export class MemoryOutbox implements Outbox {
     return { depth: this.entries.size, bytes, oldest_age_ms: oldestEnd === Infinity ? null : Math.max(0, now_ms - oldestEnd) };
   }
 
+  dropped(): Record<string, number> {
+    return {}; // unbounded: it never drops
+  }
+
   async close(): Promise<void> {}
 }
