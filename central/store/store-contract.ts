@@ -66,6 +66,12 @@ export function storeContract(name: string, open: () => Promise<SqlDriver>): voi
       expect(await store.windowsOf('station', 's1', T0 - 300_000, T0 + 1)).toHaveLength(2);
     });
 
+    it('takes corridor window locks inside a transaction', async () => {
+      const refs = [{ level: 'corridor' as const, key: 'i35-nb', window_start_ms: T0 }, { level: 'corridor' as const, key: 'valley-mills-nb', window_start_ms: T0 }];
+      await store.transaction((tx) => store.lockCorridors(tx, refs));
+      await store.transaction((tx) => store.lockCorridors(tx, refs)); // released at commit: taken again at once
+    });
+
     it('keeps consumer offsets per group, topic and partition', async () => {
       await store.transaction((tx) => store.saveOffset(tx, 'central', 'wacoflow.bins.v1', 2, 41, T0));
       await store.transaction((tx) => store.saveOffset(tx, 'central', 'wacoflow.bins.v1', 2, 57, T0));

@@ -117,7 +117,8 @@ export class Store {
 
   /** Transaction-scoped advisory locks on corridor windows, taken in the given order. */
   async lockCorridors(tx: SqlExecutor, refs: WindowRef[]): Promise<void> {
-    for (const r of refs) await tx.query('SELECT pg_advisory_xact_lock(7472362, hashtext($1))', [windowRefKey(r)]);
+    // Ids cannot contain '/', so this text names one window; windowRefKey's NUL separators are not valid SQL text.
+    for (const r of refs) await tx.query('SELECT pg_advisory_xact_lock(7472362, hashtext($1))', [`${r.level}/${r.key}/${r.window_start_ms}`]);
   }
 
   async writeWindows(tx: SqlExecutor, rows: WindowRow[]): Promise<void> {
