@@ -18,4 +18,6 @@ export interface Input {
   /** How often the wrapper should call `read`. */
   readonly poll_interval_ms: number;
   read(signal: AbortSignal): Promise<InputReading>;
+  /** Releases what the driver holds open between reads (a serial port). */
+  close?(): Promise<void>;
 }

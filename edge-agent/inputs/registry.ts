@@ -1,16 +1,20 @@
 /** Every input driver, registered in one place: one line adds one. */
 import { z } from 'zod';
 import type { Input } from './input.ts';
-import { TmddHttpConfigSchema, type TmddHttpConfig } from './tmdd-http/config.ts';
+import { Ss105ConfigSchema } from './ss105-serial/config.ts';
+import { ss105Input } from './ss105-serial/driver.ts';
+import { TmddHttpConfigSchema } from './tmdd-http/config.ts';
 import { tmddHttpInput } from './tmdd-http/driver.ts';
 
-export const InputConfigSchema = z.discriminatedUnion('driver', [TmddHttpConfigSchema]);
+export const InputConfigSchema = z.discriminatedUnion('driver', [TmddHttpConfigSchema, Ss105ConfigSchema]);
 export type InputConfig = z.infer<typeof InputConfigSchema>;
 
 const DRIVERS: { [K in InputConfig['driver']]: (config: Extract<InputConfig, { driver: K }>) => Input } = {
-  'tmdd-http': (c: TmddHttpConfig) => tmddHttpInput(c),
+  'tmdd-http': tmddHttpInput,
+  'ss105-serial': (c) => ss105Input(c),
 };
 
 export function createInput(config: InputConfig): Input {
-  return DRIVERS[config.driver](config);
+  const make = DRIVERS[config.driver] as (c: InputConfig) => Input; // the union is keyed by driver above
+  return make(config);
 }

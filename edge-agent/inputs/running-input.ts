@@ -69,6 +69,7 @@ export class RunningInput {
     this.cancel?.();
     this.abort.abort();
     this.status.state = 'stopped';
+    void this.input.close?.().catch(() => {});
   }
 
   /** One read now; exposed for tests. Resolves after the samples were handed on. */
