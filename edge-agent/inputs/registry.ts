@@ -2,16 +2,19 @@
 import { z } from 'zod';
 import type { Input } from './input.ts';
 import { Ss105ConfigSchema } from './ss105-serial/config.ts';
+import { Ss125ConfigSchema } from './ss125-serial/config.ts';
+import { ss125Input } from './ss125-serial/driver.ts';
 import { ss105Input } from './ss105-serial/driver.ts';
 import { TmddHttpConfigSchema } from './tmdd-http/config.ts';
 import { tmddHttpInput } from './tmdd-http/driver.ts';
 
-export const InputConfigSchema = z.discriminatedUnion('driver', [TmddHttpConfigSchema, Ss105ConfigSchema]);
+export const InputConfigSchema = z.discriminatedUnion('driver', [TmddHttpConfigSchema, Ss105ConfigSchema, Ss125ConfigSchema]);
 export type InputConfig = z.infer<typeof InputConfigSchema>;
 
 const DRIVERS: { [K in InputConfig['driver']]: (config: Extract<InputConfig, { driver: K }>) => Input } = {
   'tmdd-http': tmddHttpInput,
   'ss105-serial': (c) => ss105Input(c),
+  'ss125-serial': (c) => ss125Input(c),
 };
 
 export function createInput(config: InputConfig): Input {

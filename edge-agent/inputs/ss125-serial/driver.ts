@@ -1,0 +1,142 @@
+/**
+ * ss125-serial: Wavetronix SmartSensor HD interval data over a serial line, pushed by the sensors or polled.
+ * Only lane packets are kept (the approach packets that follow are sums of lanes and would count twice).
+ */
+import type { Sample } from '../../../protocol/index.ts';
+import { ERR, WacoflowError } from '../../../platform/errors.ts';
+import type { Input, InputReading } from '../input.ts';
+import { openSerial, type SerialLink } from '../serial/link.ts';
+import type { Ss125Config } from './config.ts';
+import { decodeInterval, Framer, intervalRequest, MSG_INTERVAL, type Frame } from './protocol.ts';
+
+const KMH_PER_MPH = 1.609344;
+/** Decoded samples waiting for the next read in push mode: an hour of 64 lanes at 20 s. */
+const MAX_QUEUED = 11_520;
+
+export function ss125Input(config: Ss125Config, open: typeof openSerial = openSerial): Input & { close(): Promise<void> } {
+  const stations = new Map(config.drops.map((d) => [d.drop, d.station_id]));
+  const framer = new Framer(config.max_buffer_bytes);
+  let link: SerialLink | null = null;
+  let queue: Sample[] = [];
+  let pending: Record<string, number> = {};
+  let seq = 0;
+  let onFrame: ((f: Frame) => void) | null = null;
+  const drop = (reason: string, n = 1): void => {
+    pending[reason] = (pending[reason] ?? 0) + n;
+  };
+
+  const toSample = (f: Frame): Sample | null => {
+    const station_id = stations.get(f.src_id);
+    if (!station_id) {
+      drop('unknown_drop');
+      return null;
+    }
+    const r = decodeInterval(f.body);
+    if (typeof r === 'string') {
+      drop('bad_interval');
+      return null;
+    }
+    if (r.packet >= r.lanes) return null; // an approach packet
+    const start = config.timestamp_marks === 'end' ? r.timestamp_ms - config.interval_ms : r.timestamp_ms;
+    const speed = r.speed === null || r.volume === 0 ? null : config.speed_unit === 'mph' ? r.speed * KMH_PER_MPH : r.speed;
+    if (r.occupancy_pct === null) drop('occupancy_error_code');
+    return {
+      detector_id: `${station_id}-l${r.packet + 1}`,
+      station_id,
+      start_ms: start,
+      duration_ms: config.interval_ms,
+      volume: r.volume,
+      occupancy_pct: r.occupancy_pct === null ? null : Math.min(100, r.occupancy_pct),
+      speed_kmh: speed !== null && speed >= 0 && speed <= 250 ? speed : null,
+      status: 'ok',
+    };
+  };
+
+  const connect = async (): Promise<SerialLink> => {
+    if (link?.isOpen()) return link;
+    link = await open(config.line);
+    link.onData((bytes) => {
+      const [discarded, bad] = [framer.discarded, framer.bad_crc];
+      for (const f of framer.push(bytes)) {
+        if (f.body[0] !== MSG_INTERVAL) continue;
+        if (onFrame) onFrame(f);
+        else {
+          const s = toSample(f);
+          if (s) queue.push(s);
+        }
+      }
+      if (framer.discarded > discarded) drop('noise_bytes', framer.discarded - discarded);
+      if (framer.bad_crc > bad) drop('bad_crc', framer.bad_crc - bad);
+      if (queue.length > MAX_QUEUED) {
+        drop('queue_full', queue.length - MAX_QUEUED);
+        queue = queue.slice(-MAX_QUEUED);
+      }
+    });
+    return link;
+  };
+
+  /** Asks one sensor for its latest interval and collects its lane packets until all arrived or time runs out. */
+  const poll = async (l: SerialLink, d: number, signal: AbortSignal): Promise<Sample[] | null> => {
+    const got: Sample[] = [];
+    let expected = Infinity;
+    let seen = 0;
+    await new Promise<void>((resolve) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', finish);
+        onFrame = null;
+        resolve();
+      };
+      const timer = setTimeout(finish, config.response_timeout_ms);
+      signal.addEventListener('abort', finish, { once: true });
+      onFrame = (f) => {
+        if (f.src_id !== d) return;
+        const r = decodeInterval(f.body);
+        if (typeof r !== 'string') expected = r.lanes + r.approaches;
+        seen++;
+        const s = toSample(f);
+        if (s) got.push(s);
+        if (seen >= expected) finish();
+      };
+      void l.write(intervalRequest(d, seq++ & 0xff)).catch(finish);
+    });
+    return seen > 0 ? got : null;
+  };
+
+  return {
+    name: config.name,
+    driver: 'ss125-serial',
+    sample_interval_ms: config.interval_ms,
+    poll_interval_ms: config.poll_interval_ms,
+    async read(signal): Promise<InputReading> {
+      const l = await connect();
+      let samples: Sample[];
+      if (config.mode === 'push') {
+        samples = queue;
+        queue = [];
+      } else {
+        samples = [];
+        let answered = 0;
+        for (const d of config.drops) {
+          const got = await poll(l, d.drop, signal);
+          if (got === null) drop('no_response');
+          else {
+            answered++;
+            samples.push(...got);
+          }
+        }
+        if (answered === 0) {
+          pending = {};
+          throw new WacoflowError(ERR.FEED_HTTP, `serial ${config.line.path}: no sensor answered (drops ${config.drops.map((d) => d.drop).join(', ')})`, { retriable: true });
+        }
+      }
+      const dropped = pending;
+      pending = {};
+      return { samples, dropped };
+    },
+    async close() {
+      await link?.close();
+      link = null;
+    },
+  };
+}
