@@ -76,7 +76,10 @@ export function buildAgent(config: AgentConfig, deps: AgentDeps): Agent {
       new RunningInput(
         createInput(c),
         { clock, logger, onSamples: (samples, input) => binner.add(samples, input.sample_interval_ms), onDropped: addDropped },
-        { timeout_ms: config.input_timeout_ms, backoff_initial_ms: 1_000, backoff_max_ms: 60_000, failed_after: 5 },
+        {
+          timeout_ms: config.input_timeout_ms, backoff_initial_ms: 1_000, backoff_max_ms: 60_000, failed_after: 5,
+          breaker_threshold: config.breaker_failure_threshold, breaker_open_ms: config.breaker_open_ms,
+        },
       ),
   );
   const timers: Cancel[] = [];

@@ -21,6 +21,9 @@ const AgentFields = z.object({
     ack_timeout_ms: z.number().int().min(100).max(600_000).default(30_000),
     reconnect_ms: z.number().int().min(100).max(600_000).default(2_000),
     input_timeout_ms: z.number().int().min(100).max(600_000).default(10_000),
+    /** Consecutive failed reads that open an input's circuit breaker, and how long it stays open. */
+    breaker_failure_threshold: z.number().int().min(1).max(1_000).default(5),
+    breaker_open_ms: z.number().int().min(1_000).max(3_600_000).default(60_000),
     inputs: z.array(InputConfigSchema).min(1, 'configure at least one input'),
   });
 

@@ -10,17 +10,22 @@ const s = (offset_ms: number): Sample => ({ detector_id: 'd', station_id: 'st', 
 
 function harness(reads: (() => Promise<Sample[]>)[]) {
   const got: Sample[][] = [];
+  const clock = new ManualClock(T0);
   let i = 0;
+  let calls = 0;
   const input: Input = {
     name: 'feed', driver: 'test', sample_interval_ms: 20_000, poll_interval_ms: 20_000,
-    read: async () => ({ samples: await reads[Math.min(i++, reads.length - 1)]!(), dropped: {} }),
+    read: async () => {
+      calls++;
+      return { samples: await reads[Math.min(i++, reads.length - 1)]!(), dropped: {} };
+    },
   };
   const running = new RunningInput(
     input,
-    { clock: new ManualClock(T0), logger: pino({ level: 'silent' }), onSamples: (x) => got.push(x), onDropped: () => {} },
-    { timeout_ms: 1_000, backoff_initial_ms: 1_000, backoff_max_ms: 60_000, failed_after: 2 },
+    { clock, logger: pino({ level: 'silent' }), onSamples: (x) => got.push(x), onDropped: () => {} },
+    { timeout_ms: 1_000, backoff_initial_ms: 1_000, backoff_max_ms: 60_000, failed_after: 2, breaker_threshold: 3, breaker_open_ms: 60_000 },
   );
-  return { running, got };
+  return { running, got, clock, calls: () => calls };
 }
 
 describe('RunningInput', () => {
@@ -43,5 +48,23 @@ describe('RunningInput', () => {
     expect(running.snapshot()).toMatchObject({ state: 'failed' });
     await running.pollOnce();
     expect(running.snapshot()).toMatchObject({ state: 'ok', last_error: null });
+  });
+
+  it('opens its breaker after repeated failures, skips reads while open, and closes after a good trial', async () => {
+    const boom = async (): Promise<Sample[]> => {
+      throw new Error('no answer');
+    };
+    const { running, clock, calls } = harness([boom, boom, boom, boom, async () => [s(0)]]);
+    for (let n = 0; n < 3; n++) await running.pollOnce();
+    expect(running.snapshot().breaker).toBe('open');
+    await running.pollOnce(); // skipped: the breaker is open
+    expect(calls()).toBe(3);
+    clock.advance(60_000);
+    expect(running.snapshot().breaker).toBe('half_open');
+    await running.pollOnce(); // the trial fails: open again
+    expect([calls(), running.snapshot().breaker]).toEqual([4, 'open']);
+    clock.advance(60_000);
+    await running.pollOnce(); // the trial succeeds: closed
+    expect([calls(), running.snapshot().breaker, running.snapshot().state]).toEqual([5, 'closed', 'ok']);
   });
 });

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { Sample } from '../../protocol/index.ts';
 import type { Cancel, Clock } from '../../platform/clock.ts';
+import { Breaker } from './breaker.ts';
 import type { Input } from './input.ts';
 
 export interface InputStatus {
@@ -24,6 +25,9 @@ export interface RunningInputOptions {
   backoff_max_ms: number;
   /** Consecutive failures after which the input reports `failed` instead of `degraded`. */
   failed_after: number;
+  /** Consecutive failures that open the circuit breaker, and how long it stays open before a trial read. */
+  breaker_threshold: number;
+  breaker_open_ms: number;
 }
 
 export class RunningInput {
@@ -35,6 +39,7 @@ export class RunningInput {
   private readonly onDropped: (dropped: Record<string, number>) => void;
   private readonly newest = new Map<string, number>();
   private status: InputStatus;
+  private readonly breaker: Breaker;
   private failures = 0;
   private cancel: Cancel | null = null;
   private abort = new AbortController();
@@ -52,10 +57,11 @@ export class RunningInput {
     this.onDropped = deps.onDropped;
     this.options = options;
     this.status = { name: input.name, driver: input.driver, state: 'starting', breaker: 'closed', last_error: null, samples_total: 0, dropped_total: 0 };
+    this.breaker = new Breaker({ failure_threshold: options.breaker_threshold, open_ms: options.breaker_open_ms });
   }
 
   snapshot(): InputStatus {
-    return { ...this.status };
+    return { ...this.status, breaker: this.breaker.state(this.clock.now()) };
   }
 
   start(): void {
@@ -74,6 +80,7 @@ export class RunningInput {
 
   /** One read now; exposed for tests. Resolves after the samples were handed on. */
   async pollOnce(): Promise<void> {
+    if (!this.breaker.allows(this.clock.now())) return;
     const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.options.timeout_ms)]);
     try {
       const reading = await this.input.read(signal);
@@ -91,11 +98,17 @@ export class RunningInput {
       if (fresh.length > 0) this.onSamples(fresh, this.input);
       if (this.failures > 0) this.logger.info({ after_failures: this.failures }, 'input recovered');
       this.failures = 0;
+      this.breaker.success();
       this.status.state = 'ok';
       this.status.last_error = null;
     } catch (err) {
       if (!this.running && this.abort.signal.aborted) return;
       this.failures++;
+      const wasOpen = this.breaker.state(this.clock.now()) !== 'closed';
+      this.breaker.failure(this.clock.now());
+      if (!wasOpen && this.breaker.state(this.clock.now()) === 'open') {
+        this.logger.warn({ failures: this.failures, open_ms: this.options.breaker_open_ms }, 'circuit breaker open: not reading this input for a while');
+      }
       const message = signal.aborted ? `no answer within ${this.options.timeout_ms} ms` : (err as Error).message;
       this.status.last_error = message;
       this.status.state = this.failures >= this.options.failed_after ? 'failed' : 'degraded';
@@ -110,9 +123,11 @@ export class RunningInput {
     });
   }
 
-  /** The poll interval when healthy; after failures, exponential backoff with full jitter, capped. */
+  /** The poll interval when healthy; after failures, exponential backoff with full jitter, capped; while the breaker is open, until it half-opens. */
   private nextDelay(): number {
     if (this.failures === 0) return this.input.poll_interval_ms;
+    const wait = this.breaker.wait(this.clock.now());
+    if (wait > 0) return wait;
     const ceiling = Math.min(this.options.backoff_max_ms, this.options.backoff_initial_ms * 2 ** (this.failures - 1));
     return Math.max(this.options.backoff_initial_ms, Math.round(Math.random() * ceiling));
   }
