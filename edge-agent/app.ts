@@ -10,6 +10,7 @@ import type { Cancel, Clock } from '../platform/clock.ts';
 import { Binner } from './aggregate/binner.ts';
 import { Sealer } from './aggregate/sealer.ts';
 import type { AgentConfig } from './config.ts';
+import { MemoryDeadLetters, type DeadLetterStore } from './health/dead-letters.ts';
 import type { SystemProbe } from './health/system-probe.ts';
 import { createInput } from './inputs/registry.ts';
 import { RunningInput } from './inputs/running-input.ts';
@@ -28,6 +29,8 @@ export interface AgentDeps {
   clockState(): ClockState;
   version: string;
   config_hash: string;
+  /** Where unparseable payloads are kept; in memory when not given. */
+  deadLetters?: DeadLetterStore;
 }
 
 export interface Agent {
@@ -71,11 +74,12 @@ export function buildAgent(config: AgentConfig, deps: AgentDeps): Agent {
       restoreDropped: (d) => addDropped(d, false),
     },
   );
+  const deadLetters = deps.deadLetters ?? new MemoryDeadLetters();
   const inputs = config.inputs.map(
     (c) =>
       new RunningInput(
         createInput(c),
-        { clock, logger, onSamples: (samples, input) => binner.add(samples, input.sample_interval_ms), onDropped: addDropped },
+        { clock, logger, onSamples: (samples, input) => binner.add(samples, input.sample_interval_ms), onDropped: addDropped, deadLetters },
         {
           timeout_ms: config.input_timeout_ms, backoff_initial_ms: 1_000, backoff_max_ms: 60_000, failed_after: 5,
           breaker_threshold: config.breaker_failure_threshold, breaker_open_ms: config.breaker_open_ms,
@@ -120,7 +124,7 @@ export function buildAgent(config: AgentConfig, deps: AgentDeps): Agent {
       outbox: { depth: stats.depth + sealer.pending(), bytes: stats.bytes, oldest_age_ms: stats.oldest_age_ms, last_error: sealer.error() },
       inputs: inputs.map((i) => i.snapshot()),
       clock: deps.clockState(),
-      dead_letters_total: 0,
+      dead_letters_total: deadLetters.total(),
     };
   };
 

@@ -26,6 +26,15 @@ export const ERR = {
   OUTBOX_IO: 'WF_ERR_OUTBOX_IO',
 } as const;
 
+/** A parse failure that carries the payload it could not read, so the caller can keep it as a dead letter. */
+export class PayloadError extends WacoflowError {
+  readonly payload: Buffer;
+  constructor(code: string, message: string, payload: Buffer, options: { cause?: unknown } = {}) {
+    super(code, message, { retriable: false, cause: options.cause });
+    this.payload = payload;
+  }
+}
+
 export function isCoded(err: unknown, code: string): err is WacoflowError {
   return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
 }

@@ -11,6 +11,7 @@ import { Command } from 'commander';
 import { buildAgent } from '../../edge-agent/app.ts';
 import { AgentConfigSchema, AgentFileConfigSchema, type AgentFileConfig } from '../../edge-agent/config.ts';
 import { fileClockSync } from '../../edge-agent/health/clock-sync.ts';
+import { FileDeadLetters } from '../../edge-agent/health/dead-letters.ts';
 import { linuxProbe } from '../../edge-agent/health/system-probe.ts';
 import { createInput } from '../../edge-agent/inputs/registry.ts';
 import { agentRegistry } from '../../edge-agent/metrics.ts';
@@ -47,6 +48,7 @@ async function run(file: string, logLevel: LogLevel): Promise<void> {
   const agent = buildAgent(agentConfig, {
     clock: systemClock, logger, outbox, version: VERSION, config_hash,
     probe: linuxProbe(config.data_dir),
+    deadLetters: new FileDeadLetters(join(config.data_dir, 'dead-letters')),
     clockState: fileClockSync(),
   });
   let metricsServer: ReturnType<typeof createServer> | null = null;

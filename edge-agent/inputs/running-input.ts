@@ -6,6 +6,8 @@
 import type { Logger } from 'pino';
 import type { Sample } from '../../protocol/index.ts';
 import type { Cancel, Clock } from '../../platform/clock.ts';
+import { PayloadError } from '../../platform/errors.ts';
+import type { DeadLetterStore } from '../health/dead-letters.ts';
 import { Breaker } from './breaker.ts';
 import type { Input } from './input.ts';
 
@@ -37,6 +39,7 @@ export class RunningInput {
   private readonly options: RunningInputOptions;
   private readonly onSamples: (samples: Sample[], input: Input) => void;
   private readonly onDropped: (dropped: Record<string, number>) => void;
+  private readonly deadLetters: DeadLetterStore | undefined;
   private readonly newest = new Map<string, number>();
   private status: InputStatus;
   private readonly breaker: Breaker;
@@ -47,7 +50,13 @@ export class RunningInput {
 
   constructor(
     input: Input,
-    deps: { clock: Clock; logger: Logger; onSamples: (samples: Sample[], input: Input) => void; onDropped: (dropped: Record<string, number>) => void },
+    deps: {
+      clock: Clock;
+      logger: Logger;
+      onSamples: (samples: Sample[], input: Input) => void;
+      onDropped: (dropped: Record<string, number>) => void;
+      deadLetters?: DeadLetterStore;
+    },
     options: RunningInputOptions,
   ) {
     this.input = input;
@@ -55,6 +64,7 @@ export class RunningInput {
     this.logger = deps.logger.child({ input: input.name, driver: input.driver });
     this.onSamples = deps.onSamples;
     this.onDropped = deps.onDropped;
+    this.deadLetters = deps.deadLetters;
     this.options = options;
     this.status = { name: input.name, driver: input.driver, state: 'starting', breaker: 'closed', last_error: null, samples_total: 0, dropped_total: 0 };
     this.breaker = new Breaker({ failure_threshold: options.breaker_threshold, open_ms: options.breaker_open_ms });
@@ -103,6 +113,7 @@ export class RunningInput {
       this.status.last_error = null;
     } catch (err) {
       if (!this.running && this.abort.signal.aborted) return;
+      if (err instanceof PayloadError) this.deadLetters?.keep(this.input.name, err.message, err.payload, this.clock.now());
       this.failures++;
       const wasOpen = this.breaker.state(this.clock.now()) !== 'closed';
       this.breaker.failure(this.clock.now());

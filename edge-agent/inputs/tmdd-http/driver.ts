@@ -2,7 +2,7 @@
  * tmdd-http: polls a TMDD detectorDataMsg over HTTP(S) and parses it. Sends If-None-Match / If-Modified-Since
  * when the server gave an ETag / Last-Modified, so an unchanged feed costs a 304 and no parsing.
  */
-import { ERR, WacoflowError } from '../../../platform/errors.ts';
+import { ERR, PayloadError, WacoflowError } from '../../../platform/errors.ts';
 import type { Input, InputReading } from '../input.ts';
 import type { TmddHttpConfig } from './config.ts';
 import { parseDetectorData } from './parse.ts';
@@ -50,7 +50,12 @@ export function tmddHttpInput(config: TmddHttpConfig): Input {
         throw new WacoflowError(ERR.FEED_HTTP, `GET ${config.url} answered HTTP ${res.status}`, { retriable: res.status >= 500 || res.status === 429 });
       }
       const text = await readLimited(res, config.max_response_bytes, config.url);
-      const reading = parseDetectorData(text, config);
+      let reading: InputReading;
+      try {
+        reading = parseDetectorData(text, config);
+      } catch (err) {
+        throw new PayloadError(ERR.FEED_PARSE, `GET ${config.url}: ${(err as Error).message}`, Buffer.from(text, 'utf8'), { cause: err });
+      }
       etag = res.headers.get('etag');
       lastModified = res.headers.get('last-modified');
       return reading;
