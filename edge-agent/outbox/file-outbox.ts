@@ -72,6 +72,19 @@ interface Entry {
   inflight: boolean;
 }
 
+/**
+ * Writes every byte or throws. FileHandle.write may return a short count without an error (a disk filling up
+ * mid-write does exactly that); treating that as success would record bins that are not on disk.
+ */
+async function writeAll(fh: FileHandle, bytes: Buffer): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) {
+    const { bytesWritten } = await fh.write(bytes, done, bytes.length - done);
+    if (bytesWritten <= 0) throw Object.assign(new Error('no bytes written'), { code: 'ENOSPC' });
+    done += bytesWritten;
+  }
+}
+
 const segmentName = (first_seq: number): string => `${String(first_seq).padStart(20, '0')}.seg`;
 
 function ioError(err: unknown, what: string): WacoflowError {
@@ -251,12 +264,18 @@ export class FileOutbox implements Outbox {
     await this.acks?.close();
     const fh = await open(tmp, 'w');
     const body = ranges.length > 0 ? frame(RecordType.ack, Buffer.from(JSON.stringify(ranges))) : Buffer.alloc(0);
-    await fh.write(body);
+    await writeAll(fh, body);
     await fh.sync();
     await fh.close();
     await rename(tmp, path);
     this.acks = await open(path, 'a');
     this.acksBytes = body.length;
+  }
+
+  /** When a failed write cannot even be truncated away, stop appending to that file. */
+  private abandonSegment(): void {
+    void this.current?.close().catch(() => {});
+    this.current = null;
   }
 
   private async removeSegment(s: Segment): Promise<void> {
@@ -304,8 +323,11 @@ export class FileOutbox implements Outbox {
     let segment = this.segments.at(-1);
     try {
       if (!segment || !this.current || segment.bytes + total > this.options.segment_bytes) segment = await this.openSegment(first);
-      await this.current!.write(Buffer.concat(frames));
+      await writeAll(this.current!, Buffer.concat(frames));
     } catch (err) {
+      // Part of the batch may be on disk. Cut it off: those bins will be written again under new seqs, and a
+      // whole frame left behind would come back at recovery as a second copy of the same vehicles.
+      if (segment && this.current) await this.current.truncate(segment.bytes).catch(() => this.abandonSegment());
       this.counters.last_error = (err as Error).message;
       throw ioError(err, 'writing bins');
     }
@@ -356,7 +378,7 @@ export class FileOutbox implements Outbox {
     }
     const rec = frame(RecordType.ack, Buffer.from(JSON.stringify(ranges)));
     try {
-      await this.acks!.write(rec);
+      await writeAll(this.acks!, rec);
     } catch (err) {
       throw ioError(err, 'writing acknowledgements');
     }
