@@ -3,7 +3,13 @@ import { readFileSync } from 'node:fs';
 import { ERR, isCoded } from '../platform/errors.ts';
 import { describeSetting, type Setting } from './options.ts';
 
-export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+/** Set by the agent bundle's build; read from package.json when running from the source tree. */
+declare const __WACOFLOW_VERSION__: string | undefined;
+
+export const VERSION: string =
+  typeof __WACOFLOW_VERSION__ === 'string'
+    ? __WACOFLOW_VERSION__
+    : (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** Prints what went wrong without a stack trace (unless WACOFLOW_DEBUG=1) and exits non-zero. */
 export function fail(err: unknown, settings: Setting[] = []): never {

@@ -1,131 +1,11 @@
 /**
- * `wacoflow agent --config FILE` runs an edge agent as its own process (the composition root on a board), and
- * `wacoflow agent check --config FILE` validates the file and reads every input once: the field technician's
- * first command after wiring a detector.
+ * `wacoflow agent --config FILE` runs an edge agent as its own process, and `wacoflow agent check --config FILE`
+ * validates the file and reads every input once: the field technician's first command after wiring a detector.
  */
-import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { createConnection } from 'node:net';
-import { join } from 'node:path';
 import { Command } from 'commander';
-import { buildAgent } from '../../edge-agent/app.ts';
-import { AgentConfigSchema, AgentFileConfigSchema, type AgentFileConfig } from '../../edge-agent/config.ts';
-import { fileClockSync } from '../../edge-agent/health/clock-sync.ts';
-import { FileDeadLetters } from '../../edge-agent/health/dead-letters.ts';
-import { linuxProbe } from '../../edge-agent/health/system-probe.ts';
-import { createInput } from '../../edge-agent/inputs/registry.ts';
-import { agentRegistry } from '../../edge-agent/metrics.ts';
-import { DEFAULT_OUTBOX, FileOutbox } from '../../edge-agent/outbox/file-outbox.ts';
-import { systemClock } from '../../platform/clock.ts';
 import { ERR, WacoflowError } from '../../platform/errors.ts';
-import { createLogger, type LogLevel } from '../../platform/logger.ts';
-import { listen } from '../../platform/net.ts';
-import { loadConfigFile } from '../config-file.ts';
-import { fail, VERSION } from '../run.ts';
-import { createHash } from 'node:crypto';
-
-function password(c: AgentFileConfig, file: string): string {
-  if (c.mqtt_password) return c.mqtt_password;
-  try {
-    return readFileSync(c.mqtt_password_file!, 'utf8').trim();
-  } catch (err) {
-    throw new WacoflowError(ERR.CONFIG, `${file}: mqtt_password_file: cannot read ${c.mqtt_password_file} (${(err as NodeJS.ErrnoException).code}); check the path and its permissions`);
-  }
-}
-
-async function run(file: string, logLevel: LogLevel): Promise<void> {
-  const config = loadConfigFile(file, AgentFileConfigSchema);
-  const logger = createLogger(logLevel, process.stderr.isTTY ? 'pretty' : 'json');
-  const config_hash = `sha256:${createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16)}`;
-  const outbox = await FileOutbox.open({ ...DEFAULT_OUTBOX, ...config.outbox, dir: join(config.data_dir, 'outbox') }, () => systemClock.now());
-  if (outbox.counters.recovered > 0 || outbox.counters.corrupt_bytes > 0 || outbox.counters.torn_tail_bytes > 0) {
-    logger.info({ recovered_bins: outbox.counters.recovered, corrupt_bytes: outbox.counters.corrupt_bytes, torn_tail_bytes: outbox.counters.torn_tail_bytes }, 'outbox recovered');
-  }
-  const agentConfig = AgentConfigSchema.parse({
-    ...Object.fromEntries(Object.entries(config).filter(([k]) => !['mqtt_password_file', 'data_dir', 'outbox', 'metrics_host', 'metrics_port'].includes(k))),
-    mqtt_password: password(config, file),
-  });
-  const agent = buildAgent(agentConfig, {
-    clock: systemClock, logger, outbox, version: VERSION, config_hash,
-    probe: linuxProbe(config.data_dir),
-    deadLetters: new FileDeadLetters(join(config.data_dir, 'dead-letters')),
-    clockState: fileClockSync(),
-  });
-  let metricsServer: ReturnType<typeof createServer> | null = null;
-  if (config.metrics_port !== null) {
-    const registry = agentRegistry(async () => ({ heartbeat: await agent.heartbeat(), acknowledged: agent.acknowledged(), connected: agent.connected(), dropped: agent.dropped() }));
-    metricsServer = createServer((req, res) => {
-      if (req.url !== '/metrics') return void res.writeHead(404).end('GET /metrics\n');
-      registry.metrics().then(
-        (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(body),
-        (err: unknown) => res.writeHead(500).end(String(err)),
-      );
-    });
-    const a = await listen(metricsServer, config.metrics_host, config.metrics_port, `${file}: metrics_port`);
-    logger.info({ metrics: `http://${a.host}:${a.port}/metrics` }, 'local metrics endpoint on');
-  }
-  agent.start();
-  let stopping = false;
-  const shutdown = (signal: string): void => {
-    if (stopping) process.exit(130);
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    setTimeout(() => process.exit(1), 10_000).unref();
-    void agent.stop().then(() => {
-      metricsServer?.close();
-      process.exit(0);
-    });
-  };
-  process.on('SIGINT', () => shutdown('SIGINT'));
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-}
-
-function reachable(url: string, timeout_ms: number): Promise<string> {
-  const u = new URL(url);
-  const port = Number(u.port || (u.protocol === 'mqtts:' ? 8883 : 1883));
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: u.hostname, port, timeout: timeout_ms });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve('reachable');
-    });
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(`no answer within ${timeout_ms} ms`);
-    });
-    socket.once('error', (err: NodeJS.ErrnoException) => resolve(`not reachable (${err.code ?? err.message})`));
-  });
-}
-
-async function check(file: string): Promise<number> {
-  const config = loadConfigFile(file, AgentFileConfigSchema);
-  process.stdout.write(`${file}: configuration valid — device ${config.device_id} at site ${config.site}, ${config.inputs.length} input(s)\n`);
-  process.stdout.write(`uplink ${config.mqtt_url}: ${await reachable(config.mqtt_url, 3_000)}\n\n`);
-  const failures: string[] = [];
-  const rows: string[][] = [['input', 'detector', 'station', 'interval start (UTC)', 'volume', 'occupancy %', 'speed km/h', 'status']];
-  for (const c of config.inputs) {
-    const input = createInput(c);
-    try {
-      const r = await input.read(AbortSignal.timeout(config.input_timeout_ms));
-      const newest = new Map<string, (typeof r.samples)[number]>();
-      for (const s of r.samples) if ((newest.get(s.detector_id)?.start_ms ?? -Infinity) < s.start_ms) newest.set(s.detector_id, s);
-      if (newest.size === 0) rows.push([c.name, '(no samples)', '', '', '', '', '', '']);
-      const fmt = (v: number | null, digits = 0) => (v === null ? '—' : v.toFixed(digits));
-      for (const s of [...newest.values()].sort((a, b) => (a.detector_id < b.detector_id ? -1 : 1))) {
-        rows.push([c.name, s.detector_id, s.station_id, new Date(s.start_ms).toISOString().replace('.000Z', 'Z'), fmt(s.volume), fmt(s.occupancy_pct, 1), fmt(s.speed_kmh, 1), s.status]);
-      }
-      const dropped = Object.entries(r.dropped).map(([k, n]) => `${k} ${n}`).join(', ');
-      if (dropped) process.stdout.write(`${c.name}: dropped ${dropped}\n`);
-    } catch (err) {
-      failures.push(`${c.name}: FAILED: ${(err as Error).message}`);
-      rows.push([c.name, '(failed, see below)', '', '', '', '', '', '']);
-    }
-  }
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  for (const r of rows) process.stdout.write(`${r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
-  if (failures.length > 0) process.stdout.write(`\n${failures.join('\n')}\n`);
-  return failures.length;
-}
+import type { LogLevel } from '../../platform/logger.ts';
+import { fail } from '../run.ts';
 
 export function agentCommand(): Command {
   const agent = new Command('agent')
@@ -141,6 +21,7 @@ export function agentCommand(): Command {
     .action(async (o: { config?: string; logLevel: LogLevel }) => {
       try {
         if (!o.config) throw new WacoflowError(ERR.CONFIG, '--config: give the agent configuration file, for example --config /etc/wacoflow/agent.yaml');
+        const { run } = await import('./agent-run.ts');
         await run(o.config, o.logLevel);
       } catch (err) {
         fail(err);
@@ -152,6 +33,7 @@ export function agentCommand(): Command {
     .requiredOption('-c, --config <file>', 'agent configuration (YAML)')
     .action(async (o: { config: string }) => {
       try {
+        const { check } = await import('./agent-run.ts');
         process.exit((await check(o.config)) > 0 ? 1 : 0);
       } catch (err) {
         fail(err);

@@ -4,7 +4,6 @@
  */
 import { Command, Option } from 'commander';
 import { EmbeddedConfigSchema } from '../../embedded/config.ts';
-import { buildEmbedded } from '../../embedded/app.ts';
 import { scaledClock } from '../../platform/clock.ts';
 import { createLogger, type LogLevel } from '../../platform/logger.ts';
 import { int, list, num, validate, type Setting } from '../options.ts';
@@ -72,6 +71,7 @@ export function simCommand(): Command {
       );
       const logger = createLogger(o.logLevel as LogLevel, (o.logFormat as 'json' | 'pretty' | undefined) ?? (process.stderr.isTTY ? 'pretty' : 'json'));
       const clock = scaledClock(config.speedup);
+      const { buildEmbedded } = await import('../../embedded/app.ts'); // only this command needs the whole system
       const system = buildEmbedded(config, { clock, logger, version: VERSION });
 
       let stopping: Promise<void> | null = null;

@@ -1,5 +1,4 @@
 /** The serial line adapter: the only file that imports serialport. */
-import { SerialPort } from 'serialport';
 import { z } from 'zod';
 import { ERR, WacoflowError } from '../../../platform/errors.ts';
 
@@ -23,18 +22,20 @@ export interface SerialLink {
   close(): Promise<void>;
 }
 
-export function openSerial(line: SerialLine): Promise<SerialLink> {
+export async function openSerial(line: SerialLine): Promise<SerialLink> {
+  // Loaded on first use: agents without serial inputs never load the native binding.
+  const { SerialPort } = await import('serialport');
   return new Promise((resolve, reject) => {
     const port = new SerialPort({ path: line.path, baudRate: line.baud_rate, dataBits: line.data_bits, parity: line.parity, stopBits: line.stop_bits, autoOpen: false });
     let listener: (b: Buffer) => void = () => {};
     port.on('data', (b: Buffer) => listener(b));
     port.on('error', () => {}); // surfaced through the next write or read timeout
-    port.open((err) => {
+    port.open((err: Error | null) => {
       if (err) return reject(new WacoflowError(ERR.FEED_HTTP, `serial ${line.path}: cannot open: ${err.message}; check the cable, the path and the permissions`, { retriable: true, cause: err }));
       resolve({
         write: (bytes) =>
           new Promise((res, rej) => {
-            port.write(bytes, (e) => (e ? rej(new WacoflowError(ERR.FEED_HTTP, `serial ${line.path}: write failed: ${e.message}`, { retriable: true, cause: e })) : port.drain(() => res())));
+            port.write(bytes, (e: Error | null | undefined) => (e ? rej(new WacoflowError(ERR.FEED_HTTP, `serial ${line.path}: write failed: ${e.message}`, { retriable: true, cause: e })) : port.drain(() => res())));
           }),
         onData: (l) => {
           listener = l;
