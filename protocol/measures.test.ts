@@ -18,6 +18,7 @@ const sampleArb = (detectors: string[], from_ms: number, slots: number): fc.Arbi
     volume: fc.option(fc.integer({ min: 0, max: 60 }), { nil: null }),
     occupancy_pct: fc.option(fc.double({ min: 0, max: 100, noNaN: true }), { nil: null }),
     speed_kmh: fc.option(fc.double({ min: 0, max: 200, noNaN: true }), { nil: null }),
+    queue_veh: fc.option(fc.integer({ min: 0, max: 40 }), { nil: null }),
     status: fc.constant('ok' as const),
   });
 
@@ -34,6 +35,7 @@ function expectSameMeasures(a: Measures, b: Measures): void {
   expect(a.samples_expected).toBe(b.samples_expected);
   expect(a.speed_min_kmh).toBe(b.speed_min_kmh);
   expect(a.speed_max_kmh).toBe(b.speed_max_kmh);
+  expect(a.queue_max_veh ?? null).toBe(b.queue_max_veh ?? null);
   for (const k of ['occupied_ms', 'occupancy_observed_ms', 'speed_sum', 'speed_inverse_sum'] as const) {
     expect(a[k]).toBeCloseTo(b[k], 6);
   }

@@ -31,6 +31,8 @@ export interface Measures {
   samples_seen: number;
   /** Samples the source should have produced in the covered time. */
   samples_expected: number;
+  /** Longest queue reported (vehicles): merges by max. Absent when no sample carried a queue. */
+  queue_max_veh?: number | null;
 }
 
 export const EMPTY_MEASURES: Readonly<Measures> = Object.freeze({
@@ -71,6 +73,7 @@ export function measuresOfSample(s: Sample): Measures {
     m.occupied_ms = (s.occupancy_pct / 100) * s.duration_ms;
     m.occupancy_observed_ms = s.duration_ms;
   }
+  if (s.queue_veh !== undefined && s.queue_veh !== null) m.queue_max_veh = s.queue_veh;
   if (s.volume !== null && s.volume > 0 && s.speed_kmh !== null && s.speed_kmh > 0) {
     m.speed_weight = s.volume;
     m.speed_sum = s.speed_kmh * s.volume;
@@ -83,7 +86,9 @@ export function measuresOfSample(s: Sample): Measures {
 
 /** Exact, associative, commutative merge. Returns a new object; neither input is changed. */
 export function merge(a: Readonly<Measures>, b: Readonly<Measures>): Measures {
+  const queue = maxOf(a.queue_max_veh ?? null, b.queue_max_veh ?? null);
   return {
+    ...(queue === null ? {} : { queue_max_veh: queue }),
     volume: a.volume === null ? b.volume : b.volume === null ? a.volume : a.volume + b.volume,
     occupied_ms: a.occupied_ms + b.occupied_ms,
     occupancy_observed_ms: a.occupancy_observed_ms + b.occupancy_observed_ms,
@@ -115,6 +120,7 @@ export interface Summary {
   speed_max_kmh: number | null;
   /** samples_seen / samples_expected, capped at 1; 1 when nothing was expected but something arrived. */
   observed_fraction: number;
+  queue_max_veh: number | null;
 }
 
 export function summarise(m: Readonly<Measures>): Summary {
@@ -127,5 +133,6 @@ export function summarise(m: Readonly<Measures>): Summary {
     speed_max_kmh: m.speed_max_kmh,
     observed_fraction:
       m.samples_expected > 0 ? Math.min(1, m.samples_seen / m.samples_expected) : m.samples_seen > 0 ? 1 : 0,
+    queue_max_veh: m.queue_max_veh ?? null,
   };
 }

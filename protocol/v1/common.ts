@@ -32,4 +32,6 @@ export const MeasuresSchema = z.object({
   speed_max_kmh: Finite.min(0).nullable(),
   samples_seen: Count,
   samples_expected: Count,
+  /** Longest queue reported in the covered time (vehicles); absent where no source reports queues. */
+  queue_max_veh: Count.nullable().optional(),
 });

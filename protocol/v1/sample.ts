@@ -18,6 +18,8 @@ export const SampleSchema = z.object({
   volume: z.number().int().min(0).max(10_000).nullable(),
   occupancy_pct: z.number().min(0).max(100).nullable(),
   speed_kmh: z.number().min(0).max(250).nullable(),
+  /** Vehicles queued at the end of the interval (intersection cameras); absent where the source has none. */
+  queue_veh: z.number().int().min(0).max(10_000).nullable().optional(),
   status: DetectorStatus,
 });
 export type Sample = z.infer<typeof SampleSchema>;
