@@ -62,7 +62,7 @@ async function drainRate(total: number): Promise<void> {
   const box = await FileOutbox.open({ ...DEFAULT_OUTBOX, dir: mkdtempSync(join(tmpdir(), 'wf-bench-')), max_bytes: 1024 * 1024 * 1024 }, () => T0);
   for (let i = 0; i < total; i += 1_000) await box.append(Array.from({ length: 1_000 }, (_, j) => draft(i + j)), stamp);
   const agent = buildAgent(
-    AgentConfigSchema.parse({ device_id: 'bench', site: 'waco', mqtt_url: gateway.url(), mqtt_password: 'pw', inputs: [{ driver: 'tmdd-http', name: 'none', url: 'http://127.0.0.1:9/x' }] }),
+    AgentConfigSchema.parse({ device_id: 'bench', site: 'waco', mqtt_url: gateway.url(), mqtt_password: 'pw', backlog_bins_per_s: null, inputs: [{ driver: 'tmdd-http', name: 'none', url: 'http://127.0.0.1:9/x' }] }),
     { clock: systemClock, logger, outbox: box, probe: { cpu_pct: () => 0, mem_rss_bytes: () => 0, temperature_c: async () => null, disk_free_bytes: async () => null }, clockState: () => stamp.clock, version: 'bench', config_hash: 'bench' },
   );
   const t = performance.now();

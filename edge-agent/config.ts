@@ -20,6 +20,10 @@ const AgentFields = z.object({
     max_inflight_messages: z.number().int().min(1).max(100).default(4),
     ack_timeout_ms: z.number().int().min(100).max(600_000).default(30_000),
     reconnect_ms: z.number().int().min(100).max(600_000).default(2_000),
+    /** Bins that ended within this long are live and sent at once, ahead of any backlog. */
+    live_window_ms: z.number().int().min(0).max(86_400_000).default(300_000),
+    /** How fast a backlog drains after an outage, so live bins and the link keep room; null: no limit. */
+    backlog_bins_per_s: z.number().min(1).max(1_000_000).nullable().default(2_000),
     input_timeout_ms: z.number().int().min(100).max(600_000).default(10_000),
     /** Consecutive failed reads that open an input's circuit breaker, and how long it stays open. */
     breaker_failure_threshold: z.number().int().min(1).max(1_000).default(5),

@@ -30,11 +30,11 @@ export class MemoryOutbox implements Outbox {
     });
   }
 
-  take(max: number): Bin[] {
+  take(max: number, filter?: (bin: Bin) => boolean): Bin[] {
     const out: Bin[] = [];
     for (const e of this.entries.values()) {
       if (out.length >= max) break;
-      if (e.inflight) continue;
+      if (e.inflight || (filter && !filter(e.bin))) continue;
       e.inflight = true;
       out.push(e.bin);
     }

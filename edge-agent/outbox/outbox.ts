@@ -16,8 +16,8 @@ export interface OutboxStats {
 export interface Outbox {
   /** Gives each draft its `seq` and keeps it until confirmed. */
   append(drafts: BinDraft[], stamp: Pick<Bin, 'device_id' | 'clock'>): Promise<Bin[]>;
-  /** Up to `max` bins not already in flight, oldest first. */
-  take(max: number): Bin[];
+  /** Up to `max` bins not already in flight (and passing `filter`, when given), oldest first. */
+  take(max: number, filter?: (bin: Bin) => boolean): Bin[];
   accept(batch: Bin[]): Promise<void>;
   reject(batch: Bin[]): void;
   stats(now_ms: number): OutboxStats;

@@ -21,6 +21,12 @@ export interface UplinkConfig {
   /** Real milliseconds to wait for a PUBACK before putting the batch back. */
   ack_timeout_ms: number;
   reconnect_ms: number;
+  /** Bins whose end is within this much of now are live: they go first, never held back. */
+  live_window_ms: number;
+  /** The rate older (backlog) bins drain at after an outage; null for as fast as the link allows. */
+  backlog_bins_per_s: number | null;
+  /** TLS material for mqtts:// (PEM contents). */
+  tls?: { ca?: string; cert?: string; key?: string };
 }
 
 export interface UplinkDeps {
@@ -39,6 +45,9 @@ export class MqttUplink {
   private inflight = 0;
   private stopping = false;
   private published = 0;
+  private tokens = 0;
+  private tokensAt = 0;
+  private repump: (() => void) | null = null;
 
   constructor(config: UplinkConfig, deps: UplinkDeps) {
     this.config = config;
@@ -66,7 +75,9 @@ export class MqttUplink {
       clientId: c.device_id,
       username: c.device_id,
       password: c.password,
-      clean: true,
+      // A persistent session: the broker keeps this device's subscriptions (its config topic) across reconnects.
+      clean: false,
+      ...(c.tls ?? {}),
       reconnectPeriod: c.reconnect_ms,
       connectTimeout: 10_000,
       will: { topic: statusTopic, payload: this.status('offline'), qos: 1, retain: true },
@@ -83,11 +94,34 @@ export class MqttUplink {
     client.on('error', (err) => this.deps.logger.warn({ err: err.message }, 'uplink error'));
   }
 
-  /** Sends what the outbox holds, up to the in-flight limit. Call after appending. */
+  /** Backlog tokens available now (a bucket of one message, refilled at backlog_bins_per_s of clock time). */
+  private backlogAllowance(): number {
+    const rate = this.config.backlog_bins_per_s;
+    if (rate === null) return Infinity;
+    const now = this.deps.clock.now();
+    this.tokens = Math.min(this.config.max_bins_per_message, this.tokens + ((now - this.tokensAt) * rate) / 1000);
+    this.tokensAt = now;
+    return Math.floor(this.tokens);
+  }
+
+  /**
+   * Sends what the outbox holds, up to the in-flight limit: live bins first and at once, then the backlog at
+   * backlog_bins_per_s. Call after appending.
+   */
   pump(): void {
     const client = this.client;
     while (client?.connected && !this.stopping && this.inflight < this.config.max_inflight_messages) {
-      const bins = this.deps.outbox.take(this.config.max_bins_per_message);
+      const liveFrom = this.deps.clock.now() - this.config.live_window_ms;
+      let bins = this.deps.outbox.take(this.config.max_bins_per_message, (b) => b.bin_start_ms + b.bin_ms >= liveFrom);
+      if (bins.length === 0) {
+        const allowed = Math.min(this.config.max_bins_per_message, this.backlogAllowance());
+        if (allowed < 1) {
+          this.scheduleRepump();
+          return;
+        }
+        bins = this.deps.outbox.take(allowed);
+        this.tokens -= bins.length;
+      }
       if (bins.length === 0) return;
       this.inflight++;
       void this.send(client, bins).finally(() => {
@@ -95,6 +129,15 @@ export class MqttUplink {
         this.pump();
       });
     }
+  }
+
+  /** Comes back when the next backlog token is due (the outbox may hold a backlog that nothing else wakes). */
+  private scheduleRepump(): void {
+    if (this.repump || this.config.backlog_bins_per_s === null) return;
+    this.repump = this.deps.clock.after(Math.ceil(1000 / this.config.backlog_bins_per_s), () => {
+      this.repump = null;
+      this.pump();
+    });
   }
 
   private async send(client: MqttClient, bins: Bin[]): Promise<void> {
@@ -128,6 +171,8 @@ export class MqttUplink {
   /** Graceful stop: retained `offline` (a clean DISCONNECT does not fire the will), then disconnect. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.repump?.();
+    this.repump = null;
     const client = this.client;
     if (!client) return;
     if (client.connected) {
