@@ -64,6 +64,12 @@ export const AgentFileConfigSchema = AgentFields.extend({
   /** The device secret, or the file holding it (mode 0600, one line). */
   mqtt_password: z.string().min(1).optional(),
   mqtt_password_file: z.string().min(1).optional(),
+  /** TLS for an mqtts:// gateway: the CA that signed its certificate, and this device's own pair for mutual TLS. */
+  mqtt_tls: z
+    .object({ ca_file: z.string().min(1).optional(), cert_file: z.string().min(1).optional(), key_file: z.string().min(1).optional() })
+    .strict()
+    .refine((t) => !t.cert_file === !t.key_file, { message: 'give cert_file and key_file together', path: ['cert_file'] })
+    .optional(),
   /** Where the outbox and the sequence file live (an SD card partition on a Pi). */
   data_dir: z.string().min(1).default('/var/lib/wacoflow'),
   outbox: OutboxConfigSchema,

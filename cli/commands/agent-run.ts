@@ -32,6 +32,23 @@ function password(c: AgentFileConfig, file: string): string {
   }
 }
 
+function readPem(file: string, field: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new WacoflowError(ERR.CONFIG, `${file}: mqtt_tls.${field}: cannot read ${path} (${(err as NodeJS.ErrnoException).code}); check the path and its permissions`);
+  }
+}
+
+function tlsOf(c: AgentFileConfig, file: string): { ca?: string; cert?: string; key?: string } | undefined {
+  if (!c.mqtt_tls) return undefined;
+  return {
+    ...(c.mqtt_tls.ca_file ? { ca: readPem(file, 'ca_file', c.mqtt_tls.ca_file) } : {}),
+    ...(c.mqtt_tls.cert_file ? { cert: readPem(file, 'cert_file', c.mqtt_tls.cert_file) } : {}),
+    ...(c.mqtt_tls.key_file ? { key: readPem(file, 'key_file', c.mqtt_tls.key_file) } : {}),
+  };
+}
+
 export async function run(file: string, logLevel: LogLevel): Promise<void> {
   const config = loadConfigFile(file, AgentFileConfigSchema);
   const logger = createLogger(logLevel, process.stderr.isTTY ? 'pretty' : 'json');
@@ -41,13 +58,14 @@ export async function run(file: string, logLevel: LogLevel): Promise<void> {
     logger.info({ recovered_bins: outbox.counters.recovered, corrupt_bytes: outbox.counters.corrupt_bytes, torn_tail_bytes: outbox.counters.torn_tail_bytes }, 'outbox recovered');
   }
   const agentConfig = AgentConfigSchema.parse({
-    ...Object.fromEntries(Object.entries(config).filter(([k]) => !['mqtt_password_file', 'data_dir', 'outbox', 'metrics_host', 'metrics_port'].includes(k))),
+    ...Object.fromEntries(Object.entries(config).filter(([k]) => !['mqtt_password_file', 'mqtt_tls', 'data_dir', 'outbox', 'metrics_host', 'metrics_port'].includes(k))),
     mqtt_password: password(config, file),
   });
   const agent = buildAgent(agentConfig, {
     clock: systemClock, logger, outbox, version: VERSION, config_hash,
     probe: linuxProbe(config.data_dir),
     deadLetters: new FileDeadLetters(join(config.data_dir, 'dead-letters')),
+    ...(config.mqtt_tls ? { tls: tlsOf(config, file)! } : {}),
     clockState: fileClockSync(),
   });
   let metricsServer: ReturnType<typeof createServer> | null = null;
