@@ -83,7 +83,11 @@ export function buildAgent(config: AgentConfig, deps: AgentDeps): Agent {
     (c) =>
       new RunningInput(
         createInput(c),
-        { clock, logger, onSamples: (samples, input) => binner.add(samples, input.sample_interval_ms), onDropped: addDropped, deadLetters },
+        {
+          clock, logger, onDropped: addDropped, deadLetters,
+          onSamples: (samples, input) => binner.add(samples, input.sample_interval_ms),
+          onDetectors: (detectors, input) => binner.register(detectors, input.sample_interval_ms, clock.now()),
+        },
         {
           timeout_ms: config.input_timeout_ms, backoff_initial_ms: 1_000, backoff_max_ms: 60_000, failed_after: 5,
           breaker_threshold: config.breaker_failure_threshold, breaker_open_ms: config.breaker_open_ms,

@@ -50,4 +50,15 @@ describe('Binner', () => {
     ]);
     expect(b.detectorCount()).toBe(2);
   });
+
+  it('gives detectors known from an inventory a bin every slot, even if they never report', () => {
+    const b = new Binner(60_000, 0);
+    b.register([{ detector_id: 'dead', station_id: 'st' }], 20_000, T0 + 30_000);
+    b.add([s('alive', 0, 4)], 20_000);
+    const bins = b.seal(T0 + 120_000);
+    expect(bins.filter((x) => x.detector_id === 'dead').map((x) => [x.bin_start_ms - T0, x.measures.samples_seen, x.measures.samples_expected])).toEqual([
+      [0, 0, 3],
+      [60_000, 0, 3],
+    ]);
+  });
 });

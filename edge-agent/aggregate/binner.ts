@@ -49,6 +49,17 @@ export class Binner {
     }
   }
 
+  /**
+   * Detectors known to exist (from an inventory): from the current slot on, each gets a bin every slot, empty if
+   * it never reports, so a dead detector shows as no data instead of not at all.
+   */
+  register(detectors: Iterable<{ detector_id: string; station_id: string }>, sample_interval_ms: number, now_ms: number): void {
+    for (const d of detectors) {
+      if (this.detectors.has(d.detector_id)) continue;
+      this.detectors.set(d.detector_id, { station_id: d.station_id, sample_interval_ms, next_slot_ms: alignDown(now_ms, this.bin_ms), open: new Map(), late: new Map() });
+    }
+  }
+
   /** Bins whose slot ended at least `close_delay_ms` before `now_ms`, oldest first, plus any late supplements. */
   seal(now_ms: number): BinDraft[] {
     const out: BinDraft[] = [];

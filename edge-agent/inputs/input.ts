@@ -8,6 +8,8 @@ export interface InputReading {
   samples: Sample[];
   /** Values or records dropped while parsing, by reason (sentinels, out of range). */
   dropped: Record<string, number>;
+  /** Detectors the source says exist (from an inventory), reporting or not: each gets a bin every slot. */
+  detectors?: { detector_id: string; station_id: string }[];
 }
 
 export interface Input {

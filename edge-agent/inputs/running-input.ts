@@ -38,6 +38,7 @@ export class RunningInput {
   private readonly logger: Logger;
   private readonly options: RunningInputOptions;
   private readonly onSamples: (samples: Sample[], input: Input) => void;
+  private readonly onDetectors: ((detectors: { detector_id: string; station_id: string }[], input: Input) => void) | undefined;
   private readonly onDropped: (dropped: Record<string, number>) => void;
   private readonly deadLetters: DeadLetterStore | undefined;
   private readonly newest = new Map<string, number>();
@@ -54,6 +55,7 @@ export class RunningInput {
       clock: Clock;
       logger: Logger;
       onSamples: (samples: Sample[], input: Input) => void;
+      onDetectors?: (detectors: { detector_id: string; station_id: string }[], input: Input) => void;
       onDropped: (dropped: Record<string, number>) => void;
       deadLetters?: DeadLetterStore;
     },
@@ -63,6 +65,7 @@ export class RunningInput {
     this.clock = deps.clock;
     this.logger = deps.logger.child({ input: input.name, driver: input.driver });
     this.onSamples = deps.onSamples;
+    this.onDetectors = deps.onDetectors;
     this.onDropped = deps.onDropped;
     this.deadLetters = deps.deadLetters;
     this.options = options;
@@ -105,6 +108,7 @@ export class RunningInput {
       this.status.samples_total += fresh.length;
       this.status.dropped_total += droppedCount;
       if (droppedCount > 0) this.onDropped(reading.dropped);
+      if (reading.detectors && reading.detectors.length > 0) this.onDetectors?.(reading.detectors, this.input);
       if (fresh.length > 0) this.onSamples(fresh, this.input);
       if (this.failures > 0) this.logger.info({ after_failures: this.failures }, 'input recovered');
       this.failures = 0;

@@ -16,6 +16,9 @@ export const TmddHttpConfigSchema = z
     speed_unit: z.enum(['kmh', 'mph']).default('kmh'),
     /** What an absent count means: no data, or zero for feeds known to omit zero counts (Iowa SIMS). */
     missing_count: z.enum(['no_data', 'zero']).default('no_data'),
+    /** The feed's detectorInventoryMsg, read at start and every inventory_interval_ms: detectors it lists get bins even while silent. */
+    inventory_url: z.url({ protocol: /^https?$/ }).optional(),
+    inventory_interval_ms: z.number().int().min(60_000).max(7 * 86_400_000).default(3_600_000),
     /** Responses larger than this are refused (a feed gone wrong must not exhaust a board's memory). */
     max_response_bytes: z.number().int().min(1_024).max(256 * 1024 * 1024).default(16 * 1024 * 1024),
   })

@@ -20,6 +20,13 @@ describe('tmdd-http driver', () => {
         if (req.headers['if-none-match'] === '"v1"') return void res.writeHead(304).end();
         return void res.writeHead(200, { etag: '"v1"' }).end(DOC);
       }
+      if (req.url === '/inventory') {
+        return void res.writeHead(200).end(`<tmdd:detectorInventoryMsg xmlns:tmdd="http://www.tmdd.org/303/messages"><detector-inventory-item>
+<detector-station-inventory-header><device-id>s</device-id><device-name>S</device-name></detector-station-inventory-header>
+<detector-inventory-list><detector><detector-inventory-header><device-id>d1</device-id></detector-inventory-header></detector>
+<detector><detector-inventory-header><device-id>d2</device-id></detector-inventory-header></detector></detector-inventory-list>
+</detector-inventory-item></tmdd:detectorInventoryMsg>`);
+      }
       if (req.url === '/huge') {
         res.writeHead(200, { 'content-type': 'application/xml' });
         const chunk = Buffer.alloc(1024 * 1024, 0x20);
@@ -54,6 +61,16 @@ describe('tmdd-http driver', () => {
     expect((await i.read(AbortSignal.timeout(5_000))).samples).toHaveLength(1);
     expect((await i.read(AbortSignal.timeout(5_000))).samples).toHaveLength(0);
     expect(seen.filter((s) => s.url === '/etag').map((s) => s.inm)).toEqual([undefined, '"v1"']);
+  });
+
+  it('reads the inventory too, so detectors that never report are known', async () => {
+    const r = await input('/etag-inv', { inventory_url: `${base}/inventory` }).read(AbortSignal.timeout(5_000)).catch(() => null);
+    expect(r).toBeNull(); // /etag-inv is not served: the data read fails, whatever the inventory says
+    const ok = await input('/etag', { inventory_url: `${base}/inventory` }).read(AbortSignal.timeout(5_000));
+    expect(ok.detectors).toEqual([{ detector_id: 'd1', station_id: 's' }, { detector_id: 'd2', station_id: 's' }]);
+    const noInv = await input('/etag', { inventory_url: `${base}/missing` }).read(AbortSignal.timeout(5_000));
+    expect(noInv.detectors).toBeUndefined();
+    expect(noInv.dropped).toEqual({ inventory_unavailable: 1 });
   });
 
   it('refuses a 50 MB response past max_response_bytes without reading it all', async () => {

@@ -5,6 +5,7 @@
 import { ERR, PayloadError, WacoflowError } from '../../../platform/errors.ts';
 import type { Input, InputReading } from '../input.ts';
 import type { TmddHttpConfig } from './config.ts';
+import { parseInventory } from './inventory.ts';
 import { parseDetectorData } from './parse.ts';
 
 /** Reads the body, refusing it as soon as it passes `limit` bytes (declared or actual). */
@@ -26,9 +27,15 @@ async function readLimited(res: Response, limit: number, url: string): Promise<s
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** The lane detectors an inventory lists; a detector without lanes stands for itself. */
+function inventoryDetectors(xml: string): { detector_id: string; station_id: string }[] {
+  return parseInventory(xml).flatMap((s) => s.detectors.map((d) => ({ detector_id: d.detector_id, station_id: s.station_id })));
+}
+
 export function tmddHttpInput(config: TmddHttpConfig): Input {
   let etag: string | null = null;
   let lastModified: string | null = null;
+  let inventoryAt = -Infinity;
   return {
     name: config.name,
     driver: 'tmdd-http',
@@ -50,6 +57,18 @@ export function tmddHttpInput(config: TmddHttpConfig): Input {
         throw new WacoflowError(ERR.FEED_HTTP, `GET ${config.url} answered HTTP ${res.status}`, { retriable: res.status >= 500 || res.status === 429 });
       }
       const text = await readLimited(res, config.max_response_bytes, config.url);
+      let detectors: InputReading['detectors'];
+      if (config.inventory_url && Date.now() - inventoryAt >= config.inventory_interval_ms) {
+        // The inventory is a bonus: a failure here is counted and retried next time, the data read goes on.
+        try {
+          const inv = await fetch(config.inventory_url, { headers: { accept: 'application/xml, text/xml' }, signal });
+          if (!inv.ok) throw new Error(`HTTP ${inv.status}`);
+          detectors = inventoryDetectors(await readLimited(inv, config.max_response_bytes, config.inventory_url));
+          inventoryAt = Date.now();
+        } catch {
+          detectors = undefined;
+        }
+      }
       let reading: InputReading;
       try {
         reading = parseDetectorData(text, config);
@@ -58,7 +77,8 @@ export function tmddHttpInput(config: TmddHttpConfig): Input {
       }
       etag = res.headers.get('etag');
       lastModified = res.headers.get('last-modified');
-      return reading;
+      if (config.inventory_url && !detectors && inventoryAt === -Infinity) reading.dropped = { ...reading.dropped, inventory_unavailable: 1 };
+      return detectors ? { ...reading, detectors } : reading;
     },
   };
 }
