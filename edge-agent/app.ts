@@ -94,6 +94,8 @@ export function buildAgent(config: AgentConfig, deps: AgentDeps): Agent {
         },
       ),
   );
+  // After a restart, skip what the outbox already holds bins for.
+  for (const i of inputs) i.resume(outbox.marks());
   const timers: Cancel[] = [];
   let outboxFailing = false;
   const sealer = new Sealer(

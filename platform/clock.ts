@@ -37,9 +37,10 @@ function sleepWith(after: Clock['after'], ms: number, signal?: AbortSignal): Pro
  * Wall-clock time scaled by `speedup` from `start_ms` (default: now). With speedup 1 and no start it is the
  * system clock. Timers are scaled too, so a 60 s poll interval at speedup 10 fires every 6 real seconds.
  */
-export function scaledClock(speedup = 1, start_ms?: number): Clock {
+export function scaledClock(speedup = 1, start_ms?: number, real_anchor_ms?: number): Clock {
   if (!(speedup > 0)) throw new RangeError(`speedup must be > 0, got ${speedup}`);
-  const realStart = Date.now();
+  // With an anchor, processes started at different moments agree on simulated time (start_ms at real_anchor_ms).
+  const realStart = real_anchor_ms ?? Date.now();
   const simStart = start_ms ?? realStart;
   const real = (ms: number): number => Math.max(0, ms / speedup);
   const clock: Clock = {

@@ -73,6 +73,14 @@ export class RunningInput {
     this.breaker = new Breaker({ failure_threshold: options.breaker_threshold, open_ms: options.breaker_open_ms });
   }
 
+  /**
+   * Continues after a restart: samples that start before a detector's mark are already in durable bins, so a
+   * feed that repeats its history is not counted twice.
+   */
+  resume(marks: ReadonlyMap<string, number>): void {
+    for (const [detector, end] of marks) this.newest.set(detector, Math.max(this.newest.get(detector) ?? -Infinity, end - 1));
+  }
+
   snapshot(): InputStatus {
     return { ...this.status, breaker: this.breaker.state(this.clock.now()) };
   }

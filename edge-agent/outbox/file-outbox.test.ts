@@ -132,3 +132,18 @@ describe('FileOutbox recovery', () => {
     await b.close();
   });
 });
+
+describe('FileOutbox marks', () => {
+  it('remembers, per detector, the end of the newest bin written, across restarts and deleted segments', async () => {
+    const dir = tmp();
+    const a = await openAt(dir, { segment_bytes: 1_500 });
+    await a.append([draft(0), draft(1), draft(4)], stamp); // d0 to T0+120s (draft 4 is d0's second minute), d1 to T0+60s
+    for (let i = 0; i < 6; i++) await a.append([draft(2 + 4 * i)], stamp); // d2, rolling segments
+    while (a.stats(T0).depth > 0) await a.accept(a.take(100)); // everything delivered: old segments deleted
+    expect(Object.fromEntries(a.marks())).toMatchObject({ d0: T0 + 120_000, d1: T0 + 60_000, d2: T0 + 360_000 });
+    await a.close();
+    const b = await openAt(dir);
+    expect(Object.fromEntries(b.marks())).toMatchObject({ d0: T0 + 120_000, d1: T0 + 60_000, d2: T0 + 360_000 });
+    await b.close();
+  });
+});

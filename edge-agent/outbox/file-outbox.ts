@@ -139,6 +139,12 @@ export class FileOutbox implements Outbox {
   private readonly sync = new GroupSync();
   private intervalTimer: NodeJS.Timeout | null = null;
   private lastAgeCheck = -Infinity;
+  /**
+   * Per detector, the end of the newest bin ever written: everything before it is on disk (or was delivered).
+   * After a restart the agent skips samples before it, so re-reading a feed's history cannot count a vehicle
+   * twice. Derived from the bin records; carried into the ack log before a segment is deleted.
+   */
+  private readonly marksMap = new Map<string, number>();
   readonly counters: OutboxCounters = { appended: 0, accepted: 0, degraded: 0, dropped: {}, recovered: 0, corrupt_bytes: 0, torn_tail_bytes: 0, last_error: null };
 
   private constructor(options: FileOutboxOptions, now: () => number) {
@@ -199,6 +205,7 @@ export class FileOutbox implements Outbox {
           continue;
         }
         maxSeq = Math.max(maxSeq, d.value.seq);
+        this.raiseMark(d.value);
         segment.last_seq = Math.max(segment.last_seq, d.value.seq);
         if (acked(d.value.seq) || this.entries.has(d.value.seq)) continue;
         segment.live.add(d.value.seq);
@@ -209,9 +216,10 @@ export class FileOutbox implements Outbox {
     }
     this.counters.recovered = this.entries.size;
     await this.seq.atLeast(maxSeq + 1);
-    // Segments with nothing left to send go; the last one stays open for appends.
-    for (const s of this.segments.slice(0, -1)) if (s.live.size === 0) await this.removeSegment(s);
+    // The ack log (with the marks) is rewritten first; then segments with nothing left to send go. The last
+    // one stays, for appends.
     await this.compactAcks();
+    for (const s of this.segments.slice(0, -1)) if (s.live.size === 0) await this.removeSegment(s);
   }
 
   /** Reads acks.log into a membership test over the acknowledged seq ranges. */
@@ -220,6 +228,16 @@ export class FileOutbox implements Outbox {
     const buf = await readFile(path).catch(() => Buffer.alloc(0));
     const ranges: [number, number][] = [];
     for (const r of scan(buf).records) {
+      if (r.type === RecordType.marks) {
+        try {
+          for (const [detector, end] of Object.entries(JSON.parse(r.payload.toString('utf8')) as Record<string, number>)) {
+            this.marksMap.set(detector, Math.max(this.marksMap.get(detector) ?? -Infinity, end));
+          }
+        } catch {
+          // checksum held, JSON did not: cannot come from this code
+        }
+        continue;
+      }
       if (r.type !== RecordType.ack) continue;
       try {
         for (const [a, b] of JSON.parse(r.payload.toString('utf8')) as [number, number][]) ranges.push([a, b]);
@@ -263,7 +281,10 @@ export class FileOutbox implements Outbox {
     const tmp = `${path}.tmp`;
     await this.acks?.close();
     const fh = await open(tmp, 'w');
-    const body = ranges.length > 0 ? frame(RecordType.ack, Buffer.from(JSON.stringify(ranges))) : Buffer.alloc(0);
+    const body = Buffer.concat([
+      ranges.length > 0 ? frame(RecordType.ack, Buffer.from(JSON.stringify(ranges))) : Buffer.alloc(0),
+      this.marksMap.size > 0 ? frame(RecordType.marks, Buffer.from(JSON.stringify(Object.fromEntries(this.marksMap)))) : Buffer.alloc(0),
+    ]);
     await writeAll(fh, body);
     await fh.sync();
     await fh.close();
@@ -278,7 +299,22 @@ export class FileOutbox implements Outbox {
     this.current = null;
   }
 
+  private raiseMark(bin: Pick<Bin, 'detector_id' | 'bin_start_ms' | 'bin_ms'>): void {
+    const end = bin.bin_start_ms + bin.bin_ms;
+    if (end > (this.marksMap.get(bin.detector_id) ?? -Infinity)) this.marksMap.set(bin.detector_id, end);
+  }
+
+  /** Per detector, the end of the newest bin ever written (see marksMap). */
+  marks(): ReadonlyMap<string, number> {
+    return this.marksMap;
+  }
+
   private async removeSegment(s: Segment): Promise<void> {
+    // The segment's bins are what the marks were derived from: make the marks durable before they go.
+    if (this.acks && this.marksMap.size > 0) {
+      await writeAll(this.acks, frame(RecordType.marks, Buffer.from(JSON.stringify(Object.fromEntries(this.marksMap)))));
+      await this.acks.datasync();
+    }
     await rm(s.path, { force: true });
     this.segments = this.segments.filter((x) => x !== s);
   }
@@ -333,6 +369,7 @@ export class FileOutbox implements Outbox {
     }
     segment.bytes += total;
     for (const [i, bin] of bins.entries()) {
+      this.raiseMark(bin);
       segment.live.add(bin.seq);
       segment.last_seq = Math.max(segment.last_seq, bin.seq);
       this.entries.set(bin.seq, { bin, bytes: frames[i]!.length, segment, inflight: false });

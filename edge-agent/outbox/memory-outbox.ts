@@ -62,6 +62,10 @@ export class MemoryOutbox implements Outbox {
     return { depth: this.entries.size, bytes, oldest_age_ms: oldestEnd === Infinity ? null : Math.max(0, now_ms - oldestEnd) };
   }
 
+  marks(): ReadonlyMap<string, number> {
+    return new Map(); // nothing survives the process, so nothing to resume from
+  }
+
   dropped(): Record<string, number> {
     return {}; // unbounded: it never drops
   }

@@ -21,6 +21,8 @@ export interface Outbox {
   accept(batch: Bin[]): Promise<void>;
   reject(batch: Bin[]): void;
   stats(now_ms: number): OutboxStats;
+  /** Per detector, the end of the newest bin it ever took (durable outboxes only; empty otherwise). */
+  marks(): ReadonlyMap<string, number>;
   /** Bins the outbox itself dropped since start (full, too old), by reason. */
   dropped(): Record<string, number>;
   close(): Promise<void>;

@@ -2,7 +2,7 @@
  * The outbox's on-disk record framing: pure, no I/O.
  *
  *   offset 0  u16  magic 0x5746 ("WF")
- *          2  u8   type (1 = bin, 2 = ack)
+ *          2  u8   type (1 = bin, 2 = ack, 3 = marks)
  *          3  u8   version (1)
  *          4  u32  payload length, little-endian
  *          8  u32  CRC-32 of bytes 2..7 and the payload, little-endian
@@ -18,7 +18,7 @@ export const MAGIC = 0x5746;
 export const HEADER_BYTES = 12;
 export const MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
 
-export const RecordType = { bin: 1, ack: 2 } as const;
+export const RecordType = { bin: 1, ack: 2, marks: 3 } as const;
 export type RecordType = (typeof RecordType)[keyof typeof RecordType];
 
 export function frame(type: RecordType, payload: Buffer): Buffer {
@@ -59,7 +59,7 @@ function frameAt(buf: Buffer, at: number): number {
   if (at + HEADER_BYTES > buf.length) return -1;
   if (buf.readUInt16LE(at) !== MAGIC) return -1;
   const type = buf.readUInt8(at + 2);
-  if ((type !== RecordType.bin && type !== RecordType.ack) || buf.readUInt8(at + 3) !== 1) return -1;
+  if ((type !== RecordType.bin && type !== RecordType.ack && type !== RecordType.marks) || buf.readUInt8(at + 3) !== 1) return -1;
   const length = buf.readUInt32LE(at + 4);
   if (length > MAX_PAYLOAD_BYTES || at + HEADER_BYTES + length > buf.length) return -1;
   if (checksum(buf, length, at) !== buf.readUInt32LE(at + 8)) return -1;
