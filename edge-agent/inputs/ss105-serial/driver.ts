@@ -8,9 +8,23 @@ import type { Input, InputReading } from '../input.ts';
 import { openSerial, type SerialLink } from '../serial/link.ts';
 import { Exchange } from '../serial/request-reply.ts';
 import type { Ss105Config } from './config.ts';
-import { decodeBinned, Framer, parseFrame, request, type Frame } from './protocol.ts';
+import { decodeBinned, Framer, parseFrame, request, type BinnedData, type Frame } from './protocol.ts';
 
 const KMH_PER_MPH = 1.609344;
+
+/** One XD answer → one sample per lane: mph → km/h, scans of 1024 → percent. Pure. */
+export function binnedSamples(data: BinnedData, station_id: string, interval_ms: number): Sample[] {
+  return data.lanes.map((lane) => ({
+    detector_id: `${station_id}-l${lane.lane}`,
+    station_id,
+    start_ms: data.end_ms - interval_ms,
+    duration_ms: interval_ms,
+    volume: lane.count,
+    occupancy_pct: Math.min(100, lane.occupancy_scans / 10.24),
+    speed_kmh: lane.count > 0 ? lane.speed_mph * KMH_PER_MPH : null,
+    status: 'ok' as const,
+  }));
+}
 
 export function ss105Input(config: Ss105Config, open: typeof openSerial = openSerial): Input & { close(): Promise<void> } {
   let link: SerialLink | null = null;
@@ -58,18 +72,7 @@ export function ss105Input(config: Ss105Config, open: typeof openSerial = openSe
           drop('bad_payload');
           continue;
         }
-        for (const lane of data.lanes) {
-          samples.push({
-            detector_id: `${d.station_id}-l${lane.lane}`,
-            station_id: d.station_id,
-            start_ms: data.end_ms - config.interval_ms,
-            duration_ms: config.interval_ms,
-            volume: lane.count,
-            occupancy_pct: Math.min(100, lane.occupancy_scans / 10.24),
-            speed_kmh: lane.count > 0 ? lane.speed_mph * KMH_PER_MPH : null,
-            status: 'ok',
-          });
-        }
+        samples.push(...binnedSamples(data, d.station_id, config.interval_ms));
       }
       const dropped = pending;
       pending = {};

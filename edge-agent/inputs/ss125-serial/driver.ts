@@ -7,11 +7,28 @@ import { ERR, WacoflowError } from '../../../platform/errors.ts';
 import type { Input, InputReading } from '../input.ts';
 import { openSerial, type SerialLink } from '../serial/link.ts';
 import type { Ss125Config } from './config.ts';
-import { decodeInterval, Framer, intervalRequest, MSG_INTERVAL, type Frame } from './protocol.ts';
+import { decodeInterval, Framer, intervalRequest, MSG_INTERVAL, type Frame, type IntervalRecord } from './protocol.ts';
 
 const KMH_PER_MPH = 1.609344;
 /** Decoded samples waiting for the next read in push mode: an hour of 64 lanes at 20 s. */
 const MAX_QUEUED = 11_520;
+
+/** One decoded lane packet → a sample (null for approach packets, which sum the lanes). Pure. */
+export function intervalSample(r: IntervalRecord, station_id: string, o: Pick<Ss125Config, 'interval_ms' | 'speed_unit' | 'timestamp_marks'>): Sample | null {
+  if (r.packet >= r.lanes) return null;
+  const start = o.timestamp_marks === 'end' ? r.timestamp_ms - o.interval_ms : r.timestamp_ms;
+  const speed = r.speed === null || r.volume === 0 ? null : o.speed_unit === 'mph' ? r.speed * KMH_PER_MPH : r.speed;
+  return {
+    detector_id: `${station_id}-l${r.packet + 1}`,
+    station_id,
+    start_ms: start,
+    duration_ms: o.interval_ms,
+    volume: r.volume,
+    occupancy_pct: r.occupancy_pct === null ? null : Math.min(100, r.occupancy_pct),
+    speed_kmh: speed !== null && speed >= 0 && speed <= 250 ? speed : null,
+    status: 'ok',
+  };
+}
 
 export function ss125Input(config: Ss125Config, open: typeof openSerial = openSerial): Input & { close(): Promise<void> } {
   const stations = new Map(config.drops.map((d) => [d.drop, d.station_id]));
@@ -36,20 +53,8 @@ export function ss125Input(config: Ss125Config, open: typeof openSerial = openSe
       drop('bad_interval');
       return null;
     }
-    if (r.packet >= r.lanes) return null; // an approach packet
-    const start = config.timestamp_marks === 'end' ? r.timestamp_ms - config.interval_ms : r.timestamp_ms;
-    const speed = r.speed === null || r.volume === 0 ? null : config.speed_unit === 'mph' ? r.speed * KMH_PER_MPH : r.speed;
-    if (r.occupancy_pct === null) drop('occupancy_error_code');
-    return {
-      detector_id: `${station_id}-l${r.packet + 1}`,
-      station_id,
-      start_ms: start,
-      duration_ms: config.interval_ms,
-      volume: r.volume,
-      occupancy_pct: r.occupancy_pct === null ? null : Math.min(100, r.occupancy_pct),
-      speed_kmh: speed !== null && speed >= 0 && speed <= 250 ? speed : null,
-      status: 'ok',
-    };
+    if (r.occupancy_pct === null && r.packet < r.lanes) drop('occupancy_error_code');
+    return intervalSample(r, station_id, config);
   };
 
   const connect = async (): Promise<SerialLink> => {
