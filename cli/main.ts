@@ -1,6 +1,8 @@
 /** `wacoflow`: one CLI, one subcommand per way of running WacoFlow. */
 import { Command } from 'commander';
 import { agentCommand } from './commands/agent.ts';
+import { devicesCommand } from './commands/devices.ts';
+import { gatewayCommand } from './commands/gateway.ts';
 import { simCommand } from './commands/sim.ts';
 import { tmddCommand } from './commands/tmdd.ts';
 import { fail, VERSION } from './run.ts';
@@ -12,6 +14,8 @@ const program = new Command('wacoflow')
   .enablePositionalOptions() // `agent --config` and `agent check --config` each own their --config
   .addCommand(simCommand())
   .addCommand(agentCommand())
+  .addCommand(gatewayCommand())
+  .addCommand(devicesCommand())
   .addCommand(tmddCommand());
 
 program.parseAsync(process.argv).catch((err: unknown) => fail(err));

@@ -32,6 +32,8 @@ export interface Gateway {
   stop(): Promise<void>;
   /** `mqtt://host:port` once started. */
   url(): string;
+  /** Closes the connection of a device (disabled or rotated in the registry). Returns whether it was connected. */
+  kick(device_id: string): boolean;
 }
 
 export function buildGateway(config: GatewayConfig, deps: GatewayDeps): Gateway {
@@ -44,6 +46,13 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps): Gateway 
 
   return {
     url: () => (address ? `mqtt://${address.host}:${address.port}` : ''),
+
+    kick(device_id) {
+      const client = (broker as unknown as { clients?: Record<string, { close(): void }> } | null)?.clients?.[device_id];
+      if (!client) return false;
+      client.close();
+      return true;
+    },
 
     async start() {
       producer = await deps.log.producer();

@@ -1,0 +1,74 @@
+/**
+ * The gateway's composition root as its own process: the device registry file, real Kafka, the embedded MQTT
+ * broker, optional /metrics. Loaded only when `wacoflow gateway` runs.
+ */
+import { createServer } from 'node:http';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { buildGateway } from '../../gateway/app.ts';
+import { GatewayFileConfigSchema } from '../../gateway/file-config.ts';
+import { FileDeviceRegistry } from '../../gateway/registry/file-registry.ts';
+import { KAFKA_TOPICS } from '../../protocol/index.ts';
+import { systemClock } from '../../platform/clock.ts';
+import { KafkaLog } from '../../platform/log/kafka-log.ts';
+import { createLogger, type LogLevel } from '../../platform/logger.ts';
+import { listen } from '../../platform/net.ts';
+import { loadConfigFile } from '../config-file.ts';
+
+export async function runGateway(file: string, logLevel: LogLevel): Promise<void> {
+  const config = loadConfigFile(file, GatewayFileConfigSchema);
+  const logger = createLogger(logLevel, process.stderr.isTTY ? 'pretty' : 'json');
+  const registry = new FileDeviceRegistry(config.registry_file);
+  const log = new KafkaLog({
+    brokers: config.kafka_brokers,
+    client_id: 'wacoflow-gateway',
+    onLog: (level, message, extra) => logger[level]({ component: 'kafka', ...extra }, message),
+  });
+  await log.ensureTopics([
+    { name: KAFKA_TOPICS.bins, partitions: config.partitions.bins },
+    { name: KAFKA_TOPICS.health, partitions: config.partitions.health },
+    { name: KAFKA_TOPICS.dlq, partitions: config.partitions.dlq },
+  ]);
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics, prefix: 'wacoflow_process_' });
+  for (const n of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) metrics.removeSingleMetric(`wacoflow_process_${n}`);
+  const gateway = buildGateway({ mqtt_host: config.mqtt_host, mqtt_port: config.mqtt_port }, { log, registry, clock: systemClock, logger, metrics });
+  await gateway.start();
+  logger.info({ mqtt: gateway.url(), devices: registry.size(), kafka: config.kafka_brokers }, 'gateway ready');
+
+  const watch = setInterval(() => {
+    try {
+      for (const device_id of registry.reload()) {
+        if (gateway.kick(device_id)) logger.warn({ device_id }, 'device disabled or its secret rotated: disconnected');
+      }
+    } catch (err) {
+      logger.error({ err }, 'could not re-read the device registry; keeping the previous one');
+    }
+  }, config.registry_check_ms);
+
+  let metricsServer: ReturnType<typeof createServer> | null = null;
+  if (config.metrics_port !== null) {
+    metricsServer = createServer((req, res) => {
+      if (req.url !== '/metrics') return void res.writeHead(404).end('GET /metrics\n');
+      void metrics.metrics().then((body) => res.writeHead(200, { 'content-type': metrics.contentType }).end(body));
+    });
+    const a = await listen(metricsServer, config.metrics_host, config.metrics_port, `${file}: metrics_port`);
+    logger.info({ metrics: `http://${a.host}:${a.port}/metrics` }, 'metrics endpoint on');
+  }
+
+  let stopping = false;
+  const shutdown = (): void => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    clearInterval(watch);
+    setTimeout(() => process.exit(1), 10_000).unref();
+    void gateway
+      .stop()
+      .then(() => log.close())
+      .then(() => {
+        metricsServer?.close();
+        process.exit(0);
+      });
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+}

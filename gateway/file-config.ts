@@ -1,0 +1,22 @@
+/** The gateway's configuration file (`wacoflow gateway --config FILE`). */
+import { z } from 'zod';
+
+export const GatewayFileConfigSchema = z
+  .object({
+    mqtt_host: z.string().min(1).default('0.0.0.0'),
+    mqtt_port: z.number().int().min(0).max(65_535).default(1883),
+    /** The device registry that `wacoflow devices …` manages. */
+    registry_file: z.string().min(1),
+    /** How often the registry file is checked for changes. */
+    registry_check_ms: z.number().int().min(100).max(600_000).default(2_000),
+    kafka_brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port')).min(1, 'give at least one Kafka broker'),
+    partitions: z
+      .object({ bins: z.number().int().min(1).default(6), health: z.number().int().min(1).default(3), dlq: z.number().int().min(1).default(1) })
+      .strict()
+      .prefault({}),
+    metrics_host: z.string().min(1).default('127.0.0.1'),
+    /** Prometheus /metrics, off unless a port is given. */
+    metrics_port: z.number().int().min(0).max(65_535).nullable().default(null),
+  })
+  .strict();
+export type GatewayFileConfig = z.infer<typeof GatewayFileConfigSchema>;
