@@ -91,6 +91,7 @@ export function buildAgent(config: AgentConfig, deps: AgentDeps): Agent {
         {
           timeout_ms: config.input_timeout_ms, backoff_initial_ms: 1_000, backoff_max_ms: 60_000, failed_after: 5,
           breaker_threshold: config.breaker_failure_threshold, breaker_open_ms: config.breaker_open_ms,
+          max_sample_age_ms: config.max_sample_age_ms, max_sample_future_ms: config.max_sample_future_ms,
         },
       ),
   );

@@ -28,6 +28,9 @@ const AgentFields = z.object({
     /** Consecutive failed reads that open an input's circuit breaker, and how long it stays open. */
     breaker_failure_threshold: z.number().int().min(1).max(1_000).default(5),
     breaker_open_ms: z.number().int().min(1_000).max(3_600_000).default(60_000),
+    /** Samples stamped further in the past or future than this are dropped and counted (a sensor clock gone wrong). */
+    max_sample_age_ms: z.number().int().min(60_000).max(30 * 86_400_000).default(6 * 3_600_000),
+    max_sample_future_ms: z.number().int().min(0).max(86_400_000).default(300_000),
     inputs: z.array(InputConfigSchema).min(1, 'configure at least one input'),
   });
 

@@ -34,7 +34,7 @@ describe('dead letters', () => {
         },
       },
       { clock: new ManualClock(0), logger: pino({ level: 'silent' }), onSamples: () => {}, onDropped: () => {}, deadLetters: store },
-      { timeout_ms: 1_000, backoff_initial_ms: 1, backoff_max_ms: 1, failed_after: 3, breaker_threshold: 5, breaker_open_ms: 1_000 },
+      { timeout_ms: 1_000, backoff_initial_ms: 1, backoff_max_ms: 1, failed_after: 3, breaker_threshold: 5, breaker_open_ms: 1_000, max_sample_age_ms: 86_400_000, max_sample_future_ms: 300_000 },
     );
     await running.pollOnce();
     await running.pollOnce();

@@ -23,7 +23,7 @@ function harness(reads: (() => Promise<Sample[]>)[]) {
   const running = new RunningInput(
     input,
     { clock, logger: pino({ level: 'silent' }), onSamples: (x) => got.push(x), onDropped: () => {} },
-    { timeout_ms: 1_000, backoff_initial_ms: 1_000, backoff_max_ms: 60_000, failed_after: 2, breaker_threshold: 3, breaker_open_ms: 60_000 },
+    { timeout_ms: 1_000, backoff_initial_ms: 1_000, backoff_max_ms: 60_000, failed_after: 2, breaker_threshold: 3, breaker_open_ms: 60_000, max_sample_age_ms: 86_400_000, max_sample_future_ms: 300_000 },
   );
   return { running, got, clock, calls: () => calls };
 }
@@ -66,5 +66,12 @@ describe('RunningInput', () => {
     clock.advance(60_000);
     await running.pollOnce(); // the trial succeeds: closed
     expect([calls(), running.snapshot().breaker, running.snapshot().state]).toEqual([5, 'closed', 'ok']);
+  });
+
+  it('passes on a sample listed twice in one document once, and drops samples stamped far from now', async () => {
+    const { running, got } = harness([async () => [s(0), s(0), s(-30 * 86_400_000), s(3_600_000)]]);
+    await running.pollOnce();
+    expect(got).toEqual([[s(0)]]);
+    expect(running.snapshot().dropped_total).toBe(2);
   });
 });

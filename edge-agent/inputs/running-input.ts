@@ -30,6 +30,9 @@ export interface RunningInputOptions {
   /** Consecutive failures that open the circuit breaker, and how long it stays open before a trial read. */
   breaker_threshold: number;
   breaker_open_ms: number;
+  /** Samples older than this, or further ahead than max_sample_future_ms, are dropped (time_out_of_range). */
+  max_sample_age_ms: number;
+  max_sample_future_ms: number;
 }
 
 export class RunningInput {
@@ -107,10 +110,24 @@ export class RunningInput {
       const reading = await this.input.read(signal);
       // Feeds repeat their last few intervals: keep what is newer than anything seen before this read, in
       // whatever order the feed lists it, then move each detector's mark to the newest it just delivered.
+      const now = this.clock.now();
+      const inThisRead = new Set<string>();
+      let outOfRange = 0;
       const fresh = reading.samples.filter((s) => {
+        // A sensor whose clock was reset (SS105 counts from 2000) or runs ahead must not make the binner fill
+        // years of empty bins, nor hide every later sample behind a future mark.
+        if (s.start_ms < now - this.options.max_sample_age_ms || s.start_ms > now + this.options.max_sample_future_ms) {
+          outOfRange++;
+          return false;
+        }
         const newest = this.newest.get(s.detector_id);
-        return newest === undefined || s.start_ms > newest;
+        if (newest !== undefined && s.start_ms <= newest) return false;
+        const k = `${s.detector_id}\u0000${s.start_ms}`;
+        if (inThisRead.has(k)) return false; // listed twice in one document
+        inThisRead.add(k);
+        return true;
       });
+      if (outOfRange > 0) reading.dropped = { ...reading.dropped, time_out_of_range: (reading.dropped.time_out_of_range ?? 0) + outOfRange };
       for (const s of fresh) this.newest.set(s.detector_id, Math.max(this.newest.get(s.detector_id) ?? -Infinity, s.start_ms));
       const droppedCount = Object.values(reading.dropped).reduce((a, b) => a + b, 0);
       this.status.samples_total += fresh.length;

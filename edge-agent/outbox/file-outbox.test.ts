@@ -147,3 +147,36 @@ describe('FileOutbox marks', () => {
     await b.close();
   });
 });
+
+describe('FileOutbox coarsening, crash-safe', () => {
+  it('never lets a fine bin and the coarse bin that replaced it both come back, even if the ack was lost', async () => {
+    const dir = tmp();
+    const a = await openAt(dir, { max_bytes: 40_000 });
+    const drafts = Array.from({ length: 200 }, (_, i) => draft(i));
+    for (let i = 0; i < drafts.length; i += 10) await a.append(drafts.slice(i, i + 10), stamp);
+    expect(a.counters.degraded).toBeGreaterThan(0);
+    await a.close();
+    // Lose every acknowledgement: as if the power went before the ack log reached the disk.
+    writeFileSync(join(dir, 'acks.log'), Buffer.alloc(0));
+    const b = await openAt(dir, { max_bytes: 1024 * 1024 * 1024 });
+    const back = b.take(100_000);
+    const total = back.reduce((s, x) => s + (x.measures.volume ?? 0), 0);
+    expect(total).toBe(drafts.reduce((s, d) => s + d.measures.volume!, 0));
+    await b.close();
+  });
+
+  it('does not coarsen a bin the uplink has in flight', async () => {
+    const dir = tmp();
+    const a = await openAt(dir, { max_bytes: 40_000 });
+    const first = await a.append(Array.from({ length: 10 }, (_, i) => draft(i)), stamp);
+    const sending = a.take(10); // the uplink has these
+    for (let i = 10; i < 200; i += 10) await a.append(Array.from({ length: 10 }, (_, j) => draft(i + j)), stamp);
+    await a.accept(sending); // their PUBACK
+    const rest = a.take(100_000);
+    expect(rest.some((b) => first.some((f) => f.seq === b.seq))).toBe(false);
+    const sent = sending.reduce((s, x) => s + (x.measures.volume ?? 0), 0);
+    const left = rest.reduce((s, x) => s + (x.measures.volume ?? 0), 0);
+    expect(sent + left).toBe(Array.from({ length: 200 }, (_, i) => i).reduce((s, v) => s + v, 0));
+    await a.close();
+  });
+});

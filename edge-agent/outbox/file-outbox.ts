@@ -85,6 +85,17 @@ async function writeAll(fh: FileHandle, bytes: Buffer): Promise<void> {
   }
 }
 
+/** Sorted seqs → [first, last] runs. */
+function seqRanges(sorted: number[]): [number, number][] {
+  const ranges: [number, number][] = [];
+  for (const q of sorted) {
+    const last = ranges.at(-1);
+    if (last && q === last[1] + 1) last[1] = q;
+    else ranges.push([q, q]);
+  }
+  return ranges;
+}
+
 const segmentName = (first_seq: number): string => `${String(first_seq).padStart(20, '0')}.seg`;
 
 function ioError(err: unknown, what: string): WacoflowError {
@@ -115,7 +126,9 @@ class GroupSync {
       const [done, fail] = [this.waiting, this.failing];
       [this.waiting, this.failing] = [[], []];
       try {
-        await target()?.datasync();
+        const fh = target();
+        if (!fh) throw new Error('no open segment to fsync');
+        await fh.datasync();
         for (const d of done) d();
       } catch (err) {
         for (const f of fail) f(err);
@@ -179,6 +192,7 @@ export class FileOutbox implements Outbox {
     const acked = await this.readAcks();
     const names = (await readdir(segDir)).filter((n) => /^\d{20}\.seg$/.test(n)).sort();
     let maxSeq = -1;
+    const replaced: [number, number][] = [];
     for (const [i, name] of names.entries()) {
       const path = join(segDir, name);
       const buf = await readFile(path);
@@ -199,7 +213,16 @@ export class FileOutbox implements Outbox {
       const segment: Segment = { first_seq: Number(name.slice(0, 20)), last_seq: -1, path, bytes: isLast ? result.good_end : buf.length, live: new Set() };
       for (const r of result.records) {
         if (r.type !== RecordType.bin) continue;
-        const d = tryDecode('bin', r.payload);
+        let raw: unknown;
+        try {
+          raw = JSON.parse(r.payload.toString('utf8'));
+        } catch {
+          raw = undefined;
+        }
+        const d = tryDecode('bin', raw);
+        // A coarse bin names the fine bins it replaces, in the same record: both can never come back together.
+        const replaces = (raw as { replaces?: unknown } | undefined)?.replaces;
+        if (d.ok && Array.isArray(replaces)) for (const pair of replaces) if (Array.isArray(pair) && pair.length === 2) replaced.push([Number(pair[0]), Number(pair[1])]);
         if (!d.ok) {
           this.counters.corrupt_bytes += r.end - r.offset;
           continue;
@@ -213,6 +236,14 @@ export class FileOutbox implements Outbox {
         this.pendingBytes += r.end - r.offset;
       }
       this.segments.push(segment);
+    }
+    for (const [a, b] of replaced) {
+      for (const e of [...this.entries.values()]) {
+        if (e.bin.seq < a || e.bin.seq > b) continue;
+        e.segment.live.delete(e.bin.seq);
+        this.pendingBytes -= e.bytes;
+        this.entries.delete(e.bin.seq);
+      }
     }
     this.counters.recovered = this.entries.size;
     await this.seq.atLeast(maxSeq + 1);
@@ -279,7 +310,6 @@ export class FileOutbox implements Outbox {
     }
     const path = join(this.options.dir, 'acks.log');
     const tmp = `${path}.tmp`;
-    await this.acks?.close();
     const fh = await open(tmp, 'w');
     const body = Buffer.concat([
       ranges.length > 0 ? frame(RecordType.ack, Buffer.from(JSON.stringify(ranges))) : Buffer.alloc(0),
@@ -289,8 +319,12 @@ export class FileOutbox implements Outbox {
     await fh.sync();
     await fh.close();
     await rename(tmp, path);
-    this.acks = await open(path, 'a');
+    // Only now is the old handle let go: a failure above leaves the outbox with the log it had.
+    const next = await open(path, 'a');
+    const old = this.acks;
+    this.acks = next;
     this.acksBytes = body.length;
+    await old?.close().catch(() => {});
   }
 
   /** When a failed write cannot even be truncated away, stop appending to that file. */
@@ -338,15 +372,24 @@ export class FileOutbox implements Outbox {
   async append(drafts: BinDraft[], stamp: Pick<Bin, 'device_id' | 'clock'>): Promise<Bin[]> {
     if (drafts.length === 0) return [];
     const bins = await this.exclusive(() => this.write(drafts.map((d) => ({ ...d, ...stamp }))));
-    if (this.options.fsync === 'group') await this.sync.request(() => this.current).catch((err: unknown) => {
-      throw ioError(err, 'fsync');
+    if (this.options.fsync === 'group') {
+      try {
+        await this.sync.request(() => this.current);
+      } catch (err) {
+        // Not known to be durable: forget them, so the caller's retry (under new seqs) is the only copy.
+        await this.exclusive(() => this.forget(bins.map((b) => b.seq))).catch(() => {});
+        throw ioError(err, 'fsync');
+      }
+    }
+    // The bins are stored: from here on nothing may make the caller think they were not.
+    await this.enforceLimits().catch((err: unknown) => {
+      this.counters.last_error = `enforcing limits: ${(err as Error).message}`;
     });
-    await this.enforceLimits();
     return bins;
   }
 
   /** Gives drafts their seqs and writes them to the current segment. Call inside `exclusive`. */
-  private async write(drafts: (BinDraft & Pick<Bin, 'device_id' | 'clock'>)[]): Promise<Bin[]> {
+  private async write(drafts: (BinDraft & Pick<Bin, 'device_id' | 'clock'> & { replaces?: [number, number][] })[]): Promise<Bin[]> {
     const first = await this.seq.next(drafts.length).catch((err: unknown) => {
       throw ioError(err, 'reserving sequence numbers');
     });
@@ -354,7 +397,7 @@ export class FileOutbox implements Outbox {
       device_id: d.device_id, seq: first + i, detector_id: d.detector_id, station_id: d.station_id,
       bin_start_ms: d.bin_start_ms, bin_ms: d.bin_ms, clock: d.clock, measures: d.measures,
     }));
-    const frames = bins.map((b) => frame(RecordType.bin, Buffer.from(JSON.stringify(b))));
+    const frames = bins.map((b, i) => frame(RecordType.bin, Buffer.from(JSON.stringify(drafts[i]!.replaces ? { ...b, replaces: drafts[i]!.replaces } : b))));
     const total = frames.reduce((a, f) => a + f.length, 0);
     let segment = this.segments.at(-1);
     try {
@@ -363,7 +406,13 @@ export class FileOutbox implements Outbox {
     } catch (err) {
       // Part of the batch may be on disk. Cut it off: those bins will be written again under new seqs, and a
       // whole frame left behind would come back at recovery as a second copy of the same vehicles.
-      if (segment && this.current) await this.current.truncate(segment.bytes).catch(() => this.abandonSegment());
+      if (segment && this.current) {
+        await this.current.truncate(segment.bytes).catch(async () => {
+          // Cannot cut them off: at least record that these seqs are done, then stop using the file.
+          await this.acks?.write(frame(RecordType.ack, Buffer.from(JSON.stringify([[first, first + bins.length - 1]])))).catch(() => {});
+          this.abandonSegment();
+        });
+      }
       this.counters.last_error = (err as Error).message;
       throw ioError(err, 'writing bins');
     }
@@ -407,13 +456,7 @@ export class FileOutbox implements Outbox {
   private async forget(seqs: number[]): Promise<void> {
     const present = seqs.filter((q) => this.entries.has(q)).sort((a, b) => a - b);
     if (present.length === 0) return;
-    const ranges: [number, number][] = [];
-    for (const q of present) {
-      const last = ranges.at(-1);
-      if (last && q === last[1] + 1) last[1] = q;
-      else ranges.push([q, q]);
-    }
-    const rec = frame(RecordType.ack, Buffer.from(JSON.stringify(ranges)));
+    const rec = frame(RecordType.ack, Buffer.from(JSON.stringify(seqRanges(present))));
     try {
       await writeAll(this.acks!, rec);
     } catch (err) {
@@ -436,8 +479,13 @@ export class FileOutbox implements Outbox {
     if (now - this.lastAgeCheck >= 1_000) {
       // At most once a second: a full pass over what is waiting.
       this.lastAgeCheck = now;
-      const tooOld = [...this.entries.values()].filter((e) => !e.inflight && now - (e.bin.bin_start_ms + e.bin.bin_ms) > this.options.max_age_ms);
-      if (tooOld.length > 0) await this.drop(tooOld.map((e) => e.bin.seq), 'too_old');
+      await this.exclusive(async () => {
+        // Chosen under the lock, so the uplink cannot take one of them in between.
+        const tooOld = [...this.entries.values()].filter((e) => !e.inflight && now - (e.bin.bin_start_ms + e.bin.bin_ms) > this.options.max_age_ms);
+        if (tooOld.length === 0) return;
+        await this.forget(tooOld.map((e) => e.bin.seq));
+        this.counters.dropped.too_old = (this.counters.dropped.too_old ?? 0) + tooOld.length;
+      });
     }
     if (this.pendingBytes <= this.options.max_bytes) return;
     await this.exclusive(async () => {
@@ -457,18 +505,27 @@ export class FileOutbox implements Outbox {
         groups.set(k, [...(groups.get(k) ?? []), e]);
       }
       const merged = [...groups.values()].filter((g) => g.length > 1);
+      // Hold the originals: the uplink must not send a bin that is about to be replaced (the write below awaits).
+      for (const g of merged) for (const e of g) e.inflight = true;
       if (merged.length > 0) {
-        await this.write(
-          merged.map((g) => {
-            const b = g[0]!.bin;
-            return {
-              device_id: b.device_id, detector_id: b.detector_id, station_id: b.station_id,
-              bin_start_ms: alignDown(b.bin_start_ms, this.options.coarse_bin_ms), bin_ms: this.options.coarse_bin_ms,
-              clock: { synced: g.every((e) => e.bin.clock.synced), offset_ms: g.at(-1)!.bin.clock.offset_ms },
-              measures: mergeAll(g.map((e) => e.bin.measures)),
-            };
-          }),
-        );
+        try {
+          await this.write(
+            merged.map((g) => {
+              const b = g[0]!.bin;
+              const seqs = g.map((e) => e.bin.seq).sort((x, y) => x - y);
+              return {
+                device_id: b.device_id, detector_id: b.detector_id, station_id: b.station_id,
+                bin_start_ms: alignDown(b.bin_start_ms, this.options.coarse_bin_ms), bin_ms: this.options.coarse_bin_ms,
+                clock: { synced: g.every((e) => e.bin.clock.synced), offset_ms: g.at(-1)!.bin.clock.offset_ms },
+                measures: mergeAll(g.map((e) => e.bin.measures)),
+                replaces: seqRanges(seqs),
+              };
+            }),
+          );
+        } catch (err) {
+          for (const g of merged) for (const e of g) e.inflight = false;
+          throw err;
+        }
         if (this.options.fsync !== 'never') await this.current?.datasync();
         const originals = merged.flat().map((e) => e.bin.seq);
         await this.forget(originals);
@@ -488,11 +545,6 @@ export class FileOutbox implements Outbox {
         this.counters.dropped.outbox_full = (this.counters.dropped.outbox_full ?? 0) + victims.length;
       }
     });
-  }
-
-  private async drop(seqs: number[], reason: string): Promise<void> {
-    await this.exclusive(() => this.forget(seqs));
-    this.counters.dropped[reason] = (this.counters.dropped[reason] ?? 0) + seqs.length;
   }
 
   stats(now_ms: number): OutboxStats {

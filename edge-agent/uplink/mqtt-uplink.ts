@@ -145,18 +145,25 @@ export class MqttUplink {
     const batch: BinBatch = { v: 1, device_id: this.config.device_id, sent_ms: this.deps.clock.now(), bins };
     if (Object.keys(dropped).length > 0) batch.dropped = dropped;
     let timer: NodeJS.Timeout | undefined;
+    let timedOut = false;
     try {
       await Promise.race([
         client.publishAsync(mqttTopic(this.config.site, this.config.device_id, 'bins'), encode(batch), { qos: 1 }),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no PUBACK within ${this.config.ack_timeout_ms} ms`)), this.config.ack_timeout_ms);
+          timer = setTimeout(() => {
+            timedOut = true;
+            reject(new Error(`no PUBACK within ${this.config.ack_timeout_ms} ms`));
+          }, this.config.ack_timeout_ms);
+          timer.unref();
         }),
       ]);
       await this.deps.outbox.accept(bins);
       this.published += bins.length;
     } catch (err) {
       this.deps.outbox.reject(bins);
-      this.deps.restoreDropped(dropped);
+      // After a timeout mqtt.js still holds the message and may deliver it, drop counters and all: restoring the
+      // counters then would report them twice. Only a publish that failed outright gives them back.
+      if (!timedOut) this.deps.restoreDropped(dropped);
       this.deps.logger.debug({ err: (err as Error).message, bins: bins.length }, 'batch not acknowledged; kept for retry');
     } finally {
       clearTimeout(timer);

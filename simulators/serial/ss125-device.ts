@@ -42,7 +42,7 @@ export function ss125Device(o: Ss125DeviceOptions): { push(end_ms?: number): Pro
       const station = o.drops.get(f.dst_id);
       if (!station || f.body[0] !== MSG_INTERVAL) continue;
       const end = alignDown(o.clock.now(), o.interval_ms);
-      void o.link.write(Buffer.concat(intervalFrames(o, f.dst_id, station, end, seq++ & 0xff)));
+      void o.link.write(Buffer.concat(intervalFrames(o, f.dst_id, station, end, (f.seq + 1) & 0xff))); // answers increment the poll's number
     }
   });
   return {

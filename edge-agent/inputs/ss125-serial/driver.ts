@@ -65,10 +65,10 @@ export function ss125Input(config: Ss125Config, open: typeof openSerial = openSe
       for (const f of framer.push(bytes)) {
         if (f.body[0] !== MSG_INTERVAL) continue;
         if (onFrame) onFrame(f);
-        else {
+        else if (config.mode === 'push') {
           const s = toSample(f);
           if (s) queue.push(s);
-        }
+        } else drop('unasked_frame'); // poll mode: an answer nobody is waiting for (late, or another host's)
       }
       if (framer.discarded > discarded) drop('noise_bytes', framer.discarded - discarded);
       if (framer.bad_crc > bad) drop('bad_crc', framer.bad_crc - bad);
@@ -94,8 +94,11 @@ export function ss125Input(config: Ss125Config, open: typeof openSerial = openSe
       };
       const timer = setTimeout(finish, config.response_timeout_ms);
       signal.addEventListener('abort', finish, { once: true });
+      const asked = seq & 0xff;
       onFrame = (f) => {
-        if (f.src_id !== d) return;
+        // The sensor answers with the poll's sequence number incremented (reference: serial-detectors.md); a late
+        // answer to an earlier poll carries another number and is not this one's.
+        if (f.src_id !== d || f.seq !== ((asked + 1) & 0xff)) return;
         const r = decodeInterval(f.body);
         if (typeof r !== 'string') expected = r.lanes + r.approaches;
         seen++;
@@ -103,7 +106,8 @@ export function ss125Input(config: Ss125Config, open: typeof openSerial = openSe
         if (s) got.push(s);
         if (seen >= expected) finish();
       };
-      void l.write(intervalRequest(d, seq++ & 0xff)).catch(finish);
+      seq++;
+      void l.write(intervalRequest(d, asked)).catch(finish);
     });
     return seen > 0 ? got : null;
   };
