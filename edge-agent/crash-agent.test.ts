@@ -8,17 +8,13 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
-import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { alignDown, decode, KAFKA_TOPICS, type Bin } from '../protocol/index.ts';
 import { scaledClock } from '../platform/clock.ts';
-import { MemoryLog } from '../platform/log/memory-log.ts';
-import { buildGateway } from '../gateway/app.ts';
-import { hashSecret, MemoryDeviceRegistry } from '../gateway/registry/devices.ts';
 import { buildFeedServer } from '../simulators/tmdd-feed/server.ts';
 import { TrafficModel } from '../simulators/traffic-model.ts';
 import { WACO_STATIONS } from '../simulators/waco-network.ts';
+import { localGateway } from '../test/local-gateway.ts';
 
 const KILLS = 50;
 const SPEEDUP = 30;
@@ -36,12 +32,7 @@ describe('agent under SIGKILL', () => {
       interval_ms: 20_000, history_intervals: 9, time_zone: 'America/Chicago', host: '127.0.0.1', port: 0,
     });
     await feed.start();
-    const log = new MemoryLog();
-    await log.ensureTopics(Object.values(KAFKA_TOPICS).map((name) => ({ name, partitions: 1 })));
-    const devices = new MemoryDeviceRegistry();
-    devices.add({ device_id: 'agent-crash', site: 'waco', enabled: true, secret_hash: await hashSecret('pw') });
-    const gateway = buildGateway({ mqtt_host: '127.0.0.1', mqtt_port: 0 }, { log, registry: devices, clock, logger: pino({ level: 'silent' }), metrics: new Registry() });
-    await gateway.start();
+    const { gateway, log } = await localGateway([{ device_id: 'agent-crash', secret: 'pw' }], clock);
     const received = new Map<number, Bin>();
     const consumer = log.consumer('crash');
     await consumer.run({

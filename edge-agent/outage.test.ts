@@ -7,16 +7,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { decode, KAFKA_TOPICS, type Bin } from '../protocol/index.ts';
 import { scaledClock } from '../platform/clock.ts';
-import { MemoryLog } from '../platform/log/memory-log.ts';
-import { buildGateway, type Gateway } from '../gateway/app.ts';
-import { hashSecret, MemoryDeviceRegistry } from '../gateway/registry/devices.ts';
 import { buildFeedServer } from '../simulators/tmdd-feed/server.ts';
 import { TrafficModel } from '../simulators/traffic-model.ts';
 import { WACO_FEEDS, WACO_STATIONS } from '../simulators/waco-network.ts';
+import { localGateway } from '../test/local-gateway.ts';
 import { buildAgent } from './app.ts';
 import { AgentConfigSchema } from './config.ts';
 import { DEFAULT_OUTBOX, FileOutbox } from './outbox/file-outbox.ts';
@@ -35,21 +32,14 @@ describe('agent through a gateway outage', () => {
   it('delivers every bin after ten simulated minutes without a gateway, and empties its outbox', async () => {
     const clock = scaledClock(SPEEDUP);
     const logger = pino({ level: 'silent' });
-    const log = new MemoryLog();
-    await log.ensureTopics([{ name: KAFKA_TOPICS.bins, partitions: 3 }, { name: KAFKA_TOPICS.health, partitions: 1 }, { name: KAFKA_TOPICS.dlq, partitions: 1 }]);
-    const registry = new MemoryDeviceRegistry();
-    registry.add({ device_id: 'agent-outage', site: 'waco', enabled: true, secret_hash: await hashSecret('pw') });
+    const local = await localGateway([{ device_id: 'agent-outage', secret: 'pw' }], clock, 3);
+    const log = local.log;
     const feed = buildFeedServer({
       feeds: WACO_FEEDS, stations: WACO_STATIONS, model: new TrafficModel('outage'), clock, interval_ms: 20_000, history_intervals: 9,
       time_zone: 'America/Chicago', host: '127.0.0.1', port: 0,
     });
     await feed.start();
-    const startGateway = async (port: number): Promise<Gateway> => {
-      const g = buildGateway({ mqtt_host: '127.0.0.1', mqtt_port: port }, { log, registry, clock, logger, metrics: new Registry() });
-      await g.start();
-      return g;
-    };
-    let gateway = await startGateway(0);
+    let gateway = local.gateway;
     const port = Number(new URL(gateway.url()).port);
 
     const outbox = await FileOutbox.open({ ...DEFAULT_OUTBOX, dir: mkdtempSync(join(tmpdir(), 'wacoflow-outage-')) }, () => clock.now());
@@ -90,7 +80,7 @@ describe('agent through a gateway outage', () => {
       await until(() => clock.now() - outageStart >= 10 * 60_000, 60_000, 'ten simulated minutes');
       const heldDuring = outbox.stats(clock.now()).depth;
       expect(heldDuring).toBeGreaterThan(100); // ten minutes of 18 lanes, held on disk
-      gateway = await startGateway(port); // …and comes back on the same port
+      gateway = await local.restart(port); // …and comes back on the same port
       await until(() => [...appended].every((q) => received.has(q)) && outbox.stats(clock.now()).depth === 0, 60_000, 'the backlog to drain');
       const missing = [...appended].filter((q) => !received.has(q));
       expect(missing).toEqual([]);

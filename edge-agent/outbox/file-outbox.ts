@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { alignDown, mergeAll, tryDecode, type Bin } from '../../protocol/index.ts';
 import { ERR, WacoflowError } from '../../platform/errors.ts';
 import type { BinDraft } from '../aggregate/binner.ts';
-import type { Outbox, OutboxStats } from './outbox.ts';
+import { rejectIn, takeFrom, type Outbox, type OutboxStats } from './outbox.ts';
 import { frame, RecordType, scan } from './records.ts';
 import { FileSeqSource } from './seq-file.ts';
 
@@ -430,21 +430,11 @@ export class FileOutbox implements Outbox {
   }
 
   take(max: number, filter?: (bin: Bin) => boolean): Bin[] {
-    const out: Bin[] = [];
-    for (const e of this.entries.values()) {
-      if (out.length >= max) break;
-      if (e.inflight || (filter && !filter(e.bin))) continue;
-      e.inflight = true;
-      out.push(e.bin);
-    }
-    return out;
+    return takeFrom(this.entries.values(), max, filter);
   }
 
   reject(batch: Bin[]): void {
-    for (const b of batch) {
-      const e = this.entries.get(b.seq);
-      if (e) e.inflight = false;
-    }
+    rejectIn(this.entries, batch);
   }
 
   async accept(batch: Bin[]): Promise<void> {

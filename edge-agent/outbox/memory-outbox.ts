@@ -4,7 +4,7 @@
  */
 import { encode, type Bin } from '../../protocol/index.ts';
 import type { BinDraft } from '../aggregate/binner.ts';
-import type { Outbox, OutboxStats, SeqSource } from './outbox.ts';
+import { rejectIn, takeFrom, type Outbox, type OutboxStats, type SeqSource } from './outbox.ts';
 
 interface Entry {
   bin: Bin;
@@ -31,14 +31,7 @@ export class MemoryOutbox implements Outbox {
   }
 
   take(max: number, filter?: (bin: Bin) => boolean): Bin[] {
-    const out: Bin[] = [];
-    for (const e of this.entries.values()) {
-      if (out.length >= max) break;
-      if (e.inflight || (filter && !filter(e.bin))) continue;
-      e.inflight = true;
-      out.push(e.bin);
-    }
-    return out;
+    return takeFrom(this.entries.values(), max, filter);
   }
 
   async accept(batch: Bin[]): Promise<void> {
@@ -46,10 +39,7 @@ export class MemoryOutbox implements Outbox {
   }
 
   reject(batch: Bin[]): void {
-    for (const b of batch) {
-      const e = this.entries.get(b.seq);
-      if (e) e.inflight = false;
-    }
+    rejectIn(this.entries, batch);
   }
 
   stats(now_ms: number): OutboxStats {

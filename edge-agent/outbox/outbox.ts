@@ -32,3 +32,29 @@ export interface Outbox {
 export interface SeqSource {
   next(count: number): Promise<number>;
 }
+
+/** What both outboxes keep per waiting bin; `take` and `reject` below work on it. */
+export interface Pending {
+  bin: Bin;
+  inflight: boolean;
+}
+
+/** Up to `max` waiting bins not in flight (passing `filter`), oldest first; marks them in flight. */
+export function takeFrom(entries: Iterable<Pending>, max: number, filter?: (bin: Bin) => boolean): Bin[] {
+  const out: Bin[] = [];
+  for (const e of entries) {
+    if (out.length >= max) break;
+    if (e.inflight || (filter && !filter(e.bin))) continue;
+    e.inflight = true;
+    out.push(e.bin);
+  }
+  return out;
+}
+
+/** Puts a batch back: its bins may be taken again. */
+export function rejectIn(entries: ReadonlyMap<number, Pending>, batch: Bin[]): void {
+  for (const b of batch) {
+    const e = entries.get(b.seq);
+    if (e) e.inflight = false;
+  }
+}

@@ -1,12 +1,9 @@
 /** The uplink after an outage: live bins go at once, the backlog drains no faster than configured. */
 import pino from 'pino';
-import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { decode, expecting, KAFKA_TOPICS, type Bin } from '../../protocol/index.ts';
 import { scaledClock } from '../../platform/clock.ts';
-import { MemoryLog } from '../../platform/log/memory-log.ts';
-import { buildGateway } from '../../gateway/app.ts';
-import { hashSecret, MemoryDeviceRegistry } from '../../gateway/registry/devices.ts';
+import { localGateway } from '../../test/local-gateway.ts';
 import { MemoryOutbox } from '../outbox/memory-outbox.ts';
 import { MemorySeqSource } from '../outbox/seq-file.ts';
 import { MqttUplink } from './mqtt-uplink.ts';
@@ -15,12 +12,7 @@ describe('MqttUplink draining a backlog', () => {
   it('sends live bins ahead of the backlog and drains the backlog at backlog_bins_per_s', async () => {
     const clock = scaledClock(10);
     const logger = pino({ level: 'silent' });
-    const log = new MemoryLog();
-    await log.ensureTopics(Object.values(KAFKA_TOPICS).map((name) => ({ name, partitions: 1 })));
-    const devices = new MemoryDeviceRegistry();
-    devices.add({ device_id: 'drain', site: 'waco', enabled: true, secret_hash: await hashSecret('pw') });
-    const gateway = buildGateway({ mqtt_host: '127.0.0.1', mqtt_port: 0 }, { log, registry: devices, clock, logger, metrics: new Registry() });
-    await gateway.start();
+    const { gateway, log } = await localGateway([{ device_id: 'drain', secret: 'pw' }], clock);
 
     const outbox = new MemoryOutbox(new MemorySeqSource(0));
     const now = clock.now();
