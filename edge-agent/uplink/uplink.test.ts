@@ -36,7 +36,8 @@ describe('MqttUplink draining a backlog', () => {
       const live = await outbox.append([draft(Math.floor(clock.now() / 60_000) * 60_000 - 60_000, 0)], stamp);
       uplink.pump();
       const deadline = Date.now() + 30_000;
-      while (arrived.length < 1_001 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      // The log has a batch before its PUBACK reaches the uplink: wait for both.
+      while ((arrived.length < 1_001 || outbox.stats(clock.now()).depth > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       expect(arrived).toHaveLength(1_001);
       const liveAt = arrived.findIndex((a) => a.bin.seq === live[0]!.seq);
       expect(liveAt).toBeLessThan(500); // ahead of most of the backlog, not behind it
