@@ -5,6 +5,7 @@
  *                                                                                  └─▶ wacoflow.dlq.v1 when undecodable
  */
 import { createServer, type Server } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { Aedes } from 'aedes';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -32,6 +33,8 @@ export interface Gateway {
   stop(): Promise<void>;
   /** `mqtt://host:port` once started. */
   url(): string;
+  /** `mqtts://host:port` when a TLS listener is configured. */
+  tlsUrl(): string;
   /** Closes the connection of a device (disabled or rotated in the registry). Returns whether it was connected. */
   kick(device_id: string): boolean;
 }
@@ -42,10 +45,13 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps): Gateway 
   let producer: LogProducer | null = null;
   let broker: Aedes | null = null;
   let server: Server | null = null;
+  let tlsServer: Server | null = null;
   let address: { host: string; port: number } | null = null;
+  let tlsAddress: { host: string; port: number } | null = null;
 
   return {
     url: () => (address ? `mqtt://${address.host}:${address.port}` : ''),
+    tlsUrl: () => (tlsAddress ? `mqtts://${tlsAddress.host}:${tlsAddress.port}` : ''),
 
     kick(device_id) {
       const client = (broker as unknown as { clients?: Record<string, { close(): void }> } | null)?.clients?.[device_id];
@@ -57,7 +63,7 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps): Gateway 
     async start() {
       producer = await deps.log.producer();
       broker = await Aedes.createBroker({
-        authenticate: authenticate(deps.registry, sessions, metrics),
+        authenticate: authenticate(deps.registry, sessions, metrics, { require_certificate_cn: config.tls?.require_client_cert ?? false }),
         authorizePublish: authorizePublish(() => producer, sessions, metrics, deps.clock, deps.logger),
         authorizeSubscribe: authorizeSubscribe(sessions, metrics),
       });
@@ -67,13 +73,23 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps): Gateway 
       const b = broker;
       server = createServer((socket) => b.handle(socket));
       address = await listen(server, config.mqtt_host, config.mqtt_port, 'mqtt_port');
-      deps.logger.info({ mqtt: `mqtt://${address.host}:${address.port}`, log: deps.log.kind }, 'gateway started');
+      if (config.tls) {
+        const t = config.tls;
+        tlsServer = createTlsServer(
+          { cert: t.cert, key: t.key, ...(t.ca ? { ca: t.ca } : {}), requestCert: t.require_client_cert, rejectUnauthorized: t.require_client_cert },
+          (socket: TLSSocket) => b.handle(socket),
+        );
+        tlsServer.on('tlsClientError', () => metrics.authFailures.inc({ reason: 'tls_handshake' }));
+        tlsAddress = await listen(tlsServer, config.mqtt_host, t.port, 'tls.port');
+      }
+      deps.logger.info({ mqtt: `mqtt://${address.host}:${address.port}`, mqtts: tlsAddress ? `mqtts://${tlsAddress.host}:${tlsAddress.port}` : null, log: deps.log.kind }, 'gateway started');
     },
 
     async stop() {
       // Close the broker first: it disconnects the clients, which lets the TCP server finish closing.
       await new Promise<void>((resolve) => (broker ? broker.close(() => resolve()) : resolve()));
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      await new Promise<void>((resolve) => (tlsServer ? tlsServer.close(() => resolve()) : resolve()));
       await producer?.close();
       producer = null;
       deps.logger.info('gateway stopped');

@@ -14,6 +14,18 @@ export const GatewayFileConfigSchema = z
       .object({ bins: z.number().int().min(1).default(6), health: z.number().int().min(1).default(3), dlq: z.number().int().min(1).default(1) })
       .strict()
       .prefault({}),
+    /** MQTT over TLS beside the plain listener: certificate, key, and the CA of device certificates for mutual TLS. */
+    tls: z
+      .object({
+        port: z.number().int().min(0).max(65_535).default(8883),
+        cert_file: z.string().min(1),
+        key_file: z.string().min(1),
+        ca_file: z.string().min(1).optional(),
+        require_client_cert: z.boolean().default(false),
+      })
+      .strict()
+      .refine((t) => !t.require_client_cert || t.ca_file, { message: 'require_client_cert needs ca_file (the CA that signs device certificates)', path: ['ca_file'] })
+      .optional(),
     metrics_host: z.string().min(1).default('127.0.0.1'),
     /** Prometheus /metrics, off unless a port is given. */
     metrics_port: z.number().int().min(0).max(65_535).nullable().default(null),

@@ -30,15 +30,33 @@ export interface TlsBroker {
   stop(): void;
 }
 
-export async function startTlsBroker(opts: { require_client_cert: boolean }): Promise<TlsBroker> {
+export interface TestCerts {
+  dir: string;
+  ca: string;
+  server_cert: string;
+  server_key: string;
+  client_cert: string;
+  client_key: string;
+}
+
+/** A throw-away CA with a server certificate for 127.0.0.1 and a client certificate whose CN is `client_cn`. */
+export function makeCerts(client_cn = 'agent-tls'): TestCerts {
   const dir = mkdtempSync(join(tmpdir(), 'wacoflow-tls-'));
   const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
   ssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=wacoflow-test-ca');
-  for (const [name, cn] of [['server', '127.0.0.1'], ['client', 'agent-tls']] as const) {
+  for (const [name, cn] of [['server', '127.0.0.1'], ['client', client_cn]] as const) {
     ssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
     writeFileSync(join(dir, `${name}.ext`), name === 'server' ? 'subjectAltName=IP:127.0.0.1\n' : 'extendedKeyUsage=clientAuth\n');
     ssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`);
   }
+  return {
+    dir, ca: join(dir, 'ca.pem'), server_cert: join(dir, 'server.pem'), server_key: join(dir, 'server.key'),
+    client_cert: join(dir, 'client.pem'), client_key: join(dir, 'client.key'),
+  };
+}
+
+export async function startTlsBroker(opts: { require_client_cert: boolean }): Promise<TlsBroker> {
+  const { dir } = makeCerts();
   // Mosquitto started as root drops to its own user, which must be able to read these throw-away files.
   chmodSync(dir, 0o755);
   for (const f of readdirSync(dir)) chmodSync(join(dir, f), 0o644);

@@ -2,6 +2,7 @@
  * The gateway's composition root as its own process: the device registry file, real Kafka, the embedded MQTT
  * broker, optional /metrics. Loaded only when `wacoflow gateway` runs.
  */
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { buildGateway } from '../../gateway/app.ts';
@@ -10,6 +11,7 @@ import { FileDeviceRegistry } from '../../gateway/registry/file-registry.ts';
 import { KAFKA_TOPICS } from '../../protocol/index.ts';
 import { systemClock } from '../../platform/clock.ts';
 import { KafkaLog } from '../../platform/log/kafka-log.ts';
+import { ERR, WacoflowError } from '../../platform/errors.ts';
 import { createLogger, type LogLevel } from '../../platform/logger.ts';
 import { listen } from '../../platform/net.ts';
 import { loadConfigFile } from '../config-file.ts';
@@ -31,9 +33,22 @@ export async function runGateway(file: string, logLevel: LogLevel): Promise<void
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics, prefix: 'wacoflow_process_' });
   for (const n of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) metrics.removeSingleMetric(`wacoflow_process_${n}`);
-  const gateway = buildGateway({ mqtt_host: config.mqtt_host, mqtt_port: config.mqtt_port }, { log, registry, clock: systemClock, logger, metrics });
+  const pem = (field: string, path: string): string => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new WacoflowError(ERR.CONFIG, `${file}: tls.${field}: cannot read ${path} (${(err as NodeJS.ErrnoException).code}); check the path and its permissions`);
+    }
+  };
+  const tls = config.tls
+    ? {
+        port: config.tls.port, cert: pem('cert_file', config.tls.cert_file), key: pem('key_file', config.tls.key_file),
+        ...(config.tls.ca_file ? { ca: pem('ca_file', config.tls.ca_file) } : {}), require_client_cert: config.tls.require_client_cert,
+      }
+    : undefined;
+  const gateway = buildGateway({ mqtt_host: config.mqtt_host, mqtt_port: config.mqtt_port, ...(tls ? { tls } : {}) }, { log, registry, clock: systemClock, logger, metrics });
   await gateway.start();
-  logger.info({ mqtt: gateway.url(), devices: registry.size(), kafka: config.kafka_brokers }, 'gateway ready');
+  logger.info({ mqtt: gateway.url(), mqtts: gateway.tlsUrl() || null, devices: registry.size(), kafka: config.kafka_brokers }, 'gateway ready');
 
   const watch = setInterval(() => {
     try {

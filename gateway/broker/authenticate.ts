@@ -15,7 +15,15 @@ function refusal(code: number, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode: code }) as AuthenticateError;
 }
 
-export function authenticate(registry: DeviceRegistry, sessions: Sessions, metrics: GatewayMetrics) {
+/** The common name of the verified client certificate on a TLS connection, if any. */
+function certificateCn(client: Client): string | null {
+  const conn = (client as unknown as { conn?: { getPeerCertificate?: () => { subject?: { CN?: string | string[] } }; authorized?: boolean } }).conn;
+  if (!conn?.getPeerCertificate || !conn.authorized) return null;
+  const cn = conn.getPeerCertificate().subject?.CN;
+  return Array.isArray(cn) ? (cn[0] ?? null) : (cn ?? null);
+}
+
+export function authenticate(registry: DeviceRegistry, sessions: Sessions, metrics: GatewayMetrics, options: { require_certificate_cn: boolean } = { require_certificate_cn: false }) {
   return (client: Client, username: string | undefined, password: Buffer | undefined, done: (err: AuthenticateError | null, ok: boolean | null) => void): void => {
     const refuse = (reason: string, code: number): void => {
       metrics.authFailures.inc({ reason });
@@ -25,6 +33,12 @@ export function authenticate(registry: DeviceRegistry, sessions: Sessions, metri
     const device = registry.get(username);
     if (!device) return refuse('unknown_device', BAD_CREDENTIALS);
     if (client.id !== username) return refuse('client_id_mismatch', NOT_AUTHORIZED);
+    // Mutual TLS: the certificate must name this device (on the TLS listener; the plain one has no certificate).
+    const cn = certificateCn(client);
+    if (cn !== null && cn !== username) return refuse('certificate_names_another_device', NOT_AUTHORIZED);
+    if (options.require_certificate_cn && cn === null && (client as unknown as { conn?: { encrypted?: boolean } }).conn?.encrypted) {
+      return refuse('no_client_certificate', NOT_AUTHORIZED);
+    }
     verifySecret(password.toString('utf8'), device.secret_hash).then(
       (ok) => {
         if (!ok) return refuse('bad_password', BAD_CREDENTIALS);
