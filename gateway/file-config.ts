@@ -6,7 +6,7 @@ export const GatewayFileConfigSchema = z
     mqtt_host: z.string().min(1).default('0.0.0.0'),
     mqtt_port: z.number().int().min(0).max(65_535).default(1883),
     /** The device registry that `wacoflow devices …` manages. */
-    registry_file: z.string().min(1),
+    registry_file: z.string().min(1).optional(),
     /** How often the registry file is checked for changes. */
     registry_check_ms: z.number().int().min(100).max(600_000).default(2_000),
     kafka_brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port')).min(1, 'give at least one Kafka broker'),
@@ -26,9 +26,23 @@ export const GatewayFileConfigSchema = z
       .strict()
       .refine((t) => !t.require_client_cert || t.ca_file, { message: 'require_client_cert needs ca_file (the CA that signs device certificates)', path: ['ca_file'] })
       .optional(),
+    /** External-broker mode: bridge an existing broker instead of running one (the listeners above are not opened). */
+    external_broker: z
+      .object({
+        url: z.string().regex(/^mqtts?:\/\/[^/]+$/, 'must look like mqtt://host:port'),
+        client_id: z.string().min(1).max(64).default('wacoflow-gateway-bridge'),
+        username: z.string().min(1).optional(),
+        password: z.string().min(1).optional(),
+        /** The site to bridge, or + for every site. */
+        site: z.string().min(1).default('+'),
+        reconnect_ms: z.number().int().min(100).max(600_000).default(1_000),
+      })
+      .strict()
+      .optional(),
     metrics_host: z.string().min(1).default('127.0.0.1'),
     /** Prometheus /metrics, off unless a port is given. */
     metrics_port: z.number().int().min(0).max(65_535).nullable().default(null),
   })
-  .strict();
+  .strict()
+  .refine((c) => c.external_broker || c.registry_file, { message: 'give registry_file (own broker) or external_broker', path: ['registry_file'] });
 export type GatewayFileConfig = z.infer<typeof GatewayFileConfigSchema>;

@@ -6,6 +6,8 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { buildGateway } from '../../gateway/app.ts';
+import { buildExternalBridge } from '../../gateway/bridge/external.ts';
+import { gatewayMetrics } from '../../gateway/metrics.ts';
 import { GatewayFileConfigSchema } from '../../gateway/file-config.ts';
 import { FileDeviceRegistry } from '../../gateway/registry/file-registry.ts';
 import { KAFKA_TOPICS } from '../../protocol/index.ts';
@@ -19,7 +21,7 @@ import { loadConfigFile } from '../config-file.ts';
 export async function runGateway(file: string, logLevel: LogLevel): Promise<void> {
   const config = loadConfigFile(file, GatewayFileConfigSchema);
   const logger = createLogger(logLevel, process.stderr.isTTY ? 'pretty' : 'json');
-  const registry = new FileDeviceRegistry(config.registry_file);
+  const registry = config.registry_file ? new FileDeviceRegistry(config.registry_file) : null;
   const log = new KafkaLog({
     brokers: config.kafka_brokers,
     client_id: 'wacoflow-gateway',
@@ -46,19 +48,33 @@ export async function runGateway(file: string, logLevel: LogLevel): Promise<void
         ...(config.tls.ca_file ? { ca: pem('ca_file', config.tls.ca_file) } : {}), require_client_cert: config.tls.require_client_cert,
       }
     : undefined;
-  const gateway = buildGateway({ mqtt_host: config.mqtt_host, mqtt_port: config.mqtt_port, ...(tls ? { tls } : {}) }, { log, registry, clock: systemClock, logger, metrics });
-  await gateway.start();
-  logger.info({ mqtt: gateway.url(), mqtts: gateway.tlsUrl() || null, devices: registry.size(), kafka: config.kafka_brokers }, 'gateway ready');
-
-  const watch = setInterval(() => {
-    try {
-      for (const device_id of registry.reload()) {
-        if (gateway.kick(device_id)) logger.warn({ device_id }, 'device disabled or its secret rotated: disconnected');
+  let stopBroker: () => Promise<void>;
+  let watch: NodeJS.Timeout | null = null;
+  if (config.external_broker) {
+    const e = config.external_broker;
+    const bridge = buildExternalBridge(
+      { url: e.url, client_id: e.client_id, site: e.site, reconnect_ms: e.reconnect_ms, ...(e.username ? { username: e.username, password: e.password ?? '' } : {}) },
+      { log, clock: systemClock, logger, metrics: gatewayMetrics(metrics) },
+    );
+    await bridge.start();
+    stopBroker = () => bridge.stop();
+    logger.info({ external_broker: e.url, kafka: config.kafka_brokers }, 'gateway ready (external-broker mode)');
+  } else {
+    const devices = registry!;
+    const gateway = buildGateway({ mqtt_host: config.mqtt_host, mqtt_port: config.mqtt_port, ...(tls ? { tls } : {}) }, { log, registry: devices, clock: systemClock, logger, metrics });
+    await gateway.start();
+    stopBroker = () => gateway.stop();
+    logger.info({ mqtt: gateway.url(), mqtts: gateway.tlsUrl() || null, devices: devices.size(), kafka: config.kafka_brokers }, 'gateway ready');
+    watch = setInterval(() => {
+      try {
+        for (const device_id of devices.reload()) {
+          if (gateway.kick(device_id)) logger.warn({ device_id }, 'device disabled or its secret rotated: disconnected');
+        }
+      } catch (err) {
+        logger.error({ err }, 'could not re-read the device registry; keeping the previous one');
       }
-    } catch (err) {
-      logger.error({ err }, 'could not re-read the device registry; keeping the previous one');
-    }
-  }, config.registry_check_ms);
+    }, config.registry_check_ms);
+  }
 
   let metricsServer: ReturnType<typeof createServer> | null = null;
   if (config.metrics_port !== null) {
@@ -74,10 +90,9 @@ export async function runGateway(file: string, logLevel: LogLevel): Promise<void
   const shutdown = (): void => {
     if (stopping) process.exit(130);
     stopping = true;
-    clearInterval(watch);
+    if (watch) clearInterval(watch);
     setTimeout(() => process.exit(1), 10_000).unref();
-    void gateway
-      .stop()
+    void stopBroker()
       .then(() => log.close())
       .then(() => {
         metricsServer?.close();
