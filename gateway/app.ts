@@ -11,12 +11,13 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../platform/clock.ts';
 import type { Log, LogProducer } from '../platform/log/log.ts';
+import { Breaker } from '../platform/breaker.ts';
 import { listen } from '../platform/net.ts';
 import { authenticate } from './broker/authenticate.ts';
 import { authorizePublish } from './broker/authorize-publish.ts';
 import { authorizeSubscribe } from './broker/authorize-subscribe.ts';
 import { Sessions } from './broker/session.ts';
-import type { GatewayConfig } from './config.ts';
+import { GatewayConfigSchema, type GatewayConfig, type GatewayConfigInput } from './config.ts';
 import { gatewayMetrics } from './metrics.ts';
 import type { DeviceRegistry } from './registry/devices.ts';
 
@@ -39,7 +40,8 @@ export interface Gateway {
   kick(device_id: string): boolean;
 }
 
-export function buildGateway(config: GatewayConfig, deps: GatewayDeps): Gateway {
+export function buildGateway(input: GatewayConfigInput, deps: GatewayDeps): Gateway {
+  const config: GatewayConfig = GatewayConfigSchema.parse(input);
   const metrics = gatewayMetrics(deps.metrics);
   const sessions = new Sessions();
   let producer: LogProducer | null = null;
@@ -64,7 +66,13 @@ export function buildGateway(config: GatewayConfig, deps: GatewayDeps): Gateway 
       producer = await deps.log.producer();
       broker = await Aedes.createBroker({
         authenticate: authenticate(deps.registry, sessions, metrics, { require_certificate_cn: config.tls?.require_client_cert ?? false }),
-        authorizePublish: authorizePublish(() => producer, sessions, metrics, deps.clock, deps.logger),
+        authorizePublish: authorizePublish(() => producer, sessions, metrics, deps.clock, deps.logger, {
+          max_inflight_per_client: config.max_inflight_per_client,
+          max_inflight_total: config.max_inflight_total,
+          max_messages_per_s_per_client: config.max_messages_per_s_per_client,
+          breaker: new Breaker({ failure_threshold: config.log_breaker_threshold, open_ms: config.log_breaker_open_ms }),
+          inflight: { n: 0 },
+        }),
         authorizeSubscribe: authorizeSubscribe(sessions, metrics),
       });
       broker.on('clientReady', () => metrics.connected.set(broker?.connectedClients ?? 0));

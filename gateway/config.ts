@@ -6,6 +6,15 @@ export const GatewayConfigSchema = z
     mqtt_host: z.string().min(1).default('127.0.0.1'),
     /** 0 picks a free port (embedded mode); gateway mode uses 1883. */
     mqtt_port: z.number().int().min(0).max(65_535).default(0),
+    /** Publishes one device may have waiting for the log; past it the device is disconnected. */
+    max_inflight_per_client: z.number().int().min(1).max(10_000).default(32),
+    /** Publishes waiting for the log across all devices; past it new publishes are refused (the device reconnects). */
+    max_inflight_total: z.number().int().min(1).max(1_000_000).default(2_000),
+    /** Messages per second one device may send (burst: twice that); a flooding device is disconnected. */
+    max_messages_per_s_per_client: z.number().min(0.1).max(100_000).default(50),
+    /** Consecutive failed produces that open the Kafka breaker, and how long publishes are refused at once then. */
+    log_breaker_threshold: z.number().int().min(1).max(1_000).default(5),
+    log_breaker_open_ms: z.number().int().min(100).max(600_000).default(5_000),
     /** MQTT over TLS, beside the plain listener (PEM contents). */
     tls: z
       .object({
@@ -22,3 +31,5 @@ export const GatewayConfigSchema = z
   })
   .strict();
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
+/** What callers give: everything with a default may be left out. */
+export type GatewayConfigInput = z.input<typeof GatewayConfigSchema>;

@@ -5,6 +5,12 @@ export const GatewayFileConfigSchema = z
   .object({
     mqtt_host: z.string().min(1).default('0.0.0.0'),
     mqtt_port: z.number().int().min(0).max(65_535).default(1883),
+    /** Backpressure (defaults in gateway/config.ts): per-device and total publishes waiting for Kafka, per-device rate, Kafka breaker. */
+    max_inflight_per_client: z.number().int().min(1).optional(),
+    max_inflight_total: z.number().int().min(1).optional(),
+    max_messages_per_s_per_client: z.number().min(0.1).optional(),
+    log_breaker_threshold: z.number().int().min(1).optional(),
+    log_breaker_open_ms: z.number().int().min(100).optional(),
     /** The device registry that `wacoflow devices …` manages. */
     registry_file: z.string().min(1).optional(),
     /** How often the registry file is checked for changes. */

@@ -61,7 +61,12 @@ export async function runGateway(file: string, logLevel: LogLevel): Promise<void
     logger.info({ external_broker: e.url, kafka: config.kafka_brokers }, 'gateway ready (external-broker mode)');
   } else {
     const devices = registry!;
-    const gateway = buildGateway({ mqtt_host: config.mqtt_host, mqtt_port: config.mqtt_port, ...(tls ? { tls } : {}) }, { log, registry: devices, clock: systemClock, logger, metrics });
+    const limits = Object.fromEntries(
+      (['max_inflight_per_client', 'max_inflight_total', 'max_messages_per_s_per_client', 'log_breaker_threshold', 'log_breaker_open_ms'] as const)
+        .filter((k) => config[k] !== undefined)
+        .map((k) => [k, config[k]]),
+    );
+    const gateway = buildGateway({ mqtt_host: config.mqtt_host, mqtt_port: config.mqtt_port, ...limits, ...(tls ? { tls } : {}) }, { log, registry: devices, clock: systemClock, logger, metrics });
     await gateway.start();
     stopBroker = () => gateway.stop();
     logger.info({ mqtt: gateway.url(), mqtts: gateway.tlsUrl() || null, devices: devices.size(), kafka: config.kafka_brokers }, 'gateway ready');

@@ -8,7 +8,7 @@ import type { Sample } from '../../protocol/index.ts';
 import type { Cancel, Clock } from '../../platform/clock.ts';
 import { PayloadError } from '../../platform/errors.ts';
 import type { DeadLetterStore } from '../health/dead-letters.ts';
-import { Breaker } from './breaker.ts';
+import { Breaker } from '../../platform/breaker.ts';
 import type { Input } from './input.ts';
 
 export interface InputStatus {

@@ -13,7 +13,18 @@ import type { Clock } from '../../platform/clock.ts';
 import type { LogProducer } from '../../platform/log/log.ts';
 import { forward } from '../bridge/bridge.ts';
 import type { GatewayMetrics } from '../metrics.ts';
+import type { Breaker } from '../../platform/breaker.ts';
 import type { Sessions } from './session.ts';
+
+export interface PublishLimits {
+  max_inflight_per_client: number;
+  max_inflight_total: number;
+  max_messages_per_s_per_client: number;
+  /** Opens after repeated produce failures: publishes are refused at once (no PUBACK) until it half-opens. */
+  breaker: Breaker;
+  /** Publishes waiting for the log, all devices. */
+  inflight: { n: number };
+}
 
 export function authorizePublish(
   producer: () => LogProducer | null,
@@ -21,6 +32,7 @@ export function authorizePublish(
   metrics: GatewayMetrics,
   clock: Clock,
   logger: Logger,
+  limits: PublishLimits,
 ) {
   return (client: Client | null, packet: PublishPacket, callback: (err?: Error | null) => void): void => {
     const topic = parseMqttTopic(packet.topic);
@@ -38,8 +50,26 @@ export function authorizePublish(
     if (topic.kind === 'bins' && packet.qos === 0) return refuse('bins_without_qos1');
     if (isWill && topic.kind !== 'status') return refuse('will_not_status');
 
+    // Backpressure (checked for device publishes; wills come from the broker itself).
+    if (session) {
+      const now = Date.now();
+      const rate = limits.max_messages_per_s_per_client;
+      session.tokens = Math.min(2 * rate, (session.tokens === Number.POSITIVE_INFINITY ? 2 * rate : session.tokens) + ((now - session.tokens_at_ms) * rate) / 1000);
+      session.tokens_at_ms = now;
+      if (session.tokens < 1) return refuse('rate_limit');
+      session.tokens -= 1;
+      if (session.inflight >= limits.max_inflight_per_client) return refuse('inflight_limit');
+    }
+    if (limits.inflight.n >= limits.max_inflight_total) return refuse('gateway_busy');
+    if (!limits.breaker.allows(clock.now())) {
+      // Kafka is away: refuse at once, so devices keep their bins instead of piling up behind a dead producer.
+      metrics.messages.inc({ kind: topic.kind, result: 'refused' });
+      return callback(new Error('log unavailable (breaker open)'));
+    }
     const log = producer();
     if (!log) return callback(new Error('gateway is not connected to the log'));
+    if (session) session.inflight++;
+    limits.inflight.n++;
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     metrics.bytes.inc(payload.length);
     metrics.inflight.inc();
@@ -47,11 +77,13 @@ export function authorizePublish(
     forward(log, { topic: packet.topic, kind: topic.kind, device_id: topic.device_id, client_id: client?.id ?? null, payload, received_ms: clock.now() })
       .then(
         (result) => {
+          limits.breaker.success();
           metrics.messages.inc({ kind: topic.kind, result });
           if (result === 'dead_lettered') logger.warn({ device_id: topic.device_id, topic: packet.topic }, 'undecodable payload dead-lettered');
           callback(null);
         },
         (err: unknown) => {
+          limits.breaker.failure(clock.now());
           metrics.messages.inc({ kind: topic.kind, result: 'failed' });
           logger.warn({ err, device_id: topic.device_id }, 'log did not confirm the publish; not acknowledging it');
           callback(err instanceof Error ? err : new Error(String(err)));
@@ -60,6 +92,8 @@ export function authorizePublish(
       .finally(() => {
         stop();
         metrics.inflight.dec();
+        if (session) session.inflight--;
+        limits.inflight.n--;
       });
   };
 }

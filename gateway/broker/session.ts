@@ -4,6 +4,11 @@ import type { Client } from 'aedes';
 export interface Session {
   device_id: string;
   site: string;
+  /** Publishes waiting for the log. */
+  inflight: number;
+  /** Token bucket for the message rate. */
+  tokens: number;
+  tokens_at_ms: number;
 }
 
 export class Sessions {

@@ -1,5 +1,5 @@
 /**
- * A circuit breaker for one input: after `failure_threshold` consecutive failed reads it opens and the input is
+ * A circuit breaker (an agent's input, the gateway's Kafka producer): after `failure_threshold` consecutive failed reads it opens and the input is
  * not read for `open_ms`; then one trial read is let through (half-open): success closes it, failure opens it
  * again. A detector that is down stops costing the board a timeout every poll, and its state is reported.
  */
