@@ -45,6 +45,7 @@ describe('gateway', () => {
   beforeAll(async () => {
     registry.add({ device_id: 'agent-i35', site: 'waco', enabled: true, secret_hash: await hashSecret('s3cret') });
     registry.add({ device_id: 'agent-off', site: 'waco', enabled: false, secret_hash: await hashSecret('s3cret') });
+    registry.add({ device_id: 'ops-console', site: 'waco', enabled: true, role: 'operator', secret_hash: await hashSecret('s3cret') });
     gateway = buildGateway({ mqtt_host: '127.0.0.1', mqtt_port: 0 }, { log, registry, clock: systemClock, logger: pino({ level: 'silent' }), metrics: new Registry() });
     await gateway.start();
   });
@@ -156,5 +157,24 @@ describe('gateway', () => {
     expect(err?.packet?.granted).toEqual([1, 128, 128, 128]);
     expect(client.connected).toBe(true); // refused subscriptions do not cost the device its connection
     await client.endAsync();
+  });
+
+  it('lets an operator watch the fleet and write a device its config, but never speak for a device', async () => {
+    const ops = await connect('ops-console', 'ops-console', 's3cret');
+    const granted = await ops.subscribeAsync('wacoflow/v1/#', { qos: 1 });
+    expect(granted.map((g) => g.qos)).toEqual([1]);
+    const device = await connect('agent-i35', 'agent-i35', 's3cret');
+    await device.subscribeAsync(mqttTopic('waco', 'agent-i35', 'config'), { qos: 1 });
+    const configArrived = new Promise<string>((r) => device.on('message', (_t, p) => r(p.toString())));
+    const seen = new Promise<string>((r) => ops.on('message', (t) => t.endsWith('/status') && r(t)));
+    await device.publishAsync(mqttTopic('waco', 'agent-i35', 'status'), encode({ v: 1, device_id: 'agent-i35', state: 'online', ts_ms: 1 }), { qos: 1, retain: true });
+    expect(await seen).toBe(mqttTopic('waco', 'agent-i35', 'status'));
+    await ops.publishAsync(mqttTopic('waco', 'agent-i35', 'config'), Buffer.from('{"bin_ms":60000}'), { qos: 1 });
+    expect(await configArrived).toBe('{"bin_ms":60000}');
+    const closed = new Promise<void>((r) => ops.once('close', () => r()));
+    void ops.publishAsync(binsTopic, encode(batch), { qos: 1 }).catch(() => {});
+    await closed;
+    await device.endAsync();
+    ops.end(true);
   });
 });

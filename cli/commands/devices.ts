@@ -3,7 +3,7 @@
  * when it is made; only its scrypt hash is stored. A running gateway picks changes up within seconds and
  * disconnects a device that was disabled or rotated.
  */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { hashSecret, newSecret } from '../../gateway/registry/devices.ts';
 import { readRegistryFile, writeRegistryFile } from '../../gateway/registry/file-registry.ts';
 import { ERR, WacoflowError } from '../../platform/errors.ts';
@@ -43,17 +43,18 @@ export function devicesCommand(): Command {
     .summary('register a device and print its new secret (shown once)')
     .argument('<device-id>', 'the board id: also its MQTT clientId and username')
     .requiredOption('--site <site>', 'the site its topics live under (wacoflow/v1/<site>/<device-id>/…)')
+    .addOption(new Option('--role <role>', 'device: a board; operator: a tool that reads the fleet and writes config').choices(['device', 'operator']).default('device'))
     .option(...registryOption)
     .action(
       withRegistry(async (path, list, cmd) => {
-        const [id, o] = [cmd.args[0]!, cmd.opts() as { site: string }];
+        const [id, o] = [cmd.args[0]!, cmd.opts() as { site: string; role: 'device' | 'operator' }];
         checkId('device id', id);
         checkId('site', o.site);
         if (list.some((d) => d.device_id === id)) throw new WacoflowError(ERR.CONFIG, `${id} is already registered; use 'wacoflow devices rotate ${id}' for a new secret`);
         const secret = newSecret();
         const now = Date.now();
-        writeRegistryFile(path, [...list, { device_id: id, site: o.site, enabled: true, secret_hash: await hashSecret(secret), created_ms: now, updated_ms: now }]);
-        process.stdout.write(`registered ${id} at site ${o.site}\nsecret (shown once, put it in the board's mqtt_password_file): ${secret}\n`);
+        writeRegistryFile(path, [...list, { device_id: id, site: o.site, enabled: true, role: o.role, secret_hash: await hashSecret(secret), created_ms: now, updated_ms: now }]);
+        process.stdout.write(`registered ${id} (${o.role}) at site ${o.site}\nsecret (shown once, put it in the board's mqtt_password_file): ${secret}\n`);
       }),
     );
 
@@ -63,7 +64,7 @@ export function devicesCommand(): Command {
     .option(...registryOption)
     .action(
       withRegistry((_path, list) => {
-        const rows = [['device', 'site', 'enabled', 'created (UTC)', 'changed (UTC)'], ...list.map((d) => [d.device_id, d.site, d.enabled ? 'yes' : 'no', new Date(d.created_ms).toISOString().slice(0, 19), new Date(d.updated_ms).toISOString().slice(0, 19)])];
+        const rows = [['device', 'role', 'site', 'enabled', 'created (UTC)', 'changed (UTC)'], ...list.map((d) => [d.device_id, d.role, d.site, d.enabled ? 'yes' : 'no', new Date(d.created_ms).toISOString().slice(0, 19), new Date(d.updated_ms).toISOString().slice(0, 19)])];
         const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
         for (const r of rows) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
       }),

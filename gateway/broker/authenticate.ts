@@ -43,7 +43,7 @@ export function authenticate(registry: DeviceRegistry, sessions: Sessions, metri
       (ok) => {
         if (!ok) return refuse('bad_password', BAD_CREDENTIALS);
         if (!device.enabled) return refuse('disabled', NOT_AUTHORIZED);
-        sessions.set(client, { device_id: device.device_id, site: device.site, inflight: 0, tokens: Number.POSITIVE_INFINITY, tokens_at_ms: Date.now() });
+        sessions.set(client, { device_id: device.device_id, site: device.site, role: device.role ?? 'device', inflight: 0, tokens: Number.POSITIVE_INFINITY, tokens_at_ms: Date.now() });
         done(null, true);
       },
       () => refuse('bad_password', BAD_CREDENTIALS),

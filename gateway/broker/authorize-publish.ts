@@ -44,6 +44,11 @@ export function authorizePublish(
       callback(new Error(`publish refused: ${reason}`));
     };
     if (!topic) return refuse('topic_outside_namespace');
+    if (session?.role === 'operator') {
+      // A tool writes devices' configuration and nothing else: it cannot speak for a device.
+      if (topic.kind !== 'config') return refuse('operator_publish_outside_config');
+      return callback(null);
+    }
     if (!isWill && (!session || session.device_id !== topic.device_id || session.site !== topic.site)) return refuse('foreign_topic');
     if (topic.kind === 'config') return refuse('device_publish_to_config');
     // QoS 0 has no PUBACK, so a bin sent that way could be lost without the agent knowing: refuse it.

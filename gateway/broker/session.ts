@@ -4,6 +4,7 @@ import type { Client } from 'aedes';
 export interface Session {
   device_id: string;
   site: string;
+  role: 'device' | 'operator';
   /** Publishes waiting for the log. */
   inflight: number;
   /** Token bucket for the message rate. */

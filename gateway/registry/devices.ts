@@ -12,6 +12,8 @@ export interface DeviceRecord {
   device_id: string;
   site: string;
   enabled: boolean;
+  /** device: publishes its own data; operator: a tool that reads the fleet's topics and writes devices' config. */
+  role?: 'device' | 'operator';
   /** `scrypt$<salt hex>$<hash hex>` */
   secret_hash: string;
 }

@@ -13,6 +13,7 @@ const RecordSchema = z.object({
   device_id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/).max(64),
   site: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/).max(64),
   enabled: z.boolean(),
+  role: z.enum(['device', 'operator']).default('device'),
   secret_hash: z.string().startsWith('scrypt$'),
   created_ms: z.number().int(),
   updated_ms: z.number().int(),
