@@ -7,7 +7,8 @@
 #   npm run services -- status                             one line per service, exit 1 if any is down
 #
 # Environment: WACOFLOW_KAFKA_PORT (9092), WACOFLOW_KAFKA_CONTROLLER_PORT (9093), WACOFLOW_PG_PORT (5432),
-# WACOFLOW_SERVICES_DIR (<project>/.services, git-ignored: jars, broker data, logs, pid files).
+# WACOFLOW_SERVICES_DIR (<project>/.services, git-ignored: jars, broker data, logs, pid files),
+# WACOFLOW_KAFKA_KEEP_DATA=1 (restart Kafka on its existing data instead of a fresh log: outage tests).
 set -euo pipefail
 
 KAFKA_VERSION=3.9.1
@@ -55,6 +56,9 @@ kafka_up() {
   if pid=$(kafka_pid); then say "kafka already running (pid $pid) on 127.0.0.1:$kafka_port"; return 0; fi
   port_open "$kafka_port" && die "port $kafka_port is taken by another process; set WACOFLOW_KAFKA_PORT to a free port"
   fetch_kafka
+  if [ -n "${WACOFLOW_KAFKA_KEEP_DATA:-}" ] && [ -f "$kafka_run/server.properties" ]; then
+    start_kafka_process; return 0   # a restart after an outage: same log, same data
+  fi
   rm -rf "$kafka_run" && mkdir -p "$kafka_run/data"
   cat >"$kafka_run/server.properties" <<PROPS
 process.roles=broker,controller
@@ -88,13 +92,24 @@ L4J
   cid=$(java -cp "$libs/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
   java -Xmx256m -cp "$libs/*" kafka.tools.StorageTool format -t "$cid" -c "$kafka_run/server.properties" \
     >"$kafka_run/format.log" 2>&1 || die "formatting the Kafka log directory failed: $(tail -n 3 "$kafka_run/format.log")"
+  start_kafka_process
+}
+
+# How many times the log says the broker started (the file is appended to across restarts).
+started_count() {
+  local n; n=$(grep -c 'Kafka Server started' "$kafka_run/kafka.log" 2>/dev/null)
+  echo "${n:-0}"
+}
+
+start_kafka_process() {
   say "starting kafka $KAFKA_VERSION on 127.0.0.1:$kafka_port (logs: $kafka_run/kafka.log)"
   nohup java -Xms512m -Xmx512m -cp "$libs/*" -Dkafka.run="$kafka_run" \
     -Dlog4j.configuration="file:$kafka_run/log4j.properties" kafka.Kafka "$kafka_run/server.properties" \
     >"$kafka_run/stdout.log" 2>&1 </dev/null &
   echo $! >"$pidfile"
+  local before; before=$(started_count)
   for _ in $(seq 1 120); do
-    if grep -q 'Kafka Server started' "$kafka_run/kafka.log" 2>/dev/null; then
+    if [ "$(started_count)" -gt "$before" ]; then
       say "kafka ready (pid $(cat "$pidfile")) on 127.0.0.1:$kafka_port"; return 0
     fi
     kill -0 "$(cat "$pidfile")" 2>/dev/null || die "kafka exited during start-up: $(tail -n 5 "$kafka_run/stdout.log" "$kafka_run/kafka.log" 2>/dev/null)"
