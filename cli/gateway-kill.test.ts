@@ -13,13 +13,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { decode, expecting, KAFKA_TOPICS, type Bin } from '../protocol/index.ts';
+import { expecting, type Bin } from '../protocol/index.ts';
 import { systemClock } from '../platform/clock.ts';
 import { KafkaLog } from '../platform/log/kafka-log.ts';
 import { buildAgent } from '../edge-agent/app.ts';
 import { AgentConfigSchema } from '../edge-agent/config.ts';
 import { MemoryOutbox } from '../edge-agent/outbox/memory-outbox.ts';
 import { MemorySeqSource } from '../edge-agent/outbox/seq-file.ts';
+import { QUIET_PROBE, receiveBins } from '../test/agent-helpers.ts';
 import { serviceAddress } from '../test/services.ts';
 
 const run = promisify(execFile);
@@ -68,7 +69,7 @@ describe.skipIf(!brokers)('gateway killed mid-stream, on real Kafka', () => {
         device_id: device, site: 'waco', mqtt_url: `mqtt://127.0.0.1:${port}`, mqtt_password: secret, reconnect_ms: 200, ack_timeout_ms: 3_000,
         max_bins_per_message: 50, backlog_bins_per_s: 400, inputs: [{ driver: 'tmdd-http', name: 'none', url: 'http://127.0.0.1:9/x' }],
       }),
-      { clock: systemClock, logger: pino({ level: 'silent' }), outbox, version: 'test', config_hash: 'test', clockState: () => ({ synced: true, offset_ms: 0 }), probe: { cpu_pct: () => 0, mem_rss_bytes: () => 0, temperature_c: async () => null, disk_free_bytes: async () => null } },
+      { clock: systemClock, logger: pino({ level: 'silent' }), outbox, version: 'test', config_hash: 'test', clockState: () => ({ synced: true, offset_ms: 0 }), probe: QUIET_PROBE },
     );
 
     const log = new KafkaLog({ brokers: brokers!.split(','), client_id: 'gateway-kill-test' });
@@ -86,22 +87,9 @@ describe.skipIf(!brokers)('gateway killed mid-stream, on real Kafka', () => {
       expect(outbox.stats(Date.now()).depth).toBe(0);
 
       // Read everything this device put in Kafka.
-      const inKafka = new Map<number, Bin>();
-      const consumer = log.consumer(`gateway-kill-${randomUUID()}`);
-      await consumer.run({
-        topics: [KAFKA_TOPICS.bins],
-        eachBatch: async (b) => {
-          for (const r of b.records) {
-            const bin = decode('bin', r.value);
-            if (bin.device_id !== device) continue;
-            const seen = inKafka.get(bin.seq);
-            if (seen) expect(seen).toEqual(bin); // a resend is the same bin
-            inKafka.set(bin.seq, bin);
-          }
-        },
-      });
+      const { bins: inKafka, stop: stopReceiving } = await receiveBins(log, `gateway-kill-${randomUUID()}`, (bin) => bin.device_id === device);
       while (inKafka.size < BINS && Date.now() < deadline + 60_000) await new Promise((r) => setTimeout(r, 200));
-      await consumer.stop();
+      await stopReceiving();
       const missingAcked = [...acked].filter((q) => !inKafka.has(q));
       expect(missingAcked).toEqual([]);
       expect(inKafka.size).toBe(BINS);

@@ -9,11 +9,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alignDown, decode, KAFKA_TOPICS, type Bin } from '../protocol/index.ts';
+import { alignDown } from '../protocol/index.ts';
 import { scaledClock } from '../platform/clock.ts';
 import { buildFeedServer } from '../simulators/tmdd-feed/server.ts';
 import { TrafficModel } from '../simulators/traffic-model.ts';
 import { WACO_STATIONS } from '../simulators/waco-network.ts';
+import { receiveBins } from '../test/agent-helpers.ts';
 import { localGateway } from '../test/local-gateway.ts';
 
 const KILLS = 50;
@@ -33,19 +34,7 @@ describe('agent under SIGKILL', () => {
     });
     await feed.start();
     const { gateway, log } = await localGateway([{ device_id: 'agent-crash', secret: 'pw' }], clock);
-    const received = new Map<number, Bin>();
-    const consumer = log.consumer('crash');
-    await consumer.run({
-      topics: [KAFKA_TOPICS.bins],
-      eachBatch: async (b) => {
-        for (const r of b.records) {
-          const bin = decode('bin', r.value);
-          const seen = received.get(bin.seq);
-          if (seen) expect(seen, `seq ${bin.seq} stands for two bins`).toEqual(bin);
-          received.set(bin.seq, bin);
-        }
-      },
-    });
+    const { bins: received, stop: stopReceiving } = await receiveBins(log, 'crash');
 
     const dir = mkdtempSync(join(tmpdir(), 'wacoflow-agent-crash-'));
     const env = { ...process.env, WACOFLOW_TEST_CLOCK: `${SPEEDUP},${start},${anchor}` };
@@ -98,7 +87,7 @@ describe('agent under SIGKILL', () => {
       expect(slots).toBeGreaterThan(50);
       expect(wrong).toEqual([]);
     } finally {
-      await consumer.stop();
+      await stopReceiving();
       await gateway.stop();
       await feed.stop();
     }

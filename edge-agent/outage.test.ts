@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { decode, KAFKA_TOPICS, type Bin } from '../protocol/index.ts';
 import { scaledClock } from '../platform/clock.ts';
 import { buildFeedServer } from '../simulators/tmdd-feed/server.ts';
 import { TrafficModel } from '../simulators/traffic-model.ts';
 import { WACO_FEEDS, WACO_STATIONS } from '../simulators/waco-network.ts';
+import { QUIET_PROBE, receiveBins } from '../test/agent-helpers.ts';
 import { localGateway } from '../test/local-gateway.ts';
 import { buildAgent } from './app.ts';
 import { AgentConfigSchema } from './config.ts';
@@ -55,22 +55,10 @@ describe('agent through a gateway outage', () => {
         device_id: 'agent-outage', site: 'waco', mqtt_url: gateway.url(), mqtt_password: 'pw', reconnect_ms: 200, ack_timeout_ms: 5_000,
         inputs: [{ driver: 'tmdd-http', name: 'txdot-i35', url: `${feed.feedUrl('txdot-i35')}/detectorDataMsg` }],
       }),
-      { clock, logger, outbox, probe: { cpu_pct: () => 0, mem_rss_bytes: () => 0, temperature_c: async () => null, disk_free_bytes: async () => null }, clockState: () => ({ synced: true, offset_ms: 0 }), version: 'test', config_hash: 'test' },
+      { clock, logger, outbox, probe: QUIET_PROBE, clockState: () => ({ synced: true, offset_ms: 0 }), version: 'test', config_hash: 'test' },
     );
 
-    const received = new Map<number, Bin>();
-    const consumer = log.consumer('outage-test');
-    await consumer.run({
-      topics: [KAFKA_TOPICS.bins],
-      eachBatch: async (b) => {
-        for (const r of b.records) {
-          const bin = decode('bin', r.value);
-          const seen = received.get(bin.seq);
-          if (seen) expect(seen).toEqual(bin); // a resend is the same bin, never another one under the same seq
-          received.set(bin.seq, bin);
-        }
-      },
-    });
+    const { bins: received, stop: stopReceiving } = await receiveBins(log, 'outage-test');
 
     try {
       agent.start();
@@ -86,7 +74,7 @@ describe('agent through a gateway outage', () => {
       expect(missing).toEqual([]);
       expect(outbox.stats(clock.now()).depth).toBe(0);
     } finally {
-      await consumer.stop();
+      await stopReceiving();
       await agent.stop();
       await gateway.stop();
       await feed.stop();

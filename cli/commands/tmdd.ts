@@ -6,13 +6,26 @@ import { sampleLine } from '../../edge-agent/inputs/tmdd-http/jsonl.ts';
 import { parseDetectorData } from '../../edge-agent/inputs/tmdd-http/parse.ts';
 import { isTimeZone } from '../../edge-agent/inputs/tmdd-http/time.ts';
 
-function readOrReport(file: string): string | null {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    process.stderr.write(`wacoflow: ${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
-    return null;
+/** Runs `each` on every file's text, reporting unreadable or unparseable files on stderr; exits 1 if any failed. */
+function eachFile(files: string[], each: (file: string, text: string) => void): never {
+  let failed = false;
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      failed = true;
+      process.stderr.write(`wacoflow: ${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}\n`);
+      continue;
+    }
+    try {
+      each(file, text);
+    } catch (err) {
+      failed = true;
+      process.stderr.write(`wacoflow: ${file}: ${(err as Error).message}\n`);
+    }
   }
+  process.exit(failed ? 1 : 0);
 }
 
 export function tmddCommand(): Command {
@@ -42,24 +55,12 @@ export function tmddCommand(): Command {
         process.stderr.write(`wacoflow: configuration error: --interval-ms: must be a whole number of milliseconds ≥ 1000 (got "${o.intervalMs}")\n`);
         process.exit(2);
       }
-      let failed = false;
-      for (const file of files) {
-        const xml = readOrReport(file);
-        if (xml === null) {
-          failed = true;
-          continue;
-        }
-        try {
-          const r = parseDetectorData(xml, { time_zone: o.tz, speed_unit: o.speedUnit, sample_interval_ms: interval, missing_count: o.missingCount });
-          for (const s of r.samples) process.stdout.write(`${sampleLine(s)}\n`);
-          const dropped = Object.entries(r.dropped).map(([k, n]) => `${k} ${n}`).join(', ');
-          process.stderr.write(`${file}: ${r.samples.length} samples${dropped ? `; dropped: ${dropped}` : ''}\n`);
-        } catch (err) {
-          failed = true;
-          process.stderr.write(`wacoflow: ${file}: ${(err as Error).message}\n`);
-        }
-      }
-      process.exit(failed ? 1 : 0);
+      eachFile(files, (file, xml) => {
+        const r = parseDetectorData(xml, { time_zone: o.tz, speed_unit: o.speedUnit, sample_interval_ms: interval, missing_count: o.missingCount });
+        for (const s of r.samples) process.stdout.write(`${sampleLine(s)}\n`);
+        const dropped = Object.entries(r.dropped).map(([k, n]) => `${k} ${n}`).join(', ');
+        process.stderr.write(`${file}: ${r.samples.length} samples${dropped ? `; dropped: ${dropped}` : ''}\n`);
+      });
     });
 
   tmdd
@@ -67,23 +68,11 @@ export function tmddCommand(): Command {
     .summary('print the stations and lane detectors in inventory documents, one JSON object per line')
     .argument('<file...>', 'detectorInventoryMsg or OpenRoads stationList documents')
     .action((files: string[]) => {
-      let failed = false;
-      for (const file of files) {
-        const xml = readOrReport(file);
-        if (xml === null) {
-          failed = true;
-          continue;
-        }
-        try {
-          const stations = parseInventory(xml);
-          for (const s of stations) process.stdout.write(`${JSON.stringify(s)}\n`);
-          process.stderr.write(`${file}: ${stations.length} stations, ${stations.reduce((n, s) => n + s.detectors.length, 0)} detectors\n`);
-        } catch (err) {
-          failed = true;
-          process.stderr.write(`wacoflow: ${file}: ${(err as Error).message}\n`);
-        }
-      }
-      process.exit(failed ? 1 : 0);
+      eachFile(files, (file, xml) => {
+        const stations = parseInventory(xml);
+        for (const s of stations) process.stdout.write(`${JSON.stringify(s)}\n`);
+        process.stderr.write(`${file}: ${stations.length} stations, ${stations.reduce((n, s) => n + s.detectors.length, 0)} detectors\n`);
+      });
     });
   return tmdd;
 }
