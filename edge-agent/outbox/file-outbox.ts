@@ -19,6 +19,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } fro
 import { join } from 'node:path';
 import { alignDown, mergeAll, tryDecode, type Bin } from '../../protocol/index.ts';
 import { ERR, WacoflowError } from '../../platform/errors.ts';
+import { GroupCommit } from '../../platform/group-commit.ts';
 import type { BinDraft } from '../aggregate/binner.ts';
 import { rejectIn, takeFrom, type Outbox, type OutboxStats } from './outbox.ts';
 import { frame, RecordType, scan } from './records.ts';
@@ -106,38 +107,6 @@ function ioError(err: unknown, what: string): WacoflowError {
   return new WacoflowError(ERR.OUTBOX_IO, `outbox: ${what}: ${(err as Error).message}`, { retriable: true, cause: err });
 }
 
-/** Coalesces fsync requests: every caller waits for an fsync that started after its write. */
-class GroupSync {
-  private waiting: (() => void)[] = [];
-  private failing: ((err: unknown) => void)[] = [];
-  private running = false;
-
-  request(target: () => FileHandle | null): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.waiting.push(resolve);
-      this.failing.push(reject);
-      if (!this.running) void this.run(target);
-    });
-  }
-
-  private async run(target: () => FileHandle | null): Promise<void> {
-    this.running = true;
-    while (this.waiting.length > 0) {
-      const [done, fail] = [this.waiting, this.failing];
-      [this.waiting, this.failing] = [[], []];
-      try {
-        const fh = target();
-        if (!fh) throw new Error('no open segment to fsync');
-        await fh.datasync();
-        for (const d of done) d();
-      } catch (err) {
-        for (const f of fail) f(err);
-      }
-    }
-    this.running = false;
-  }
-}
-
 export class FileOutbox implements Outbox {
   readonly options: FileOutboxOptions;
   private readonly now: () => number;
@@ -149,7 +118,13 @@ export class FileOutbox implements Outbox {
   private acksBytes = 0;
   private pendingBytes = 0;
   private lock: Promise<void> = Promise.resolve();
-  private readonly sync = new GroupSync();
+  /** Concurrent appends share one fsync: each waits for an fsync that started after its write. */
+  private readonly sync = new GroupCommit<void>({
+    flush: async () => {
+      if (!this.current) throw new Error('no open segment to fsync');
+      await this.current.datasync();
+    },
+  });
   private intervalTimer: NodeJS.Timeout | null = null;
   private lastAgeCheck = -Infinity;
   /**
@@ -374,7 +349,7 @@ export class FileOutbox implements Outbox {
     const bins = await this.exclusive(() => this.write(drafts.map((d) => ({ ...d, ...stamp }))));
     if (this.options.fsync === 'group') {
       try {
-        await this.sync.request(() => this.current);
+        await this.sync.submit();
       } catch (err) {
         // Not known to be durable: forget them, so the caller's retry (under new seqs) is the only copy.
         await this.exclusive(() => this.forget(bins.map((b) => b.seq))).catch(() => {});

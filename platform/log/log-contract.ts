@@ -55,6 +55,34 @@ export function logContract(name: string, make: () => Log): void {
       }
     });
 
+    it('lands every record of many concurrent sends to two topics, each key in the order it was sent', async () => {
+      const [a, b] = [`contract-many-a-${randomUUID()}`, `contract-many-b-${randomUUID()}`];
+      await log.ensureTopics([{ name: a, partitions: 3 }, { name: b, partitions: 2 }]);
+      const producer = await log.producer();
+      // 20 callers, each sending its own key 25 times, awaiting each send as a device's acknowledgement would.
+      await Promise.all(
+        Array.from({ length: 20 }, async (_, caller) => {
+          for (let i = 0; i < 25; i++) {
+            await producer.send(caller % 2 ? b : a, [{ key: `c${caller}`, value: Buffer.from(String(i)) }]);
+          }
+        }),
+      );
+      const got = new Map<string, number[]>();
+      const consumer = log.consumer(`g-${randomUUID()}`);
+      await consumer.run({
+        topics: [a, b],
+        eachBatch: async (batch: LogBatch) => {
+          for (const r of batch.records) got.set(r.key!, [...(got.get(r.key!) ?? []), Number(r.value.toString())]);
+          await consumer.commit(batch, batch.records[batch.records.length - 1]!.offset + 1);
+        },
+      });
+      await until(() => [...got.values()].reduce((n, v) => n + v.length, 0) >= 500);
+      await consumer.stop();
+      await producer.close();
+      expect(got.size).toBe(20);
+      for (const values of got.values()) expect(values).toEqual(Array.from({ length: 25 }, (_, i) => i));
+    });
+
     it('resumes a group from its committed offsets and honours seek', async () => {
       const topic = `contract-resume-${randomUUID()}`;
       const group = `g-${randomUUID()}`;

@@ -1,0 +1,70 @@
+/**
+ * Group commit: callers submit work and wait; one flush at a time runs, taking everything that queued up while
+ * the previous one was in flight. Under light load each item flushes alone (no added latency); under heavy load
+ * the flushes grow and the cost per item falls. Every caller's promise settles with the flush that carried its
+ * item, so "resolved" always means "committed".
+ */
+export interface GroupCommitOptions<T> {
+  /** Commits a group; throwing fails every caller in it. */
+  flush: (items: T[]) => Promise<void>;
+  /** Weight of one item (records, bytes…); a group stops growing once it reaches max_weight. Default 1. */
+  weigh?: (item: T) => number;
+  /** Default: unbounded. A single item heavier than this still flushes, alone. */
+  max_weight?: number;
+}
+
+interface Waiter<T> {
+  item: T;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export class GroupCommit<T> {
+  private queue: Waiter<T>[] = [];
+  private running = false;
+
+  private readonly options: GroupCommitOptions<T>;
+
+  constructor(options: GroupCommitOptions<T>) {
+    this.options = options;
+  }
+
+  submit(item: T): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      if (!this.running) void this.drain();
+    });
+  }
+
+  /** Items waiting for a flush (not counting the one in flight). */
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    while (this.queue.length > 0) {
+      const group = this.take();
+      try {
+        await this.options.flush(group.map((w) => w.item));
+        for (const w of group) w.resolve();
+      } catch (err) {
+        for (const w of group) w.reject(err);
+      }
+    }
+    this.running = false;
+  }
+
+  private take(): Waiter<T>[] {
+    const { weigh = () => 1, max_weight = Infinity } = this.options;
+    let weight = 0;
+    let n = 0;
+    while (n < this.queue.length) {
+      const w = weigh(this.queue[n]!.item);
+      if (n > 0 && weight + w > max_weight) break;
+      weight += w;
+      n++;
+    }
+    return this.queue.splice(0, n);
+  }
+}
