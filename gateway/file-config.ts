@@ -1,16 +1,20 @@
 /** The gateway's configuration file (`wacoflow gateway --config FILE`). */
 import { z } from 'zod';
+import { GatewayConfigSchema } from './config.ts';
+
+const limit = GatewayConfigSchema.shape;
 
 export const GatewayFileConfigSchema = z
   .object({
     mqtt_host: z.string().min(1).default('0.0.0.0'),
     mqtt_port: z.number().int().min(0).max(65_535).default(1883),
     /** Backpressure (defaults in gateway/config.ts): per-device and total publishes waiting for Kafka, per-device rate, Kafka breaker. */
-    max_inflight_per_client: z.number().int().min(1).optional(),
-    max_inflight_total: z.number().int().min(1).optional(),
-    max_messages_per_s_per_client: z.number().min(0.1).optional(),
-    log_breaker_threshold: z.number().int().min(1).optional(),
-    log_breaker_open_ms: z.number().int().min(100).optional(),
+    // The same bounds as the gateway itself, so a value out of range is reported against this file.
+    max_inflight_per_client: limit.max_inflight_per_client.unwrap().optional(),
+    max_inflight_total: limit.max_inflight_total.unwrap().optional(),
+    max_messages_per_s_per_client: limit.max_messages_per_s_per_client.unwrap().optional(),
+    log_breaker_threshold: limit.log_breaker_threshold.unwrap().optional(),
+    log_breaker_open_ms: limit.log_breaker_open_ms.unwrap().optional(),
     /** The device registry that `wacoflow devices …` manages. */
     registry_file: z.string().min(1).optional(),
     /** How often the registry file is checked for changes. */
