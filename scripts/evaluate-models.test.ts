@@ -1,0 +1,120 @@
+/**
+ * Runs the evaluation on the copied real data (data/real/, never /work/shared) and checks behaviour that can
+ * fail, not result numbers: the figures move whenever a model is tuned, and that is what the docs are for.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { PersistenceForecaster } from '../central/forecast/series.ts';
+import { fixedOpenings, robustOpenings, scoreOpenings } from './evaluate/anomaly-eval.ts';
+import { walkForward } from './evaluate/forecast-eval.ts';
+import { WINDOW_MS, localToEpochMs, nabLabels, parseI94Csv, parseNabCsv, resample } from './evaluate/load.ts';
+import { FIXED, FORECAST_SERIES, NAB_SERIES, TIME_ZONE, anomalyOptions, runEvaluation } from './evaluate/run.ts';
+import { forecastTable } from './evaluate/tables.ts';
+
+const root = new URL('../data/real/', import.meta.url);
+const read = (p: string): string => readFileSync(new URL(p, root), 'utf8');
+const nab = Object.fromEntries(NAB_SERIES.map(({ file }) => [file, read(`nab-mndot/${file}`)]));
+const nab_windows = JSON.parse(read('nab-mndot/anomaly_windows.json')) as Record<string, unknown[]>;
+const i94Text = read('uci-metro-i94/Metro_Interstate_Traffic_Volume.csv');
+// Two years of I-94 keep the test quick; the script runs all six.
+const evaluation = runEvaluation({ nab, nab_windows, i94: i94Text }, 2 * 8760);
+
+describe('loading and resampling', () => {
+  it('reads local Minnesota time across daylight saving', () => {
+    expect(localToEpochMs('2015-09-10 05:33:00', TIME_ZONE)).toBe(Date.UTC(2015, 8, 10, 10, 33));
+    expect(localToEpochMs('2015-12-10 05:33:00', TIME_ZONE)).toBe(Date.UTC(2015, 11, 10, 11, 33));
+  });
+
+  it('puts every reading in an aligned window and merges the duplicated timestamp by its mean', () => {
+    const points = parseNabCsv(nab['speed_t4013.csv']!, TIME_ZONE);
+    const dup = points.filter((p) => p.t_ms === localToEpochMs('2015-09-10 05:33:00', TIME_ZONE));
+    expect(dup).toHaveLength(2);
+    const r = resample(points);
+    expect(r.windows.every((w) => w.t_ms % WINDOW_MS === 0)).toBe(true);
+    const inWindow = points.filter((p) => p.t_ms - (p.t_ms % WINDOW_MS) === localToEpochMs('2015-09-10 05:30:00', TIME_ZONE));
+    const w = r.windows.find((x) => x.t_ms === localToEpochMs('2015-09-10 05:30:00', TIME_ZONE))!;
+    expect(w.value).toBeCloseTo(inWindow.reduce((a, p) => a + p.value, 0) / inWindow.length, 9);
+    expect(r.windows.length).toBe(new Set(points.map((p) => p.t_ms - (p.t_ms % WINDOW_MS))).size);
+  });
+
+  it('keeps one row per I-94 hour', () => {
+    const i94 = parseI94Csv(i94Text, TIME_ZONE);
+    expect(i94.points.length + i94.duplicate_rows).toBe(i94.rows);
+    expect(new Set(i94.points.map((p) => p.t_ms)).size).toBe(i94.points.length);
+  });
+});
+
+describe('anomaly evaluation', () => {
+  it('evaluates every labelled series, for both detectors, with a total that adds up', () => {
+    for (const rows of [evaluation.anomalies.robust, evaluation.anomalies.fixed]) {
+      expect(rows.map((r) => r.series)).toEqual([...NAB_SERIES.map((s) => s.file), 'total']);
+      for (const r of rows.slice(0, -1)) {
+        expect(r.labelled).toBe((nab_windows[`realTraffic/${r.series}`] ?? []).length);
+        expect(r.detected).toBeLessThanOrEqual(r.labelled);
+        expect(r.false_alarms).toBeLessThanOrEqual(r.alerts);
+      }
+      const total = rows[rows.length - 1]!;
+      for (const k of ['labelled', 'detected', 'false_alarms', 'alerts'] as const) {
+        expect(total[k]).toBe(rows.slice(0, -1).reduce((a, r) => a + r[k], 0));
+      }
+    }
+  });
+
+  it('counts detections and false alarms as defined', () => {
+    const labels: Array<[number, number]> = [[10, 20], [30, 40]];
+    expect(scoreOpenings('x', [5, 15, 16, 20, 45], labels)).toEqual({ series: 'x', labelled: 2, detected: 1, false_alarms: 2, alerts: 5 });
+  });
+
+  it('is walk-forward: alerts before a cut do not change when the future is removed', () => {
+    const file = 'speed_t4013.csv';
+    const windows = resample(parseNabCsv(nab[file]!, TIME_ZONE)).windows;
+    const cut = localToEpochMs('2015-09-16 12:00:00', TIME_ZONE);
+    const s = (w: typeof windows) => ({ name: file, measure: 'speed_kmh' as const, windows: w, labels: nabLabels(nab_windows, file, TIME_ZONE) });
+    const full = robustOpenings(s(windows), anomalyOptions()).filter((t) => t < cut);
+    const prefix = robustOpenings(s(windows.filter((w) => w.t_ms < cut)), anomalyOptions());
+    expect(prefix).toEqual(full);
+    expect(fixedOpenings(s(windows.filter((w) => w.t_ms < cut)), FIXED, anomalyOptions())).toEqual(
+      fixedOpenings(s(windows), FIXED, anomalyOptions()).filter((t) => t < cut),
+    );
+  });
+});
+
+describe('detector-health pass', () => {
+  it('runs the health rules over every MnDOT station', () => {
+    expect(evaluation.health.map((h) => h.station)).toEqual(['6005', 't4013', '7578']);
+    for (const h of evaluation.health) expect(h.windows).toBeGreaterThan(1000);
+  });
+});
+
+describe('forecast evaluation', () => {
+  it('reports finite errors on a common, non-empty set for every series, horizon and model', () => {
+    const series = [...FORECAST_SERIES, 'I-94 ATR 301 volume'];
+    expect([...new Set(evaluation.forecasts.map((r) => r.series))]).toEqual(series);
+    for (const r of evaluation.forecasts) {
+      expect(r.n).toBeGreaterThan(0);
+      expect(Number.isFinite(r.mae) && Number.isFinite(r.rmse)).toBe(true);
+      expect(r.rmse).toBeGreaterThanOrEqual(r.mae - 1e-9); // RMSE ≥ MAE always
+    }
+    const ns = new Map<string, Set<number>>();
+    for (const r of evaluation.forecasts) ns.set(`${r.series}@${r.horizon_ms}`, (ns.get(`${r.series}@${r.horizon_ms}`) ?? new Set()).add(r.n));
+    for (const set of ns.values()) expect(set.size).toBe(1); // all models scored on the same targets
+  });
+
+  it('computes persistence MAE at 15 minutes as an independent count on a slice does', () => {
+    const windows = resample(parseNabCsv(nab['speed_6005.csv']!, TIME_ZONE)).windows.slice(0, 300);
+    const h = 15 * 60_000;
+    const [row] = walkForward('slice', windows, WINDOW_MS, [h], [{ name: 'persistence', make: () => new PersistenceForecaster() }]);
+    const at = new Map(windows.map((w) => [w.t_ms, w.value]));
+    const errors = windows.filter((w) => at.has(w.t_ms + h)).map((w) => Math.abs(at.get(w.t_ms + h)! - w.value));
+    expect(errors.length).toBeGreaterThan(50);
+    expect(row!.n).toBe(errors.length);
+    expect(row!.mae).toBeCloseTo(errors.reduce((a, e) => a + e, 0) / errors.length, 9);
+  });
+
+  it('says plainly whether the model beats persistence', () => {
+    const table = forecastTable(evaluation.forecasts);
+    const rows = table.split('\n').slice(2);
+    expect(rows).toHaveLength(FORECAST_SERIES.length * 3 + 1);
+    for (const line of rows) expect(line).toMatch(/\| (yes|no) \|$/);
+  });
+});

@@ -1,0 +1,87 @@
+/**
+ * Walk-forward forecast evaluation. The series is walked on its regular grid (5-minute windows, or hours),
+ * missing steps observed as null, so every model sees exactly what central would have seen by then. At each
+ * step with a value every model issues a forecast for each horizon; when the target step arrives with a value,
+ * the errors are recorded, but only where every model had a forecast, so all models are scored on the same
+ * targets (the same-time-of-week model needs some history first, which shrinks the common set).
+ */
+import type { SeriesForecaster } from '../../central/forecast/series.ts';
+import type { Point } from './load.ts';
+
+export interface ModelFactory {
+  name: string;
+  make: () => SeriesForecaster;
+}
+
+export interface ErrorRow {
+  series: string;
+  horizon_ms: number;
+  model: string;
+  /** Targets scored (the same for every model of a series and horizon). */
+  n: number;
+  mae: number;
+  rmse: number;
+}
+
+interface Pending {
+  horizon_ms: number;
+  forecasts: number[];
+}
+
+export function walkForward(
+  series: string,
+  points: readonly Point[],
+  step_ms: number,
+  horizons_ms: readonly number[],
+  factories: readonly ModelFactory[],
+): ErrorRow[] {
+  const models = factories.map((f) => f.make());
+  const byTime = new Map(points.map((p) => [p.t_ms, p.value]));
+  const pending = new Map<number, Pending[]>();
+  const sums = new Map<number, { n: number; abs: number[]; sq: number[] }>();
+  for (const h of horizons_ms) sums.set(h, { n: 0, abs: models.map(() => 0), sq: models.map(() => 0) });
+  if (points.length === 0) return [];
+
+  const first = points[0]!.t_ms;
+  const last = points[points.length - 1]!.t_ms;
+  for (let t = first; t <= last; t += step_ms) {
+    const actual = byTime.get(t);
+    const due = pending.get(t);
+    if (due && actual !== undefined) {
+      for (const d of due) {
+        const s = sums.get(d.horizon_ms)!;
+        s.n += 1;
+        d.forecasts.forEach((f, i) => {
+          s.abs[i]! += Math.abs(f - actual);
+          s.sq[i]! += (f - actual) ** 2;
+        });
+      }
+    }
+    pending.delete(t);
+    for (const m of models) m.observe(t, actual ?? null);
+    if (actual === undefined) continue;
+    for (const h of horizons_ms) {
+      const forecasts = models.map((m) => m.forecast(h));
+      if (forecasts.some((f) => f === null)) continue;
+      const list = pending.get(t + h) ?? [];
+      list.push({ horizon_ms: h, forecasts: forecasts as number[] });
+      pending.set(t + h, list);
+    }
+  }
+
+  const rows: ErrorRow[] = [];
+  for (const h of horizons_ms) {
+    const s = sums.get(h)!;
+    factories.forEach((f, i) => {
+      rows.push({
+        series,
+        horizon_ms: h,
+        model: f.name,
+        n: s.n,
+        mae: s.n === 0 ? Number.NaN : s.abs[i]! / s.n,
+        rmse: s.n === 0 ? Number.NaN : Math.sqrt(s.sq[i]! / s.n),
+      });
+    });
+  }
+  return rows;
+}
