@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { KAFKA_TOPICS, encode, type Station, type WindowResult } from '../protocol/index.ts';
+import { encode, kafkaTopics, type Station, type WindowResult } from '../protocol/index.ts';
 import type { Cancel, Clock } from '../platform/clock.ts';
 import type { Log, LogConsumer, LogProducer } from '../platform/log/log.ts';
 import { listen } from '../platform/net.ts';
@@ -21,7 +21,7 @@ import { ingestHealth } from './consume/health-ingest.ts';
 import { PartitionPositions } from './consume/partition-positions.ts';
 import { buildHttp, type StationView } from './http/server.ts';
 import { centralMetrics } from './metrics.ts';
-import type { Store, WindowRow } from './store/store.ts';
+import type { DetectorRef, Store, WindowRow } from './store/store.ts';
 import { toWindowResult, type StationLookup } from './windows/result.ts';
 
 export interface CentralDeps {
@@ -31,6 +31,8 @@ export interface CentralDeps {
   logger: Logger;
   registry: Registry;
   stations: Station[];
+  /** The detector inventory; detectors not listed are learned from their first bin. */
+  detectors?: DetectorRef[];
   version: string;
 }
 
@@ -50,6 +52,7 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
   const events = new EventEmitter();
   const metrics = centralMetrics(deps.registry);
   const stations = new Map(deps.stations.map((s) => [s.station_id, s]));
+  const topics = kafkaTopics(config.topic_prefix);
   const positions = new PartitionPositions(store, config.group_id, {
     onLogReset: (tp, stored, high) => {
       metrics.offsetAnomalies.inc({ kind: 'log_reset' });
@@ -77,7 +80,7 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
     if (producer && results.length > 0) {
       // Downstream copy for other consumers; PostgreSQL already holds the result, so a failure here is logged.
       producer
-        .send(KAFKA_TOPICS.windows, results.map((w) => ({ key: w.key, value: encode(w), headers: { type: 'window' } })))
+        .send(topics.windows, results.map((w) => ({ key: w.key, value: encode(w), headers: { type: 'window' } })))
         .catch((err: unknown) => logger.warn({ err }, 'could not publish window results to the log'));
     }
     return results;
@@ -128,8 +131,9 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
     async start() {
       await store.migrate();
       await store.upsertStations(deps.stations, clock.now());
+      await store.upsertDetectors(deps.detectors ?? [], clock.now());
       await log.ensureTopics(
-        Object.entries(KAFKA_TOPICS).map(([k, name]) => ({ name, partitions: config.partitions[k as keyof typeof KAFKA_TOPICS] })),
+        Object.entries(topics).map(([k, name]) => ({ name, partitions: config.partitions[k as keyof typeof topics] })),
       );
       producer = await log.producer();
       http = buildHttp({ version: deps.version, registry: deps.registry, source });
@@ -139,13 +143,13 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
       const c = log.consumer(config.group_id);
       consumer = c;
       await c.run({
-        topics: [KAFKA_TOPICS.bins, KAFKA_TOPICS.health],
+        topics: [topics.bins, topics.health],
         onAssignment: () => positions.reset(),
         eachBatch: async (batch) => {
           const stop = metrics.batchSeconds.startTimer({ topic: batch.topic });
           try {
-            if (batch.topic === KAFKA_TOPICS.bins) {
-              await ingestBins(batch, c, { store, clock, metrics, positions, group_id: config.group_id, stations, onWindows: emit, onCommitError });
+            if (batch.topic === topics.bins) {
+              await ingestBins(batch, c, { store, clock, metrics, positions, group_id: config.group_id, stations, late_horizon_ms: config.late_horizon_ms, onWindows: emit, onCommitError });
             } else {
               await ingestHealth(batch, c, {
                 store, clock, metrics, positions, group_id: config.group_id, onCommitError,

@@ -1,5 +1,6 @@
 /** Central's configuration schema: the type, the defaults and the error messages in one place. */
 import { z } from 'zod';
+import { TOPIC_PREFIX } from '../protocol/index.ts';
 
 export const TopicPartitions = z
   .object({
@@ -17,9 +18,16 @@ export const CentralConfigSchema = z
     group_id: z.string().min(1).default('wacoflow-central'),
     /** How long after a window ends (by the wall clock) it stays provisional, waiting for late bins. */
     grace_ms: z.number().int().min(0).max(86_400_000).default(60_000),
+    /**
+     * How long after a window ends a late bin still revises it (default 7 days: an agent's outbox holds days of
+     * bins through an outage). Later bins are stored in late_events and counted, not folded.
+     */
+    late_horizon_ms: z.number().int().min(0).max(90 * 86_400_000).default(7 * 86_400_000),
     /** How often provisional windows are checked for finality. */
     finalize_interval_ms: z.number().int().min(100).max(600_000).default(5_000),
     partitions: TopicPartitions,
+    /** Kafka topics under this prefix ("staging" → staging.wacoflow.bins.v1), as the gateway writes them. */
+    topic_prefix: z.string().regex(TOPIC_PREFIX, 'letters, digits, dots, dashes and underscores').nullable().default(null),
     http_host: z.string().min(1).default('127.0.0.1'),
     http_port: z.number().int().min(0).max(65_535).default(8080),
   })

@@ -61,10 +61,14 @@ export async function runSkeleton(options: SkeletonOptions = {}): Promise<void> 
   const config = EmbeddedConfigSchema.parse({
     speedup: SPEEDUP,
     http_port: 0,
-    grace_ms: 45_000,
+    // At 30× a second of real Kafka latency is 30 simulated seconds: the grace must cover the real path, or the
+    // window is (rightly) final as no_data first and revised when the bins land.
+    grace_ms: 150_000,
     incidents: 'off',
     kafka_brokers: options.kafka_brokers ?? [],
     database_url: options.database_url ?? null,
+    // Topics of its own: a shared Kafka's wacoflow.bins.v1 holds other runs' bins, which central would read first.
+    topic_prefix: options.kafka_brokers?.length ? `skeleton-${Math.random().toString(36).slice(2, 10)}` : null,
   });
   const logger = pino({ level: process.env.WACOFLOW_TEST_LOG ?? 'silent' });
   const system = buildEmbedded(config, { clock, logger, version: 'test' });

@@ -28,7 +28,7 @@ import type { Log } from '../platform/log/log.ts';
 import { MemoryLog } from '../platform/log/memory-log.ts';
 import { buildFeedServer, type FeedServer } from '../simulators/tmdd-feed/server.ts';
 import { TrafficModel, type Incident } from '../simulators/traffic-model.ts';
-import { WACO_FEEDS, WACO_STATIONS } from '../simulators/waco-network.ts';
+import { detectorIds, WACO_FEEDS, WACO_STATIONS } from '../simulators/waco-network.ts';
 import type { EmbeddedConfig } from './config.ts';
 
 export const SITE = 'waco';
@@ -112,8 +112,10 @@ export function buildEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps): Embed
           http_host: config.http_host,
           http_port: config.http_port,
           partitions: { bins: config.bin_partitions, windows: config.bin_partitions },
+          topic_prefix: config.topic_prefix,
         }),
-        { log, store, clock, logger: logger.child({ component: 'central' }), registry, stations: WACO_STATIONS, version: deps.version },
+        { log, store, clock, logger: logger.child({ component: 'central' }), registry, stations: WACO_STATIONS,
+          detectors: WACO_STATIONS.flatMap((st) => detectorIds(st).map((detector_id) => ({ detector_id, station_id: st.station_id }))), version: deps.version },
       );
       await central.start();
 
@@ -124,7 +126,7 @@ export function buildEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps): Embed
         secrets.set(device_id, secret);
         devices.add({ device_id, site: SITE, enabled: true, secret_hash: await hashSecret(secret) });
       }
-      gateway = buildGateway({ mqtt_host: '127.0.0.1', mqtt_port: config.mqtt_port }, { log, registry: devices, clock, logger: logger.child({ component: 'gateway' }), metrics: registry });
+      gateway = buildGateway({ mqtt_host: '127.0.0.1', mqtt_port: config.mqtt_port, topic_prefix: config.topic_prefix }, { log, registry: devices, clock, logger: logger.child({ component: 'gateway' }), metrics: registry });
       await gateway.start();
 
       agents = WACO_FEEDS.map((feed) => {

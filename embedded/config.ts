@@ -1,5 +1,6 @@
 /** Configuration of the whole system in one process (simulator mode). */
 import { z } from 'zod';
+import { TOPIC_PREFIX } from '../protocol/index.ts';
 
 export const EmbeddedConfigSchema = z
   .object({
@@ -23,6 +24,8 @@ export const EmbeddedConfigSchema = z
     seed: z.string().min(1).default('waco'),
     /** Scheduled incidents that push stations into congestion. */
     incidents: z.enum(['on', 'off']).default('on'),
+    /** Kafka topics under this prefix ("staging" → staging.wacoflow.bins.v1); null: the protocol's names. */
+    topic_prefix: z.string().regex(TOPIC_PREFIX, 'letters, digits, dots, dashes and underscores').nullable().default(null),
     /** Kafka topic partitions for the bins topic (and windows). */
     bin_partitions: z.number().int().min(1).max(256).default(6),
   })

@@ -9,6 +9,7 @@ import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { Aedes } from 'aedes';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import { kafkaTopics } from '../protocol/index.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { Log, LogProducer } from '../platform/log/log.ts';
 import { Breaker } from '../platform/breaker.ts';
@@ -72,6 +73,7 @@ export function buildGateway(input: GatewayConfigInput, deps: GatewayDeps): Gate
           max_messages_per_s_per_client: config.max_messages_per_s_per_client,
           breaker: new Breaker({ failure_threshold: config.log_breaker_threshold, open_ms: config.log_breaker_open_ms }),
           inflight: { n: 0 },
+          topics: kafkaTopics(config.topic_prefix),
         }),
         authorizeSubscribe: authorizeSubscribe(sessions, metrics),
       });

@@ -15,6 +15,7 @@ export const GatewayFileConfigSchema = z
     max_messages_per_s_per_client: limit.max_messages_per_s_per_client.unwrap().optional(),
     log_breaker_threshold: limit.log_breaker_threshold.unwrap().optional(),
     log_breaker_open_ms: limit.log_breaker_open_ms.unwrap().optional(),
+    topic_prefix: limit.topic_prefix,
     /** The device registry that `wacoflow devices …` manages. */
     registry_file: z.string().min(1).optional(),
     /** How often the registry file is checked for changes. */

@@ -41,6 +41,16 @@ export const KAFKA_TOPICS = {
   alerts: 'wacoflow.alerts.v1',
 } as const;
 export type KafkaTopicName = (typeof KAFKA_TOPICS)[keyof typeof KAFKA_TOPICS];
+export type TopicSet = { [K in keyof typeof KAFKA_TOPICS]: string };
+
+/** A topic prefix, e.g. for a staging deployment sharing the cluster: a prefix, a dot, the topic name. */
+export const TOPIC_PREFIX = /^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$/;
+
+/** The protocol's topic names, under `prefix` when one is given ("staging" → "staging.wacoflow.bins.v1"). */
+export function kafkaTopics(prefix: string | null = null): TopicSet {
+  if (!prefix) return { ...KAFKA_TOPICS };
+  return Object.fromEntries(Object.entries(KAFKA_TOPICS).map(([k, name]) => [k, `${prefix}.${name}`])) as TopicSet;
+}
 
 /** Bins are keyed by station so one station's detectors land in one partition and roll up without a shuffle. */
 export function binKey(bin: Pick<Bin, 'station_id'>): string {

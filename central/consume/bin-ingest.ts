@@ -3,7 +3,7 @@
  * station and corridor windows they change, dead letters for undecodable records, and the partition's next
  * offset. Only after the commit is the offset committed to the log and the windows emitted.
  */
-import { tryDecode, type Bin, type DeadLetter, type Station } from '../../protocol/index.ts';
+import { tryDecode, windowStartOfBin, WINDOW_MS, type Bin, type DeadLetter, type Station } from '../../protocol/index.ts';
 import type { LogBatch, LogConsumer, LogRecord } from '../../platform/log/log.ts';
 import { corridorRow, foldBins, windowRefsOf } from '../windows/fold.ts';
 import { windowRefKey, type Store, type WindowRef, type WindowRow } from '../store/store.ts';
@@ -11,6 +11,8 @@ import type { ConsumeContext } from './partition-positions.ts';
 
 export interface IngestDeps extends ConsumeContext {
   stations: ReadonlyMap<string, Station>;
+  /** A bin whose window ended longer ago than this is a late event: recorded, counted, not folded. */
+  late_horizon_ms: number;
   /** Called with every window row the transaction wrote, after it committed. */
   onWindows(rows: WindowRow[]): void;
 }
@@ -41,23 +43,25 @@ export async function ingestBins(batch: LogBatch, consumer: LogConsumer, deps: I
   }
   const next = records[records.length - 1]!.offset + 1;
 
-  const { fresh, rows } = await deps.store.transaction(async (tx) => {
+  const { fresh, late, rows } = await deps.store.transaction(async (tx) => {
     const fresh = await deps.store.insertBins(tx, bins, now);
-    const refs = uniqueRefs(fresh.flatMap(windowRefsOf));
+    const { timely, late } = splitLate(fresh, now, deps.late_horizon_ms);
+    await deps.store.observeDetectors(tx, fresh, now);
+    await deps.store.addLateEvents(tx, late, now);
+    const refs = uniqueRefs(timely.flatMap(windowRefsOf));
     const current = await deps.store.lockWindows(tx, refs);
-    const rows = foldBins(current, fresh, now);
-    await deps.store.writeWindows(tx, rows);
-    const corridors = await rollUpCorridors(tx, rows, deps, now);
-    await deps.store.writeWindows(tx, corridors);
+    const rows = await deps.store.writeWindows(tx, foldBins(current, timely, now));
+    const corridors = await deps.store.writeWindows(tx, await rollUpCorridors(tx, rows, deps, now));
     await deps.store.addDeadLetters(tx, dead);
     await deps.store.saveOffset(tx, deps.group_id, batch.topic, batch.partition, next, now, reset);
-    return { fresh, rows: [...rows, ...corridors] };
+    return { fresh, late, rows: [...rows, ...corridors] };
   });
 
   deps.positions.advanced(batch, next);
   deps.onWindows(rows);
   await commitToLog(consumer, batch, next, deps);
-  deps.metrics.bins.inc({ result: 'stored' }, fresh.length);
+  deps.metrics.bins.inc({ result: 'stored' }, fresh.length - late.length);
+  deps.metrics.bins.inc({ result: 'late' }, late.length);
   deps.metrics.bins.inc({ result: 'duplicate' }, bins.length - fresh.length);
   deps.metrics.bins.inc({ result: 'invalid' }, dead.length);
   deps.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, batch.high_watermark - next));
@@ -74,6 +78,19 @@ export async function commitToLog(consumer: LogConsumer, batch: LogBatch, next: 
     deps.metrics.batchErrors.inc({ topic: batch.topic });
     deps.onCommitError?.(err, batch);
   }
+}
+
+/** Bins still inside their window's late horizon, and the rest with how late they are. */
+export function splitLate(bins: Bin[], now_ms: number, horizon_ms: number): { timely: Bin[]; late: { bin: Bin; window_start_ms: number; lateness_ms: number }[] } {
+  const timely: Bin[] = [];
+  const late: { bin: Bin; window_start_ms: number; lateness_ms: number }[] = [];
+  for (const bin of bins) {
+    const window_start_ms = windowStartOfBin(bin.bin_start_ms, bin.bin_ms);
+    const lateness_ms = now_ms - (window_start_ms + WINDOW_MS);
+    if (lateness_ms > horizon_ms) late.push({ bin, window_start_ms, lateness_ms });
+    else timely.push(bin);
+  }
+  return { timely, late };
 }
 
 function uniqueRefs(refs: WindowRef[]): WindowRef[] {

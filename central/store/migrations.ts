@@ -85,6 +85,47 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'detector inventory with event-time progress, late events, central progress cursors',
+    sql: `
+      -- Every detector central knows: from the configured inventory or from its first bin. Known detectors get
+      -- a no_data window for every 5 minutes they send nothing, so an offline detector is visible, not missing.
+      CREATE TABLE detectors (
+        detector_id     text PRIMARY KEY,
+        station_id      text NOT NULL,
+        source          text NOT NULL CHECK (source IN ('inventory', 'observed')),
+        first_seen_ms   bigint,
+        -- Event-time progress of this key: the latest bin end seen (never goes backwards).
+        last_event_ms   bigint,
+        updated_ms      bigint NOT NULL
+      );
+      CREATE INDEX detectors_station ON detectors (station_id);
+
+      -- Bins that arrived after their window's late horizon: counted and kept here, never folded, never lost.
+      CREATE TABLE late_events (
+        id               bigserial PRIMARY KEY,
+        received_ms      bigint NOT NULL,
+        device_id        text NOT NULL,
+        seq              bigint NOT NULL,
+        detector_id      text NOT NULL,
+        station_id       text NOT NULL,
+        bin_start_ms     bigint NOT NULL,
+        bin_ms           integer NOT NULL,
+        window_start_ms  bigint NOT NULL,
+        lateness_ms      bigint NOT NULL,
+        measures         jsonb NOT NULL
+      );
+      CREATE INDEX late_events_time ON late_events (received_ms);
+
+      -- Named positions of central's periodic work, e.g. how far no_data windows have been filled in.
+      CREATE TABLE central_progress (
+        name        text PRIMARY KEY,
+        value_ms    bigint NOT NULL,
+        updated_ms  bigint NOT NULL
+      );
+    `,
+  },
 ];
 
 export async function migrate(db: SqlDriver, migrations: Migration[] = MIGRATIONS): Promise<number[]> {

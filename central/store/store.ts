@@ -2,7 +2,7 @@
  * Central's storage: every SQL statement WacoFlow runs lives here, batched (UNNEST), never one insert per row.
  * Works unchanged on PostgreSQL and PGlite through `SqlDriver`.
  */
-import type { Bin, DeadLetter, Heartbeat, Measures, Station, Status, WindowLevel, WindowState } from '../../protocol/index.ts';
+import { alignDown, EMPTY_MEASURES, WINDOW_MS, type Bin, type DeadLetter, type Heartbeat, type Measures, type Station, type Status, type WindowLevel, type WindowState } from '../../protocol/index.ts';
 import { migrate } from './migrations.ts';
 import type { SqlDriver, SqlExecutor } from './sql.ts';
 
@@ -26,6 +26,18 @@ export interface WindowRef {
 
 export const windowRefKey = (w: WindowRef): string => `${w.level}\u0000${w.key}\u0000${w.window_start_ms}`;
 
+export interface DetectorRef {
+  detector_id: string;
+  station_id: string;
+}
+
+export interface DetectorRow extends DetectorRef {
+  source: 'inventory' | 'observed';
+  first_seen_ms: number | null;
+  /** Event-time progress: the end of the latest bin seen from this detector. */
+  last_event_ms: number | null;
+}
+
 export interface DeviceRow {
   device_id: string;
   status: 'online' | 'offline' | 'unknown';
@@ -33,6 +45,9 @@ export interface DeviceRow {
   last_seen_ms: number;
   last_heartbeat: Heartbeat | null;
 }
+
+/** central_progress: the end of the last slot given its no_data windows. */
+const NO_DATA_THROUGH = 'no_data_through';
 
 const WINDOW_COLUMNS = 'level, key, window_start_ms, window_end_ms, revision, state, clock_untrusted, measures, updated_ms';
 
@@ -71,6 +86,101 @@ export class Store {
   async stations(): Promise<Station[]> {
     const { rows } = await this.db.query<Station>(
       'SELECT station_id, name, kind, corridor_id, lat, lon, lanes, free_flow_kmh FROM stations ORDER BY station_id',
+    );
+    return rows;
+  }
+
+  /** The configured detector inventory; a detector already observed keeps its history. */
+  async upsertDetectors(detectors: DetectorRef[], now_ms: number): Promise<void> {
+    if (detectors.length === 0) return;
+    await this.db.query(
+      `INSERT INTO detectors (detector_id, station_id, source, updated_ms)
+       SELECT *, 'inventory', $3::bigint FROM UNNEST($1::text[], $2::text[])
+       ON CONFLICT (detector_id) DO UPDATE SET station_id = EXCLUDED.station_id, source = 'inventory', updated_ms = EXCLUDED.updated_ms`,
+      [detectors.map((d) => d.detector_id), detectors.map((d) => d.station_id), now_ms],
+    );
+  }
+
+  /** Registers detectors first seen in these bins and moves each one's event-time progress forward. */
+  async observeDetectors(tx: SqlExecutor, bins: Bin[], now_ms: number): Promise<void> {
+    const latest = new Map<string, { station_id: string; end_ms: number }>();
+    for (const b of bins) {
+      const end_ms = b.bin_start_ms + b.bin_ms;
+      const prev = latest.get(b.detector_id);
+      if (!prev || end_ms > prev.end_ms) latest.set(b.detector_id, { station_id: b.station_id, end_ms });
+    }
+    if (latest.size === 0) return;
+    const ids = [...latest.keys()];
+    await tx.query(
+      `INSERT INTO detectors (detector_id, station_id, source, first_seen_ms, last_event_ms, updated_ms)
+       SELECT d, s, 'observed', $4::bigint, e, $4::bigint FROM UNNEST($1::text[], $2::text[], $3::bigint[]) AS u(d, s, e)
+       ON CONFLICT (detector_id) DO UPDATE SET
+         first_seen_ms = COALESCE(detectors.first_seen_ms, EXCLUDED.first_seen_ms),
+         last_event_ms = GREATEST(COALESCE(detectors.last_event_ms, 0), EXCLUDED.last_event_ms),
+         updated_ms = EXCLUDED.updated_ms`,
+      [ids, ids.map((id) => latest.get(id)!.station_id), ids.map((id) => latest.get(id)!.end_ms), now_ms],
+    );
+  }
+
+  async detectors(): Promise<DetectorRow[]> {
+    const { rows } = await this.db.query<DetectorRow>(
+      'SELECT detector_id, station_id, source, first_seen_ms, last_event_ms FROM detectors ORDER BY detector_id',
+    );
+    return rows;
+  }
+
+  /** Bins past the late horizon: kept, counted, never folded into a window. */
+  async addLateEvents(tx: SqlExecutor, late: { bin: Bin; window_start_ms: number; lateness_ms: number }[], now_ms: number): Promise<void> {
+    if (late.length === 0) return;
+    const col = <T>(f: (l: (typeof late)[number]) => T) => late.map(f);
+    await tx.query(
+      `INSERT INTO late_events (received_ms, device_id, seq, detector_id, station_id, bin_start_ms, bin_ms, window_start_ms, lateness_ms, measures)
+       SELECT $1::bigint, * FROM UNNEST($2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::int[], $8::bigint[], $9::bigint[], $10::jsonb[])`,
+      [
+        now_ms, col((l) => l.bin.device_id), col((l) => l.bin.seq), col((l) => l.bin.detector_id), col((l) => l.bin.station_id),
+        col((l) => l.bin.bin_start_ms), col((l) => l.bin.bin_ms), col((l) => l.window_start_ms), col((l) => l.lateness_ms),
+        col((l) => JSON.stringify(l.bin.measures)),
+      ],
+    );
+  }
+
+  async lateEventCount(): Promise<number> {
+    const { rows } = await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM late_events');
+    return rows[0]?.n ?? 0;
+  }
+
+  async progress(name: string, tx: SqlExecutor = this.db): Promise<number | null> {
+    const { rows } = await tx.query<{ value_ms: number }>('SELECT value_ms FROM central_progress WHERE name = $1', [name]);
+    return rows[0]?.value_ms ?? null;
+  }
+
+  /** Moves a named position forward (never back). */
+  async advanceProgress(tx: SqlExecutor, name: string, value_ms: number, now_ms: number): Promise<void> {
+    await tx.query(
+      `INSERT INTO central_progress (name, value_ms, updated_ms) VALUES ($1, $2, $3)
+       ON CONFLICT (name) DO UPDATE SET value_ms = GREATEST(central_progress.value_ms, EXCLUDED.value_ms), updated_ms = EXCLUDED.updated_ms`,
+      [name, value_ms, now_ms],
+    );
+  }
+
+  /**
+   * Final `no_data` windows for every known detector, station and corridor that has no window at these starts:
+   * an offline detector shows as a window that saw nothing, not as a hole. Returns the rows it created.
+   */
+  async fillNoData(tx: SqlExecutor, window_starts: number[], now_ms: number): Promise<WindowRow[]> {
+    if (window_starts.length === 0) return [];
+    const { rows } = await tx.query<WindowRow>(
+      `WITH keys (level, key) AS (
+         SELECT 'detector', detector_id FROM detectors
+         UNION SELECT 'station', station_id FROM detectors
+         UNION SELECT 'station', station_id FROM stations
+         UNION SELECT 'corridor', corridor_id FROM stations WHERE corridor_id IS NOT NULL)
+       INSERT INTO windows (${WINDOW_COLUMNS})
+       SELECT k.level, k.key, w.s, w.s + $2::bigint, 0, 'final', false, $3::jsonb, $4::bigint
+       FROM keys k CROSS JOIN UNNEST($1::bigint[]) AS w(s)
+       ON CONFLICT (level, key, window_start_ms) DO NOTHING
+       RETURNING ${WINDOW_COLUMNS}`,
+      [window_starts, WINDOW_MS, JSON.stringify(EMPTY_MEASURES), now_ms],
     );
     return rows;
   }
@@ -121,13 +231,21 @@ export class Store {
     for (const r of refs) await tx.query('SELECT pg_advisory_xact_lock(7472362, hashtext($1))', [`${r.level}/${r.key}/${r.window_start_ms}`]);
   }
 
-  async writeWindows(tx: SqlExecutor, rows: WindowRow[]): Promise<void> {
-    if (rows.length === 0) return;
-    await tx.query(
-      `INSERT INTO windows (${WINDOW_COLUMNS})
+  /**
+   * Writes window rows and returns them as stored. One case differs from what was given: a provisional row
+   * whose window meanwhile got a final no_data row (the finalizer inserted it between this transaction's read
+   * and write) is stored as that window's revision, since the no_data row was already emitted as final.
+   */
+  async writeWindows(tx: SqlExecutor, rows: WindowRow[]): Promise<WindowRow[]> {
+    if (rows.length === 0) return [];
+    const written = await tx.query<WindowRow>(
+      `INSERT INTO windows AS w (${WINDOW_COLUMNS})
        SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::int[], $6::text[], $7::bool[], $8::jsonb[], $9::bigint[])
-       ON CONFLICT (level, key, window_start_ms) DO UPDATE SET revision = EXCLUDED.revision, state = EXCLUDED.state,
-         clock_untrusted = EXCLUDED.clock_untrusted, measures = EXCLUDED.measures, updated_ms = EXCLUDED.updated_ms`,
+       ON CONFLICT (level, key, window_start_ms) DO UPDATE SET
+         revision = CASE WHEN w.state <> 'provisional' AND EXCLUDED.state = 'provisional' THEN w.revision + 1 ELSE EXCLUDED.revision END,
+         state = CASE WHEN w.state <> 'provisional' AND EXCLUDED.state = 'provisional' THEN 'revised' ELSE EXCLUDED.state END,
+         clock_untrusted = EXCLUDED.clock_untrusted, measures = EXCLUDED.measures, updated_ms = EXCLUDED.updated_ms
+       RETURNING ${WINDOW_COLUMNS}`,
       [
         rows.map((r) => r.level),
         rows.map((r) => r.key),
@@ -140,6 +258,7 @@ export class Store {
         rows.map((r) => r.updated_ms),
       ],
     );
+    return written.rows;
   }
 
   /** Station windows of the given stations for one window start (for corridor roll-ups). */
@@ -151,15 +270,29 @@ export class Store {
     return rows;
   }
 
-  /** Marks provisional windows whose end + grace has passed as final, and returns them. */
-  async finalizeDue(now_ms: number, grace_ms: number): Promise<WindowRow[]> {
-    const { rows } = await this.db.query<WindowRow>(
-      `UPDATE windows SET state = 'final', updated_ms = $1
-       WHERE state = 'provisional' AND window_end_ms + $2 <= $1
-       RETURNING ${WINDOW_COLUMNS}`,
-      [now_ms, grace_ms],
-    );
-    return rows;
+  /**
+   * One finalisation pass, in one transaction: provisional windows whose end + grace has passed become final,
+   * and every known key without a window in a slot that is now due gets a final no_data window. The slots are
+   * filled from where the last pass stopped (at most `max_slots` per pass, oldest first); on the very first pass
+   * the position starts at now, so history before central existed is not filled in. Returns the rows changed.
+   */
+  async finalizeDue(now_ms: number, grace_ms: number, max_slots = 288): Promise<WindowRow[]> {
+    return this.db.transaction(async (tx) => {
+      const { rows: finals } = await tx.query<WindowRow>(
+        `UPDATE windows SET state = 'final', updated_ms = $1
+         WHERE state = 'provisional' AND window_end_ms + $2 <= $1
+         RETURNING ${WINDOW_COLUMNS}`,
+        [now_ms, grace_ms],
+      );
+      // Slot s is due when s + WINDOW_MS + grace <= now; `through` is the end of the newest due slot.
+      const through = alignDown(now_ms - grace_ms - WINDOW_MS, WINDOW_MS) + WINDOW_MS;
+      const from = (await this.progress(NO_DATA_THROUGH, tx)) ?? through;
+      const slots: number[] = [];
+      for (let s = from; s < through && slots.length < max_slots; s += WINDOW_MS) slots.push(s);
+      const empty = await this.fillNoData(tx, slots, now_ms);
+      await this.advanceProgress(tx, NO_DATA_THROUGH, slots.length > 0 ? slots.at(-1)! + WINDOW_MS : through, now_ms);
+      return [...finals, ...empty];
+    });
   }
 
   /** The newest window of every key at a level (the "current" view). */

@@ -10,7 +10,7 @@ import { buildExternalBridge } from '../../gateway/bridge/external.ts';
 import { gatewayMetrics } from '../../gateway/metrics.ts';
 import { GatewayFileConfigSchema } from '../../gateway/file-config.ts';
 import { FileDeviceRegistry } from '../../gateway/registry/file-registry.ts';
-import { KAFKA_TOPICS } from '../../protocol/index.ts';
+import { kafkaTopics } from '../../protocol/index.ts';
 import { systemClock } from '../../platform/clock.ts';
 import { KafkaLog } from '../../platform/log/kafka-log.ts';
 import { ERR, WacoflowError } from '../../platform/errors.ts';
@@ -27,10 +27,11 @@ export async function runGateway(file: string, logLevel: LogLevel): Promise<void
     client_id: 'wacoflow-gateway',
     onLog: (level, message, extra) => logger[level]({ component: 'kafka', ...extra }, message),
   });
+  const topics = kafkaTopics(config.topic_prefix);
   await log.ensureTopics([
-    { name: KAFKA_TOPICS.bins, partitions: config.partitions.bins },
-    { name: KAFKA_TOPICS.health, partitions: config.partitions.health },
-    { name: KAFKA_TOPICS.dlq, partitions: config.partitions.dlq },
+    { name: topics.bins, partitions: config.partitions.bins },
+    { name: topics.health, partitions: config.partitions.health },
+    { name: topics.dlq, partitions: config.partitions.dlq },
   ]);
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics, prefix: 'wacoflow_process_' });
@@ -53,7 +54,7 @@ export async function runGateway(file: string, logLevel: LogLevel): Promise<void
   if (config.external_broker) {
     const e = config.external_broker;
     const bridge = buildExternalBridge(
-      { url: e.url, client_id: e.client_id, site: e.site, reconnect_ms: e.reconnect_ms, ...(e.username ? { username: e.username, password: e.password ?? '' } : {}) },
+      { url: e.url, client_id: e.client_id, site: e.site, reconnect_ms: e.reconnect_ms, topic_prefix: config.topic_prefix, ...(e.username ? { username: e.username, password: e.password ?? '' } : {}) },
       { log, clock: systemClock, logger, metrics: gatewayMetrics(metrics) },
     );
     await bridge.start();
@@ -66,7 +67,7 @@ export async function runGateway(file: string, logLevel: LogLevel): Promise<void
         .filter((k) => config[k] !== undefined)
         .map((k) => [k, config[k]]),
     );
-    const gateway = buildGateway({ mqtt_host: config.mqtt_host, mqtt_port: config.mqtt_port, ...limits, ...(tls ? { tls } : {}) }, { log, registry: devices, clock: systemClock, logger, metrics });
+    const gateway = buildGateway({ mqtt_host: config.mqtt_host, mqtt_port: config.mqtt_port, topic_prefix: config.topic_prefix, ...limits, ...(tls ? { tls } : {}) }, { log, registry: devices, clock: systemClock, logger, metrics });
     await gateway.start();
     stopBroker = () => gateway.stop();
     logger.info({ mqtt: gateway.url(), mqtts: gateway.tlsUrl() || null, devices: devices.size(), kafka: config.kafka_brokers }, 'gateway ready');

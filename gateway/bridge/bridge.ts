@@ -3,7 +3,7 @@
  * heartbeats and statuses to wacoflow.health.v1 (keyed by device); anything undecodable to wacoflow.dlq.v1 with
  * the reason. `forward` resolves only once the log has the records: the caller acknowledges after that.
  */
-import { binKey, encode, healthKey, KAFKA_TOPICS, tryDecode, type DeadLetter, type MqttKind } from '../../protocol/index.ts';
+import { binKey, encode, healthKey, KAFKA_TOPICS, tryDecode, type DeadLetter, type MqttKind, type TopicSet } from '../../protocol/index.ts';
 import type { LogProducer } from '../../platform/log/log.ts';
 
 export type ForwardResult = 'forwarded' | 'dead_lettered' | 'ignored';
@@ -17,7 +17,7 @@ export interface Publish {
   received_ms: number;
 }
 
-export async function forward(producer: LogProducer, p: Publish): Promise<ForwardResult> {
+export async function forward(producer: LogProducer, p: Publish, topics: Pick<TopicSet, 'bins' | 'health' | 'dlq'> = KAFKA_TOPICS): Promise<ForwardResult> {
   const dead = async (reason: string, field: string | null): Promise<ForwardResult> => {
     const letter: DeadLetter = {
       v: 1,
@@ -28,7 +28,7 @@ export async function forward(producer: LogProducer, p: Publish): Promise<Forwar
       source: { transport: 'mqtt', address: p.topic, client_id: p.client_id },
       payload_base64: p.payload.toString('base64'),
     };
-    await producer.send(KAFKA_TOPICS.dlq, [{ key: p.device_id, value: encode(letter), headers: { type: 'dead_letter' } }]);
+    await producer.send(topics.dlq, [{ key: p.device_id, value: encode(letter), headers: { type: 'dead_letter' } }]);
     return 'dead_lettered';
   };
   const mismatch = (device_id: string): Promise<ForwardResult> =>
@@ -40,7 +40,7 @@ export async function forward(producer: LogProducer, p: Publish): Promise<Forwar
       if (!d.ok) return dead(d.error.message, d.error.field);
       if (d.value.device_id !== p.device_id) return mismatch(d.value.device_id);
       await producer.send(
-        KAFKA_TOPICS.bins,
+        topics.bins,
         d.value.bins.map((bin) => ({ key: binKey(bin), value: encode(bin), headers: { type: 'bin' } })),
       );
       return 'forwarded';
@@ -55,7 +55,7 @@ export async function forward(producer: LogProducer, p: Publish): Promise<Forwar
       // connected, so its own time would make "offline" older than the "online" it follows (and boards have no
       // real-time clock to trust anyway).
       const value = p.kind === 'status' ? { ...d.value, ts_ms: p.received_ms } : d.value;
-      await producer.send(KAFKA_TOPICS.health, [{ key: healthKey(p.device_id), value: encode(value), headers: { type } }]);
+      await producer.send(topics.health, [{ key: healthKey(p.device_id), value: encode(value), headers: { type } }]);
       return 'forwarded';
     }
     default:

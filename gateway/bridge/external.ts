@@ -6,7 +6,7 @@
  */
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { MQTT_ROOT, parseMqttTopic } from '../../protocol/index.ts';
+import { kafkaTopics, MQTT_ROOT, parseMqttTopic } from '../../protocol/index.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Log, LogProducer } from '../../platform/log/log.ts';
 import type { GatewayMetrics } from '../metrics.ts';
@@ -21,6 +21,8 @@ export interface ExternalBridgeConfig {
   /** Sites to bridge ('+' for all). */
   site: string;
   reconnect_ms: number;
+  /** Kafka topics under this prefix; absent: the protocol's names. */
+  topic_prefix?: string | null;
 }
 
 export interface ExternalBridge {
@@ -51,7 +53,7 @@ export function buildExternalBridge(config: ExternalBridgeConfig, deps: { log: L
         if (!topic) return done();
         const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
         const stop = deps.metrics.produceSeconds.startTimer();
-        forward(p, { topic: packet.topic, kind: topic.kind, device_id: topic.device_id, client_id: null, payload, received_ms: deps.clock.now() }).then(
+        forward(p, { topic: packet.topic, kind: topic.kind, device_id: topic.device_id, client_id: null, payload, received_ms: deps.clock.now() }, kafkaTopics(config.topic_prefix ?? null)).then(
           (result) => {
             stop();
             deps.metrics.messages.inc({ kind: topic.kind, result });

@@ -8,7 +8,7 @@
  */
 import type { Client, PublishPacket } from 'aedes';
 import type { Logger } from 'pino';
-import { parseMqttTopic } from '../../protocol/index.ts';
+import { parseMqttTopic, type TopicSet } from '../../protocol/index.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { LogProducer } from '../../platform/log/log.ts';
 import { forward } from '../bridge/bridge.ts';
@@ -24,6 +24,8 @@ export interface PublishLimits {
   breaker: Breaker;
   /** Publishes waiting for the log, all devices. */
   inflight: { n: number };
+  /** Where forwarded records go. */
+  topics: TopicSet;
 }
 
 export function authorizePublish(
@@ -79,7 +81,7 @@ export function authorizePublish(
     metrics.bytes.inc(payload.length);
     metrics.inflight.inc();
     const stop = metrics.produceSeconds.startTimer();
-    forward(log, { topic: packet.topic, kind: topic.kind, device_id: topic.device_id, client_id: client?.id ?? null, payload, received_ms: clock.now() })
+    forward(log, { topic: packet.topic, kind: topic.kind, device_id: topic.device_id, client_id: client?.id ?? null, payload, received_ms: clock.now() }, limits.topics)
       .then(
         (result) => {
           limits.breaker.success();

@@ -1,0 +1,366 @@
+/**
+ * Gateway figures on real Kafka, side by side in one run: bins per second from MQTT QoS 1 into Kafka (acks=all)
+ * through `wacoflow gateway`, the same load through a Mosquitto → kcat pipeline as the reference, PUBACK latency
+ * at a steady 1,000 messages per second, and the gateway's memory per idle connection with 1,000 devices.
+ * The gateway and Mosquitto run as their own processes; this script is only the load and the stopwatch.
+ * Prints Markdown; never gates CI. Every wait has a deadline: a stage that does not finish says so.
+ *
+ *   npm run services -- up && WACOFLOW_KAFKA_BROKERS=127.0.0.1:9092 npm run bench:gateway
+ *   WACOFLOW_BENCH_ONLY=latency,memory …   (stages: throughput, reference, latency, memory)
+ */
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import mqtt, { type MqttClient } from 'mqtt';
+import { mqttTopic, type BinBatch } from '../protocol/index.ts';
+import { hashSecret } from '../gateway/registry/devices.ts';
+import { writeRegistryFile } from '../gateway/registry/file-registry.ts';
+
+const BROKERS = process.env.WACOFLOW_KAFKA_BROKERS ?? '127.0.0.1:9092';
+const BIN = join(import.meta.dirname, '..', 'bin', 'wacoflow.js');
+const dir = mkdtempSync(join(tmpdir(), 'wf-bench-gw-'));
+const SECRET = 'bench-secret';
+const PUBLISHERS = 16;
+const WINDOW = 32; // QoS 1 messages each publisher keeps in flight: the gateway's default per-device limit
+const RUNS = 3;
+const IDLE_DEVICES = 1_000;
+const REFERENCE_TOPIC = 'wacoflow.bench.reference';
+
+const fixture = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'protocol', 'fixtures', 'valid', 'bin_batch.json'), 'utf8')) as BinBatch;
+const rows: [string, string, string][] = [];
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const freePort = () =>
+  new Promise<number>((r) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => r(p));
+    });
+  });
+
+async function until(what: string, cond: () => boolean | Promise<boolean>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`${what}: not done after ${ms / 1000} s`);
+    await sleep(20);
+  }
+}
+
+/** One message for `device`: `bins` bins under fresh seqs, as an agent would send them. */
+function payload(device: string, seq: number, bins: number): Buffer {
+  const template = fixture.bins[0]!;
+  return Buffer.from(
+    JSON.stringify({
+      v: 1, device_id: device, sent_ms: Date.now(),
+      bins: Array.from({ length: bins }, (_, i) => ({ ...template, device_id: device, seq: seq + i, detector_id: `${device}-d${i % 8}`, station_id: `st-${(seq + i) % 37}` })),
+    }),
+  );
+}
+
+const kafka = new Kafka({ clientId: 'wacoflow-bench', brokers: BROKERS.split(','), logLevel: logLevel.NOTHING });
+const admin = kafka.admin();
+
+async function recordsIn(topic: string): Promise<number> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  return offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+}
+
+// ---------------------------------------------------------------------------------------------------- processes
+
+const children: ChildProcess[] = [];
+/** Starts a server process and waits until its port takes connections. Keeps only the tail of its output. */
+async function start(command: string, args: string[], port: number, what: string): Promise<ChildProcess> {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let tail = '';
+  const keep = (d: Buffer) => (tail = (tail + d.toString()).slice(-2_000));
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const answers = () =>
+    new Promise<boolean>((r) => {
+      const s = connect(port, '127.0.0.1', () => s.end(() => r(true))).on('error', () => r(false));
+    });
+  await until(what, async () => child.exitCode !== null || (await answers()), 60_000);
+  if (child.exitCode !== null) throw new Error(`${what} exited: ${tail}`);
+  return child;
+}
+
+/** A registry of `devices` devices bench-0…, all with SECRET (one hash: the login cost is the same, the setup is not 1,000 hashes). */
+async function registryFile(devices: number): Promise<string> {
+  const path = join(dir, `devices-${devices}.json`);
+  const hash = await hashSecret(SECRET);
+  const now = Date.now();
+  writeRegistryFile(path, Array.from({ length: devices }, (_, i) => ({ device_id: `bench-${i}`, site: 'waco', enabled: true, role: 'device' as const, secret_hash: hash, created_ms: now, updated_ms: now })));
+  return path;
+}
+
+async function startGateway(devices: number, perClientRate: number): Promise<{ url: string; stop: () => Promise<void> }> {
+  const registry = await registryFile(devices);
+  const port = await freePort();
+  const config = join(dir, `gateway-${port}.yaml`);
+  writeFileSync(config, [
+    'mqtt_host: 127.0.0.1', `mqtt_port: ${port}`, `registry_file: ${registry}`, `max_messages_per_s_per_client: ${perClientRate}`,
+    'kafka_brokers:', ...BROKERS.split(',').map((b) => `  - ${b}`),
+  ].join('\n'));
+  const child = await start(process.execPath, [BIN, 'gateway', '--config', config, '--log-level', 'warn'], port, 'wacoflow gateway');
+  return { url: `mqtt://127.0.0.1:${port}`, stop: () => stop(child) };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([exited, sleep(10_000).then(() => child.kill('SIGKILL'))]);
+}
+
+/** Connects `ids` with `concurrency` logins at a time; the clients come back in the order of `ids`. */
+async function connectAll(url: string, ids: string[], concurrency: number): Promise<MqttClient[]> {
+  const clients: MqttClient[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < ids.length) {
+        const i = next++;
+        const id = ids[i]!;
+        clients[i] = await mqtt.connectAsync(url, { clientId: id, username: id, password: SECRET, reconnectPeriod: 0, connectTimeout: 60_000, keepalive: 120 });
+      }
+    }),
+  );
+  return clients;
+}
+
+// ---------------------------------------------------------------------------------------------------- stages
+
+/** Every publisher keeps WINDOW QoS 1 messages in flight until `messages` have been acknowledged in all. */
+async function pump(clients: MqttClient[], topicOf: (i: number) => string, messages: number, bins: number, deadlineMs: number): Promise<number> {
+  let sent = 0;
+  let acked = 0;
+  const t = performance.now();
+  const closed = new Promise<never>((_, reject) => {
+    for (const c of clients) c.once('close', () => reject(new Error(`${c.options.clientId} was disconnected after ${acked} acknowledgements`)));
+  });
+  closed.catch(() => {}); // the clients close on purpose once the pump is done
+  await Promise.race([
+    closed,
+    Promise.all(
+      clients.map((c, i) =>
+        Promise.all(
+          Array.from({ length: WINDOW }, async () => {
+            while (sent < messages) {
+              const seq = sent++ * bins;
+              await c.publishAsync(topicOf(i), payload(c.options.clientId!, seq, bins), { qos: 1 });
+              acked++;
+            }
+          }),
+        ),
+      ),
+    ),
+    sleep(deadlineMs).then(() => {
+      throw new Error(`only ${acked} of ${messages} messages acknowledged after ${deadlineMs / 1000} s`);
+    }),
+  ]);
+  return performance.now() - t;
+}
+
+async function gatewayThroughput(bins: number, messages: number): Promise<number[]> {
+  const gw = await startGateway(PUBLISHERS, 100_000);
+  const rates: number[] = [];
+  try {
+    for (let r = 0; r < RUNS; r++) {
+      const clients = await connectAll(gw.url, Array.from({ length: PUBLISHERS }, (_, i) => `bench-${i}`), PUBLISHERS);
+      const before = await recordsIn('wacoflow.bins.v1');
+      const ms = await pump(clients, (i) => mqttTopic('waco', `bench-${i}`, 'bins'), messages, bins, 120_000);
+      // Every PUBACK means Kafka has the bins: check that it does.
+      const landed = (await recordsIn('wacoflow.bins.v1')) - before;
+      if (landed < messages * bins) throw new Error(`acknowledged ${messages * bins} bins but Kafka has ${landed}`);
+      rates.push((messages * bins) / (ms / 1000));
+      process.stderr.write(`[bench]   run ${r + 1}: ${fmt(rates.at(-1)!)} bins/s\n`);
+      await Promise.all(clients.map((c) => c.endAsync()));
+    }
+  } finally {
+    await gw.stop();
+  }
+  return rates;
+}
+
+async function referenceThroughput(messages: number): Promise<number[]> {
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic: REFERENCE_TOPIC, numPartitions: 6, replicationFactor: -1 }] }).catch(() => {});
+  const port = await freePort();
+  const conf = join(dir, 'mosquitto.conf');
+  // No queue limit for the pipeline's subscriber, so Mosquitto drops nothing while kcat catches up.
+  writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'max_queued_messages 0', 'max_inflight_messages 0', 'persistence false'].join('\n'));
+  const broker = await start('mosquitto', ['-c', conf], port, 'mosquitto');
+  const rates: number[] = [];
+  try {
+    for (let r = 0; r < RUNS; r++) {
+      // The pipeline: a QoS 1 subscriber printing "topic|payload" lines, kcat producing each line keyed by topic.
+      // kcat sends stdin in blocks, so the last lines would wait for more input: the subscriber exits after the
+      // run's messages (-C), and the run ends when kcat has delivered everything and exited.
+      const pipe = spawn('sh', ['-c', `mosquitto_sub -h 127.0.0.1 -p ${port} -q 1 -i wf-bench-ref -t 'ref/#' -F '%t|%p' -C ${messages} | kcat -P -b ${BROKERS} -t ${REFERENCE_TOPIC} -K '|' -X acks=all -X enable.idempotence=true -X linger.ms=5`], { stdio: 'ignore', detached: true });
+      const done = new Promise<number | null>((resolve) => pipe.once('exit', resolve));
+      try {
+        await sleep(500); // the subscription is in place
+        const clients = await Promise.all(Array.from({ length: PUBLISHERS }, (_, i) => mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: `bench-${i}`, reconnectPeriod: 0 })));
+        const before = await recordsIn(REFERENCE_TOPIC);
+        const t = performance.now();
+        await pump(clients, (i) => `ref/${i}`, messages, 1, 300_000);
+        const code = await Promise.race([done, sleep(300_000).then(() => 'timeout' as const)]);
+        if (code !== 0) throw new Error(`the reference pipeline ended with ${code}`);
+        rates.push(messages / ((performance.now() - t) / 1000));
+        const landed = (await recordsIn(REFERENCE_TOPIC)) - before;
+        if (landed !== messages) throw new Error(`the reference pipeline landed ${landed} of ${messages} records`);
+        process.stderr.write(`[bench]   run ${r + 1}: ${fmt(rates.at(-1)!)} bins/s\n`);
+        await Promise.all(clients.map((c) => c.endAsync()));
+      } finally {
+        try {
+          process.kill(-pipe.pid!, 'SIGTERM');
+        } catch {
+          /* already gone */
+        }
+      }
+    }
+  } finally {
+    await stop(broker);
+  }
+  return rates;
+}
+
+async function pubackLatency(ratePerS: number, seconds: number): Promise<number[]> {
+  // 20 devices at 50 messages a second each: inside the gateway's default per-device rate limit.
+  const devices = 20;
+  const gw = await startGateway(devices, 50);
+  const latencies: number[] = [];
+  try {
+    const clients = await connectAll(gw.url, Array.from({ length: devices }, (_, i) => `bench-${i}`), devices);
+    const interval = 1_000 / (ratePerS / devices);
+    let seq = 0;
+    const end = performance.now() + seconds * 1_000;
+    const pending: Promise<void>[] = [];
+    await Promise.all(
+      clients.map(async (c, i) => {
+        await sleep((interval / devices) * i); // spread the devices over the interval
+        let due = performance.now();
+        while (due < end) {
+          const t = performance.now();
+          pending.push(c.publishAsync(mqttTopic('waco', `bench-${i}`, 'bins'), payload(`bench-${i}`, seq++, 1), { qos: 1 }).then(() => void latencies.push(performance.now() - t)));
+          due += interval;
+          await sleep(Math.max(0, due - performance.now()));
+        }
+      }),
+    );
+    await Promise.race([Promise.all(pending), sleep(30_000)]);
+    await Promise.all(clients.map((c) => c.endAsync()));
+  } finally {
+    await gw.stop();
+  }
+  return latencies.sort((a, b) => a - b);
+}
+
+interface MemoryPoint {
+  connected: number;
+  rss: number;
+  heap: number;
+  external: number;
+}
+
+/**
+ * The gateway's memory with 0, half and all IDLE_DEVICES connected, each reading after a full collection (the
+ * gateway runs in bench/gateway-memory-child.ts with --expose-gc). The cost per connection is taken between
+ * half and all: the logins' scrypt buffers (16 MiB each, on libuv's threads) leave malloc arenas that RSS
+ * keeps, and by half-way those are already counted.
+ */
+async function idleMemory(): Promise<{ points: MemoryPoint[]; seconds: number }> {
+  const registry = await registryFile(IDLE_DEVICES);
+  const child = fork(join(import.meta.dirname, 'gateway-memory-child.ts'), [registry, BROKERS], {
+    execArgv: ['--expose-gc', '--import', 'tsx'], env: { ...process.env, MALLOC_ARENA_MAX: '2' }, stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  children.push(child);
+  const next = <T>() => new Promise<T>((resolve) => child.once('message', (m) => resolve(m as T)));
+  const { url } = await Promise.race([next<{ url: string }>(), sleep(60_000).then(() => Promise.reject(new Error('the gateway did not start in 60 s')))]);
+  const points: MemoryPoint[] = [];
+  const clients: MqttClient[] = [];
+  const measure = async () => {
+    await sleep(2_000);
+    const reply = next<Omit<MemoryPoint, 'connected'>>();
+    child.send('measure');
+    points.push({ connected: clients.length, ...(await reply) });
+  };
+  try {
+    await measure();
+    const t = performance.now();
+    const ids = Array.from({ length: IDLE_DEVICES }, (_, i) => `bench-${i}`);
+    clients.push(...(await connectAll(url, ids.slice(0, IDLE_DEVICES / 2), 16)));
+    await measure();
+    clients.push(...(await connectAll(url, ids.slice(IDLE_DEVICES / 2), 16)));
+    const seconds = (performance.now() - t) / 1000;
+    await measure();
+    return { points, seconds };
+  } finally {
+    await Promise.all(clients.map((c) => c.endAsync()));
+    child.disconnect();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  await admin.connect();
+  const step = (s: string) => process.stderr.write(`[bench] ${s}\n`);
+  try {
+    const only = (process.env.WACOFLOW_BENCH_ONLY ?? '').split(',').filter(Boolean);
+    const want = (stage: string) => only.length === 0 || only.includes(stage);
+    let single = NaN;
+    if (want('throughput')) {
+      step('gateway, 1 bin per message');
+      single = median(await gatewayThroughput(1, 20_000));
+      rows.push([`MQTT QoS 1 → wacoflow gateway → Kafka acks=all, 1 bin per message (${PUBLISHERS} devices, ${WINDOW} in flight each)`, `${fmt(single)} bins/s`, '≥ 20,000 bins/s']);
+      step('gateway, 50 bins per message');
+      const batched = median(await gatewayThroughput(50, 2_000));
+      rows.push([`the same, 50 bins per message (an agent's live batch)`, `${fmt(batched)} bins/s`, '≥ 20,000 bins/s']);
+    }
+    if (want('reference')) {
+      step('Mosquitto → kcat reference, 1 bin per message');
+      const reference = median(await referenceThroughput(20_000));
+      rows.push([`reference: MQTT QoS 1 → Mosquitto → mosquitto_sub \\| kcat → Kafka acks=all, 1 bin per message`, `${fmt(reference)} bins/s`, '—']);
+      if (!Number.isNaN(single)) rows.push(['gateway ÷ reference, 1 bin per message', `${(single / reference).toFixed(2)}`, '—']);
+    }
+    if (want('latency')) {
+      step('PUBACK latency at 1,000 msg/s for 30 s');
+      const lat = await pubackLatency(1_000, 30);
+      const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!;
+      rows.push([`PUBACK latency at 1,000 msg/s, 1 bin each, 20 devices (${fmt(lat.length)} messages)`, `p50 ${q(0.5).toFixed(1)} ms, p99 ${q(0.99).toFixed(1)} ms, max ${q(1).toFixed(1)} ms`, 'p99 ≤ 20 ms']);
+    }
+    if (want('memory')) {
+      step(`memory with ${IDLE_DEVICES} idle devices`);
+      const { points, seconds } = await idleMemory();
+      const [zero, half, all] = points as [MemoryPoint, MemoryPoint, MemoryPoint];
+      const mb = (p: MemoryPoint) => `${(p.rss / 2 ** 20).toFixed(0)} MB RSS, ${(p.heap / 2 ** 20).toFixed(1)} MB heap`;
+      const per = (a: MemoryPoint, b: MemoryPoint, k: 'rss' | 'heap' | 'external') => `${((b[k] - a[k]) / (b.connected - a.connected) / 1024).toFixed(1)} KB`;
+      rows.push([`gateway after a full GC with 0 / ${fmt(half.connected)} / ${fmt(all.connected)} idle devices (logins: ${seconds.toFixed(0)} s of scrypt)`, `${mb(zero)} / ${mb(half)} / ${mb(all)}`, '—']);
+      rows.push([`memory per idle connection, ${fmt(half.connected)} → ${fmt(all.connected)} connected: RSS; V8 heap; external`, `${per(half, all, 'rss')}; ${per(half, all, 'heap')}; ${per(half, all, 'external')}`, '≤ 20 KB']);
+      rows.push([`the same, 0 → ${fmt(all.connected)} connected (RSS here includes the logins' malloc arenas)`, `${per(zero, all, 'rss')}; ${per(zero, all, 'heap')}; ${per(zero, all, 'external')}`, '≤ 20 KB']);
+    }
+  } finally {
+    await admin.disconnect();
+    await Promise.all(children.map((c) => stop(c)));
+  }
+
+  const cpu = cpus()[0]?.model ?? 'unknown cpu';
+  const kafkaVersion = execFileSync('sh', ['-c', 'ls .services | grep -o "kafka-[0-9.]*" | head -1'], { cwd: join(import.meta.dirname, '..') }).toString().trim();
+  console.log(`\n### Gateway: ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpu}, Node ${process.version}, ${kafkaVersion || 'Kafka'} (one broker, same machine)\n`);
+  console.log('| measure | median of 3 runs | goal |\n|---|---|---|');
+  for (const [m, v, g] of rows) console.log(`| ${m} | ${v} | ${g} |`);
+}
+
+main().then(
+  () => process.exit(0),
+  async (err: unknown) => {
+    console.error(err);
+    await Promise.all(children.map((c) => stop(c)));
+    process.exit(1);
+  },
+);
