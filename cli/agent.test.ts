@@ -10,7 +10,7 @@ import { systemClock } from '../platform/clock.ts';
 import { buildFeedServer } from '../simulators/tmdd-feed/server.ts';
 import { TrafficModel } from '../simulators/traffic-model.ts';
 import { detectorIds, WACO_FEEDS, WACO_STATIONS } from '../simulators/waco-network.ts';
-import { loadConfigFile } from './config-file.ts';
+import { loadConfigFile } from '../platform/config-file.ts';
 
 const run = promisify(execFile);
 const BIN = join(import.meta.dirname, '..', 'bin', 'wacoflow.js');

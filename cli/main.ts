@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { agentCommand } from './commands/agent.ts';
 import { devicesCommand } from './commands/devices.ts';
+import { centralCommand } from './commands/central.ts';
 import { gatewayCommand } from './commands/gateway.ts';
 import { simCommand } from './commands/sim.ts';
 import { tmddCommand } from './commands/tmdd.ts';
@@ -15,6 +16,7 @@ const program = new Command('wacoflow')
   .addCommand(simCommand())
   .addCommand(agentCommand())
   .addCommand(gatewayCommand())
+  .addCommand(centralCommand())
   .addCommand(devicesCommand())
   .addCommand(tmddCommand());
 

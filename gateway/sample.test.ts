@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfigFile } from '../cli/config-file.ts';
+import { loadConfigFile } from '../platform/config-file.ts';
 import { GatewayFileConfigSchema } from './file-config.ts';
 
 describe('gateway/sample.yaml', () => {

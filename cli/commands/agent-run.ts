@@ -19,7 +19,7 @@ import { systemClock } from '../../platform/clock.ts';
 import { ERR, WacoflowError } from '../../platform/errors.ts';
 import { createLogger, type LogLevel } from '../../platform/logger.ts';
 import { listen } from '../../platform/net.ts';
-import { loadConfigFile } from '../config-file.ts';
+import { loadConfigFile } from '../../platform/config-file.ts';
 import { VERSION } from '../run.ts';
 import { createHash } from 'node:crypto';
 

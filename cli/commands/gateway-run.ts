@@ -16,7 +16,7 @@ import { KafkaLog } from '../../platform/log/kafka-log.ts';
 import { ERR, WacoflowError } from '../../platform/errors.ts';
 import { createLogger, type LogLevel } from '../../platform/logger.ts';
 import { listen } from '../../platform/net.ts';
-import { loadConfigFile } from '../config-file.ts';
+import { loadConfigFile } from '../../platform/config-file.ts';
 
 export async function runGateway(file: string, logLevel: LogLevel): Promise<void> {
   const config = loadConfigFile(file, GatewayFileConfigSchema);

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { ERR, WacoflowError } from '../platform/errors.ts';
+import { ERR, WacoflowError } from './errors.ts';
 
 export function loadConfigFile<T extends z.ZodType>(file: string, schema: T): z.infer<T> {
   let text: string;

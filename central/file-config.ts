@@ -1,0 +1,24 @@
+/** Central's configuration file (`wacoflow central --config FILE`): where it reads, stores and listens. */
+import { z } from 'zod';
+import { CentralConfigSchema } from './config.ts';
+
+const own = CentralConfigSchema.shape;
+
+export const CentralFileConfigSchema = z
+  .object({
+    kafka_brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port')).min(1, 'give at least one Kafka broker'),
+    database_url: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://'),
+    /** Stations and their detectors (YAML); relative paths are taken from this file's folder. */
+    inventory_file: z.string().min(1),
+    // The same settings and bounds as central itself, so a mistake is reported against this file.
+    group_id: own.group_id,
+    grace_ms: own.grace_ms,
+    late_horizon_ms: own.late_horizon_ms,
+    finalize_interval_ms: own.finalize_interval_ms,
+    partitions: own.partitions,
+    topic_prefix: own.topic_prefix,
+    http_host: own.http_host,
+    http_port: own.http_port,
+  })
+  .strict();
+export type CentralFileConfig = z.infer<typeof CentralFileConfigSchema>;
