@@ -22,7 +22,7 @@ import { PartitionPositions } from './consume/partition-positions.ts';
 import { buildHttp, type StationView } from './http/server.ts';
 import { centralMetrics } from './metrics.ts';
 import type { DetectorRef, Store, WindowRow } from './store/store.ts';
-import { toWindowResult, type StationLookup } from './windows/result.ts';
+import { stationLookup, toWindowResult } from './windows/result.ts';
 
 export interface CentralDeps {
   log: Log;
@@ -182,18 +182,5 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
       producer = null;
       logger.info('central stopped');
     },
-  };
-}
-
-function stationLookup(stations: ReadonlyMap<string, Station>): StationLookup {
-  return (level, key) => {
-    if (level === 'station') return stations.get(key) ?? null;
-    if (level === 'corridor') {
-      const members = [...stations.values()].filter((s) => s.corridor_id === key);
-      if (members.length === 0) return null;
-      const free_flow_kmh = members.reduce((a, s) => a + s.free_flow_kmh, 0) / members.length;
-      return { kind: members[0]!.kind, lanes: members[0]!.lanes, free_flow_kmh };
-    }
-    return null; // detectors: the fallback free-flow speed until [4] learns one per detector
   };
 }

@@ -4,6 +4,7 @@ import { agentCommand } from './commands/agent.ts';
 import { devicesCommand } from './commands/devices.ts';
 import { centralCommand } from './commands/central.ts';
 import { gatewayCommand } from './commands/gateway.ts';
+import { replayCommand } from './commands/replay.ts';
 import { simCommand } from './commands/sim.ts';
 import { tmddCommand } from './commands/tmdd.ts';
 import { fail, VERSION } from './run.ts';
@@ -17,6 +18,7 @@ const program = new Command('wacoflow')
   .addCommand(agentCommand())
   .addCommand(gatewayCommand())
   .addCommand(centralCommand())
+  .addCommand(replayCommand())
   .addCommand(devicesCommand())
   .addCommand(tmddCommand());
 

@@ -33,3 +33,17 @@ export function toWindowResult(row: WindowRow, lookup: StationLookup): WindowRes
     measures: row.measures,
   };
 }
+
+/** Lookups over an inventory: stations as they are, corridors by their stations' mean free-flow speed. */
+export function stationLookup(stations: ReadonlyMap<string, Station>): StationLookup {
+  return (level, key) => {
+    if (level === 'station') return stations.get(key) ?? null;
+    if (level === 'corridor') {
+      const members = [...stations.values()].filter((s) => s.corridor_id === key);
+      if (members.length === 0) return null;
+      const free_flow_kmh = members.reduce((a, s) => a + s.free_flow_kmh, 0) / members.length;
+      return { kind: members[0]!.kind, lanes: members[0]!.lanes, free_flow_kmh };
+    }
+    return null; // detectors: the fallback free-flow speed until [4] learns one per detector
+  };
+}
