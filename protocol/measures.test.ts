@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { aggregateSamples, expectedSamples, windowStartOfBin } from './binning.ts';
 import { BinAlgebraError } from './errors.ts';
-import { EMPTY_MEASURES, merge, mergeAll, measuresOfSample, summarise, type Measures } from './measures.ts';
+import { EMPTY_MEASURES, merge, mergeAll, mergeInto, measuresOfSample, summarise, type Measures } from './measures.ts';
 import { alignDown, nests, windowOf, WINDOW_MS } from './time.ts';
 import type { Sample } from './v1/sample.ts';
 
@@ -46,6 +46,18 @@ describe('merge', () => {
     fc.assert(
       fc.property(measuresArb, measuresArb, measuresArb, (a, b, c) => {
         expectSameMeasures(merge(merge(a, b), c), merge(a, merge(b, c)));
+      }),
+    );
+  });
+
+  it('mergeInto writes exactly what merge returns into its target, and leaves the other input alone', () => {
+    fc.assert(
+      fc.property(measuresArb, measuresArb, (a, b) => {
+        const bCopy = structuredClone(b);
+        const target = structuredClone(a);
+        expect(mergeInto(target, b)).toBe(target);
+        expect(target).toStrictEqual(merge(a, b));
+        expect(b).toStrictEqual(bCopy);
       }),
     );
   });

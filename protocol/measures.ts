@@ -50,7 +50,12 @@ export const EMPTY_MEASURES: Readonly<Measures> = Object.freeze({
 
 /** An empty aggregate that expects `samples_expected` samples (an interval in which nothing arrived yet). */
 export function expecting(samples_expected: number): Measures {
-  return { ...EMPTY_MEASURES, samples_expected };
+  // Written out rather than spread from the frozen EMPTY_MEASURES: spreading a frozen object takes V8's slow
+  // path, and central creates one of these per window.
+  return {
+    volume: null, occupied_ms: 0, occupancy_observed_ms: 0, speed_weight: 0, speed_sum: 0, speed_inverse_sum: 0,
+    speed_min_kmh: null, speed_max_kmh: null, samples_seen: 0, samples_expected,
+  };
 }
 
 function minOf(a: number | null, b: number | null): number | null {
@@ -100,6 +105,26 @@ export function merge(a: Readonly<Measures>, b: Readonly<Measures>): Measures {
     samples_seen: a.samples_seen + b.samples_seen,
     samples_expected: a.samples_expected + b.samples_expected,
   };
+}
+
+/**
+ * `merge(target, b)` written into `target`, for folds that own their accumulator. Same rules, same result.
+ */
+export function mergeInto(target: Measures, b: Readonly<Measures>): Measures {
+  const queue = maxOf(target.queue_max_veh ?? null, b.queue_max_veh ?? null);
+  if (queue === null) delete target.queue_max_veh;
+  else target.queue_max_veh = queue;
+  target.volume = target.volume === null ? b.volume : b.volume === null ? target.volume : target.volume + b.volume;
+  target.occupied_ms += b.occupied_ms;
+  target.occupancy_observed_ms += b.occupancy_observed_ms;
+  target.speed_weight += b.speed_weight;
+  target.speed_sum += b.speed_sum;
+  target.speed_inverse_sum += b.speed_inverse_sum;
+  target.speed_min_kmh = minOf(target.speed_min_kmh, b.speed_min_kmh);
+  target.speed_max_kmh = maxOf(target.speed_max_kmh, b.speed_max_kmh);
+  target.samples_seen += b.samples_seen;
+  target.samples_expected += b.samples_expected;
+  return target;
 }
 
 export function mergeAll(items: Iterable<Readonly<Measures>>): Measures {

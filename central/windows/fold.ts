@@ -7,7 +7,7 @@
  * A window that was already final takes a late bin as a revision: state `revised`, revision + 1 (once per
  * batch), and it is written and re-emitted.
  */
-import { mergeAll, merge, windowStartOfBin, WINDOW_MS, EMPTY_MEASURES, type Bin } from '../../protocol/index.ts';
+import { expecting, mergeAll, mergeInto, windowStartOfBin, WINDOW_MS, type Bin } from '../../protocol/index.ts';
 import { windowRefKey, type WindowRef, type WindowRow } from '../store/store.ts';
 
 /** The detector and station windows a bin lands in. */
@@ -21,12 +21,14 @@ export function windowRefsOf(bin: Bin): WindowRef[] {
 
 function emptyRow(ref: WindowRef, now_ms: number): WindowRow {
   return {
-    ...ref,
+    level: ref.level,
+    key: ref.key,
+    window_start_ms: ref.window_start_ms,
     window_end_ms: ref.window_start_ms + WINDOW_MS,
     revision: 0,
     state: 'provisional',
     clock_untrusted: false,
-    measures: { ...EMPTY_MEASURES },
+    measures: expecting(0),
     updated_ms: now_ms,
   };
 }
@@ -42,19 +44,32 @@ function touch(row: WindowRow, bumped: Set<string>, now_ms: number): WindowRow {
 }
 
 export function foldBins(current: ReadonlyMap<string, WindowRow>, bins: Bin[], now_ms: number): WindowRow[] {
-  const rows = new Map<string, WindowRow>();
+  // The fold is central's hot path. Rows are copied once per fold (touch) and then merged into in place, and
+  // found again through a map per level and key rather than a composed string key per bin.
+  const out: WindowRow[] = [];
   const bumped = new Set<string>();
+  const index = { detector: new Map<string, Map<number, WindowRow>>(), station: new Map<string, Map<number, WindowRow>>() };
+  const rowFor = (level: 'detector' | 'station', key: string, window_start_ms: number): WindowRow => {
+    let byStart = index[level].get(key);
+    if (!byStart) index[level].set(key, (byStart = new Map()));
+    let row = byStart.get(window_start_ms);
+    if (!row) {
+      const ref: WindowRef = { level, key, window_start_ms };
+      row = touch(current.get(windowRefKey(ref)) ?? emptyRow(ref, now_ms), bumped, now_ms);
+      row.measures = { ...row.measures };
+      byStart.set(window_start_ms, row);
+      out.push(row);
+    }
+    return row;
+  };
   for (const bin of bins) {
-    for (const ref of windowRefsOf(bin)) {
-      const k = windowRefKey(ref);
-      const base = rows.get(k) ?? current.get(k) ?? emptyRow(ref, now_ms);
-      const row = touch(base, bumped, now_ms);
-      row.measures = merge(row.measures, bin.measures);
-      row.clock_untrusted = row.clock_untrusted || !bin.clock.synced;
-      rows.set(k, row);
+    const start = windowStartOfBin(bin.bin_start_ms, bin.bin_ms);
+    for (const row of [rowFor('detector', bin.detector_id, start), rowFor('station', bin.station_id, start)]) {
+      mergeInto(row.measures, bin.measures);
+      if (!bin.clock.synced) row.clock_untrusted = true;
     }
   }
-  return [...rows.values()];
+  return out;
 }
 
 /** A corridor window recomputed from all its station windows; revision bumps if it was already final. */
