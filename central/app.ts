@@ -4,7 +4,9 @@
  *   log: wacoflow.bins.v1 ──▶ bin-ingest ─┐                       ┌─▶ events ('window') ─▶ API / dashboard
  *                                         ├─▶ one PG transaction ─┤
  *   log: wacoflow.health.v1 ▶ health ─────┘   (rows + offsets)    └─▶ log: wacoflow.windows.v1
- *   finalizer (every finalize_interval_ms): provisional ─▶ final once end + grace has passed
+ *   finalizer (every finalize_interval_ms, one instance, under a lease in PostgreSQL):
+ *     provisional ─▶ final once end + grace has passed; no_data for known keys that sent nothing
+ *     final windows ─▶ analytics ─▶ alerts, forecasts ─▶ PostgreSQL, events, log: wacoflow.alerts.v1
  *   HTTP: /api/health, /api/stations, /metrics
  */
 import { EventEmitter } from 'node:events';
@@ -23,6 +25,8 @@ import { buildHttp, type StationView } from './http/server.ts';
 import { centralMetrics } from './metrics.ts';
 import type { DetectorRef, Store, WindowRow } from './store/store.ts';
 import { stationLookup, toWindowResult } from './windows/result.ts';
+import { Analytics } from './analytics.ts';
+import { Finalizer } from './finalizer.ts';
 
 export interface CentralDeps {
   log: Log;
@@ -39,7 +43,7 @@ export interface CentralDeps {
 export interface Central {
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** 'window' (WindowResult) after every committed change. */
+  /** 'window' (WindowResult) after every committed change; 'alert' (Alert) as one opens or closes; 'forecast' (StationForecast). */
   readonly events: EventEmitter;
   /** The HTTP address once started. */
   address(): { host: string; port: number } | null;
@@ -97,10 +101,34 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
     }
   };
 
+  const detectorStation = new Map((deps.detectors ?? []).map((d) => [d.detector_id, d.station_id]));
+  const finalizer = new Finalizer({
+    store, clock, logger, emit,
+    analytics: new Analytics(config.time_zone, stations),
+    grace_ms: config.grace_ms,
+    lease_ms: Math.max(3 * config.finalize_interval_ms, 30_000),
+    history_days: config.analytics_history_days,
+    toResult: (row) => toWindowResult(row, lookup),
+    producer: () => producer,
+    alerts_topic: topics.alerts,
+    stationOf: (key) => detectorStation.get(key) ?? key,
+    onAlert: (alert) => {
+      metrics.alerts.inc({ kind: alert.kind, state: alert.state });
+      events.emit('alert', alert);
+    },
+    onForecast: (forecast) => events.emit('forecast', forecast),
+  });
+
   const finalize = async (): Promise<WindowResult[]> => {
-    const run = finalizing.then(async () => emit(await store.finalizeDue(clock.now(), config.grace_ms)));
+    const run = finalizing.then(() => finalizer.pass());
     finalizing = run.catch(() => {});
     return run;
+  };
+
+  /** Windows written by a bin batch: emitted, and revisions analysed when this instance runs the analytics. */
+  const onWindows = (rows: WindowRow[]): void => {
+    const results = emit(rows);
+    finalizing = finalizing.then(() => finalizer.revised(results)).catch((err: unknown) => logger.warn({ err }, 'analysing revised windows failed'));
   };
 
   const source = {
@@ -149,7 +177,7 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
           const stop = metrics.batchSeconds.startTimer({ topic: batch.topic });
           try {
             if (batch.topic === topics.bins) {
-              await ingestBins(batch, c, { store, clock, metrics, positions, group_id: config.group_id, stations, late_horizon_ms: config.late_horizon_ms, onWindows: emit, onCommitError });
+              await ingestBins(batch, c, { store, clock, metrics, positions, group_id: config.group_id, stations, late_horizon_ms: config.late_horizon_ms, onWindows, onCommitError });
             } else {
               await ingestHealth(batch, c, {
                 store, clock, metrics, positions, group_id: config.group_id, onCommitError,
@@ -177,6 +205,7 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
       await consumer?.stop();
       consumer = null;
       await finalizing;
+      await finalizer.stop();
       await http?.close();
       await producer?.close();
       producer = null;

@@ -1,6 +1,6 @@
 /** Central's configuration schema: the type, the defaults and the error messages in one place. */
 import { z } from 'zod';
-import { TOPIC_PREFIX } from '../protocol/index.ts';
+import { isTimeZone, TOPIC_PREFIX } from '../protocol/index.ts';
 
 export const TopicPartitions = z
   .object({
@@ -23,6 +23,10 @@ export const CentralConfigSchema = z
      * bins through an outage). Later bins are stored in late_events and counted, not folded.
      */
     late_horizon_ms: z.number().int().min(0).max(90 * 86_400_000).default(7 * 86_400_000),
+    /** Local time zone of the network: the anomaly baselines and forecasts work in time of week. */
+    time_zone: z.string().refine(isTimeZone, 'must be an IANA time zone, for example America/Chicago').default('America/Chicago'),
+    /** Days of stored windows replayed into the models when an instance takes over the analytics. */
+    analytics_history_days: z.number().int().min(0).max(366).default(28),
     /** How often provisional windows are checked for finality. */
     finalize_interval_ms: z.number().int().min(100).max(600_000).default(5_000),
     partitions: TopicPartitions,

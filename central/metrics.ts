@@ -24,6 +24,12 @@ export function centralMetrics(registry: Registry) {
       labelNames: ['level', 'state'] as const,
       registers,
     }),
+    alerts: new Counter({
+      name: 'wacoflow_central_alert_events_total',
+      help: 'Alert events (an alert opening or closing), by kind (traffic, detector_health) and state.',
+      labelNames: ['kind', 'state'] as const,
+      registers,
+    }),
     batchSeconds: new Histogram({
       name: 'wacoflow_central_batch_duration_seconds',
       help: 'Time to process one log batch, transaction included.',

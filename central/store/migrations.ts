@@ -126,6 +126,48 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'alerts, latest forecasts, leases',
+    sql: `
+      -- Alerts open and close as events; this row is the alert's latest state.
+      CREATE TABLE alerts (
+        alert_id         text PRIMARY KEY,
+        kind             text NOT NULL CHECK (kind IN ('traffic', 'detector_health', 'device')),
+        rule             text NOT NULL,
+        key              text NOT NULL,
+        state            text NOT NULL CHECK (state IN ('open', 'closed')),
+        severity         text NOT NULL,
+        opened_ms        bigint NOT NULL,
+        closed_ms        bigint,
+        window_start_ms  bigint,
+        window_revision  integer,
+        detail           text NOT NULL,
+        updated_ms       bigint NOT NULL
+      );
+      CREATE INDEX alerts_open ON alerts (key) WHERE state = 'open';
+
+      -- The newest forecast of every station and horizon.
+      CREATE TABLE forecasts (
+        station_id              text NOT NULL,
+        horizon_min             integer NOT NULL,
+        issued_window_start_ms  bigint NOT NULL,
+        target_window_start_ms  bigint NOT NULL,
+        speed_kmh               double precision,
+        occupancy_pct           double precision,
+        congestion              text NOT NULL,
+        updated_ms              bigint NOT NULL,
+        PRIMARY KEY (station_id, horizon_min)
+      );
+
+      -- Work one central instance does for all (finalising windows, analytics): whoever holds the lease.
+      CREATE TABLE central_leases (
+        name        text PRIMARY KEY,
+        holder      text NOT NULL,
+        expires_ms  bigint NOT NULL
+      );
+    `,
+  },
 ];
 
 export async function migrate(db: SqlDriver, migrations: Migration[] = MIGRATIONS): Promise<number[]> {

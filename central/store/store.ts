@@ -3,6 +3,7 @@
  * Works unchanged on PostgreSQL and PGlite through `SqlDriver`.
  */
 import { alignDown, EMPTY_MEASURES, WINDOW_MS, type Bin, type DeadLetter, type Heartbeat, type Measures, type Station, type Status, type WindowLevel, type WindowState } from '../../protocol/index.ts';
+import { AnalyticsStore } from './analytics-store.ts';
 import { migrate } from './migrations.ts';
 import type { SqlDriver, SqlExecutor } from './sql.ts';
 
@@ -49,13 +50,16 @@ export interface DeviceRow {
 /** central_progress: the end of the last slot given its no_data windows. */
 const NO_DATA_THROUGH = 'no_data_through';
 
-const WINDOW_COLUMNS = 'level, key, window_start_ms, window_end_ms, revision, state, clock_untrusted, measures, updated_ms';
+export const WINDOW_COLUMNS = 'level, key, window_start_ms, window_end_ms, revision, state, clock_untrusted, measures, updated_ms';
 
 export class Store {
   readonly db: SqlDriver;
+  /** Alerts, forecasts and the finalizer's lease. */
+  readonly analytics: AnalyticsStore;
 
   constructor(db: SqlDriver) {
     this.db = db;
+    this.analytics = new AnalyticsStore(db);
   }
 
   migrate(): Promise<number[]> {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isTimeZone } from './time.ts';
+import { isTimeZone } from '../../../protocol/index.ts';
 
 export const TmddHttpConfigSchema = z
   .object({

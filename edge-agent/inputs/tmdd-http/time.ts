@@ -12,15 +12,6 @@ export interface DateTimeZone {
   offset?: unknown;
 }
 
-export function isTimeZone(name: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: name });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Parses an offset to minutes east of UTC, or returns null if it is not one of the accepted forms. */
 export function parseOffset(offset: string): number | null {
   const m = /^([+-])?(\d{2}):?(\d{2})$/.exec(offset.trim());

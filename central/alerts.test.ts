@@ -1,0 +1,87 @@
+/**
+ * Alerts and forecasts through central, on both backends: a detector stuck on opens a detector-health alert that
+ * is stored, emitted and published to the alerts topic keyed by its station, then closes; forecasts are stored
+ * per horizon; and with two instances only the lease holder finalises and analyses.
+ */
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { decode, expecting, WINDOW_MS, type Alert, type Bin, type Station } from '../protocol/index.ts';
+import { ManualClock } from '../platform/clock.ts';
+import { backends, ownTopics, produceBins, startCentral, waitProcessed } from './testing.ts';
+
+const T0 = Date.UTC(2026, 10, 24, 6, 0, 0);
+const station: Station = { station_id: 'al-s1', name: 'al-s1', kind: 'freeway', corridor_id: null, lat: 31.5, lon: -97.1, lanes: 1, free_flow_kmh: 110 };
+const DETECTORS = [{ detector_id: 'al-s1-l1', station_id: 'al-s1' }];
+
+/** One 5-minute bin for window `w` with `occupancy` percent and 30 vehicles at 90 km/h. */
+function bin(w: number, occupancy: number): Bin {
+  return {
+    device_id: 'agent-al', seq: w + 1, detector_id: 'al-s1-l1', station_id: 'al-s1', bin_start_ms: T0 + w * WINDOW_MS, bin_ms: WINDOW_MS, clock: { synced: true, offset_ms: 0 },
+    measures: { ...expecting(15), volume: 30, samples_seen: 15, occupied_ms: (occupancy / 100) * WINDOW_MS, occupancy_observed_ms: WINDOW_MS, speed_weight: 30, speed_sum: 2700, speed_inverse_sum: 30 / 90, speed_min_kmh: 90, speed_max_kmh: 90 },
+  };
+}
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (closers.length) await closers.pop()!();
+});
+
+describe.each(backends())('alerts and forecasts ($name)', (backend) => {
+  it('opens a stuck-on alert after three windows, publishes it keyed by station, and closes it', async () => {
+    const env = await backend.open();
+    closers.push(env.close);
+    const topics = ownTopics();
+    const clock = new ManualClock(T0);
+    const t = await startCentral(env, { clock, stations: [station], detectors: DETECTORS, topics, grace_ms: 60_000 });
+    closers.push(() => t.central.stop());
+    const emitted: Alert[] = [];
+    t.central.events.on('alert', (a: Alert) => emitted.push(a));
+    await t.central.finalize();
+
+    const occupancy = [10, 100, 100, 100, 12, 11, 10];
+    for (const [w, occ] of occupancy.entries()) {
+      await produceBins(env.log, topics.bins, [bin(w, occ)]);
+      await waitProcessed(t, topics.bins, w + 1);
+      clock.advance(T0 + (w + 1) * WINDOW_MS + 60_000 - clock.now());
+      await t.central.finalize();
+    }
+    expect(emitted.map((a) => [a.rule, a.state, a.window_start_ms])).toEqual([
+      ['stuck_on', 'open', T0 + 3 * WINDOW_MS],
+      ['stuck_on', 'closed', T0 + 5 * WINDOW_MS],
+    ]);
+    const stored = await t.store.analytics.alerts();
+    expect(stored).toEqual([{ ...emitted[1], v: 1 }]); // one row per alert, in its latest state
+    expect(stored[0]).toMatchObject({ alert_id: `detector_health:stuck_on:al-s1-l1:${T0 + WINDOW_MS}`, kind: 'detector_health', window_revision: 0 });
+
+    // The alerts topic carries both events, keyed by the detector's station.
+    const consumer = env.log.consumer(`read-${randomUUID()}`);
+    const published: { key: string | null; alert: Alert }[] = [];
+    await consumer.run({ topics: [topics.alerts], eachBatch: async (b) => void published.push(...b.records.map((r) => ({ key: r.key, alert: decode('alert', r.value) }))) });
+    const end = Date.now() + 30_000;
+    while (published.length < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    await consumer.stop();
+    expect(published.map((p) => [p.key, p.alert.state])).toEqual([['al-s1', 'open'], ['al-s1', 'closed']]);
+
+    const forecasts = await t.store.analytics.forecasts();
+    expect(forecasts.map((f) => [f.station_id, f.horizon_min, f.issued_window_start_ms])).toEqual([15, 30, 60].map((h) => ['al-s1', h, T0 + 6 * WINDOW_MS]));
+  }, 120_000);
+
+  it('lets only the lease holder finalise; the other takes over when the holder stops', async () => {
+    const env = await backend.open();
+    closers.push(env.close);
+    const topics = ownTopics();
+    const clock = new ManualClock(T0);
+    const a = await startCentral(env, { clock, stations: [station], detectors: DETECTORS, topics, grace_ms: 60_000 });
+    const b = await startCentral(env, { clock, stations: [station], detectors: DETECTORS, topics, grace_ms: 60_000 });
+    closers.push(() => b.central.stop());
+    await a.central.finalize();
+    clock.advance(3 * WINDOW_MS);
+    const first = await a.central.finalize(); // the holder renews its lease and fills the slots due since its first pass
+    expect(first.filter((r) => r.level === 'station').map((r) => r.window_start_ms)).toEqual([T0 - WINDOW_MS, T0, T0 + WINDOW_MS]);
+    expect(await b.central.finalize()).toEqual([]); // a holds the lease
+    await a.central.stop(); // releases the lease
+    clock.advance(WINDOW_MS);
+    const taken = await b.central.finalize();
+    expect(taken.filter((r) => r.level === 'station').map((r) => [r.window_start_ms, r.status])).toEqual([[T0 + 2 * WINDOW_MS, 'no_data']]);
+  }, 120_000);
+});

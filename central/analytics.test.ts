@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { EMPTY_MEASURES, type Station, type WindowResult } from '../protocol/index.ts';
+import { Analytics } from './analytics.ts';
+
+const T0 = Date.UTC(2026, 9, 5, 5, 0, 0); // a Monday, 00:00 in Chicago
+const W = 300_000;
+const station: Station = { station_id: 's1', name: 's1', kind: 'freeway', corridor_id: null, lat: 31.5, lon: -97.1, lanes: 2, free_flow_kmh: 110 };
+
+function window(i: number, speed: number, level: 'station' | 'detector' = 'station', key = 's1', occupancy = 8): WindowResult {
+  return {
+    v: 1, level, key, window_start_ms: T0 + i * W, window_end_ms: T0 + (i + 1) * W, revision: 0, state: 'final', status: 'ok',
+    volume: 40, occupancy_pct: occupancy, speed_kmh: speed, speed_min_kmh: speed, speed_max_kmh: speed, observed_fraction: 1,
+    congestion: 'clear', los: null, clock_untrusted: false, measures: { ...EMPTY_MEASURES },
+  };
+}
+
+/** Two weeks of a steady road: 100 km/h give or take 2, by a fixed pattern. */
+const history = Array.from({ length: 2 * 2016 }, (_, i) => window(i, 100 + ((i * 7) % 5) - 2));
+
+describe('Analytics', () => {
+  it('opens a traffic alert after three slow windows, names it by the run, and closes it when speeds recover', () => {
+    const a = new Analytics('America/Chicago', new Map([['s1', station]]));
+    expect(a.observe(history, T0, true)).toEqual({ alerts: [], forecasts: [] }); // history: learnt, not reported
+    const n = history.length;
+    const seen = [0, 1, 2, 3, 4, 5, 6].map((k) => a.observe([window(n + k, k < 3 ? 40 : 100)], T0 + (n + k + 1) * W));
+    const alerts = seen.flatMap((s) => s.alerts);
+    expect(alerts.map((x) => [x.state, x.rule, x.window_start_ms])).toEqual([
+      ['open', 'speed_kmh_low', T0 + (n + 2) * W],
+      ['closed', 'speed_kmh_low', T0 + (n + 5) * W],
+    ]);
+    expect(alerts[0]!.alert_id).toBe(`traffic:speed_kmh_low:s1:${T0 + n * W}`);
+    expect(alerts[1]).toMatchObject({ alert_id: alerts[0]!.alert_id, opened_ms: alerts[0]!.opened_ms, closed_ms: T0 + (n + 6) * W, kind: 'traffic' });
+    expect(alerts[0]!.detail).toMatch(/^speed_kmh 40\.0 against a usual (9[89]|10[012])\.\d \(score -\d+\.\d\)$/);
+  });
+
+  it('reports detector health apart from traffic, and forecasts every station it saw', () => {
+    const a = new Analytics('America/Chicago', new Map([['s1', station]]));
+    const out = [0, 1, 2].map((i) => a.observe([window(i, 100), window(i, 0, 'detector', 's1-l1', 100)], T0 + (i + 1) * W));
+    expect(out.flatMap((o) => o.alerts).map((x) => [x.kind, x.rule, x.key, x.state])).toEqual([['detector_health', 'stuck_on', 's1-l1', 'open']]);
+    const f = out[2]!.forecasts;
+    expect(f.map((x) => x.key)).toEqual(['s1']);
+    expect(f[0]!.horizons.map((h) => [h.horizon_min, h.target_window_start_ms, h.speed_kmh])).toEqual([
+      [15, T0 + 2 * W + 15 * 60_000, 100], [30, T0 + 2 * W + 30 * 60_000, 100], [60, T0 + 2 * W + 60 * 60_000, 100],
+    ]);
+  });
+
+  it('leaves provisional and corridor windows out', () => {
+    const a = new Analytics('America/Chicago', new Map([['s1', station]]));
+    expect(a.observe([{ ...window(0, 100), state: 'provisional' }, { ...window(0, 100), level: 'corridor', key: 'c' }], T0)).toEqual({ alerts: [], forecasts: [] });
+  });
+});

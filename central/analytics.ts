@@ -1,0 +1,90 @@
+/**
+ * Central's analytics: final window results in, alerts and forecasts out. Station windows feed the traffic-
+ * anomaly detector and the forecaster; detector windows feed the detector-health rules. The models are the pure
+ * ones in anomaly/ and forecast/; this class turns their events into protocol Alerts, named by the window
+ * revision that triggered them, and keeps no I/O of its own.
+ */
+import type { Alert, Station, WindowResult } from '../protocol/index.ts';
+import { defaultHealthOptions, DetectorHealthMonitor, type DetectorHealthEvent } from './anomaly/detector-health.ts';
+import { defaultTrafficOptions, TrafficAnomalyDetector, type TrafficAnomalyEvent } from './anomaly/traffic.ts';
+import type { WindowInput } from './anomaly/types.ts';
+import { defaultForecastOptions, StationForecaster, type StationForecast } from './forecast/station.ts';
+
+export interface AnalyticsOutput {
+  alerts: Alert[];
+  forecasts: StationForecast[];
+}
+
+const FALLBACK_FREE_FLOW_KMH = 100;
+
+export class Analytics {
+  private readonly traffic: TrafficAnomalyDetector;
+  private readonly health: DetectorHealthMonitor;
+  private readonly forecaster: StationForecaster;
+  private readonly stations: ReadonlyMap<string, Station>;
+  /** Lanes per detector window is 1; per station window, the station's lanes. */
+  private readonly lanesOf: (w: WindowResult) => number;
+  /** Opening time of each open alert, so its close event carries it too. */
+  private readonly opened = new Map<string, number>();
+
+  constructor(time_zone: string, stations: ReadonlyMap<string, Station>) {
+    this.traffic = new TrafficAnomalyDetector(defaultTrafficOptions(time_zone));
+    this.health = new DetectorHealthMonitor(defaultHealthOptions(time_zone));
+    this.forecaster = new StationForecaster(defaultForecastOptions(time_zone));
+    this.stations = stations;
+    this.lanesOf = (w) => (w.level === 'station' ? (stations.get(w.key)?.lanes ?? 1) : 1);
+  }
+
+  /**
+   * Feeds final and revised windows, oldest first. Alerts are what opened or closed; forecasts are the new ones of
+   * every station that got a window. `quiet` feeds history at start-up: models learn, nothing is reported.
+   */
+  observe(windows: readonly WindowResult[], now_ms: number, quiet = false): AnalyticsOutput {
+    const alerts: Alert[] = [];
+    const stationsSeen = new Set<string>();
+    const sorted = windows.filter((w) => w.state !== 'provisional' && w.level !== 'corridor').sort((a, b) => a.window_start_ms - b.window_start_ms);
+    for (const w of sorted) {
+      const input: WindowInput = { key: w.key, window_start_ms: w.window_start_ms, speed_kmh: w.speed_kmh, occupancy_pct: w.occupancy_pct, volume: w.volume, observed_fraction: w.observed_fraction, lanes: this.lanesOf(w) };
+      if (w.level === 'station') {
+        const events = this.traffic.push(input);
+        this.forecaster.push(input);
+        stationsSeen.add(w.key);
+        if (!quiet) alerts.push(...events.map((e) => this.alertOf('traffic', e, w, now_ms)));
+      } else {
+        const events = this.health.push(input);
+        if (!quiet) alerts.push(...events.map((e) => this.alertOf('detector_health', e, w, now_ms)));
+      }
+    }
+    if (quiet) return { alerts: [], forecasts: [] };
+    const forecasts = [...stationsSeen].flatMap((key) => this.forecaster.forecast(key, this.stations.get(key)?.free_flow_kmh ?? FALLBACK_FREE_FLOW_KMH) ?? []);
+    return { alerts, forecasts };
+  }
+
+  private alertOf(kind: 'traffic' | 'detector_health', e: TrafficAnomalyEvent | DetectorHealthEvent, w: WindowResult, now_ms: number): Alert {
+    const alert_id = `${kind}:${e.rule}:${e.key}:${e.since_ms}`;
+    if (e.kind === 'open') this.opened.set(alert_id, now_ms);
+    const opened_ms = this.opened.get(alert_id) ?? now_ms;
+    if (e.kind === 'close') this.opened.delete(alert_id);
+    return {
+      v: 1,
+      alert_id,
+      kind,
+      rule: e.rule,
+      key: e.key,
+      state: e.kind === 'open' ? 'open' : 'closed',
+      severity: 'warning',
+      opened_ms,
+      closed_ms: e.kind === 'close' ? now_ms : null,
+      window_start_ms: w.window_start_ms,
+      window_revision: w.revision,
+      detail: describe(e),
+    };
+  }
+}
+
+function describe(e: TrafficAnomalyEvent | DetectorHealthEvent): string {
+  if ('detail' in e) return e.kind === 'close' ? `cleared${e.reason === 'gap' ? ' (no data)' : ''}: ${e.detail}` : e.detail;
+  const fmt = (n: number | null) => (n === null ? 'n/a' : n.toFixed(1));
+  const what = `${e.measure} ${fmt(e.value)} against a usual ${fmt(e.baseline?.median ?? null)} (score ${fmt(e.score)})`;
+  return e.kind === 'close' ? `cleared${e.reason === 'gap' ? ' (no data)' : ''}: ${what}` : what;
+}

@@ -1,0 +1,104 @@
+/**
+ * The work one central instance does for all, under a lease in PostgreSQL: finalising due windows (and filling
+ * in no_data), then analytics on what became final: alerts and forecasts, stored and published. Another instance
+ * takes over within one lease when the holder stops; the new holder first replays recent history into the
+ * models without reporting, so persistence checks and baselines carry on where they were.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { encode, type Alert, type WindowResult } from '../protocol/index.ts';
+import type { Clock } from '../platform/clock.ts';
+import type { LogProducer } from '../platform/log/log.ts';
+import { Analytics } from './analytics.ts';
+import type { StationForecast } from './forecast/station.ts';
+import type { Store, WindowRow } from './store/store.ts';
+
+const LEASE = 'finalizer';
+const DAY_MS = 86_400_000;
+
+export interface FinalizerDeps {
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  analytics: Analytics;
+  grace_ms: number;
+  lease_ms: number;
+  history_days: number;
+  /** Results for rows; also emits them to the API and the windows topic. */
+  emit(rows: WindowRow[]): WindowResult[];
+  toResult(row: WindowRow): WindowResult;
+  producer(): LogProducer | null;
+  alerts_topic: string;
+  /** The station an alert's key belongs to (a detector's station), for the topic's key. */
+  stationOf(key: string): string;
+  onAlert(alert: Alert): void;
+  onForecast(forecast: StationForecast): void;
+}
+
+export class Finalizer {
+  private readonly holder = randomUUID();
+  private leading = false;
+  private readonly deps: FinalizerDeps;
+
+  constructor(deps: FinalizerDeps) {
+    this.deps = deps;
+  }
+
+  isLeading(): boolean {
+    return this.leading;
+  }
+
+  /** One pass: renew the lease, finalise what is due, analyse it. Returns the rows it changed (none when not leading). */
+  async pass(): Promise<WindowResult[]> {
+    const { store, clock } = this.deps;
+    const now = clock.now();
+    const leading = await store.analytics.lease(LEASE, this.holder, now, this.deps.lease_ms);
+    if (!leading) {
+      if (this.leading) this.deps.logger.warn('lost the finalizer lease to another central instance');
+      this.leading = false;
+      return [];
+    }
+    if (!this.leading) {
+      await this.warmUp(now);
+      this.leading = true;
+      this.deps.logger.info('holding the finalizer lease: finalising windows and running analytics');
+    }
+    const results = this.deps.emit(await store.finalizeDue(now, this.deps.grace_ms));
+    await this.analyse(results);
+    return results;
+  }
+
+  /** Windows revised by late bins on this instance: analysed if it leads (the leader's models see them). */
+  async revised(results: WindowResult[]): Promise<void> {
+    if (this.leading) await this.analyse(results.filter((r) => r.state === 'revised'));
+  }
+
+  async stop(): Promise<void> {
+    if (this.leading) await this.deps.store.analytics.release(LEASE, this.holder).catch(() => {});
+    this.leading = false;
+  }
+
+  private async warmUp(now: number): Promise<void> {
+    const t = performance.now();
+    const rows = await this.deps.store.analytics.finalWindowsSince(['detector', 'station'], now - this.deps.history_days * DAY_MS);
+    this.deps.analytics.observe(rows.map((r) => this.deps.toResult(r)), now, true);
+    this.deps.logger.info({ windows: rows.length, ms: Math.round(performance.now() - t) }, 'analytics warmed up from stored windows');
+  }
+
+  private async analyse(results: WindowResult[]): Promise<void> {
+    if (results.length === 0) return;
+    const now = this.deps.clock.now();
+    const { alerts, forecasts } = this.deps.analytics.observe(results, now);
+    await this.deps.store.analytics.saveAlerts(alerts, now);
+    await this.deps.store.analytics.saveForecasts(forecasts, now);
+    for (const a of alerts) this.deps.onAlert(a);
+    for (const f of forecasts) this.deps.onForecast(f);
+    const producer = this.deps.producer();
+    if (producer && alerts.length > 0) {
+      // PostgreSQL holds the alerts; the topic is a copy for other consumers, so a failure here is logged.
+      await producer
+        .send(this.deps.alerts_topic, alerts.map((a) => ({ key: this.deps.stationOf(a.key), value: encode(a), headers: { type: 'alert' } })))
+        .catch((err: unknown) => this.deps.logger.warn({ err }, 'could not publish alerts to the log'));
+    }
+  }
+}

@@ -1,0 +1,88 @@
+/** Storage of central's analytics: alerts, the latest forecasts, the lease that picks one instance to run them. */
+import type { Alert, WindowLevel } from '../../protocol/index.ts';
+import type { StationForecast } from '../forecast/station.ts';
+import type { SqlDriver } from './sql.ts';
+import { WINDOW_COLUMNS, type WindowRow } from './store.ts';
+
+export class AnalyticsStore {
+  private readonly db: SqlDriver;
+
+  constructor(db: SqlDriver) {
+    this.db = db;
+  }
+
+  /**
+   * Takes or renews the lease `name` for `holder` until `now + ttl`; true while this holder has it. A lease that
+   * ran out goes to whoever asks next, so a stopped instance's work moves on within one ttl.
+   */
+  async lease(name: string, holder: string, now_ms: number, ttl_ms: number): Promise<boolean> {
+    const { rows } = await this.db.query<{ holder: string }>(
+      `INSERT INTO central_leases AS l (name, holder, expires_ms) VALUES ($1, $2, $3)
+       ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, expires_ms = EXCLUDED.expires_ms
+       WHERE l.holder = EXCLUDED.holder OR l.expires_ms < $4
+       RETURNING holder`,
+      [name, holder, now_ms + ttl_ms, now_ms],
+    );
+    return rows.length === 1;
+  }
+
+  async release(name: string, holder: string): Promise<void> {
+    await this.db.query('DELETE FROM central_leases WHERE name = $1 AND holder = $2', [name, holder]);
+  }
+
+  /** Final and revised windows of these levels since `from_ms`, oldest first: the history analytics start from. */
+  async finalWindowsSince(levels: WindowLevel[], from_ms: number): Promise<WindowRow[]> {
+    const { rows } = await this.db.query<WindowRow>(
+      `SELECT ${WINDOW_COLUMNS} FROM windows WHERE level = ANY($1::text[]) AND window_start_ms >= $2 AND state <> 'provisional'
+       ORDER BY window_start_ms, level, key`,
+      [levels, from_ms],
+    );
+    return rows;
+  }
+
+  async saveAlerts(alerts: Alert[], now_ms: number): Promise<void> {
+    if (alerts.length === 0) return;
+    const col = <T>(f: (a: Alert) => T) => alerts.map(f);
+    await this.db.query(
+      `INSERT INTO alerts (alert_id, kind, rule, key, state, severity, opened_ms, closed_ms, window_start_ms, window_revision, detail, updated_ms)
+       SELECT *, $12::bigint FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[], $10::int[], $11::text[])
+       ON CONFLICT (alert_id) DO UPDATE SET state = EXCLUDED.state, closed_ms = EXCLUDED.closed_ms, window_start_ms = EXCLUDED.window_start_ms,
+         window_revision = EXCLUDED.window_revision, detail = EXCLUDED.detail, updated_ms = EXCLUDED.updated_ms`,
+      [
+        col((a) => a.alert_id), col((a) => a.kind), col((a) => a.rule), col((a) => a.key), col((a) => a.state), col((a) => a.severity),
+        col((a) => a.opened_ms), col((a) => a.closed_ms), col((a) => a.window_start_ms), col((a) => a.window_revision), col((a) => a.detail), now_ms,
+      ],
+    );
+  }
+
+  async alerts(state?: Alert['state']): Promise<Alert[]> {
+    const { rows } = await this.db.query<Omit<Alert, 'v'>>(
+      `SELECT alert_id, kind, rule, key, state, severity, opened_ms, closed_ms, window_start_ms, window_revision, detail FROM alerts
+       WHERE $1::text IS NULL OR state = $1 ORDER BY opened_ms, alert_id`,
+      [state ?? null],
+    );
+    return rows.map((r) => ({ v: 1, ...r }));
+  }
+
+  async saveForecasts(forecasts: StationForecast[], now_ms: number): Promise<void> {
+    const rows = forecasts.flatMap((f) => f.horizons.map((h) => ({ ...h, key: f.key, issued: f.issued_window_start_ms })));
+    if (rows.length === 0) return;
+    const col = <T>(f: (r: (typeof rows)[number]) => T) => rows.map(f);
+    await this.db.query(
+      `INSERT INTO forecasts (station_id, horizon_min, issued_window_start_ms, target_window_start_ms, speed_kmh, occupancy_pct, congestion, updated_ms)
+       SELECT *, $8::bigint FROM UNNEST($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::float8[], $6::float8[], $7::text[])
+       ON CONFLICT (station_id, horizon_min) DO UPDATE SET issued_window_start_ms = EXCLUDED.issued_window_start_ms,
+         target_window_start_ms = EXCLUDED.target_window_start_ms, speed_kmh = EXCLUDED.speed_kmh, occupancy_pct = EXCLUDED.occupancy_pct,
+         congestion = EXCLUDED.congestion, updated_ms = EXCLUDED.updated_ms
+       WHERE forecasts.issued_window_start_ms <= EXCLUDED.issued_window_start_ms`,
+      [col((r) => r.key), col((r) => r.horizon_min), col((r) => r.issued), col((r) => r.target_window_start_ms), col((r) => r.speed_kmh), col((r) => r.occupancy_pct), col((r) => r.congestion), now_ms],
+    );
+  }
+
+  async forecasts(): Promise<{ station_id: string; horizon_min: number; issued_window_start_ms: number; target_window_start_ms: number; speed_kmh: number | null; occupancy_pct: number | null; congestion: string }[]> {
+    const { rows } = await this.db.query<{ station_id: string; horizon_min: number; issued_window_start_ms: number; target_window_start_ms: number; speed_kmh: number | null; occupancy_pct: number | null; congestion: string }>(
+      'SELECT station_id, horizon_min, issued_window_start_ms, target_window_start_ms, speed_kmh, occupancy_pct, congestion FROM forecasts ORDER BY station_id, horizon_min',
+    );
+    return rows;
+  }
+}
