@@ -23,10 +23,14 @@ import { ingestHealth } from './consume/health-ingest.ts';
 import { PartitionPositions } from './consume/partition-positions.ts';
 import { buildHttp, type StationView } from './http/server.ts';
 import { centralMetrics } from './metrics.ts';
+import { rollingAsWindow } from './store/analytics-store.ts';
 import type { DetectorRef, Store, WindowRow } from './store/store.ts';
 import { stationLookup, toWindowResult } from './windows/result.ts';
 import { Analytics } from './analytics.ts';
 import { Finalizer } from './finalizer.ts';
+
+/** The rolling 5-minute view advances every minute. */
+const ROLLING_EVERY_MS = 60_000;
 
 export interface CentralDeps {
   log: Log;
@@ -49,6 +53,8 @@ export interface Central {
   address(): { host: string; port: number } | null;
   /** Runs one finalisation pass now (tests, shutdown). */
   finalize(): Promise<WindowResult[]>;
+  /** Refreshes the rolling view now (it also refreshes every minute). */
+  rolling(): Promise<WindowResult[]>;
 }
 
 export function buildCentral(config: CentralConfig, deps: CentralDeps): Central {
@@ -117,6 +123,7 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
       events.emit('alert', alert);
     },
     onForecast: (forecast) => events.emit('forecast', forecast),
+    onRolling: (result) => events.emit('rolling', result),
   });
 
   const finalize = async (): Promise<WindowResult[]> => {
@@ -144,17 +151,25 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
       return { status: consumer ? ('ok' as const) : ('degraded' as const), checks };
     },
     async stations(): Promise<StationView[]> {
-      const [current, final] = await Promise.all([store.latestWindows('station'), store.latestFinalWindows('station')]);
+      const [current, final, rolled] = await Promise.all([store.latestWindows('station'), store.latestFinalWindows('station'), store.analytics.rolling()]);
       const byKey = (rows: WindowRow[]) => new Map(rows.map((r) => [r.key, toWindowResult(r, lookup)]));
       const [c, f] = [byKey(current), byKey(final)];
-      return deps.stations.map((s) => ({ ...s, current: c.get(s.station_id) ?? null, last_final: f.get(s.station_id) ?? null }));
+      const r = byKey(rolled.map(rollingAsWindow));
+      return deps.stations.map((s) => ({ ...s, current: c.get(s.station_id) ?? null, last_final: f.get(s.station_id) ?? null, rolling: r.get(s.station_id) ?? null }));
     },
+  };
+
+  const rolling = async (): Promise<WindowResult[]> => {
+    const run = finalizing.then(() => finalizer.rolling());
+    finalizing = run.catch(() => {});
+    return run;
   };
 
   return {
     events,
     address: () => address,
     finalize,
+    rolling,
 
     async start() {
       await store.migrate();
@@ -194,9 +209,16 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
           }
         },
       });
-      stopFinalizer = clock.every(config.finalize_interval_ms, () => {
+      const stopFinal = clock.every(config.finalize_interval_ms, () => {
         finalize().catch((err: unknown) => logger.error({ err }, 'finalising windows failed'));
       });
+      const stopRolling = clock.every(ROLLING_EVERY_MS, () => {
+        rolling().catch((err: unknown) => logger.error({ err }, 'refreshing the rolling view failed'));
+      });
+      stopFinalizer = () => {
+        stopFinal();
+        stopRolling();
+      };
       logger.info({ log: log.kind, store: store.db.kind, http: address }, 'central started');
     },
 

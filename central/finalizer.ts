@@ -6,11 +6,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { encode, type Alert, type WindowResult } from '../protocol/index.ts';
+import { encode, WINDOW_MS, type Alert, type WindowResult } from '../protocol/index.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { LogProducer } from '../platform/log/log.ts';
 import { Analytics } from './analytics.ts';
 import type { StationForecast } from './forecast/station.ts';
+import { rollingAsWindow } from './store/analytics-store.ts';
 import type { Store, WindowRow } from './store/store.ts';
 
 const LEASE = 'finalizer';
@@ -33,6 +34,7 @@ export interface FinalizerDeps {
   stationOf(key: string): string;
   onAlert(alert: Alert): void;
   onForecast(forecast: StationForecast): void;
+  onRolling(result: WindowResult): void;
 }
 
 export class Finalizer {
@@ -71,6 +73,19 @@ export class Finalizer {
   /** Windows revised by late bins on this instance: analysed if it leads (the leader's models see them). */
   async revised(results: WindowResult[]): Promise<void> {
     if (this.leading) await this.analyse(results.filter((r) => r.state === 'revised'));
+  }
+
+  /**
+   * The rolling view, on the lease holder: each station's last five minutes up to its own event-time progress.
+   * Not a window of record: its results are provisional, revision 0, and only ever replaced by the next one.
+   */
+  async rolling(): Promise<WindowResult[]> {
+    if (!this.leading) return [];
+    const now = this.deps.clock.now();
+    const rows = await this.deps.store.analytics.refreshRolling(now, WINDOW_MS);
+    const results = rows.map((r) => this.deps.toResult(rollingAsWindow(r)));
+    for (const r of results) this.deps.onRolling(r);
+    return results;
   }
 
   async stop(): Promise<void> {

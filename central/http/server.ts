@@ -11,6 +11,8 @@ export interface StationView extends Station {
   current: WindowResult | null;
   /** The newest window that is final (or revised). */
   last_final: WindowResult | null;
+  /** The last five minutes up to the station's latest data, refreshed every minute. */
+  rolling: WindowResult | null;
 }
 
 export interface ApiSource {

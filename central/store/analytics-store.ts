@@ -1,5 +1,5 @@
 /** Storage of central's analytics: alerts, the latest forecasts, the lease that picks one instance to run them. */
-import type { Alert, WindowLevel } from '../../protocol/index.ts';
+import { mergeAll, type Alert, type Measures, type WindowLevel } from '../../protocol/index.ts';
 import type { StationForecast } from '../forecast/station.ts';
 import type { SqlDriver } from './sql.ts';
 import { WINDOW_COLUMNS, type WindowRow } from './store.ts';
@@ -85,4 +85,67 @@ export class AnalyticsStore {
     );
     return rows;
   }
+
+  /**
+   * Recomputes the rolling view: for every station, the bins wholly inside the `span_ms` before its event-time
+   * progress (the latest bin end of its detectors), merged. A detector that has not reached that point yet adds
+   * the samples it should have sent to the expected count, so the observed fraction shows the gap.
+   */
+  async refreshRolling(now_ms: number, span_ms: number): Promise<RollingRow[]> {
+    const { rows } = await this.db.query<{ station_id: string; end_ms: number; detectors: string[]; bin_ms: number[]; measures: Measures[] }>(
+      `WITH progress AS (
+         SELECT station_id, max(last_event_ms) AS end_ms FROM detectors WHERE last_event_ms IS NOT NULL GROUP BY station_id)
+       SELECT p.station_id, p.end_ms, array_agg(b.detector_id) AS detectors, array_agg(b.bin_ms) AS bin_ms, array_agg(b.measures) AS measures
+       FROM progress p JOIN ingested_bins b
+         ON b.station_id = p.station_id AND b.bin_start_ms >= p.end_ms - $1::bigint AND b.bin_start_ms + b.bin_ms <= p.end_ms
+       GROUP BY p.station_id, p.end_ms`,
+      [span_ms],
+    );
+    const known = await this.db.query<{ station_id: string; detectors: string[] }>('SELECT station_id, array_agg(detector_id) AS detectors FROM detectors GROUP BY station_id');
+    const detectorsOf = new Map(known.rows.map((r) => [r.station_id, r.detectors]));
+    const out: RollingRow[] = rows.map((r) => {
+      const measures = mergeAll(r.measures);
+      // Per detector: time covered by its bins and the samples those bins expected.
+      const covered = new Map<string, { ms: number; expected: number }>();
+      r.detectors.forEach((d, i) => {
+        const c = covered.get(d) ?? { ms: 0, expected: 0 };
+        covered.set(d, { ms: c.ms + r.bin_ms[i]!, expected: c.expected + r.measures[i]!.samples_expected });
+      });
+      const rates = [...covered.values()].filter((c) => c.ms > 0).map((c) => c.expected / c.ms);
+      const meanRate = rates.reduce((a, b) => a + b, 0) / Math.max(1, rates.length);
+      for (const d of detectorsOf.get(r.station_id) ?? []) {
+        const c = covered.get(d);
+        const missing = span_ms - (c?.ms ?? 0);
+        if (missing > 0) measures.samples_expected += Math.round(missing * (c && c.ms > 0 ? c.expected / c.ms : meanRate));
+      }
+      return { station_id: r.station_id, window_start_ms: r.end_ms - span_ms, window_end_ms: r.end_ms, measures, updated_ms: now_ms };
+    });
+    if (out.length === 0) return out;
+    await this.db.query(
+      `INSERT INTO rolling_windows (station_id, window_start_ms, window_end_ms, measures, updated_ms)
+       SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::jsonb[], $5::bigint[])
+       ON CONFLICT (station_id) DO UPDATE SET window_start_ms = EXCLUDED.window_start_ms, window_end_ms = EXCLUDED.window_end_ms,
+         measures = EXCLUDED.measures, updated_ms = EXCLUDED.updated_ms`,
+      [out.map((r) => r.station_id), out.map((r) => r.window_start_ms), out.map((r) => r.window_end_ms), out.map((r) => JSON.stringify(r.measures)), out.map((r) => r.updated_ms)],
+    );
+    return out;
+  }
+
+  async rolling(): Promise<RollingRow[]> {
+    const { rows } = await this.db.query<RollingRow>('SELECT station_id, window_start_ms, window_end_ms, measures, updated_ms FROM rolling_windows ORDER BY station_id');
+    return rows;
+  }
+}
+
+/** A rolling row as a window row (station level, provisional, revision 0), for toWindowResult. */
+export function rollingAsWindow(r: RollingRow): WindowRow {
+  return { level: 'station', key: r.station_id, window_start_ms: r.window_start_ms, window_end_ms: r.window_end_ms, revision: 0, state: 'provisional', clock_untrusted: false, measures: r.measures, updated_ms: r.updated_ms };
+}
+
+export interface RollingRow {
+  station_id: string;
+  window_start_ms: number;
+  window_end_ms: number;
+  measures: Measures;
+  updated_ms: number;
 }

@@ -160,6 +160,16 @@ export const MIGRATIONS: Migration[] = [
         PRIMARY KEY (station_id, horizon_min)
       );
 
+      -- The rolling view: each station's last five minutes up to its own event-time progress, refreshed every minute.
+      CREATE TABLE rolling_windows (
+        station_id       text PRIMARY KEY,
+        window_start_ms  bigint NOT NULL,
+        window_end_ms    bigint NOT NULL,
+        measures         jsonb NOT NULL,
+        updated_ms       bigint NOT NULL
+      );
+      CREATE INDEX ingested_bins_station_time ON ingested_bins (station_id, bin_start_ms);
+
       -- Work one central instance does for all (finalising windows, analytics): whoever holds the lease.
       CREATE TABLE central_leases (
         name        text PRIMARY KEY,

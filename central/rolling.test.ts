@@ -1,0 +1,58 @@
+/**
+ * The rolling view: every station's last five minutes up to its own latest data, advanced as data arrives and
+ * served with the station over HTTP.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { expecting, type Bin, type Station, type WindowResult } from '../protocol/index.ts';
+import { ManualClock } from '../platform/clock.ts';
+import { backends, ownTopics, produceBins, startCentral, waitProcessed } from './testing.ts';
+
+const T0 = Date.UTC(2026, 10, 24, 6, 0, 0);
+const MIN = 60_000;
+const station: Station = { station_id: 'ro-s1', name: 'ro-s1', kind: 'freeway', corridor_id: null, lat: 31.5, lon: -97.1, lanes: 2, free_flow_kmh: 110 };
+
+/** Minute bins of lane `lane` for minutes [from, to), with `minute + 1` vehicles each. */
+const bins = (lane: number, from: number, to: number): Bin[] =>
+  Array.from({ length: to - from }, (_, i) => from + i).map((m) => ({
+    device_id: `agent-ro-${lane}`, seq: m + 1, detector_id: `ro-s1-l${lane}`, station_id: 'ro-s1', bin_start_ms: T0 + m * MIN, bin_ms: MIN,
+    clock: { synced: true, offset_ms: 0 }, measures: { ...expecting(3), volume: m + 1, samples_seen: 3 },
+  }));
+const sum = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i + 1).reduce((a, b) => a + b, 0);
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (closers.length) await closers.pop()!();
+});
+
+describe.each(backends())('rolling 5-minute view ($name)', (backend) => {
+  it('covers the five minutes before the station’s latest bin, and moves with it', async () => {
+    const env = await backend.open();
+    closers.push(env.close);
+    const topics = ownTopics();
+    const clock = new ManualClock(T0 + 8 * MIN);
+    const t = await startCentral(env, { clock, stations: [station], topics });
+    closers.push(() => t.central.stop());
+    const events: WindowResult[] = [];
+    t.central.events.on('rolling', (r: WindowResult) => events.push(r));
+    await t.central.finalize(); // takes the lease: the rolling view runs on its holder
+
+    // Lane 1 has reached minute 7, lane 2 only minute 6: the view ends at 7 and shows lane 2 as it is.
+    const first = [...bins(1, 0, 7), ...bins(2, 0, 6)];
+    await produceBins(env.log, topics.bins, first);
+    await waitProcessed(t, topics.bins, first.length);
+    const [r1] = await t.central.rolling();
+    expect(r1).toMatchObject({ key: 'ro-s1', window_start_ms: T0 + 2 * MIN, window_end_ms: T0 + 7 * MIN, volume: sum(2, 7) + sum(2, 6), state: 'provisional' });
+    expect(r1!.observed_fraction).toBeCloseTo(9 / 10, 9);
+
+    const more = [...bins(1, 7, 9), ...bins(2, 6, 9)];
+    await produceBins(env.log, topics.bins, more);
+    await waitProcessed(t, topics.bins, first.length + more.length);
+    const [r2] = await t.central.rolling();
+    expect(r2).toMatchObject({ window_start_ms: T0 + 4 * MIN, window_end_ms: T0 + 9 * MIN, volume: 2 * sum(4, 9) });
+    expect(events.map((e) => e.window_end_ms)).toEqual([T0 + 7 * MIN, T0 + 9 * MIN]);
+
+    const { port } = t.central.address()!;
+    const body = (await (await fetch(`http://127.0.0.1:${port}/api/stations`)).json()) as { stations: { rolling: WindowResult | null }[] };
+    expect(body.stations[0]!.rolling).toMatchObject({ window_end_ms: T0 + 9 * MIN, volume: 2 * sum(4, 9) });
+  }, 60_000);
+});
