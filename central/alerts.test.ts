@@ -13,11 +13,11 @@ const T0 = Date.UTC(2026, 10, 24, 6, 0, 0);
 const station: Station = { station_id: 'al-s1', name: 'al-s1', kind: 'freeway', corridor_id: null, lat: 31.5, lon: -97.1, lanes: 1, free_flow_kmh: 110 };
 const DETECTORS = [{ detector_id: 'al-s1-l1', station_id: 'al-s1' }];
 
-/** One 5-minute bin for window `w` with `occupancy` percent and 30 vehicles at 90 km/h. */
-function bin(w: number, occupancy: number): Bin {
+/** One 5-minute bin for window `w` with `occupancy` percent and 30 vehicles at `speed` km/h. */
+function bin(w: number, occupancy: number, speed = 90): Bin {
   return {
     device_id: 'agent-al', seq: w + 1, detector_id: 'al-s1-l1', station_id: 'al-s1', bin_start_ms: T0 + w * WINDOW_MS, bin_ms: WINDOW_MS, clock: { synced: true, offset_ms: 0 },
-    measures: { ...expecting(15), volume: 30, samples_seen: 15, occupied_ms: (occupancy / 100) * WINDOW_MS, occupancy_observed_ms: WINDOW_MS, speed_weight: 30, speed_sum: 2700, speed_inverse_sum: 30 / 90, speed_min_kmh: 90, speed_max_kmh: 90 },
+    measures: { ...expecting(15), volume: 30, samples_seen: 15, occupied_ms: (occupancy / 100) * WINDOW_MS, occupancy_observed_ms: WINDOW_MS, speed_weight: 30, speed_sum: 30 * speed, speed_inverse_sum: 30 / speed, speed_min_kmh: speed, speed_max_kmh: speed },
   };
 }
 
@@ -83,5 +83,27 @@ describe.each(backends())('alerts and forecasts ($name)', (backend) => {
     clock.advance(WINDOW_MS);
     const taken = await b.central.finalize();
     expect(taken.filter((r) => r.level === 'station').map((r) => [r.window_start_ms, r.status])).toEqual([[T0 + 2 * WINDOW_MS, 'no_data']]);
+  }, 120_000);
+
+  it('learns the station’s free-flow speed from free-flowing windows and classifies with it', async () => {
+    const env = await backend.open();
+    closers.push(env.close);
+    const topics = ownTopics();
+    const clock = new ManualClock(T0);
+    const t = await startCentral(env, { clock, stations: [station], detectors: DETECTORS, topics, grace_ms: 60_000 });
+    closers.push(() => t.central.stop());
+    await t.central.finalize();
+    // Forty free-flowing windows at 70 km/h on a road configured for 110.
+    await produceBins(env.log, topics.bins, Array.from({ length: 40 }, (_, w) => bin(w, 4, 70)));
+    await waitProcessed(t, topics.bins, 40);
+    clock.advance(41 * WINDOW_MS);
+    await t.central.finalize();
+    // 60 km/h is 0.55 of the configured 110 (moderate) but 0.86 of the learned 70 (clear).
+    await produceBins(env.log, topics.bins, [bin(41, 4, 60)]);
+    await waitProcessed(t, topics.bins, 41);
+    clock.advance(2 * WINDOW_MS);
+    const final = (await t.central.finalize()).find((r) => r.level === 'station' && r.window_start_ms === T0 + 41 * WINDOW_MS);
+    expect(final).toMatchObject({ speed_kmh: 60, congestion: 'clear' });
+    expect(await t.store.analytics.learnedFreeFlow()).toEqual(new Map([['al-s1', 70]]));
   }, 120_000);
 });

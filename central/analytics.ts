@@ -8,6 +8,7 @@ import type { Alert, Station, WindowResult } from '../protocol/index.ts';
 import { defaultHealthOptions, DetectorHealthMonitor, type DetectorHealthEvent } from './anomaly/detector-health.ts';
 import { defaultTrafficOptions, TrafficAnomalyDetector, type TrafficAnomalyEvent } from './anomaly/traffic.ts';
 import type { WindowInput } from './anomaly/types.ts';
+import { FreeFlowLearner } from './classify/free-flow.ts';
 import { defaultForecastOptions, StationForecaster, type StationForecast } from './forecast/station.ts';
 
 export interface AnalyticsOutput {
@@ -26,6 +27,7 @@ export class Analytics {
   private readonly lanesOf: (w: WindowResult) => number;
   /** Opening time of each open alert, so its close event carries it too. */
   private readonly opened = new Map<string, number>();
+  private readonly freeFlow = new FreeFlowLearner();
 
   constructor(time_zone: string, stations: ReadonlyMap<string, Station>) {
     this.traffic = new TrafficAnomalyDetector(defaultTrafficOptions(time_zone));
@@ -48,6 +50,7 @@ export class Analytics {
       if (w.level === 'station') {
         const events = this.traffic.push(input);
         this.forecaster.push(input);
+        this.freeFlow.push(w.key, w);
         stationsSeen.add(w.key);
         if (!quiet) alerts.push(...events.map((e) => this.alertOf('traffic', e, w, now_ms)));
       } else {
@@ -56,8 +59,21 @@ export class Analytics {
       }
     }
     if (quiet) return { alerts: [], forecasts: [] };
-    const forecasts = [...stationsSeen].flatMap((key) => this.forecaster.forecast(key, this.stations.get(key)?.free_flow_kmh ?? FALLBACK_FREE_FLOW_KMH) ?? []);
+    const forecasts = [...stationsSeen].flatMap((key) => this.forecaster.forecast(key, this.freeFlowOf(key)) ?? []);
     return { alerts, forecasts };
+  }
+
+  /** Learned free-flow speeds, rounded to 0.1 km/h, of every station that has one. */
+  learnedFreeFlow(): Map<string, number> {
+    return new Map(this.freeFlow.keys().flatMap((k) => {
+      const v = this.freeFlow.estimate(k);
+      return v === null ? [] : [[k, Math.round(v * 10) / 10] as const];
+    }));
+  }
+
+  /** The learned free-flow speed, else the configured one. */
+  freeFlowOf(key: string): number {
+    return this.freeFlow.estimate(key) ?? this.stations.get(key)?.free_flow_kmh ?? FALLBACK_FREE_FLOW_KMH;
   }
 
   private alertOf(kind: 'traffic' | 'detector_health', e: TrafficAnomalyEvent | DetectorHealthEvent, w: WindowResult, now_ms: number): Alert {

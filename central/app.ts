@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { encode, kafkaTopics, type Station, type WindowResult } from '../protocol/index.ts';
+import { alignDown, encode, kafkaTopics, WINDOW_MS, type Station, type WindowResult } from '../protocol/index.ts';
 import type { Cancel, Clock } from '../platform/clock.ts';
 import type { Log, LogConsumer, LogProducer } from '../platform/log/log.ts';
 import { listen } from '../platform/net.ts';
@@ -73,7 +73,8 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
       logger.error({ ...tp, stored_offset: stored, first_available: first }, 'records between the stored offset and the log start are gone (retention): they were never processed');
     },
   });
-  const lookup = stationLookup(stations);
+  const learnedFreeFlow = new Map<string, number>();
+  const lookup = stationLookup(stations, learnedFreeFlow);
   let consumer: LogConsumer | null = null;
   let producer: LogProducer | null = null;
   let http: FastifyInstance | null = null;
@@ -124,6 +125,10 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
     },
     onForecast: (forecast) => events.emit('forecast', forecast),
     onRolling: (result) => events.emit('rolling', result),
+    onLearnedFreeFlow: (learned) => {
+      learnedFreeFlow.clear();
+      for (const [k, v] of learned) learnedFreeFlow.set(k, v);
+    },
   });
 
   const finalize = async (): Promise<WindowResult[]> => {
@@ -209,14 +214,26 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
           }
         },
       });
-      const stopFinal = clock.every(config.finalize_interval_ms, () => {
-        finalize().catch((err: unknown) => logger.error({ err }, 'finalising windows failed'));
-      });
+      const pass = () => void finalize().catch((err: unknown) => logger.error({ err }, 'finalising windows failed'));
+      // A pass at the moment each slot becomes due (end + grace), so a window is final within a pass's duration of
+      // its deadline; the periodic pass renews the lease and catches anything a missed timer left behind.
+      let atDue: Cancel = () => {};
+      const scheduleDue = (): void => {
+        const now = clock.now();
+        const due = alignDown(now - config.grace_ms, WINDOW_MS) + WINDOW_MS + config.grace_ms;
+        atDue = clock.after(Math.max(1, due - now), () => {
+          pass();
+          scheduleDue();
+        });
+      };
+      scheduleDue();
+      const stopPeriodic = clock.every(config.finalize_interval_ms, pass);
       const stopRolling = clock.every(ROLLING_EVERY_MS, () => {
         rolling().catch((err: unknown) => logger.error({ err }, 'refreshing the rolling view failed'));
       });
       stopFinalizer = () => {
-        stopFinal();
+        atDue();
+        stopPeriodic();
         stopRolling();
       };
       logger.info({ log: log.kind, store: store.db.kind, http: address }, 'central started');

@@ -35,6 +35,8 @@ export interface FinalizerDeps {
   onAlert(alert: Alert): void;
   onForecast(forecast: StationForecast): void;
   onRolling(result: WindowResult): void;
+  /** Learned free-flow speeds as stored, after every pass (whoever leads learns them; everyone uses them). */
+  onLearnedFreeFlow(learned: ReadonlyMap<string, number>): void;
 }
 
 export class Finalizer {
@@ -58,6 +60,7 @@ export class Finalizer {
     if (!leading) {
       if (this.leading) this.deps.logger.warn('lost the finalizer lease to another central instance');
       this.leading = false;
+      this.deps.onLearnedFreeFlow(await store.analytics.learnedFreeFlow());
       return [];
     }
     if (!this.leading) {
@@ -67,6 +70,9 @@ export class Finalizer {
     }
     const results = this.deps.emit(await store.finalizeDue(now, this.deps.grace_ms));
     await this.analyse(results);
+    const learned = this.deps.analytics.learnedFreeFlow();
+    await store.analytics.saveLearnedFreeFlow(learned);
+    this.deps.onLearnedFreeFlow(learned);
     return results;
   }
 

@@ -78,9 +78,9 @@ export async function startCentral(
     ...(opts.late_horizon_ms !== undefined ? { late_horizon_ms: opts.late_horizon_ms } : {}),
   });
   const store = new Store(env.db);
-  // The tests run every finalisation pass themselves (central.finalize()), so central's own timer never fires:
+  // The tests run every finalisation pass themselves (central.finalize()), so central's own timers never fire:
   // a pass the test did not ask for would take the rows the test is looking at.
-  const clock: Clock = { speedup: opts.clock.speedup, now: () => opts.clock.now(), after: (ms, fn) => opts.clock.after(ms, fn), sleep: (ms, signal) => opts.clock.sleep(ms, signal), every: () => () => {} };
+  const clock: Clock = { speedup: opts.clock.speedup, now: () => opts.clock.now(), after: () => () => {}, sleep: (ms, signal) => opts.clock.sleep(ms, signal), every: () => () => {} };
   const central = buildCentral(config, {
     log: env.log, store, clock, logger: pino({ level: 'silent' }), registry: new Registry(), stations: opts.stations,
     ...(opts.detectors ? { detectors: opts.detectors } : {}), version: 'test',

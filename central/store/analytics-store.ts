@@ -40,6 +40,19 @@ export class AnalyticsStore {
     return rows;
   }
 
+  async saveLearnedFreeFlow(learned: ReadonlyMap<string, number>): Promise<void> {
+    if (learned.size === 0) return;
+    await this.db.query(
+      `UPDATE stations s SET learned_free_flow_kmh = u.v FROM UNNEST($1::text[], $2::float8[]) AS u(id, v) WHERE s.station_id = u.id`,
+      [[...learned.keys()], [...learned.values()]],
+    );
+  }
+
+  async learnedFreeFlow(): Promise<Map<string, number>> {
+    const { rows } = await this.db.query<{ station_id: string; v: number }>('SELECT station_id, learned_free_flow_kmh AS v FROM stations WHERE learned_free_flow_kmh IS NOT NULL');
+    return new Map(rows.map((r) => [r.station_id, r.v]));
+  }
+
   async saveAlerts(alerts: Alert[], now_ms: number): Promise<void> {
     if (alerts.length === 0) return;
     const col = <T>(f: (a: Alert) => T) => alerts.map(f);

@@ -170,6 +170,9 @@ export const MIGRATIONS: Migration[] = [
       );
       CREATE INDEX ingested_bins_station_time ON ingested_bins (station_id, bin_start_ms);
 
+      -- Free-flow speed learned from the station's own windows (central/classify/free-flow.ts); null until then.
+      ALTER TABLE stations ADD COLUMN learned_free_flow_kmh double precision;
+
       -- Work one central instance does for all (finalising windows, analytics): whoever holds the lease.
       CREATE TABLE central_leases (
         name        text PRIMARY KEY,

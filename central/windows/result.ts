@@ -34,14 +34,18 @@ export function toWindowResult(row: WindowRow, lookup: StationLookup): WindowRes
   };
 }
 
-/** Lookups over an inventory: stations as they are, corridors by their stations' mean free-flow speed. */
-export function stationLookup(stations: ReadonlyMap<string, Station>): StationLookup {
+/** Lookups over an inventory: stations with their learned free-flow speed where there is one (else the configured), corridors by their stations' mean. */
+export function stationLookup(stations: ReadonlyMap<string, Station>, learned: ReadonlyMap<string, number> = new Map()): StationLookup {
+  const freeFlow = (s: Station) => learned.get(s.station_id) ?? s.free_flow_kmh;
   return (level, key) => {
-    if (level === 'station') return stations.get(key) ?? null;
+    if (level === 'station') {
+      const s = stations.get(key);
+      return s ? { ...s, free_flow_kmh: freeFlow(s) } : null;
+    }
     if (level === 'corridor') {
       const members = [...stations.values()].filter((s) => s.corridor_id === key);
       if (members.length === 0) return null;
-      const free_flow_kmh = members.reduce((a, s) => a + s.free_flow_kmh, 0) / members.length;
+      const free_flow_kmh = members.reduce((a, s) => a + freeFlow(s), 0) / members.length;
       return { kind: members[0]!.kind, lanes: members[0]!.lanes, free_flow_kmh };
     }
     return null; // detectors: the fallback free-flow speed until [4] learns one per detector

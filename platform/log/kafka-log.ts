@@ -15,6 +15,8 @@ export interface KafkaLogOptions {
   /** Receives kafkajs's own warnings and errors. */
   onLog?: (level: 'error' | 'warn', message: string, extra: Record<string, unknown>) => void;
   connection_timeout_ms?: number;
+  /** Partitions a consumer works on at once (default 3; each partition stays in order). */
+  partitions_concurrently?: number;
 }
 
 /**
@@ -30,9 +32,11 @@ export class KafkaLog implements Log {
   readonly kind = 'kafka' as const;
   private readonly kafka: Kafka;
   private readonly opened = new Set<{ disconnect(): Promise<void> }>();
+  private readonly partitionsConcurrently: number;
 
   constructor(options: KafkaLogOptions) {
     const onLog = options.onLog;
+    this.partitionsConcurrently = options.partitions_concurrently ?? 3;
     this.kafka = new Kafka({
       clientId: options.client_id,
       brokers: options.brokers,
@@ -115,6 +119,9 @@ export class KafkaLog implements Log {
           handlers.onAssignment?.(Object.entries(assigned).flatMap(([topic, ps]) => ps.map((partition) => ({ topic, partition }))));
         });
         await consumer.run({
+          // Each partition's batches still run one at a time, in order; different partitions overlap, so one
+          // partition's database round trips do not hold the others back.
+          partitionsConsumedConcurrently: this.partitionsConcurrently,
           autoCommit: false,
           eachBatchAutoResolve: false,
           eachBatch: async ({ batch, resolveOffset, heartbeat, isStale }) => {

@@ -1,0 +1,204 @@
+/**
+ * Central figures, side by side in one run: bins per second from the log into PostgreSQL (real Kafka and real
+ * PostgreSQL; and the in-process log with PGlite), the latency of a provisional window update after a bin is
+ * produced, and how long after close + grace a window is emitted as final. Prints Markdown; never gates CI.
+ *
+ *   npm run services -- up && WACOFLOW_KAFKA_BROKERS=127.0.0.1:9092 WACOFLOW_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench:central
+ *   WACOFLOW_BENCH_ONLY=throughput …   (stages: throughput, update latency, final delay)
+ */
+import { randomUUID } from 'node:crypto';
+import { cpus } from 'node:os';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { buildCentral, type Central } from '../central/app.ts';
+import { CentralConfigSchema } from '../central/config.ts';
+import { openPostgres } from '../central/store/pg-driver.ts';
+import { openPglite } from '../central/store/pglite-driver.ts';
+import type { SqlDriver } from '../central/store/sql.ts';
+import { Store } from '../central/store/store.ts';
+import { withSchema } from '../central/store/test-schema.ts';
+import { produceBins } from '../central/testing.ts';
+import { scaledClock, systemClock, type Clock } from '../platform/clock.ts';
+import { KafkaLog } from '../platform/log/kafka-log.ts';
+import type { Log } from '../platform/log/log.ts';
+import { MemoryLog } from '../platform/log/memory-log.ts';
+import { alignDown, expecting, kafkaTopics, WINDOW_MS, type Bin, type Station, type WindowResult } from '../protocol/index.ts';
+
+const BROKERS = process.env.WACOFLOW_KAFKA_BROKERS;
+const DATABASE = process.env.WACOFLOW_DATABASE_URL;
+const STATIONS = 100;
+const LANES = 4;
+const rows: [string, string, string][] = [];
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const step = (s: string) => process.stderr.write(`[bench] ${s}\n`);
+
+const stations: Station[] = Array.from({ length: STATIONS }, (_, i) => ({
+  station_id: `b-s${i}`, name: `s${i}`, kind: 'freeway', corridor_id: `b-c${i % 10}`, lat: 31.5, lon: -97.1, lanes: LANES, free_flow_kmh: 110,
+}));
+
+/** `n` minute bins, round-robin over every lane of every station, time advancing a minute per round. */
+function bins(n: number, t0: number, device = `bench-${randomUUID().slice(0, 6)}`): Bin[] {
+  return Array.from({ length: n }, (_, i) => {
+    const lane = i % (STATIONS * LANES);
+    const s = Math.floor(lane / LANES);
+    return {
+      device_id: `${device}-${s}`, seq: i + 1, detector_id: `b-s${s}-l${lane % LANES}`, station_id: `b-s${s}`, bin_start_ms: t0 + Math.floor(i / (STATIONS * LANES)) * 60_000, bin_ms: 60_000,
+      clock: { synced: true, offset_ms: 0 },
+      measures: { ...expecting(3), volume: 20, samples_seen: 3, occupied_ms: 6_000, occupancy_observed_ms: 60_000, speed_weight: 20, speed_sum: 1_900, speed_inverse_sum: 20 / 95, speed_min_kmh: 90, speed_max_kmh: 100 },
+    };
+  });
+}
+
+interface Env {
+  log: Log;
+  db: SqlDriver;
+  close(): Promise<void>;
+}
+
+async function kafkaEnv(): Promise<Env> {
+  const schema = withSchema(DATABASE!);
+  const log = new KafkaLog({ brokers: BROKERS!.split(','), client_id: 'bench-central' });
+  const db = await openPostgres(await schema.url());
+  return { log, db, close: async () => void (await Promise.all([log.close(), db.close()]).then(() => schema.drop())) };
+}
+
+async function embeddedEnv(): Promise<Env> {
+  const log = new MemoryLog();
+  const db = await openPglite();
+  return { log, db, close: async () => void (await Promise.all([log.close(), db.close()])) };
+}
+
+function central(env: Env, clock: Clock, prefix: string, grace_ms = 60_000): { central: Central; store: Store; group: string } {
+  const group = `bench-${prefix}`;
+  const store = new Store(env.db);
+  const c = buildCentral(
+    CentralConfigSchema.parse({ group_id: group, topic_prefix: prefix, http_port: 0, grace_ms, partitions: { bins: 6, windows: 6 } }),
+    { log: env.log, store, clock, logger: pino({ level: 'silent' }), registry: new Registry(), stations, version: 'bench' },
+  );
+  return { central: c, store, group };
+}
+
+async function processed(store: Store, group: string, topic: string): Promise<number> {
+  const { rows } = await store.db.query<{ n: string }>('SELECT COALESCE(sum(next_offset), 0)::text AS n FROM consumer_offsets WHERE group_id = $1 AND topic = $2', [group, topic]);
+  return Number(rows[0]!.n);
+}
+
+/** Bins in the log before central starts; the rate is taken from the first stored batch to the last. */
+async function throughput(label: string, env: Env, n: number): Promise<void> {
+  const prefix = `bench-${randomUUID().slice(0, 8)}`;
+  const topics = kafkaTopics(prefix);
+  const t0 = alignDown(Date.now() - 86_400_000, WINDOW_MS);
+  await env.log.ensureTopics([{ name: topics.bins, partitions: 6 }]);
+  await produceBins(env.log, topics.bins, bins(n, t0));
+  const c = central(env, systemClock, prefix);
+  // From start() (migrations done, consumer subscribed) to the last stored batch; for Kafka this includes the
+  // consumer group join, a few seconds, so the figure is a floor of the steady rate.
+  await c.central.start();
+  const t = performance.now();
+  const end = Date.now() + 600_000;
+  for (;;) {
+    const done = await processed(c.store, c.group, topics.bins);
+    if (done >= n) break;
+    if (Date.now() > end) throw new Error(`${label}: ${done} of ${n} bins after 10 minutes`);
+    await sleep(20);
+  }
+  const rate = (n / (performance.now() - t)) * 1000;
+  await c.central.stop();
+  rows.push([`log → PostgreSQL, ${label} (${fmt(n)} bins, ${STATIONS} stations × ${LANES} lanes, 6 partitions)`, `${fmt(rate)} bins/s`, '≥ 50,000 bins/s (Kafka)']);
+}
+
+/** One bin every 10 ms, each for a detector of its own; latency = produce call → its detector window's event. */
+async function updateLatency(label: string, env: Env, count: number): Promise<void> {
+  const prefix = `bench-${randomUUID().slice(0, 8)}`;
+  const topics = kafkaTopics(prefix);
+  const c = central(env, systemClock, prefix);
+  await c.central.start();
+  const sent = new Map<string, number>();
+  const latencies: number[] = [];
+  c.central.events.on('window', (w: WindowResult) => {
+    const t = w.level === 'detector' ? sent.get(w.key) : undefined;
+    if (t !== undefined) {
+      latencies.push(performance.now() - t);
+      sent.delete(w.key);
+    }
+  });
+  const producer = await env.log.producer();
+  await sleep(3_000); // the consumer joins its group
+  const t0 = alignDown(Date.now(), WINDOW_MS);
+  for (let i = 0; i < count; i++) {
+    const [b] = bins(1, t0, `lat-${i}`);
+    const bin = { ...b!, detector_id: `lat-d${i}` };
+    sent.set(bin.detector_id, performance.now());
+    void producer.send(topics.bins, [{ key: bin.station_id, value: Buffer.from(JSON.stringify(bin)), headers: { type: 'bin' } }]);
+    await sleep(10);
+  }
+  const end = Date.now() + 30_000;
+  while (sent.size > 0 && Date.now() < end) await sleep(50);
+  await producer.close();
+  await c.central.stop();
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))]!;
+  rows.push([`provisional update after a bin is produced, ${label} (${fmt(latencies.length)} bins at 100/s)`, `p50 ${q(0.5).toFixed(1)} ms, p95 ${q(0.95).toFixed(1)} ms, max ${q(1).toFixed(1)} ms`, 'p95 ≤ 50 ms']);
+}
+
+/** Simulated time at 100×: a window closes every 3 real seconds; delay = final event − (end + grace), in real ms. */
+async function finalDelay(label: string, env: Env, windows: number): Promise<void> {
+  const speedup = 100;
+  const grace_ms = 30_000;
+  const clock = scaledClock(speedup, alignDown(Date.now(), WINDOW_MS) + WINDOW_MS - 10_000);
+  const prefix = `bench-${randomUUID().slice(0, 8)}`;
+  const topics = kafkaTopics(prefix);
+  const c = central(env, clock, prefix, grace_ms);
+  await c.central.start();
+  const delays: number[] = [];
+  c.central.events.on('window', (w: WindowResult) => {
+    if (w.level === 'station' && w.key === 'b-s0' && w.state === 'final' && w.status === 'ok') delays.push((clock.now() - (w.window_end_ms + grace_ms)) / speedup);
+  });
+  const producer = await env.log.producer();
+  const first = alignDown(clock.now(), WINDOW_MS) + WINDOW_MS;
+  for (let k = 0; k < windows; k++) {
+    const start = first + k * WINDOW_MS;
+    while (clock.now() < start + 60_000) await sleep(5);
+    const [b] = bins(1, start, `fin-${k}`);
+    await producer.send(topics.bins, [{ key: 'b-s0', value: Buffer.from(JSON.stringify(b)), headers: { type: 'bin' } }]);
+  }
+  const end = Date.now() + 30_000;
+  while (delays.length < windows && Date.now() < end) await sleep(20);
+  await producer.close();
+  await c.central.stop();
+  delays.sort((a, b) => a - b);
+  rows.push([`final emission after close + grace, ${label} (${delays.length} windows, simulated time at ${speedup}×)`, `median ${delays[Math.floor(delays.length / 2)]!.toFixed(0)} ms, max ${delays.at(-1)!.toFixed(0)} ms`, '≤ 1 s']);
+}
+
+async function main(): Promise<void> {
+  if (!BROKERS || !DATABASE) throw new Error('set WACOFLOW_KAFKA_BROKERS and WACOFLOW_DATABASE_URL (npm run services -- up)');
+  const only = (process.env.WACOFLOW_BENCH_ONLY ?? '').split(',').filter(Boolean);
+  for (const [label, open] of [['Kafka + PostgreSQL', kafkaEnv], ['in-process log + PGlite', embeddedEnv]] as const) {
+    for (const [stage, run] of [
+      ['throughput', (env: Env) => throughput(label, env, 200_000)],
+      ['update latency', (env: Env) => updateLatency(label, env, 2_000)],
+      ['final delay', (env: Env) => finalDelay(label, env, 8)],
+    ] as const) {
+      if (only.length > 0 && !only.includes(stage)) continue;
+      step(`${stage}, ${label}`);
+      const env = await open();
+      try {
+        await run(env);
+      } finally {
+        await env.close();
+      }
+    }
+  }
+  console.log(`\n### Central: ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}\n`);
+  console.log('| measure | result | goal |\n|---|---|---|');
+  for (const [m, v, g] of rows) console.log(`| ${m} | ${v} | ${g} |`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
