@@ -116,11 +116,11 @@ async function rollUpCorridors(
   touched.sort((a, b) => (windowRefKey(a) < windowRefKey(b) ? -1 : 1));
   await deps.store.lockCorridors(tx, touched);
   const current = await deps.store.lockWindows(tx, touched);
-  const out: WindowRow[] = [];
-  for (const ref of touched) {
-    const members = [...deps.stations.values()].filter((s) => s.corridor_id === ref.key).map((s) => s.station_id);
-    const stationRows = await deps.store.stationWindows(tx, members, ref.window_start_ms);
-    out.push(corridorRow(ref.key, ref.window_start_ms, stationRows, current.get(windowRefKey(ref)), now));
-  }
-  return out;
+  const membersOf = (corridor: string) => [...deps.stations.values()].filter((s) => s.corridor_id === corridor).map((s) => s.station_id);
+  const stationRows = await deps.store.stationWindowsOf(tx, touched.map((ref) => ({ station_ids: membersOf(ref.key), window_start_ms: ref.window_start_ms })));
+  return touched.map((ref) => {
+    const members = new Set(membersOf(ref.key));
+    const rows = stationRows.filter((r) => r.window_start_ms === ref.window_start_ms && members.has(r.key));
+    return corridorRow(ref.key, ref.window_start_ms, rows, current.get(windowRefKey(ref)), now);
+  });
 }

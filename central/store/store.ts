@@ -189,25 +189,24 @@ export class Store {
     return rows;
   }
 
-  /** Inserts bins not seen before and returns exactly those: redelivered `(device_id, seq)` pairs drop out here. */
+  /**
+   * Inserts bins not seen before and returns exactly those: redelivered `(device_id, seq)` pairs drop out here.
+   * The batch travels as one JSON document (jsonb_to_recordset): much cheaper than a text array per column,
+   * whose every element the driver escapes.
+   */
   async insertBins(tx: SqlExecutor, bins: Bin[], now_ms: number): Promise<Bin[]> {
     if (bins.length === 0) return [];
+    const doc = JSON.stringify(bins.map((b) => ({
+      device_id: b.device_id, seq: b.seq, detector_id: b.detector_id, station_id: b.station_id, bin_start_ms: b.bin_start_ms, bin_ms: b.bin_ms,
+      clock_synced: b.clock.synced, measures: b.measures,
+    })));
     const { rows } = await tx.query<{ device_id: string; seq: number }>(
       `INSERT INTO ingested_bins (device_id, seq, detector_id, station_id, bin_start_ms, bin_ms, clock_synced, measures, received_ms)
-       SELECT *, $9::bigint FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::int[], $7::bool[], $8::jsonb[])
+       SELECT device_id, seq, detector_id, station_id, bin_start_ms, bin_ms, clock_synced, measures, $2::bigint
+       FROM jsonb_to_recordset($1::jsonb) AS x(device_id text, seq bigint, detector_id text, station_id text, bin_start_ms bigint, bin_ms int, clock_synced bool, measures jsonb)
        ON CONFLICT (device_id, seq) DO NOTHING
        RETURNING device_id, seq`,
-      [
-        bins.map((b) => b.device_id),
-        bins.map((b) => b.seq),
-        bins.map((b) => b.detector_id),
-        bins.map((b) => b.station_id),
-        bins.map((b) => b.bin_start_ms),
-        bins.map((b) => b.bin_ms),
-        bins.map((b) => b.clock.synced),
-        bins.map((b) => JSON.stringify(b.measures)),
-        now_ms,
-      ],
+      [doc, now_ms],
     );
     const fresh = new Set(rows.map((r) => `${r.device_id}\u0000${r.seq}`));
     return bins.filter((b) => fresh.delete(`${b.device_id}\u0000${b.seq}`));
@@ -229,10 +228,14 @@ export class Store {
     return out;
   }
 
-  /** Transaction-scoped advisory locks on corridor windows, taken in the given order. */
+  /** Transaction-scoped advisory locks on corridor windows, taken in the given order, in one round trip. */
   async lockCorridors(tx: SqlExecutor, refs: WindowRef[]): Promise<void> {
+    if (refs.length === 0) return;
     // Ids cannot contain '/', so this text names one window; windowRefKey's NUL separators are not valid SQL text.
-    for (const r of refs) await tx.query('SELECT pg_advisory_xact_lock(7472362, hashtext($1))', [`${r.level}/${r.key}/${r.window_start_ms}`]);
+    await tx.query(
+      'SELECT count(pg_advisory_xact_lock(7472362, hashtext(k))) FROM (SELECT k FROM UNNEST($1::text[]) WITH ORDINALITY AS u(k, i) ORDER BY i) AS ordered',
+      [refs.map((r) => `${r.level}/${r.key}/${r.window_start_ms}`)],
+    );
   }
 
   /**
@@ -244,32 +247,26 @@ export class Store {
     if (rows.length === 0) return [];
     const written = await tx.query<WindowRow>(
       `INSERT INTO windows AS w (${WINDOW_COLUMNS})
-       SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::int[], $6::text[], $7::bool[], $8::jsonb[], $9::bigint[])
+       SELECT ${WINDOW_COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS x(level text, key text, window_start_ms bigint, window_end_ms bigint,
+         revision int, state text, clock_untrusted bool, measures jsonb, updated_ms bigint)
        ON CONFLICT (level, key, window_start_ms) DO UPDATE SET
          revision = CASE WHEN w.state <> 'provisional' AND EXCLUDED.state = 'provisional' THEN w.revision + 1 ELSE EXCLUDED.revision END,
          state = CASE WHEN w.state <> 'provisional' AND EXCLUDED.state = 'provisional' THEN 'revised' ELSE EXCLUDED.state END,
          clock_untrusted = EXCLUDED.clock_untrusted, measures = EXCLUDED.measures, updated_ms = EXCLUDED.updated_ms
        RETURNING ${WINDOW_COLUMNS}`,
-      [
-        rows.map((r) => r.level),
-        rows.map((r) => r.key),
-        rows.map((r) => r.window_start_ms),
-        rows.map((r) => r.window_end_ms),
-        rows.map((r) => r.revision),
-        rows.map((r) => r.state),
-        rows.map((r) => r.clock_untrusted),
-        rows.map((r) => JSON.stringify(r.measures)),
-        rows.map((r) => r.updated_ms),
-      ],
+      [JSON.stringify(rows)],
     );
     return written.rows;
   }
 
-  /** Station windows of the given stations for one window start (for corridor roll-ups). */
-  async stationWindows(tx: SqlExecutor, station_ids: string[], window_start_ms: number): Promise<WindowRow[]> {
+  /** Station windows for several (stations, window start) sets at once: corridor roll-ups. */
+  async stationWindowsOf(tx: SqlExecutor, wanted: { station_ids: string[]; window_start_ms: number }[]): Promise<WindowRow[]> {
+    const pairs = wanted.flatMap((w) => w.station_ids.map((id) => [id, w.window_start_ms] as const));
+    if (pairs.length === 0) return [];
     const { rows } = await tx.query<WindowRow>(
-      `SELECT ${WINDOW_COLUMNS} FROM windows WHERE level = 'station' AND key = ANY($1::text[]) AND window_start_ms = $2`,
-      [station_ids, window_start_ms],
+      `SELECT ${WINDOW_COLUMNS} FROM windows WHERE level = 'station'
+       AND (key, window_start_ms) IN (SELECT * FROM UNNEST($1::text[], $2::bigint[]))`,
+      [pairs.map((p) => p[0]), pairs.map((p) => p[1])],
     );
     return rows;
   }
