@@ -115,6 +115,7 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
     grace_ms: config.grace_ms,
     lease_ms: Math.max(3 * config.finalize_interval_ms, 30_000),
     history_days: config.analytics_history_days,
+    retention_days: config.window_retention_days,
     toResult: (row) => toWindowResult(row, lookup),
     producer: () => producer,
     alerts_topic: topics.alerts,

@@ -27,6 +27,8 @@ export const CentralConfigSchema = z
     time_zone: z.string().refine(isTimeZone, 'must be an IANA time zone, for example America/Chicago').default('America/Chicago'),
     /** Days of stored windows replayed into the models when an instance takes over the analytics. */
     analytics_history_days: z.number().int().min(0).max(366).default(28),
+    /** Windows are kept this long (day partitions dropped whole): 400 days allow year-on-year comparison. */
+    window_retention_days: z.number().int().min(1).max(3_650).default(400),
     /** How often provisional windows are checked for finality. */
     finalize_interval_ms: z.number().int().min(100).max(600_000).default(5_000),
     partitions: TopicPartitions,

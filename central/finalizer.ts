@@ -12,10 +12,12 @@ import type { LogProducer } from '../platform/log/log.ts';
 import { Analytics } from './analytics.ts';
 import type { StationForecast } from './forecast/station.ts';
 import { rollingAsWindow } from './store/analytics-store.ts';
+import { DEFAULT_PARTITIONS, maintainPartitions } from './store/partitions.ts';
 import type { Store, WindowRow } from './store/store.ts';
 
 const LEASE = 'finalizer';
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
 
 export interface FinalizerDeps {
   store: Store;
@@ -25,6 +27,7 @@ export interface FinalizerDeps {
   grace_ms: number;
   lease_ms: number;
   history_days: number;
+  retention_days: number;
   /** Results for rows; also emits them to the API and the windows topic. */
   emit(rows: WindowRow[]): WindowResult[];
   toResult(row: WindowRow): WindowResult;
@@ -42,6 +45,7 @@ export interface FinalizerDeps {
 export class Finalizer {
   private readonly holder = randomUUID();
   private leading = false;
+  private maintained_ms = -Infinity;
   private readonly deps: FinalizerDeps;
 
   constructor(deps: FinalizerDeps) {
@@ -67,6 +71,11 @@ export class Finalizer {
       await this.warmUp(now);
       this.leading = true;
       this.deps.logger.info('holding the finalizer lease: finalising windows and running analytics');
+    }
+    if (now - this.maintained_ms >= HOUR_MS) {
+      const { created, dropped } = await maintainPartitions(store.db, now, { ...DEFAULT_PARTITIONS, retention_days: this.deps.retention_days });
+      if (created.length || dropped.length) this.deps.logger.info({ created, dropped }, 'window partitions maintained');
+      this.maintained_ms = now;
     }
     const results = this.deps.emit(await store.finalizeDue(now, this.deps.grace_ms));
     await this.analyse(results);

@@ -181,6 +181,31 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'windows partitioned by day of window start',
+    sql: `
+      -- One partition per UTC day (created ahead by Store.maintainPartitions), plus a default partition for
+      -- anything outside them; old days are dropped whole for retention.
+      ALTER TABLE windows RENAME TO windows_unpartitioned;
+      CREATE TABLE windows (
+        level             text NOT NULL CHECK (level IN ('detector', 'station', 'corridor')),
+        key               text NOT NULL,
+        window_start_ms   bigint NOT NULL,
+        window_end_ms     bigint NOT NULL,
+        revision          integer NOT NULL,
+        state             text NOT NULL CHECK (state IN ('provisional', 'final', 'revised')),
+        clock_untrusted   boolean NOT NULL,
+        measures          jsonb NOT NULL,
+        updated_ms        bigint NOT NULL,
+        PRIMARY KEY (level, key, window_start_ms)
+      ) PARTITION BY RANGE (window_start_ms);
+      CREATE TABLE windows_default PARTITION OF windows DEFAULT;
+      INSERT INTO windows SELECT * FROM windows_unpartitioned;
+      DROP TABLE windows_unpartitioned;
+      CREATE INDEX windows_open ON windows (window_end_ms) WHERE state = 'provisional';
+    `,
+  },
 ];
 
 export async function migrate(db: SqlDriver, migrations: Migration[] = MIGRATIONS): Promise<number[]> {

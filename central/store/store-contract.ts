@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode, expecting, type Bin } from '../../protocol/index.ts';
 import { MIGRATIONS } from './migrations.ts';
+import { maintainPartitions } from './partitions.ts';
 import type { SqlDriver } from './sql.ts';
 import { Store, windowRefKey, type WindowRow } from './store.ts';
 
@@ -64,6 +65,35 @@ export function storeContract(name: string, open: () => Promise<SqlDriver>): voi
       expect(final.map((w) => [w.key, w.window_start_ms, w.state])).toEqual([['s1', T0, 'final']]);
       expect((await store.latestWindows('station'))[0]!.window_start_ms).toBe(T0);
       expect(await store.windowsOf('station', 's1', T0 - 300_000, T0 + 1)).toHaveLength(2);
+    });
+
+    it('keeps windows in day partitions: made ahead, filled from the default partition, dropped when old', async () => {
+      const DAY = 86_400_000;
+      const day = Math.floor(T0 / DAY) * DAY;
+      const row = (start: number): WindowRow => ({
+        level: 'detector', key: 'part-d1', window_start_ms: start, window_end_ms: start + 300_000, revision: 0, state: 'final',
+        clock_untrusted: false, measures: { ...expecting(15), volume: 7, samples_seen: 15 }, updated_ms: T0,
+      });
+      // Written before any partition exists: it lands in the default partition…
+      await store.transaction((tx) => store.writeWindows(tx, [row(day + 600_000), row(day - 500 * DAY)]));
+      const inDefault = async () => (await store.db.query<{ n: number }>("SELECT count(*)::int AS n FROM windows_default WHERE key = 'part-d1'")).rows[0]!.n;
+      expect(await inDefault()).toBe(2);
+      // …and moves into its day's partition when maintenance creates it; the 500-day-old one ages out.
+      const plan = { back_days: 1, ahead_days: 1, retention_days: 400 };
+      const first = await maintainPartitions(store.db, T0, plan);
+      const name = (d: number) => `windows_d${new Date(d).toISOString().slice(0, 10).replaceAll('-', '')}`;
+      expect(first.created).toEqual([name(day - DAY), name(day), name(day + DAY)]);
+      expect(await inDefault()).toBe(0);
+      const { rows } = await store.db.query<{ part: string }>("SELECT tableoid::regclass::text AS part FROM windows WHERE key = 'part-d1'");
+      expect(rows.map((r) => r.part.split('.').pop())).toEqual([name(day)]);
+      // Writes and upserts go through the parent as before.
+      await store.transaction((tx) => store.writeWindows(tx, [{ ...row(day + 600_000), revision: 1, state: 'revised' }]));
+      expect((await store.windowsOf('detector', 'part-d1', day, day + DAY)).map((w) => w.revision)).toEqual([1]);
+      // Idempotent; and 400 days on, the old day partitions are dropped whole.
+      expect(await maintainPartitions(store.db, T0, plan)).toEqual({ created: [], dropped: [] });
+      const later = await maintainPartitions(store.db, T0 + 402 * DAY, plan);
+      expect(later.dropped).toEqual([name(day - DAY), name(day), name(day + DAY)]); // all ended 400 days before that day
+      expect(await store.windowsOf('detector', 'part-d1', day, day + DAY)).toEqual([]);
     });
 
     it('takes corridor window locks inside a transaction', async () => {
