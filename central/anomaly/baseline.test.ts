@@ -4,7 +4,7 @@ import { TimeOfWeekBaseline, median, robustStats, slotOf, type BaselineOptions }
 
 const TZ = 'America/Chicago';
 const opts = (o: Partial<BaselineOptions> = {}): BaselineOptions => ({
-  time_zone: TZ, slot_ms: 300_000, neighbour_slots: 0, min_history: 1, weeks_kept: 8, ...o,
+  time_zone: TZ, slot_ms: 300_000, neighbour_slots: 0, min_history: 1, weeks_kept: 8, day_fallback: false, ...o,
 });
 const WEEK = 7 * 86_400_000;
 /** Monday 2015-09-14 00:00 CDT (UTC−5) and Monday 2015-12-14 00:00 CST (UTC−6). */
@@ -109,5 +109,28 @@ describe('TimeOfWeekBaseline', () => {
         expect(b.size()).toBeLessThanOrEqual(41 * 3);
       }),
     );
+  });
+});
+
+describe('TimeOfWeekBaseline day fallback', () => {
+  const DAY = 86_400_000;
+  it('pools the same time of day on days of the same kind while the week pool is thin, then hands over', () => {
+    const b = new TimeOfWeekBaseline(opts({ min_history: 3, day_fallback: true }));
+    // Monday to Thursday at 08:00 local: 50, 52, 54, 56; Saturday 08:00: 10.
+    [50, 52, 54, 56].forEach((v, d) => b.add(MON_CDT + d * DAY + 8 * 3_600_000, v));
+    b.add(MON_CDT + 5 * DAY + 8 * 3_600_000, 10);
+    // Friday 08:00 has no week history: the weekdays answer, the Saturday does not count.
+    expect(b.stats(MON_CDT + 4 * DAY + 8 * 3_600_000)).toEqual({ median: 53, mad: 2, n: 4 });
+    // Sunday 08:00: only one weekend value, below min_history.
+    expect(b.stats(MON_CDT + 6 * DAY + 8 * 3_600_000)).toBeNull();
+    // Once Monday 08:00 has three weeks of its own, its own values decide.
+    for (const [w, v] of [[1, 70], [2, 71]] as const) b.add(MON_CDT + w * WEEK + 8 * 3_600_000, v);
+    expect(b.stats(MON_CDT + 3 * WEEK + 8 * 3_600_000)).toEqual({ median: 70, mad: 1, n: 3 });
+  });
+
+  it('is off when asked', () => {
+    const b = new TimeOfWeekBaseline(opts({ min_history: 2, day_fallback: false }));
+    [50, 52].forEach((v, d) => b.add(MON_CDT + d * DAY, v));
+    expect(b.stats(MON_CDT + 2 * DAY)).toBeNull();
   });
 });

@@ -31,6 +31,12 @@ export interface BaselineOptions {
   min_history: number;
   /** Weeks of history kept per slot. */
   weeks_kept: number;
+  /**
+   * While the time-of-week pool is thinner than `min_history`, pool the same time of day on the other days of
+   * the same kind (Monday–Friday, or Saturday–Sunday) instead: a new station gets a baseline after days, not
+   * weeks. The week pool takes over as soon as it is deep enough.
+   */
+  day_fallback: boolean;
 }
 
 export const DEFAULT_BASELINE: Readonly<Omit<BaselineOptions, 'time_zone'>> = Object.freeze({
@@ -38,6 +44,7 @@ export const DEFAULT_BASELINE: Readonly<Omit<BaselineOptions, 'time_zone'>> = Ob
   neighbour_slots: 2,
   min_history: 5,
   weeks_kept: 8,
+  day_fallback: true,
 });
 
 export interface BaselineStats {
@@ -147,9 +154,32 @@ export class TimeOfWeekBaseline {
     return out;
   }
 
-  /** Median and MAD at the time of week of `t_ms`, or null when fewer than `min_history` values pool there. */
+  /** The pooled values at the same time of day (and its neighbours) on every kept day of the same kind. */
+  pooledByDay(t_ms: number): number[] {
+    const { slot } = slotOf(t_ms, this.options.time_zone, this.options.slot_ms);
+    const per_day = this.slots_per_week / 7;
+    if (!Number.isInteger(per_day)) return [];
+    const day = Math.floor(slot / per_day);
+    const days = day < 5 ? [0, 1, 2, 3, 4] : [5, 6];
+    const oldest = this.newest_week - this.options.weeks_kept + 1;
+    const n = Math.min(this.options.neighbour_slots, Math.floor((per_day - 1) / 2));
+    const out: number[] = [];
+    for (const d of days) {
+      for (let k = -n; k <= n; k++) {
+        const s = d * per_day + ((((slot % per_day) + k) % per_day) + per_day) % per_day;
+        for (const e of this.slots.get(s) ?? []) if (e.week >= oldest) out.push(e.value);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Median and MAD at the time of week of `t_ms` (or, with `day_fallback` while that is too thin, at the time of
+   * day on days of the same kind), or null when fewer than `min_history` values pool there.
+   */
   stats(t_ms: number): BaselineStats | null {
-    const values = this.pooled(t_ms);
+    let values = this.pooled(t_ms);
+    if (values.length < this.options.min_history && this.options.day_fallback) values = this.pooledByDay(t_ms);
     return values.length < this.options.min_history ? null : robustStats(values);
   }
 

@@ -7,7 +7,7 @@ const H = 3_600_000;
 const WEEK = 168 * H;
 /** Monday 2015-09-07 00:00 CDT. */
 const T0 = Date.UTC(2015, 8, 7, 5);
-const hourly: BaselineOptions = { time_zone: 'America/Chicago', slot_ms: H, neighbour_slots: 0, min_history: 2, weeks_kept: 8 };
+const hourly: BaselineOptions = { time_zone: 'America/Chicago', slot_ms: H, neighbour_slots: 0, min_history: 2, weeks_kept: 8, day_fallback: false };
 const dev = (o: Partial<DeviationOptions> = {}): DeviationForecaster =>
   new DeviationForecaster({ baseline: hourly, horizons_ms: [H, 3 * H], step_ms: H, fit_half_life_ms: 1e15, min_pairs: 10, prior_phi: 0.5, ...o });
 /** A daily shape: quiet nights, a peak at 17:00. */

@@ -113,7 +113,7 @@ export function runEvaluation(files: DataFiles, i94_last_hours?: number): Evalua
   if (files.i94 !== undefined) {
     const i94 = parseI94Csv(files.i94, TIME_ZONE);
     const points = i94_last_hours === undefined ? i94.points : i94.points.slice(-i94_last_hours);
-    const hourly: BaselineOptions = { time_zone: TIME_ZONE, slot_ms: HOUR_MS, neighbour_slots: 0, min_history: 3, weeks_kept: 8 };
+    const hourly: BaselineOptions = { time_zone: TIME_ZONE, slot_ms: HOUR_MS, neighbour_slots: 0, min_history: 3, weeks_kept: 8, day_fallback: true };
     forecasts.push(...walkForward('I-94 ATR 301 volume', points, HOUR_MS, I94_HORIZONS_MS, factories(hourly, I94_HORIZONS_MS, HOUR_MS, 168)));
     out.i94 = { rows: i94.rows, hours: points.length, duplicate_rows: i94.duplicate_rows, first_ms: points[0]!.t_ms, last_ms: points[points.length - 1]!.t_ms };
   }
