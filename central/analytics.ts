@@ -50,7 +50,7 @@ export class Analytics {
       if (w.level === 'station') {
         const events = this.traffic.push(input);
         this.forecaster.push(input);
-        this.freeFlow.push(w.key, w);
+        this.freeFlow.push(w.key, w, w.window_start_ms);
         stationsSeen.add(w.key);
         if (!quiet) alerts.push(...events.map((e) => this.alertOf('traffic', e, w, now_ms)));
       } else {

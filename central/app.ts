@@ -111,7 +111,7 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
   const detectorStation = new Map((deps.detectors ?? []).map((d) => [d.detector_id, d.station_id]));
   const finalizer = new Finalizer({
     store, clock, logger, emit,
-    analytics: new Analytics(config.time_zone, stations),
+    newAnalytics: () => new Analytics(config.time_zone, stations),
     grace_ms: config.grace_ms,
     lease_ms: Math.max(3 * config.finalize_interval_ms, 30_000),
     history_days: config.analytics_history_days,

@@ -23,7 +23,8 @@ export interface FinalizerDeps {
   store: Store;
   clock: Clock;
   logger: Logger;
-  analytics: Analytics;
+  /** Fresh models for each time this instance takes the lease (it rebuilds them from stored history). */
+  newAnalytics(): Analytics;
   grace_ms: number;
   lease_ms: number;
   history_days: number;
@@ -46,6 +47,7 @@ export class Finalizer {
   private readonly holder = randomUUID();
   private leading = false;
   private maintained_ms = -Infinity;
+  private analytics: Analytics | null = null;
   private readonly deps: FinalizerDeps;
 
   constructor(deps: FinalizerDeps) {
@@ -56,30 +58,43 @@ export class Finalizer {
     return this.leading;
   }
 
+  /** Takes or renews the lease; on losing it, drops the models (a later take-over rebuilds them). */
+  private async renew(): Promise<boolean> {
+    const held = await this.deps.store.analytics.lease(LEASE, this.holder, this.deps.clock.now(), this.deps.lease_ms);
+    if (!held && this.leading) this.deps.logger.warn('lost the finalizer lease to another central instance');
+    this.leading = held;
+    if (!held) this.analytics = null;
+    return held;
+  }
+
   /** One pass: renew the lease, finalise what is due, analyse it. Returns the rows it changed (none when not leading). */
   async pass(): Promise<WindowResult[]> {
     const { store, clock } = this.deps;
     const now = clock.now();
-    const leading = await store.analytics.lease(LEASE, this.holder, now, this.deps.lease_ms);
-    if (!leading) {
-      if (this.leading) this.deps.logger.warn('lost the finalizer lease to another central instance');
-      this.leading = false;
+    if (!(await this.renew())) {
       this.deps.onLearnedFreeFlow(await store.analytics.learnedFreeFlow());
       return [];
     }
-    if (!this.leading) {
-      await this.warmUp(now);
-      this.leading = true;
+    if (!this.analytics) {
+      this.analytics = this.deps.newAnalytics();
+      await this.warmUp(now, this.analytics);
+      // Warming up can take a while: hold the lease again before doing anything on its strength.
+      if (!(await this.renew())) return [];
       this.deps.logger.info('holding the finalizer lease: finalising windows and running analytics');
     }
     if (now - this.maintained_ms >= HOUR_MS) {
-      const { created, dropped } = await maintainPartitions(store.db, now, { ...DEFAULT_PARTITIONS, retention_days: this.deps.retention_days });
-      if (created.length || dropped.length) this.deps.logger.info({ created, dropped }, 'window partitions maintained');
-      this.maintained_ms = now;
+      try {
+        const { created, dropped } = await maintainPartitions(store.db, now, { ...DEFAULT_PARTITIONS, retention_days: this.deps.retention_days });
+        if (created.length || dropped.length) this.deps.logger.info({ created, dropped }, 'window partitions maintained');
+        this.maintained_ms = now;
+      } catch (err) {
+        // Windows still land in the default partition meanwhile; finalisation must not wait for this.
+        this.deps.logger.error({ err }, 'window partition maintenance failed; retrying next pass');
+      }
     }
     const results = this.deps.emit(await store.finalizeDue(now, this.deps.grace_ms));
     await this.analyse(results);
-    const learned = this.deps.analytics.learnedFreeFlow();
+    const learned = this.analytics.learnedFreeFlow();
     await store.analytics.saveLearnedFreeFlow(learned);
     this.deps.onLearnedFreeFlow(learned);
     return results;
@@ -106,19 +121,20 @@ export class Finalizer {
   async stop(): Promise<void> {
     if (this.leading) await this.deps.store.analytics.release(LEASE, this.holder).catch(() => {});
     this.leading = false;
+    this.analytics = null;
   }
 
-  private async warmUp(now: number): Promise<void> {
+  private async warmUp(now: number, analytics: Analytics): Promise<void> {
     const t = performance.now();
     const rows = await this.deps.store.analytics.finalWindowsSince(['detector', 'station'], now - this.deps.history_days * DAY_MS);
-    this.deps.analytics.observe(rows.map((r) => this.deps.toResult(r)), now, true);
+    analytics.observe(rows.map((r) => this.deps.toResult(r)), now, true);
     this.deps.logger.info({ windows: rows.length, ms: Math.round(performance.now() - t) }, 'analytics warmed up from stored windows');
   }
 
   private async analyse(results: WindowResult[]): Promise<void> {
-    if (results.length === 0) return;
+    if (results.length === 0 || !this.analytics) return;
     const now = this.deps.clock.now();
-    const { alerts, forecasts } = this.deps.analytics.observe(results, now);
+    const { alerts, forecasts } = this.analytics.observe(results, now);
     await this.deps.store.analytics.saveAlerts(alerts, now);
     await this.deps.store.analytics.saveForecasts(forecasts, now);
     for (const a of alerts) this.deps.onAlert(a);

@@ -32,4 +32,11 @@ describe('FreeFlowLearner', () => {
     for (let i = 0; i < FREE_FLOW.max_windows; i++) l.push('s', w(110, 2));
     expect(l.estimate('s')).toBe(110);
   });
+
+  it('counts a window once: a revision of an earlier window is left out', () => {
+    const l = new FreeFlowLearner();
+    for (let i = 0; i < FREE_FLOW.min_windows; i++) l.push('s', w(100, 2), i * 300_000);
+    for (let i = 0; i < FREE_FLOW.min_windows; i++) l.push('s', w(60, 2), i * 300_000); // revisions
+    expect(l.estimate('s')).toBe(100);
+  });
 });

@@ -21,9 +21,18 @@ export const FREE_FLOW = {
 
 export class FreeFlowLearner {
   private readonly speeds = new Map<string, number[]>();
+  private readonly newest = new Map<string, number>();
 
-  /** Takes a final window's summary; only free-flowing, well-observed windows with a speed count. */
-  push(key: string, s: Pick<Summary, 'speed_kmh' | 'occupancy_pct' | 'observed_fraction'>): void {
+  /**
+   * Takes a final window's summary; only free-flowing, well-observed windows with a speed count. With
+   * `window_start_ms`, a window not newer than the last one taken for the key (a revision) is left out, so it
+   * does not count twice.
+   */
+  push(key: string, s: Pick<Summary, 'speed_kmh' | 'occupancy_pct' | 'observed_fraction'>, window_start_ms?: number): void {
+    if (window_start_ms !== undefined) {
+      if (window_start_ms <= (this.newest.get(key) ?? -Infinity)) return;
+      this.newest.set(key, window_start_ms);
+    }
     if (s.speed_kmh === null || s.occupancy_pct === null) return;
     if (s.occupancy_pct >= FREE_FLOW.max_occupancy_pct || s.observed_fraction < FREE_FLOW.min_observed_fraction) return;
     const list = this.speeds.get(key) ?? [];

@@ -53,7 +53,14 @@ export class AnalyticsStore {
     return new Map(rows.map((r) => [r.station_id, r.v]));
   }
 
-  async saveAlerts(alerts: Alert[], now_ms: number): Promise<void> {
+  /** Stores each alert's latest state; one batch may hold both the opening and the closing of an alert. */
+  async saveAlerts(events: Alert[], now_ms: number): Promise<void> {
+    const latest = new Map<string, Alert>();
+    for (const a of events) {
+      const prev = latest.get(a.alert_id);
+      latest.set(a.alert_id, prev ? { ...a, opened_ms: Math.min(prev.opened_ms, a.opened_ms) } : a);
+    }
+    const alerts = [...latest.values()];
     if (alerts.length === 0) return;
     const col = <T>(f: (a: Alert) => T) => alerts.map(f);
     await this.db.query(

@@ -39,6 +39,9 @@ async function dayPartitions(tx: SqlExecutor): Promise<Map<string, number>> {
 export async function maintainPartitions(db: SqlDriver, now_ms: number, plan: PartitionPlan = DEFAULT_PARTITIONS): Promise<{ created: string[]; dropped: string[] }> {
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock(7472363)');
+    // Writers wait while rows move, so none can slip a row of the new day into the default partition between
+    // the move and the attach (which would make the attach fail).
+    await tx.exec('LOCK TABLE windows_default IN SHARE ROW EXCLUSIVE MODE');
     const existing = await dayPartitions(tx);
     const today = Math.floor(now_ms / DAY_MS) * DAY_MS;
     const created: string[] = [];

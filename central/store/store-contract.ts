@@ -96,6 +96,15 @@ export function storeContract(name: string, open: () => Promise<SqlDriver>): voi
       expect(await store.windowsOf('detector', 'part-d1', day, day + DAY)).toEqual([]);
     });
 
+    it('stores an alert opened and closed in one batch as one row in its latest state', async () => {
+      const open = {
+        v: 1 as const, alert_id: 'traffic:speed_kmh_low:s9:1', kind: 'traffic' as const, rule: 'speed_kmh_low', key: 's9', state: 'open' as const,
+        severity: 'warning' as const, opened_ms: T0, closed_ms: null, window_start_ms: T0, window_revision: 0, detail: 'slow',
+      };
+      await store.analytics.saveAlerts([open, { ...open, state: 'closed', opened_ms: T0 + 900_000, closed_ms: T0 + 900_000, window_start_ms: T0 + 600_000, detail: 'cleared' }], T0 + 900_000);
+      expect(await store.analytics.alerts()).toEqual([{ ...open, state: 'closed', closed_ms: T0 + 900_000, window_start_ms: T0 + 600_000, detail: 'cleared' }]);
+    });
+
     it('takes corridor window locks inside a transaction', async () => {
       const refs = [{ level: 'corridor' as const, key: 'i35-nb', window_start_ms: T0 }, { level: 'corridor' as const, key: 'valley-mills-nb', window_start_ms: T0 }];
       await store.transaction((tx) => store.lockCorridors(tx, refs));

@@ -182,6 +182,7 @@ export class Store {
        INSERT INTO windows (${WINDOW_COLUMNS})
        SELECT k.level, k.key, w.s, w.s + $2::bigint, 0, 'final', false, $3::jsonb, $4::bigint
        FROM keys k CROSS JOIN UNNEST($1::bigint[]) AS w(s)
+       ORDER BY k.level, k.key, w.s
        ON CONFLICT (level, key, window_start_ms) DO NOTHING
        RETURNING ${WINDOW_COLUMNS}`,
       [window_starts, WINDOW_MS, JSON.stringify(EMPTY_MEASURES), now_ms],
@@ -254,7 +255,8 @@ export class Store {
          state = CASE WHEN w.state <> 'provisional' AND EXCLUDED.state = 'provisional' THEN 'revised' ELSE EXCLUDED.state END,
          clock_untrusted = EXCLUDED.clock_untrusted, measures = EXCLUDED.measures, updated_ms = EXCLUDED.updated_ms
        RETURNING ${WINDOW_COLUMNS}`,
-      [JSON.stringify(rows)],
+      // In key order, as lockWindows and fillNoData take them, so concurrent writers never wait on each other in a circle.
+      [JSON.stringify([...rows].sort((a, b) => (windowRefKey(a) < windowRefKey(b) ? -1 : windowRefKey(a) > windowRefKey(b) ? 1 : 0)))],
     );
     return written.rows;
   }
