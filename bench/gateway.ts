@@ -10,7 +10,7 @@
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -18,6 +18,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { mqttTopic, type BinBatch } from '../protocol/index.ts';
 import { hashSecret } from '../gateway/registry/devices.ts';
 import { writeRegistryFile } from '../gateway/registry/file-registry.ts';
+import { freePort } from '../test/ports.ts';
 
 const BROKERS = process.env.WACOFLOW_KAFKA_BROKERS ?? '127.0.0.1:9092';
 const BIN = join(import.meta.dirname, '..', 'bin', 'wacoflow.js');
@@ -34,13 +35,6 @@ const rows: [string, string, string][] = [];
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const freePort = () =>
-  new Promise<number>((r) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => r(p));
-    });
-  });
 
 async function until(what: string, cond: () => boolean | Promise<boolean>, ms: number): Promise<void> {
   const end = Date.now() + ms;

@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { aggregateSamples, WINDOW_MS, type Bin, type Sample, type Station, type WindowResult } from '../protocol/index.ts';
 import { ManualClock } from '../platform/clock.ts';
+import { rng } from '../simulators/traffic-model.ts';
 import { toWindowResult } from './windows/result.ts';
 import { backends, ownTopics, produceBins, startCentral, waitProcessed } from './testing.ts';
 
@@ -19,18 +20,6 @@ const station = (id: string, corridor: string | null): Station => ({
 });
 const STATIONS = [station('ex-a', 'ex-corridor'), station('ex-b', 'ex-corridor'), station('ex-c', null)];
 const DETECTORS = STATIONS.flatMap((s) => [1, 2].map((l) => ({ detector_id: `${s.station_id}-l${l}`, station_id: s.station_id })));
-
-/** A small deterministic generator (mulberry32), so a failure replays exactly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 function rawSamples(rand: () => number): Sample[] {
   const out: Sample[] = [];
@@ -106,7 +95,7 @@ afterEach(async () => {
 
 describe.each(backends())('central windows are exact ($name)', (backend) => {
   it('equal an independent computation from the raw samples, through duplicates, reordering and a restart', async () => {
-    const rand = prng(20261128);
+    const rand = rng('exactness', 20261128); // deterministic: a failure replays exactly
     const samples = rawSamples(rand);
     const bins = binsOf(samples);
     const delivered = shuffle([...bins, ...bins.filter(() => rand() < 0.2)], rand);

@@ -4,7 +4,6 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -17,10 +16,10 @@ import { KafkaLog } from '../platform/log/kafka-log.ts';
 import { expecting, type Bin } from '../protocol/index.ts';
 import { WACO_STATIONS } from '../simulators/waco-network.ts';
 import { serviceAddress } from '../test/services.ts';
+import { freePort } from '../test/ports.ts';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'wacoflow.js');
 const SAMPLE = join(import.meta.dirname, '..', 'central', 'sample.yaml');
-const freePort = () => new Promise<number>((r) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => r(p)); }); });
 
 describe('central/sample.yaml and its inventory', () => {
   it('load, with one detector per lane of every Waco station', () => {

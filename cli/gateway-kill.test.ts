@@ -7,7 +7,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -22,6 +21,7 @@ import { MemoryOutbox } from '../edge-agent/outbox/memory-outbox.ts';
 import { MemorySeqSource } from '../edge-agent/outbox/seq-file.ts';
 import { QUIET_PROBE, receiveBins } from '../test/agent-helpers.ts';
 import { serviceAddress } from '../test/services.ts';
+import { freePort } from '../test/ports.ts';
 
 const run = promisify(execFile);
 const BIN = join(import.meta.dirname, '..', 'bin', 'wacoflow.js');
@@ -29,7 +29,6 @@ const brokers = serviceAddress('WACOFLOW_KAFKA_BROKERS');
 const BINS = 2_000;
 const KILLS = 8;
 
-const freePort = () => new Promise<number>((r) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => r(p)); }); });
 
 describe.skipIf(!brokers)('gateway killed mid-stream, on real Kafka', () => {
   it(`never acknowledges a bin Kafka does not have, and loses none over ${KILLS} SIGKILLs`, async () => {

@@ -5,7 +5,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,11 +13,11 @@ import { describe, expect, it } from 'vitest';
 import { decode, KAFKA_TOPICS, mqttTopic } from '../protocol/index.ts';
 import { KafkaLog } from '../platform/log/kafka-log.ts';
 import { serviceAddress } from '../test/services.ts';
+import { freePort } from '../test/ports.ts';
 
 const run = promisify(execFile);
 const BIN = join(import.meta.dirname, '..', 'bin', 'wacoflow.js');
 const brokers = serviceAddress('WACOFLOW_KAFKA_BROKERS');
-const freePort = () => new Promise<number>((r) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => r(p)); }); });
 
 describe.skipIf(!brokers)('wacoflow gateway and wacoflow devices', () => {
   it('lets a registered device in, puts its heartbeat in Kafka before the PUBACK, and throws it out when disabled', async () => {

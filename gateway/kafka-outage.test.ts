@@ -5,7 +5,6 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -21,6 +20,7 @@ import { MqttUplink } from '../edge-agent/uplink/mqtt-uplink.ts';
 import { serviceAddress } from '../test/services.ts';
 import { buildGateway } from './app.ts';
 import { hashSecret, MemoryDeviceRegistry } from './registry/devices.ts';
+import { freePort } from '../test/ports.ts';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '..');
@@ -28,7 +28,6 @@ const enabled = serviceAddress('WACOFLOW_KAFKA_BROKERS');
 const OUTAGE_MS = 120_000;
 const AGENTS = 10;
 const BINS = 100;
-const freePort = () => new Promise<number>((r) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => r(p)); }); });
 
 describe.skipIf(!enabled)('Kafka away for two minutes under load', () => {
   it('loses no acknowledged bin and delivers everything once Kafka is back', async () => {
