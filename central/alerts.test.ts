@@ -4,10 +4,10 @@
  * per horizon; and with two instances only the lease holder finalises and analyses.
  */
 import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decode, expecting, WINDOW_MS, type Alert, type Bin, type Station } from '../protocol/index.ts';
-import { ManualClock } from '../platform/clock.ts';
-import { backends, ownTopics, produceBins, startCentral, waitProcessed } from './testing.ts';
+import { backends, produceBins, startCentral, waitProcessed } from './testing.ts';
+import { testEnv } from './test-env.ts';
 
 const T0 = Date.UTC(2026, 10, 24, 6, 0, 0);
 const station: Station = { station_id: 'al-s1', name: 'al-s1', kind: 'freeway', corridor_id: null, lat: 31.5, lon: -97.1, lanes: 1, free_flow_kmh: 110 };
@@ -21,19 +21,11 @@ function bin(w: number, occupancy: number, speed = 90): Bin {
   };
 }
 
-const closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (closers.length) await closers.pop()!();
-});
-
 describe.each(backends())('alerts and forecasts ($name)', (backend) => {
+  const run = testEnv(backend);
   it('opens a stuck-on alert after three windows, publishes it keyed by station, and closes it', async () => {
-    const env = await backend.open();
-    closers.push(env.close);
-    const topics = ownTopics();
-    const clock = new ManualClock(T0);
-    const t = await startCentral(env, { clock, stations: [station], detectors: DETECTORS, topics, grace_ms: 60_000 });
-    closers.push(() => t.central.stop());
+    const { env, topics, clock } = await run.open(T0);
+    const t = await run.central(env, { clock, stations: [station], detectors: DETECTORS, topics, grace_ms: 60_000 });
     const emitted: Alert[] = [];
     t.central.events.on('alert', (a: Alert) => emitted.push(a));
     await t.central.finalize();
@@ -67,13 +59,9 @@ describe.each(backends())('alerts and forecasts ($name)', (backend) => {
   }, 120_000);
 
   it('lets only the lease holder finalise; the other takes over when the holder stops', async () => {
-    const env = await backend.open();
-    closers.push(env.close);
-    const topics = ownTopics();
-    const clock = new ManualClock(T0);
-    const a = await startCentral(env, { clock, stations: [station], detectors: DETECTORS, topics, grace_ms: 60_000 });
-    const b = await startCentral(env, { clock, stations: [station], detectors: DETECTORS, topics, grace_ms: 60_000 });
-    closers.push(() => b.central.stop());
+    const { env, topics, clock } = await run.open(T0);
+    const a = await startCentral(env, { clock, stations: [station], detectors: DETECTORS, topics, grace_ms: 60_000 }); // stopped by the test
+    const b = await run.central(env, { clock, stations: [station], detectors: DETECTORS, topics, grace_ms: 60_000 });
     await a.central.finalize();
     clock.advance(3 * WINDOW_MS);
     const first = await a.central.finalize(); // the holder renews its lease and fills the slots due since its first pass
@@ -86,12 +74,8 @@ describe.each(backends())('alerts and forecasts ($name)', (backend) => {
   }, 120_000);
 
   it('learns the station’s free-flow speed from free-flowing windows and classifies with it', async () => {
-    const env = await backend.open();
-    closers.push(env.close);
-    const topics = ownTopics();
-    const clock = new ManualClock(T0);
-    const t = await startCentral(env, { clock, stations: [station], detectors: DETECTORS, topics, grace_ms: 60_000 });
-    closers.push(() => t.central.stop());
+    const { env, topics, clock } = await run.open(T0);
+    const t = await run.central(env, { clock, stations: [station], detectors: DETECTORS, topics, grace_ms: 60_000 });
     await t.central.finalize();
     // Forty free-flowing windows at 70 km/h on a road configured for 110.
     await produceBins(env.log, topics.bins, Array.from({ length: 40 }, (_, w) => bin(w, 4, 70)));

@@ -4,12 +4,12 @@
  * the raw samples, written here without the bin algebra: count, time-weighted occupancy, count-weighted speed,
  * extremes and the observed fraction.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { aggregateSamples, WINDOW_MS, type Bin, type Sample, type Station, type WindowResult } from '../protocol/index.ts';
-import { ManualClock } from '../platform/clock.ts';
 import { rng } from '../simulators/traffic-model.ts';
 import { toWindowResult } from './windows/result.ts';
-import { backends, ownTopics, produceBins, startCentral, waitProcessed } from './testing.ts';
+import { backends, produceBins, startCentral, waitProcessed } from './testing.ts';
+import { testEnv } from './test-env.ts';
 
 const T0 = Date.UTC(2026, 10, 24, 7, 0, 0);
 const SAMPLE_MS = 20_000;
@@ -88,12 +88,8 @@ function close(actual: number | null, expected: number | null): boolean {
   return Math.abs(actual - expected) <= 1e-9 * Math.max(1, Math.abs(expected));
 }
 
-const closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (closers.length) await closers.pop()!();
-});
-
 describe.each(backends())('central windows are exact ($name)', (backend) => {
+  const run = testEnv(backend);
   it('equal an independent computation from the raw samples, through duplicates, reordering and a restart', async () => {
     const rand = rng('exactness', 20261128); // deterministic: a failure replays exactly
     const samples = rawSamples(rand);
@@ -101,10 +97,7 @@ describe.each(backends())('central windows are exact ($name)', (backend) => {
     const delivered = shuffle([...bins, ...bins.filter(() => rand() < 0.2)], rand);
     const half = Math.floor(delivered.length / 2);
 
-    const env = await backend.open();
-    closers.push(env.close);
-    const topics = ownTopics();
-    const clock = new ManualClock(T0 + SPAN_MS + 10 * 60_000);
+    const { env, topics, clock } = await run.open(T0 + SPAN_MS + 10 * 60_000);
     const opts = { clock, stations: STATIONS, detectors: DETECTORS, topics };
 
     const first = await startCentral(env, opts);
@@ -113,8 +106,7 @@ describe.each(backends())('central windows are exact ($name)', (backend) => {
     await first.central.stop();
 
     await produceBins(env.log, topics.bins, delivered.slice(half));
-    const second = await startCentral(env, opts);
-    closers.push(() => second.central.stop());
+    const second = await run.central(env, opts);
     await waitProcessed(second, topics.bins, delivered.length);
     await second.central.finalize();
 

@@ -3,10 +3,11 @@
  * all along (no global watermark waits for B), B's show as final no_data; when B's backlog arrives, B's windows
  * are revised with its data and A's are left alone. Past the late horizon, bins go to late_events, counted.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { expecting, WINDOW_MS, type Bin, type Station } from '../protocol/index.ts';
 import { ManualClock } from '../platform/clock.ts';
-import { backends, ownTopics, produceBins, startCentral, waitProcessed, type TestCentral } from './testing.ts';
+import { backends, produceBins, waitProcessed, type TestCentral } from './testing.ts';
+import { testEnv } from './test-env.ts';
 
 const T0 = Date.UTC(2026, 10, 24, 6, 0, 0);
 const GRACE_MS = 60_000;
@@ -27,11 +28,6 @@ function bin(station_id: string, minute: number): Bin {
 const windowBins = (station_id: string, w: number) => Array.from({ length: 5 }, (_, i) => bin(station_id, w * 5 + i));
 const volumeOf = (w: number) => Array.from({ length: 5 }, (_, i) => w * 5 + i + 1).reduce((a, b) => a + b, 0);
 
-const closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (closers.length) await closers.pop()!();
-});
-
 /** Moves the clock forward to `ms`. */
 const at = (clock: ManualClock, ms: number) => clock.advance(ms - clock.now());
 
@@ -41,13 +37,10 @@ async function window(t: TestCentral, key: string, w: number) {
 }
 
 describe.each(backends())('late data ($name)', (backend) => {
+  const run = testEnv(backend);
   it('revises only the late agent’s windows; everyone else’s stay final and on time', async () => {
-    const env = await backend.open();
-    closers.push(env.close);
-    const topics = ownTopics();
-    const clock = new ManualClock(T0);
-    const t = await startCentral(env, { clock, stations: STATIONS, detectors: DETECTORS, topics, grace_ms: GRACE_MS });
-    closers.push(() => t.central.stop());
+    const { env, topics, clock } = await run.open(T0);
+    const t = await run.central(env, { clock, stations: STATIONS, detectors: DETECTORS, topics, grace_ms: GRACE_MS });
     await t.central.finalize(); // the first pass sets where no_data filling starts: now
 
     let produced = 0;
@@ -87,12 +80,8 @@ describe.each(backends())('late data ($name)', (backend) => {
   }, 180_000);
 
   it('keeps bins past the late horizon in late_events, counted, and leaves their windows alone', async () => {
-    const env = await backend.open();
-    closers.push(env.close);
-    const topics = ownTopics();
-    const clock = new ManualClock(T0);
-    const t = await startCentral(env, { clock, stations: STATIONS, detectors: DETECTORS, topics, grace_ms: GRACE_MS, late_horizon_ms: 30 * 60_000 });
-    closers.push(() => t.central.stop());
+    const { env, topics, clock } = await run.open(T0);
+    const t = await run.central(env, { clock, stations: STATIONS, detectors: DETECTORS, topics, grace_ms: GRACE_MS, late_horizon_ms: 30 * 60_000 });
     await t.central.finalize();
     at(clock, T0 + 2 * 3_600_000);
     await t.central.finalize(); // two hours of no_data for both stations

@@ -2,10 +2,10 @@
  * The rolling view: every station's last five minutes up to its own latest data, advanced as data arrives and
  * served with the station over HTTP.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { expecting, type Bin, type Station, type WindowResult } from '../protocol/index.ts';
-import { ManualClock } from '../platform/clock.ts';
-import { backends, ownTopics, produceBins, startCentral, waitProcessed } from './testing.ts';
+import { backends, produceBins, waitProcessed } from './testing.ts';
+import { testEnv } from './test-env.ts';
 
 const T0 = Date.UTC(2026, 10, 24, 6, 0, 0);
 const MIN = 60_000;
@@ -19,19 +19,11 @@ const bins = (lane: number, from: number, to: number): Bin[] =>
   }));
 const sum = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i + 1).reduce((a, b) => a + b, 0);
 
-const closers: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  while (closers.length) await closers.pop()!();
-});
-
 describe.each(backends())('rolling 5-minute view ($name)', (backend) => {
+  const run = testEnv(backend);
   it('covers the five minutes before the station’s latest bin, and moves with it', async () => {
-    const env = await backend.open();
-    closers.push(env.close);
-    const topics = ownTopics();
-    const clock = new ManualClock(T0 + 8 * MIN);
-    const t = await startCentral(env, { clock, stations: [station], topics });
-    closers.push(() => t.central.stop());
+    const { env, topics, clock } = await run.open(T0 + 8 * MIN);
+    const t = await run.central(env, { clock, stations: [station], topics });
     const events: WindowResult[] = [];
     t.central.events.on('rolling', (r: WindowResult) => events.push(r));
     await t.central.finalize(); // takes the lease: the rolling view runs on its holder
