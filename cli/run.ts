@@ -1,6 +1,8 @@
-/** Shared CLI plumbing: the version, and turning errors into one line per problem and an exit code. */
+/** Shared CLI plumbing: the version, the `--config FILE` process commands, and turning errors into one line per problem and an exit code. */
 import { readFileSync } from 'node:fs';
-import { ERR, isCoded } from '../platform/errors.ts';
+import { Command } from 'commander';
+import { ERR, isCoded, WacoflowError } from '../platform/errors.ts';
+import type { LogLevel } from '../platform/logger.ts';
 import { describeSetting, type Setting } from './options.ts';
 
 /** Set by the agent bundle's build; read from package.json when running from the source tree. */
@@ -32,4 +34,28 @@ export function fail(err: unknown, settings: Setting[] = []): never {
   if (process.env.WACOFLOW_DEBUG === '1' && e?.stack) process.stderr.write(`${e.stack}\n`);
   else process.stderr.write('  (set WACOFLOW_DEBUG=1 for the stack trace)\n');
   process.exit(1);
+}
+
+/**
+ * A process run from a YAML file: `wacoflow <name> --config FILE [--log-level L]`. `load` imports the process's
+ * code only when the command runs, so `--help` and the other commands stay fast.
+ */
+export function configCommand(
+  name: 'agent' | 'gateway' | 'central',
+  text: { summary: string; description: string },
+  load: () => Promise<(file: string, logLevel: LogLevel) => Promise<void>>,
+): Command {
+  return new Command(name)
+    .summary(text.summary)
+    .description(text.description)
+    .option('-c, --config <file>', `${name} configuration (YAML); required`)
+    .option('--log-level <level>', 'error, warn, info or debug', 'info')
+    .action(async (o: { config?: string; logLevel: LogLevel }) => {
+      try {
+        if (!o.config) throw new WacoflowError(ERR.CONFIG, `--config: give the ${name} configuration file, for example --config /etc/wacoflow/${name}.yaml`);
+        await (await load())(o.config, o.logLevel);
+      } catch (err) {
+        fail(err);
+      }
+    });
 }
