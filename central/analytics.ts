@@ -9,14 +9,13 @@ import { defaultHealthOptions, DetectorHealthMonitor, type DetectorHealthEvent }
 import { defaultTrafficOptions, TrafficAnomalyDetector, type TrafficAnomalyEvent } from './anomaly/traffic.ts';
 import type { WindowInput } from './anomaly/types.ts';
 import { FreeFlowLearner } from './classify/free-flow.ts';
+import { FALLBACK_FREE_FLOW_KMH } from './windows/result.ts';
 import { defaultForecastOptions, StationForecaster, type StationForecast } from './forecast/station.ts';
 
 export interface AnalyticsOutput {
   alerts: Alert[];
   forecasts: StationForecast[];
 }
-
-const FALLBACK_FREE_FLOW_KMH = 100;
 
 export class Analytics {
   private readonly traffic: TrafficAnomalyDetector;

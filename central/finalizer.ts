@@ -48,6 +48,8 @@ export class Finalizer {
   private leading = false;
   private maintained_ms = -Infinity;
   private analytics: Analytics | null = null;
+  /** Learned free-flow speeds as last written, so a pass writes only what moved. */
+  private savedFreeFlow = new Map<string, number>();
   private readonly deps: FinalizerDeps;
 
   constructor(deps: FinalizerDeps) {
@@ -77,6 +79,7 @@ export class Finalizer {
     }
     if (!this.analytics) {
       this.analytics = this.deps.newAnalytics();
+      this.savedFreeFlow = new Map(); // another holder may have written since: write everything once
       await this.warmUp(now, this.analytics);
       // Warming up can take a while: hold the lease again before doing anything on its strength.
       if (!(await this.renew())) return [];
@@ -95,8 +98,12 @@ export class Finalizer {
     const results = this.deps.emit(await store.finalizeDue(now, this.deps.grace_ms));
     await this.analyse(results);
     const learned = this.analytics.learnedFreeFlow();
-    await store.analytics.saveLearnedFreeFlow(learned);
-    this.deps.onLearnedFreeFlow(learned);
+    const moved = new Map([...learned].filter(([k, v]) => this.savedFreeFlow.get(k) !== v));
+    if (moved.size > 0) {
+      await store.analytics.saveLearnedFreeFlow(moved);
+      this.savedFreeFlow = learned;
+      this.deps.onLearnedFreeFlow(learned);
+    }
     return results;
   }
 

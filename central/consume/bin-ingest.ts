@@ -6,7 +6,7 @@
 import { tryDecode, windowStartOfBin, WINDOW_MS, type Bin, type DeadLetter, type Station } from '../../protocol/index.ts';
 import type { LogBatch, LogConsumer, LogRecord } from '../../platform/log/log.ts';
 import { corridorRow, foldBins, windowRefsOf } from '../windows/fold.ts';
-import { windowRefKey, type Store, type WindowRef, type WindowRow } from '../store/store.ts';
+import { inKeyOrder, windowRefKey, type Store, type WindowRef, type WindowRow } from '../store/store.ts';
 import type { ConsumeContext } from './partition-positions.ts';
 
 export interface IngestDeps extends ConsumeContext {
@@ -113,14 +113,13 @@ async function rollUpCorridors(
   // A corridor's stations sit on different partitions, so several instances may roll up one corridor window at
   // once; a transaction-scoped advisory lock per corridor window makes them take turns (in key order: no
   // deadlock), and READ COMMITTED lets the later one see the earlier one's station rows.
-  touched.sort((a, b) => (windowRefKey(a) < windowRefKey(b) ? -1 : 1));
-  await deps.store.lockCorridors(tx, touched);
-  const current = await deps.store.lockWindows(tx, touched);
-  const membersOf = (corridor: string) => [...deps.stations.values()].filter((s) => s.corridor_id === corridor).map((s) => s.station_id);
-  const stationRows = await deps.store.stationWindowsOf(tx, touched.map((ref) => ({ station_ids: membersOf(ref.key), window_start_ms: ref.window_start_ms })));
-  return touched.map((ref) => {
-    const members = new Set(membersOf(ref.key));
-    const rows = stationRows.filter((r) => r.window_start_ms === ref.window_start_ms && members.has(r.key));
+  const ordered = inKeyOrder(touched);
+  await deps.store.lockCorridors(tx, ordered);
+  const current = await deps.store.lockWindows(tx, ordered);
+  const members = new Map(ordered.map((ref) => [ref.key, [...deps.stations.values()].filter((s) => s.corridor_id === ref.key).map((s) => s.station_id)]));
+  const stationRows = await deps.store.stationWindowsOf(tx, ordered.map((ref) => ({ station_ids: members.get(ref.key)!, window_start_ms: ref.window_start_ms })));
+  return ordered.map((ref) => {
+    const rows = stationRows.filter((r) => r.window_start_ms === ref.window_start_ms && members.get(ref.key)!.includes(r.key));
     return corridorRow(ref.key, ref.window_start_ms, rows, current.get(windowRefKey(ref)), now);
   });
 }

@@ -217,7 +217,7 @@ export class Store {
   async lockWindows(tx: SqlExecutor, refs: WindowRef[]): Promise<Map<string, WindowRow>> {
     const out = new Map<string, WindowRow>();
     if (refs.length === 0) return out;
-    const sorted = [...refs].sort((a, b) => (windowRefKey(a) < windowRefKey(b) ? -1 : 1));
+    const sorted = inKeyOrder(refs);
     const { rows } = await tx.query<WindowRow>(
       `SELECT ${WINDOW_COLUMNS} FROM windows
        WHERE (level, key, window_start_ms) IN (SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[]))
@@ -256,7 +256,7 @@ export class Store {
          clock_untrusted = EXCLUDED.clock_untrusted, measures = EXCLUDED.measures, updated_ms = EXCLUDED.updated_ms
        RETURNING ${WINDOW_COLUMNS}`,
       // In key order, as lockWindows and fillNoData take them, so concurrent writers never wait on each other in a circle.
-      [JSON.stringify([...rows].sort((a, b) => (windowRefKey(a) < windowRefKey(b) ? -1 : windowRefKey(a) > windowRefKey(b) ? 1 : 0)))],
+      [JSON.stringify(inKeyOrder(rows))],
     );
     return written.rows;
   }
@@ -396,6 +396,14 @@ export class Store {
     const { rows } = await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM dead_letters');
     return rows[0]?.n ?? 0;
   }
+}
+
+/** Refs or rows sorted by their window key, each key built once (a comparator building it would do so n log n times). */
+export function inKeyOrder<T extends WindowRef>(items: T[]): T[] {
+  return items
+    .map((item) => ({ item, k: windowRefKey(item) }))
+    .sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0))
+    .map((x) => x.item);
 }
 
 function latestBy<T>(items: T[], key: (t: T) => string, ts: (t: T) => number): T[] {

@@ -6,7 +6,8 @@ import type { WindowRow } from '../store/store.ts';
 /** Free-flow speed and kind for a window's key; corridors use their stations' mean free-flow speed. */
 export type StationLookup = (level: WindowRow['level'], key: string) => Pick<Station, 'kind' | 'lanes' | 'free_flow_kmh'> | null;
 
-const FALLBACK_FREE_FLOW_KMH = 100;
+/** Free-flow speed for a key with no station behind it (detector windows) and nothing learned. */
+export const FALLBACK_FREE_FLOW_KMH = 100;
 
 export function toWindowResult(row: WindowRow, lookup: StationLookup): WindowResult {
   const s = summarise(row.measures);
