@@ -29,7 +29,10 @@ export const CentralConfigSchema = z
     analytics_history_days: z.number().int().min(0).max(366).default(28),
     /** Windows are kept this long (day partitions dropped whole): 400 days allow year-on-year comparison. */
     window_retention_days: z.number().int().min(1).max(3_650).default(400),
-    /** How often provisional windows are checked for finality. */
+    /**
+     * The periodic finalisation pass: renews the analytics lease and catches what a missed timer left. Windows are
+     * also finalised by a pass scheduled at each slot's end + grace.
+     */
     finalize_interval_ms: z.number().int().min(100).max(600_000).default(5_000),
     partitions: TopicPartitions,
     /** Kafka topics under this prefix ("staging" → staging.wacoflow.bins.v1), as the gateway writes them. */
