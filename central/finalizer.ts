@@ -56,10 +56,6 @@ export class Finalizer {
     this.deps = deps;
   }
 
-  isLeading(): boolean {
-    return this.leading;
-  }
-
   /** Takes or renews the lease; on losing it, drops the models (a later take-over rebuilds them). */
   private async renew(): Promise<boolean> {
     const held = await this.deps.store.analytics.lease(LEASE, this.holder, this.deps.clock.now(), this.deps.lease_ms);

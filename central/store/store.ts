@@ -32,13 +32,6 @@ export interface DetectorRef {
   station_id: string;
 }
 
-export interface DetectorRow extends DetectorRef {
-  source: 'inventory' | 'observed';
-  first_seen_ms: number | null;
-  /** Event-time progress: the end of the latest bin seen from this detector. */
-  last_event_ms: number | null;
-}
-
 export interface DeviceRow {
   device_id: string;
   status: 'online' | 'offline' | 'unknown';
@@ -124,13 +117,6 @@ export class Store {
          updated_ms = EXCLUDED.updated_ms`,
       [ids, ids.map((id) => latest.get(id)!.station_id), ids.map((id) => latest.get(id)!.end_ms), now_ms],
     );
-  }
-
-  async detectors(): Promise<DetectorRow[]> {
-    const { rows } = await this.db.query<DetectorRow>(
-      'SELECT detector_id, station_id, source, first_seen_ms, last_event_ms FROM detectors ORDER BY detector_id',
-    );
-    return rows;
   }
 
   /** Bins past the late horizon: kept, counted, never folded into a window. */
