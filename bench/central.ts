@@ -5,6 +5,7 @@
  *
  *   npm run services -- up && WACOFLOW_KAFKA_BROKERS=127.0.0.1:9092 WACOFLOW_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench:central
  *   WACOFLOW_BENCH_ONLY=throughput …   (stages: throughput, update latency, final delay)
+ *   WACOFLOW_BENCH_BACKENDS=kafka …     (backends: kafka, embedded)
  */
 import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
@@ -174,7 +175,9 @@ async function finalDelay(label: string, env: Env, windows: number): Promise<voi
 async function main(): Promise<void> {
   if (!BROKERS || !DATABASE) throw new Error('set WACOFLOW_KAFKA_BROKERS and WACOFLOW_DATABASE_URL (npm run services -- up)');
   const only = (process.env.WACOFLOW_BENCH_ONLY ?? '').split(',').filter(Boolean);
-  for (const [label, open] of [['Kafka + PostgreSQL', kafkaEnv], ['in-process log + PGlite', embeddedEnv]] as const) {
+  const backends = (process.env.WACOFLOW_BENCH_BACKENDS ?? '').split(',').filter(Boolean);
+  for (const [name, label, open] of [['kafka', 'Kafka + PostgreSQL', kafkaEnv], ['embedded', 'in-process log + PGlite', embeddedEnv]] as const) {
+    if (backends.length > 0 && !backends.includes(name)) continue;
     for (const [stage, run] of [
       ['throughput', (env: Env) => throughput(label, env, 200_000)],
       ['update latency', (env: Env) => updateLatency(label, env, 2_000)],

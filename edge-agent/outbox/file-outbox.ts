@@ -404,6 +404,10 @@ export class FileOutbox implements Outbox {
     return bins;
   }
 
+  waiting(): Bin[] {
+    return [...this.entries.values()].map((e) => e.bin);
+  }
+
   take(max: number, filter?: (bin: Bin) => boolean): Bin[] {
     return takeFrom(this.entries.values(), max, filter);
   }

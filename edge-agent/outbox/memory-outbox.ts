@@ -30,6 +30,10 @@ export class MemoryOutbox implements Outbox {
     });
   }
 
+  waiting(): Bin[] {
+    return [...this.entries.values()].map((e) => e.bin);
+  }
+
   take(max: number, filter?: (bin: Bin) => boolean): Bin[] {
     return takeFrom(this.entries.values(), max, filter);
   }

@@ -18,6 +18,8 @@ export interface Outbox {
   append(drafts: BinDraft[], stamp: Pick<Bin, 'device_id' | 'clock'>): Promise<Bin[]>;
   /** Up to `max` bins not already in flight (and passing `filter`, when given), oldest first. */
   take(max: number, filter?: (bin: Bin) => boolean): Bin[];
+  /** Every bin still waiting for confirmation, oldest first, in flight or not; takes nothing. */
+  waiting(): Bin[];
   accept(batch: Bin[]): Promise<void>;
   reject(batch: Bin[]): void;
   stats(now_ms: number): OutboxStats;

@@ -1,0 +1,177 @@
+/**
+ * The faults, one scenario each. A scenario starts what it needs beyond the default (one gateway, its central
+ * instances, every agent), injects its faults while the agents generate, and returns once every fault has
+ * healed; the runner then checks the outcome. `notes` end up in the table's last column.
+ */
+import { rng } from '../simulators/traffic-model.ts';
+import type { Cluster } from './cluster.ts';
+import type { Layout } from './workload.ts';
+
+export type ScaleName = 'small' | 'full';
+
+export interface FaultContext {
+  cluster: Cluster;
+  scale: ScaleName;
+  /** How long the agents take to generate the workload at their pace. */
+  generate_ms: number;
+  /** Real time the agents' minute 0 is due. */
+  start_ms: number;
+  random: () => number;
+  notes: string[];
+  /** Bins stored so far (for throughput). */
+  stored(): Promise<number>;
+}
+
+export interface Scenario {
+  name: string;
+  summary: string;
+  /** Central instances started before the agents (scale-out starts its own). */
+  centrals: number;
+  /** Real milliseconds per generated minute, as a multiple of the default pace (scale-out makes a backlog fast). */
+  pace_factor?: number;
+  /** Changes to the workload before it starts (clock-skew). */
+  shape?(layout: Layout): void;
+  faults(f: FaultContext): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+/** Sleeps until `at` ms after the agents' start. */
+const until = (f: FaultContext, at: number) => sleep(f.start_ms + at - Date.now());
+
+export const SCENARIOS: Scenario[] = [
+  {
+    name: 'gateway-kill',
+    summary: 'SIGKILL the gateway 10 times while the agents send; they buffer and resend',
+    centrals: 1,
+    async faults(f) {
+      const kills = 10;
+      for (let k = 1; k <= kills; k++) {
+        await until(f, (f.generate_ms * k) / (kills + 1));
+        await f.cluster.gateway!.kill();
+        await sleep(300 + f.random() * 1_200);
+        await f.cluster.startGateway();
+      }
+      f.notes.push(`${kills} gateway SIGKILLs`);
+    },
+  },
+  {
+    name: 'central-kill',
+    summary: 'two central instances in one group; SIGKILL one mid-stream and restart it later',
+    centrals: 2,
+    async faults(f) {
+      await until(f, f.generate_ms * 0.3);
+      await f.cluster.centrals[1]!.kill();
+      await until(f, f.generate_ms * 0.7);
+      await f.cluster.startCentral(1);
+      f.notes.push('central 1 killed at 30 %, back at 70 %');
+    },
+  },
+  {
+    name: 'scale-out',
+    summary: 'a backlog on 6 partitions consumed by one central instance, then two, then three',
+    centrals: 0,
+    pace_factor: 0,
+    async faults(f) {
+      // The agents put the whole workload into Kafka first; then central instances join one by one, each after
+      // a third of the backlog is stored, and the rate of each phase is measured (group rebalances included).
+      await f.cluster.waitAgentsDrained(300_000);
+      const bins = f.cluster.accepted().size;
+      const rates: string[] = [];
+      for (let n = 1; n <= 3; n++) {
+        const t0 = performance.now();
+        const s0 = await f.stored();
+        await f.cluster.startCentral(n - 1);
+        const target = n === 3 ? bins : Math.round((bins * n) / 3);
+        let s = s0;
+        while (s < target) {
+          await sleep(100);
+          s = await f.stored();
+        }
+        rates.push(`${n}: ${Math.round((s - s0) / ((performance.now() - t0) / 1000)).toLocaleString('en-US')}`);
+      }
+      f.notes.push(`bins/s with 1, 2, 3 instances (joining included) ${rates.join(', ')}`);
+    },
+  },
+  {
+    name: 'kafka-outage',
+    summary: 'stop the Kafka broker under load (2 minutes at full scale), then restart it',
+    centrals: 1,
+    async faults(f) {
+      const outage = f.scale === 'full' ? 120_000 : 20_000;
+      await until(f, f.generate_ms * 0.2);
+      await f.cluster.kafka.stop();
+      await sleep(outage);
+      await f.cluster.kafka.resume();
+      f.notes.push(`Kafka down ${outage / 1000} s`);
+    },
+  },
+  {
+    name: 'postgres-outage',
+    summary: "PostgreSQL's port refused to central under load (a minute at full scale)",
+    centrals: 1,
+    async faults(f) {
+      const outage = f.scale === 'full' ? 60_000 : 15_000;
+      await until(f, f.generate_ms * 0.2);
+      f.cluster.pgProxy.set('refuse');
+      await sleep(outage);
+      f.cluster.pgProxy.set('pass');
+      f.notes.push(`PostgreSQL refused ${outage / 1000} s`);
+    },
+  },
+  {
+    name: 'agent-crash',
+    summary: 'SIGKILL agents at random points (writing, fsyncing, publishing) and restart them',
+    centrals: 1,
+    async faults(f) {
+      const kills = f.scale === 'full' ? 50 : 12;
+      const agents = f.cluster.layout.agents.length;
+      for (let k = 0; k < kills; k++) {
+        await until(f, (f.generate_ms * (k + f.random())) / kills);
+        const i = Math.floor(f.random() * agents);
+        await f.cluster.agents[i]!.kill();
+        await sleep(100 + f.random() * 700);
+        await f.cluster.startAgent(i, f.start_ms);
+      }
+      f.notes.push(`${kills} agent SIGKILLs`);
+    },
+  },
+  {
+    name: 'network',
+    summary: 'agents reach the gateway through a fault proxy: latency, dropped connections, half-open sockets',
+    centrals: 1,
+    async faults(f) {
+      const p = f.cluster.mqttProxy;
+      await until(f, f.generate_ms * 0.1);
+      p.set('pass', 200);
+      await until(f, f.generate_ms * 0.3);
+      p.set('pass', 0);
+      for (let k = 0; k < 3; k++) {
+        p.dropAll();
+        await sleep(1_000);
+      }
+      await until(f, f.generate_ms * 0.5);
+      const silent = f.scale === 'full' ? 20_000 : 10_000;
+      p.set('blackhole');
+      await sleep(silent);
+      p.set('pass');
+      f.notes.push(`200 ms latency, 3 connection drops, half-open for ${silent / 1000} s`);
+    },
+  },
+  {
+    name: 'clock-skew',
+    summary: "one agent's clock jumps an hour forward, then half an hour back; its bins are flagged",
+    centrals: 1,
+    shape(layout) {
+      const m = layout.minutes;
+      layout.agents[0]!.skew = [
+        { from: Math.floor(m * 0.3), to: Math.floor(m * 0.4), offset_ms: 3_600_000 },
+        { from: Math.floor(m * 0.6), to: Math.floor(m * 0.65), offset_ms: -1_800_000 },
+      ];
+    },
+    async faults(f) {
+      f.notes.push(`agent 0: +1 h for 10 % of the run, −30 min for 5 %`);
+    },
+  },
+];
+
+export const seeded = (seed: number) => rng('chaos', seed);
