@@ -36,6 +36,10 @@ export async function openPostgres(url: string, max_connections = 5): Promise<Sq
     async transaction(fn) {
       const client = await pool.connect();
       let broken: Error | undefined;
+      // A checked-out client reports a dropped connection as an 'error' event, which without a listener ends the
+      // process; the statement in flight rejects as well, so noting it here is enough.
+      const onError = (err: Error): void => void (broken = err);
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await fn(exec(client));
@@ -46,6 +50,7 @@ export async function openPostgres(url: string, max_connections = 5): Promise<Sq
         await client.query('ROLLBACK').catch((e: Error) => (broken = e));
         throw err;
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
     },
