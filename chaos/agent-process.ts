@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   const uplink = new MqttUplink(
     {
       url: config.mqtt_url, site: 'waco', device_id: agent.device_id, password: config.password,
-      max_bins_per_message: 50, max_inflight_messages: 4, ack_timeout_ms: 5_000, reconnect_ms: 300,
+      max_bins_per_message: 50, max_inflight_messages: 4, ack_timeout_ms: 5_000, reconnect_ms: 300, keepalive_s: 30,
       live_window_ms: 0, backlog_bins_per_s: null,
     },
     { outbox, clock: systemClock, logger, takeDropped: () => ({}), restoreDropped: () => {} },

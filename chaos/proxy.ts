@@ -4,7 +4,9 @@
  *   pass       bytes flow both ways (after `latency_ms`, when set)
  *   refuse     every open connection is reset and new ones are closed at once (a service that is down)
  *   blackhole  connections stay open but nothing flows either way (a half-open socket: a NAT that forgot the
- *              flow, a cable pulled mid-stream); the endpoints find out only by their own timeouts
+ *              flow, a cable pulled mid-stream); the endpoints find out only by their own timeouts. A connection
+ *              that was open during a blackhole stays silent for good, as a half-open socket does; only new
+ *              connections work once the mode is back to pass.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
@@ -13,6 +15,7 @@ export type ProxyMode = 'pass' | 'refuse' | 'blackhole';
 export class FaultProxy {
   private readonly server: Server;
   private readonly pairs = new Set<[Socket, Socket]>();
+  private readonly silent = new WeakSet<Socket>();
   private mode: ProxyMode = 'pass';
   private latency_ms = 0;
   private readonly upstream: { host: string; port: number };
@@ -32,6 +35,7 @@ export class FaultProxy {
   set(mode: ProxyMode, latency_ms = this.latency_ms): void {
     this.mode = mode;
     this.latency_ms = latency_ms;
+    if (mode === 'blackhole') for (const [a] of this.pairs) this.silent.add(a);
     if (mode === 'refuse') for (const [a, b] of this.pairs) (a.resetAndDestroy(), b.resetAndDestroy());
   }
 
@@ -56,7 +60,10 @@ export class FaultProxy {
     this.pairs.add(pair);
     const forward = (from: Socket, to: Socket): void => {
       from.on('data', (chunk: Buffer) => {
-        if (this.mode === 'blackhole') return;
+        if (this.mode === 'blackhole' || this.silent.has(client)) {
+          this.silent.add(client);
+          return;
+        }
         if (this.latency_ms > 0) setTimeout(() => to.writable && to.write(chunk), this.latency_ms);
         else if (to.writable) to.write(chunk);
       });

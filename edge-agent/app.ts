@@ -64,7 +64,7 @@ export function buildAgent(config: AgentConfig, deps: AgentDeps): Agent {
     {
       url: config.mqtt_url, site: config.site, device_id: config.device_id, password: config.mqtt_password,
       max_bins_per_message: config.max_bins_per_message, max_inflight_messages: config.max_inflight_messages,
-      ack_timeout_ms: config.ack_timeout_ms, reconnect_ms: config.reconnect_ms,
+      ack_timeout_ms: config.ack_timeout_ms, reconnect_ms: config.reconnect_ms, keepalive_s: config.keepalive_s,
       live_window_ms: config.live_window_ms, backlog_bins_per_s: config.backlog_bins_per_s,
       ...(deps.tls ? { tls: deps.tls } : {}),
     },

@@ -20,6 +20,8 @@ const AgentFields = z.object({
     max_inflight_messages: z.number().int().min(1).max(100).default(4),
     ack_timeout_ms: z.number().int().min(100).max(600_000).default(30_000),
     reconnect_ms: z.number().int().min(100).max(600_000).default(2_000),
+    /** MQTT keepalive (seconds): a link that went silent is noticed within about 1.5 × this. */
+    keepalive_s: z.number().int().min(5).max(3_600).default(30),
     /** Bins that ended within this long are live and sent at once, ahead of any backlog. */
     live_window_ms: z.number().int().min(0).max(86_400_000).default(300_000),
     /** How fast a backlog drains after an outage, so live bins and the link keep room; null: no limit. */

@@ -21,6 +21,8 @@ export interface UplinkConfig {
   /** Real milliseconds to wait for a PUBACK before putting the batch back. */
   ack_timeout_ms: number;
   reconnect_ms: number;
+  /** MQTT keepalive (default 30 s): a silent link is noticed within about 1.5 × this. */
+  keepalive_s?: number;
   /** Bins whose end is within this much of now are live: they go first, never held back. */
   live_window_ms: number;
   /** The rate older (backlog) bins drain at after an outage; null for as fast as the link allows. */
@@ -79,6 +81,7 @@ export class MqttUplink {
       clean: false,
       ...(c.tls ?? {}),
       reconnectPeriod: c.reconnect_ms,
+      keepalive: c.keepalive_s ?? 30,
       connectTimeout: 10_000,
       will: { topic: statusTopic, payload: this.status('offline'), qos: 1, retain: true },
     });
@@ -161,6 +164,13 @@ export class MqttUplink {
       this.published += bins.length;
     } catch (err) {
       this.deps.outbox.reject(bins);
+      // No PUBACK in time: the gateway is slow, or the link is half-open (a NAT or radio dropped the flow and no
+      // reset ever came), where waiting for the keepalive would stall the outbox. A reconnect costs a handshake
+      // and settles it; what was unacknowledged is sent again, under the same seqs.
+      if (timedOut && client.connected) {
+        this.deps.logger.warn({ ack_timeout_ms: this.config.ack_timeout_ms }, 'no PUBACK in time; reconnecting');
+        client.stream.destroy();
+      }
       // After a timeout mqtt.js still holds the message and may deliver it, drop counters and all: restoring the
       // counters then would report them twice. Only a publish that failed outright gives them back.
       if (!timedOut) this.deps.restoreDropped(dropped);

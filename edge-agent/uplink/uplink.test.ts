@@ -1,8 +1,12 @@
-/** The uplink after an outage: live bins go at once, the backlog drains no faster than configured. */
+/**
+ * The uplink after an outage: live bins go at once, the backlog drains no faster than configured; and on a
+ * half-open link it reconnects after the acknowledgement timeout rather than the keepalive.
+ */
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { decode, expecting, KAFKA_TOPICS, type Bin } from '../../protocol/index.ts';
-import { scaledClock } from '../../platform/clock.ts';
+import { scaledClock, systemClock } from '../../platform/clock.ts';
+import { FaultProxy } from '../../chaos/proxy.ts';
 import { localGateway } from '../../test/local-gateway.ts';
 import { MemoryOutbox } from '../outbox/memory-outbox.ts';
 import { MemorySeqSource } from '../outbox/seq-file.ts';
@@ -50,6 +54,52 @@ describe('MqttUplink draining a backlog', () => {
     } finally {
       await consumer.stop();
       await uplink.stop();
+      await gateway.stop();
+    }
+  }, 60_000);
+});
+
+describe('MqttUplink on a half-open link', () => {
+  it('reconnects after a missing PUBACK instead of waiting out the keepalive, and delivers everything', async () => {
+    const clock = systemClock;
+    const logger = pino({ level: 'silent' });
+    const { gateway, log } = await localGateway([{ device_id: 'half-open', secret: 'pw' }], clock);
+    const proxy = await new FaultProxy({ host: '127.0.0.1', port: Number(new URL(gateway.url()).port) }).listen();
+    const outbox = new MemoryOutbox(new MemorySeqSource(0));
+    const stamp = { device_id: 'half-open', clock: { synced: true, offset_ms: 0 } };
+    const t0 = Math.floor(Date.now() / 60_000) * 60_000 - 600_000;
+    const drafts = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ detector_id: 'd1', station_id: 's', bin_start_ms: t0 + (from + i) * 60_000, bin_ms: 60_000, measures: expecting(3) }));
+    const seqs = new Set<number>();
+    const consumer = log.consumer('half-open-test');
+    await consumer.run({ topics: [KAFKA_TOPICS.bins], eachBatch: async (b) => void b.records.forEach((r) => seqs.add(decode('bin', r.value).seq)) });
+    // Keepalive at its default, 30 s: only the acknowledgement timeout can notice the dead link in time.
+    const uplink = new MqttUplink(
+      { url: `mqtt://127.0.0.1:${proxy.port}`, site: 'waco', device_id: 'half-open', password: 'pw', max_bins_per_message: 5, max_inflight_messages: 2, ack_timeout_ms: 1_000, reconnect_ms: 100, live_window_ms: 0, backlog_bins_per_s: null },
+      { outbox, clock, logger, takeDropped: () => ({}), restoreDropped: () => {} },
+    );
+    uplink.start();
+    const until = async (ok: () => boolean, ms: number) => {
+      const deadline = Date.now() + ms;
+      while (!ok() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      return ok();
+    };
+    try {
+      await outbox.append(drafts(0, 5), stamp);
+      uplink.pump();
+      expect(await until(() => uplink.acknowledged() === 5, 10_000)).toBe(true);
+      proxy.set('blackhole'); // the open connection goes silent for good, with no reset
+      await outbox.append(drafts(5, 5), stamp);
+      uplink.pump();
+      await new Promise((r) => setTimeout(r, 300));
+      proxy.set('pass'); // new connections work again; the old one never will
+      const healed = Date.now();
+      expect(await until(() => uplink.acknowledged() === 10 && outbox.stats(Date.now()).depth === 0, 15_000)).toBe(true);
+      expect(Date.now() - healed).toBeLessThan(15_000); // keepalive alone would take 30–45 s
+      expect(await until(() => seqs.size === 10, 5_000)).toBe(true);
+    } finally {
+      await consumer.stop();
+      await uplink.stop();
+      await proxy.close();
       await gateway.stop();
     }
   }, 60_000);
