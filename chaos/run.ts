@@ -55,6 +55,7 @@ export async function runScenario(scenario: Scenario, o: RunOptions): Promise<Ro
   const generate_ms = l.minutes * pace_ms;
   const cluster = await Cluster.create(l, join(o.work_dir, run_id), o.kafka, o.database_url, pace_ms);
   const notes: string[] = [];
+  const problems: string[] = [];
   const stored = async (): Promise<number> => (await cluster.query<{ n: number }>('SELECT count(*)::int AS n FROM ingested_bins').catch(() => [{ n: 0 }]))[0]!.n;
   try {
     o.progress(`${scenario.name}: ${binCount(l).toLocaleString('en-US')} bins from ${l.agents.length} agents; ${scenario.summary}`);
@@ -62,7 +63,8 @@ export async function runScenario(scenario: Scenario, o: RunOptions): Promise<Ro
     for (let i = 0; i < scenario.centrals; i++) await cluster.startCentral(i);
     const start_ms = Date.now() + 1_000;
     await Promise.all(l.agents.map((_, i) => cluster.startAgent(i, start_ms)));
-    await scenario.faults({ cluster, scale: o.scale, generate_ms, start_ms, random: seeded(o.seed), notes, stored });
+    const buffered = () => l.agents.reduce((n, _, i) => n + (cluster.agentStatus(i)?.depth ?? 0), 0);
+    await scenario.faults({ cluster, scale: o.scale, generate_ms, start_ms, random: seeded(o.seed), notes, problems, buffered, stored });
     const healed = Date.now();
     o.progress(`${scenario.name}: faults over; waiting for the agents to drain`);
 
@@ -102,8 +104,9 @@ export async function runScenario(scenario: Scenario, o: RunOptions): Promise<Ro
     notes.push(drained ? `outboxes empty ${(drained_after_ms / 1000).toFixed(1)} s after the end` : `an outbox still held bins ${DRAIN_MS / 1000} s after the end`);
     const row: Row = {
       scenario: scenario.name, sent: accepted.size, stored: storedKeys.size, lost, twice, windows_exact: exact, windows: total, recover_ms, drained, notes,
-      ok: lost === 0 && twice === 0 && exact === total && total > 0 && drained && recover_ms !== null && accepted.size > 0,
+      ok: lost === 0 && twice === 0 && exact === total && total > 0 && drained && recover_ms !== null && accepted.size > 0 && problems.length === 0,
     };
+    notes.push(...problems.map((p) => `FAILED: ${p}`));
     return row;
   } finally {
     await cluster.close(o.keep);

@@ -18,6 +18,10 @@ export interface FaultContext {
   start_ms: number;
   random: () => number;
   notes: string[];
+  /** What the scenario saw go wrong beyond the counts (the row fails if any). */
+  problems: string[];
+  /** Bins waiting in all agents' outboxes now. */
+  buffered(): number;
   /** Bins stored so far (for throughput). */
   stored(): Promise<number>;
 }
@@ -47,13 +51,16 @@ export const SCENARIOS: Scenario[] = [
     centrals: 1,
     async faults(f) {
       const kills = 10;
+      let held = 0;
       for (let k = 1; k <= kills; k++) {
         await until(f, (f.generate_ms * k) / (kills + 1));
         await f.cluster.gateway!.kill();
         await sleep(300 + f.random() * 1_200);
+        held = Math.max(held, f.buffered());
         await f.cluster.startGateway();
       }
-      f.notes.push(`${kills} gateway SIGKILLs`);
+      f.notes.push(`${kills} gateway SIGKILLs; agents held up to ${held} bins`);
+      if (held === 0) f.problems.push('the agents never held bins while the gateway was down');
     },
   },
   {
@@ -110,8 +117,10 @@ export const SCENARIOS: Scenario[] = [
       await until(f, f.generate_ms * 0.2);
       await f.cluster.kafka.stop();
       await sleep(outage);
+      const held = f.buffered();
       await f.cluster.kafka.resume();
-      f.notes.push(`Kafka down ${outage / 1000} s`);
+      f.notes.push(`Kafka down ${outage / 1000} s; agents held ${held} bins at its end`);
+      if (held === 0) f.problems.push('the agents held no bins while Kafka was down');
     },
   },
   {
