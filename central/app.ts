@@ -116,6 +116,7 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
     lease_ms: Math.max(3 * config.finalize_interval_ms, 30_000),
     history_days: config.analytics_history_days,
     retention_days: config.window_retention_days,
+    late_horizon_ms: config.late_horizon_ms,
     toResult: (row) => toWindowResult(row, lookup),
     producer: () => producer,
     alerts_topic: topics.alerts,

@@ -29,6 +29,8 @@ export interface FinalizerDeps {
   lease_ms: number;
   history_days: number;
   retention_days: number;
+  /** Bins whose window ended longer ago than this are late events (see bin-ingest). */
+  late_horizon_ms: number;
   /** Results for rows; also emits them to the API and the windows topic. */
   emit(rows: WindowRow[]): WindowResult[];
   toResult(row: WindowRow): WindowResult;
@@ -85,10 +87,13 @@ export class Finalizer {
       try {
         const { created, dropped } = await maintainPartitions(store.db, now, { ...DEFAULT_PARTITIONS, retention_days: this.deps.retention_days });
         if (created.length || dropped.length) this.deps.logger.info({ created, dropped }, 'window partitions maintained');
+        // A day's margin past the horizon: bins that old can only be late events, which late_events dedupes.
+        const forgotten = await store.pruneDedupe(now - this.deps.late_horizon_ms - DAY_MS);
+        if (forgotten > 0) this.deps.logger.info({ forgotten }, 'dedupe entries past the late horizon forgotten');
         this.maintained_ms = now;
       } catch (err) {
         // Windows still land in the default partition meanwhile; finalisation must not wait for this.
-        this.deps.logger.error({ err }, 'window partition maintenance failed; retrying next pass');
+        this.deps.logger.error({ err }, 'hourly maintenance (window partitions, dedupe retention) failed; retrying next pass');
       }
     }
     const results = this.deps.emit(await store.finalizeDue(now, this.deps.grace_ms));

@@ -1,7 +1,8 @@
 /**
  * Late data: agent B is cut off for two hours while agent A reports on time. A's windows must be final on time
  * all along (no global watermark waits for B), B's show as final no_data; when B's backlog arrives, B's windows
- * are revised with its data and A's are left alone. Past the late horizon, bins go to late_events, counted.
+ * are revised with its data and A's are left alone. Past the late horizon, bins go to late_events, counted,
+ * once each even after the dedupe table has forgotten them.
  */
 import { describe, expect, it } from 'vitest';
 import { expecting, WINDOW_MS, type Bin, type Station } from '../protocol/index.ts';
@@ -97,5 +98,12 @@ describe.each(backends())('late data ($name)', (backend) => {
       const b = await window(t, 'late-b', w);
       expect([b?.state, b?.revision, b?.measures.volume], `B window ${w}`).toEqual(['final', 0, null]);
     }
+
+    // The dedupe table forgets bins past the horizon; redelivered then, they are still recorded once.
+    expect(await t.store.pruneDedupe(T0 + 3_600_000)).toBe(backlog.length);
+    await produceBins(env.log, topics.bins, backlog);
+    await waitProcessed(t, topics.bins, 2 * backlog.length);
+    expect(await t.store.lateEventCount()).toBe(backlog.length);
+    for (let w = 0; w < 12; w++) expect((await window(t, 'late-b', w))?.measures.volume, `B window ${w}`).toBe(null);
   }, 120_000);
 });

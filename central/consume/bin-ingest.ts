@@ -43,26 +43,27 @@ export async function ingestBins(batch: LogBatch, consumer: LogConsumer, deps: I
   }
   const next = records[records.length - 1]!.offset + 1;
 
-  const { fresh, late, rows } = await deps.store.transaction(async (tx) => {
+  const { fresh, late, recordedLate, rows } = await deps.store.transaction(async (tx) => {
     const fresh = await deps.store.insertBins(tx, bins, now);
     const { timely, late } = splitLate(fresh, now, deps.late_horizon_ms);
     await deps.store.observeDetectors(tx, fresh, now);
-    await deps.store.addLateEvents(tx, late, now);
+    const recordedLate = await deps.store.addLateEvents(tx, late, now);
     const refs = uniqueRefs(timely.flatMap(windowRefsOf));
     const current = await deps.store.lockWindows(tx, refs);
     const rows = await deps.store.writeWindows(tx, foldBins(current, timely, now));
     const corridors = await deps.store.writeWindows(tx, await rollUpCorridors(tx, rows, deps, now));
     await deps.store.addDeadLetters(tx, dead);
     await deps.store.saveOffset(tx, deps.group_id, batch.topic, batch.partition, next, now, reset);
-    return { fresh, late, rows: [...rows, ...corridors] };
+    return { fresh, late, recordedLate, rows: [...rows, ...corridors] };
   });
 
   deps.positions.advanced(batch, next);
   deps.onWindows(rows);
   await commitToLog(consumer, batch, next, deps);
   deps.metrics.bins.inc({ result: 'stored' }, fresh.length - late.length);
-  deps.metrics.bins.inc({ result: 'late' }, late.length);
-  deps.metrics.bins.inc({ result: 'duplicate' }, bins.length - fresh.length);
+  deps.metrics.bins.inc({ result: 'late' }, recordedLate);
+  // Duplicates: redelivered bins, and late ones recorded before (the dedupe table forgets bins that old).
+  deps.metrics.bins.inc({ result: 'duplicate' }, bins.length - fresh.length + late.length - recordedLate);
   deps.metrics.bins.inc({ result: 'invalid' }, dead.length);
   deps.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, batch.high_watermark - next));
 }

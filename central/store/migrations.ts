@@ -206,6 +206,16 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX windows_open ON windows (window_end_ms) WHERE state = 'provisional';
     `,
   },
+  {
+    version: 5,
+    name: 'late events keyed by bin, so the dedupe table can forget old bins',
+    sql: `
+      -- ingested_bins forgets bins older than the late horizon (Store.pruneDedupe); such a bin can only be a late
+      -- event, so late_events keeps its own (device_id, seq) key and records a redelivered one once.
+      DELETE FROM late_events a USING late_events b WHERE a.device_id = b.device_id AND a.seq = b.seq AND a.id > b.id;
+      CREATE UNIQUE INDEX late_events_bin ON late_events (device_id, seq);
+    `,
+  },
 ];
 
 export async function migrate(db: SqlDriver, migrations: Migration[] = MIGRATIONS): Promise<number[]> {

@@ -119,19 +119,39 @@ export class Store {
     );
   }
 
-  /** Bins past the late horizon: kept, counted, never folded into a window. */
-  async addLateEvents(tx: SqlExecutor, late: { bin: Bin; window_start_ms: number; lateness_ms: number }[], now_ms: number): Promise<void> {
-    if (late.length === 0) return;
+  /**
+   * Bins past the late horizon: kept, counted, never folded into a window. A bin already recorded (redelivered
+   * after the dedupe table forgot it) is skipped; returns how many were new.
+   */
+  async addLateEvents(tx: SqlExecutor, late: { bin: Bin; window_start_ms: number; lateness_ms: number }[], now_ms: number): Promise<number> {
+    if (late.length === 0) return 0;
     const col = <T>(f: (l: (typeof late)[number]) => T) => late.map(f);
-    await tx.query(
+    const { rows } = await tx.query(
       `INSERT INTO late_events (received_ms, device_id, seq, detector_id, station_id, bin_start_ms, bin_ms, window_start_ms, lateness_ms, measures)
-       SELECT $1::bigint, * FROM UNNEST($2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::int[], $8::bigint[], $9::bigint[], $10::jsonb[])`,
+       SELECT $1::bigint, * FROM UNNEST($2::text[], $3::bigint[], $4::text[], $5::text[], $6::bigint[], $7::int[], $8::bigint[], $9::bigint[], $10::jsonb[])
+       ON CONFLICT (device_id, seq) DO NOTHING
+       RETURNING 1`,
       [
         now_ms, col((l) => l.bin.device_id), col((l) => l.bin.seq), col((l) => l.bin.detector_id), col((l) => l.bin.station_id),
         col((l) => l.bin.bin_start_ms), col((l) => l.bin.bin_ms), col((l) => l.window_start_ms), col((l) => l.lateness_ms),
         col((l) => JSON.stringify(l.bin.measures)),
       ],
     );
+    return rows.length;
+  }
+
+  /**
+   * Forgets deduplication entries of bins that started before `before_ms` (at most `limit` per call, oldest
+   * first): central keeps them for the late horizon, beyond which a redelivered bin is a late event and
+   * late_events dedupes it. Returns how many went.
+   */
+  async pruneDedupe(before_ms: number, limit = 100_000): Promise<number> {
+    const { rows } = await this.db.query(
+      `DELETE FROM ingested_bins WHERE ctid IN (SELECT ctid FROM ingested_bins WHERE bin_start_ms < $1 ORDER BY bin_start_ms LIMIT $2)
+       RETURNING 1`,
+      [before_ms, limit],
+    );
+    return rows.length;
   }
 
   async lateEventCount(): Promise<number> {
