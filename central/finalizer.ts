@@ -96,7 +96,7 @@ export class Finalizer {
         this.deps.logger.error({ err }, 'hourly maintenance (window partitions, dedupe retention) failed; retrying next pass');
       }
     }
-    const results = this.deps.emit(await store.finalizeDue(now, this.deps.grace_ms));
+    const results = this.deps.emit(await store.finalizeDue(now, this.deps.grace_ms, undefined, { name: LEASE, holder: this.holder }));
     await this.analyse(results);
     const learned = this.analytics.learnedFreeFlow();
     const moved = new Map([...learned].filter(([k, v]) => this.savedFreeFlow.get(k) !== v));

@@ -67,6 +67,22 @@ export function storeContract(name: string, open: () => Promise<SqlDriver>): voi
       expect(await store.windowsOf('station', 's1', T0 - 300_000, T0 + 1)).toHaveLength(2);
     });
 
+    it('finalises under a lease only while the lease is held', async () => {
+      const row: WindowRow = {
+        level: 'station', key: 'fenced', window_start_ms: T0, window_end_ms: T0 + 300_000, revision: 0, state: 'provisional',
+        clock_untrusted: false, measures: { ...expecting(15), volume: 4, samples_seen: 15 }, updated_ms: T0,
+      };
+      await store.transaction((tx) => store.writeWindows(tx, [row]));
+      const now = T0 + 400_000;
+      expect(await store.analytics.lease('fence-test', 'a', now - 10_000, 30_000)).toBe(true);
+      // B does not hold it, and A's has expired by now + 30 s: neither may finalise.
+      expect(await store.finalizeDue(now, 60_000, 1, { name: 'fence-test', holder: 'b' })).toEqual([]);
+      expect(await store.finalizeDue(now + 30_000, 60_000, 1, { name: 'fence-test', holder: 'a' })).toEqual([]);
+      expect((await store.windowsOf('station', 'fenced', T0, T0 + 1))[0]!.state).toBe('provisional');
+      const done = await store.finalizeDue(now, 60_000, 1, { name: 'fence-test', holder: 'a' });
+      expect(done.filter((w) => w.key === 'fenced').map((w) => w.state)).toEqual(['final']);
+    });
+
     it('keeps windows in day partitions: made ahead, filled from the default partition, dropped when old', async () => {
       const DAY = 86_400_000;
       const day = Math.floor(T0 / DAY) * DAY;

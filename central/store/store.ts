@@ -284,9 +284,19 @@ export class Store {
    * and every known key without a window in a slot that is now due gets a final no_data window. The slots are
    * filled from where the last pass stopped (at most `max_slots` per pass, oldest first); on the very first pass
    * the position starts at now, so history before central existed is not filled in. Returns the rows changed.
+   *
+   * With a `lease`, the pass is fenced: it runs only while that holder has the unexpired lease, and holds the
+   * lease row (FOR SHARE) until it commits, so a take-over waits for it instead of overlapping it.
    */
-  async finalizeDue(now_ms: number, grace_ms: number, max_slots = 288): Promise<WindowRow[]> {
+  async finalizeDue(now_ms: number, grace_ms: number, max_slots = 288, lease?: { name: string; holder: string }): Promise<WindowRow[]> {
     return this.db.transaction(async (tx) => {
+      if (lease) {
+        const { rows } = await tx.query(
+          'SELECT 1 FROM central_leases WHERE name = $1 AND holder = $2 AND expires_ms > $3 FOR SHARE',
+          [lease.name, lease.holder, now_ms],
+        );
+        if (rows.length === 0) return [];
+      }
       const { rows: finals } = await tx.query<WindowRow>(
         `UPDATE windows SET state = 'final', updated_ms = $1
          WHERE state = 'provisional' AND window_end_ms + $2 <= $1
