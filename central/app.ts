@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { alignDown, encode, kafkaTopics, WINDOW_MS, type Station, type WindowResult } from '../protocol/index.ts';
+import { alignDown, encode, kafkaTopics, WINDOW_MS, type Station, type WindowLevel, type WindowResult } from '../protocol/index.ts';
 import type { Cancel, Clock } from '../platform/clock.ts';
 import type { Log, LogConsumer, LogProducer } from '../platform/log/log.ts';
 import { listen } from '../platform/net.ts';
@@ -21,7 +21,9 @@ import type { CentralConfig } from './config.ts';
 import { ingestBins } from './consume/bin-ingest.ts';
 import { ingestHealth } from './consume/health-ingest.ts';
 import { PartitionPositions } from './consume/partition-positions.ts';
+import type { AlertsQuery } from './http/api.ts';
 import { buildHttp, type StationView } from './http/server.ts';
+import { toFleetDevice } from './fleet.ts';
 import { centralMetrics } from './metrics.ts';
 import { rollingAsWindow } from './store/analytics-store.ts';
 import type { DetectorRef, Store, WindowRow } from './store/store.ts';
@@ -100,12 +102,18 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
   const onCommitError = (err: unknown, tp: { topic: string; partition: number }): void =>
     logger.warn({ err, ...tp }, 'could not commit the offset to the log (PostgreSQL has it; a rebalance may redeliver, and dedupe drops the repeats)');
 
+  const fleet = async () => {
+    const now = clock.now();
+    return (await store.devices()).map((d) => toFleetDevice(d, now));
+  };
+  /** Devices changed (a heartbeat or status arrived): the gauges and the 'fleet' event. */
   const refreshFleet = async (): Promise<void> => {
-    const devices = await store.devices();
+    const devices = await fleet();
     metrics.devices.reset();
     for (const status of ['online', 'offline', 'unknown'] as const) {
       metrics.devices.set({ status }, devices.filter((d) => d.status === status).length);
     }
+    events.emit('fleet', devices);
   };
 
   const detectorStation = new Map((deps.detectors ?? []).map((d) => [d.detector_id, d.station_id]));
@@ -158,12 +166,27 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
       return { status: consumer ? ('ok' as const) : ('degraded' as const), checks };
     },
     async stations(): Promise<StationView[]> {
-      const [current, final, rolled] = await Promise.all([store.latestWindows('station'), store.latestFinalWindows('station'), store.analytics.rolling()]);
+      const [current, final, rolled, forecasts] = await Promise.all([
+        store.latestWindows('station'), store.latestFinalWindows('station'), store.analytics.rolling(), store.analytics.forecasts(),
+      ]);
       const byKey = (rows: WindowRow[]) => new Map(rows.map((r) => [r.key, toWindowResult(r, lookup)]));
       const [c, f] = [byKey(current), byKey(final)];
       const r = byKey(rolled.map(rollingAsWindow));
-      return deps.stations.map((s) => ({ ...s, current: c.get(s.station_id) ?? null, last_final: f.get(s.station_id) ?? null, rolling: r.get(s.station_id) ?? null }));
+      return deps.stations.map((s) => ({
+        ...s,
+        current: c.get(s.station_id) ?? null,
+        last_final: f.get(s.station_id) ?? null,
+        rolling: r.get(s.station_id) ?? null,
+        forecast: forecasts.filter((x) => x.station_id === s.station_id).map(({ station_id: _, issued_window_start_ms: __, ...x }) => x),
+      }));
     },
+    async windows(level: WindowLevel, key: string, from_ms: number, to_ms: number, limit: number) {
+      return (await store.windowsOf(level, key, from_ms, to_ms, limit)).map((r) => toWindowResult(r, lookup));
+    },
+    detectors: () => store.detectors(),
+    alerts: (q: AlertsQuery) => store.analytics.recentAlerts(q.state === 'all' ? null : q.state, q.since_ms ?? null, q.limit),
+    fleet,
+    events,
   };
 
   const rolling = async (): Promise<WindowResult[]> => {

@@ -1,23 +1,32 @@
 /**
- * Central's HTTP API (Fastify): the only file that imports fastify. Read-only views; binds to localhost unless
- * configured otherwise.
+ * Central's HTTP API (Fastify): the only file that imports fastify. Read-only views, bound to localhost unless
+ * configured otherwise; no CORS. The contract (parameters, answers, the OpenAPI document) is in api.ts.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { EventEmitter } from 'node:events';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
-import type { Station, WindowResult } from '../../protocol/index.ts';
+import type { z } from 'zod';
+import type { Alert, WindowLevel } from '../../protocol/index.ts';
+import {
+  AlertsQuery, HistoryQuery, IdParams, openApiDocument, StationHistoryQuery,
+  type DetectorView, type FleetDevice, type StationView, type WindowPage,
+} from './api.ts';
 
-export interface StationView extends Station {
-  /** The newest window, usually still provisional. */
-  current: WindowResult | null;
-  /** The newest window that is final (or revised). */
-  last_final: WindowResult | null;
-  /** The last five minutes up to the station's latest data, refreshed every minute. */
-  rolling: WindowResult | null;
-}
+export type { StationView } from './api.ts';
 
 export interface ApiSource {
   health(): Promise<{ status: 'ok' | 'degraded'; checks: Record<string, string> }>;
   stations(): Promise<StationView[]>;
+  /** Windows of one key, oldest first, starting in [from_ms, to_ms), at most `limit`. */
+  windows(level: WindowLevel, key: string, from_ms: number, to_ms: number, limit: number): Promise<WindowPage['items']>;
+  /** The detectors of a station (for level=detector history). */
+  detectors(): Promise<DetectorView[]>;
+  alerts(query: AlertsQuery): Promise<Alert[]>;
+  fleet(): Promise<FleetDevice[]>;
+  /** Emits 'window', 'rolling', 'alert', 'forecast' and 'fleet' with a JSON-able payload. */
+  events: EventEmitter;
   now(): number;
 }
 
@@ -27,20 +36,105 @@ export interface HttpOptions {
   source: ApiSource;
 }
 
+/** The kinds of change /api/events streams. */
+export const EVENT_KINDS = ['window', 'rolling', 'alert', 'forecast', 'fleet'] as const;
+
+class BadRequest extends Error {
+  readonly status: number;
+  readonly field: string | null;
+  constructor(status: number, message: string, field: string | null) {
+    super(message);
+    this.status = status;
+    this.field = field;
+  }
+}
+
+/** Parses route input with its schema; the first problem becomes a 400 naming the field. */
+function parse<S extends z.ZodType>(schema: S, input: unknown): z.infer<S> {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const field = issue.path.join('.') || null;
+  const message = issue.code === 'unrecognized_keys' ? `unknown parameter ${issue.keys.join(', ')}` : issue.message;
+  throw new BadRequest(400, field && issue.code !== 'unrecognized_keys' ? `${field}: ${message}` : message, field);
+}
+
+const notFound = (what: string, id: string) => new BadRequest(404, `no ${what} ${id}`, 'id');
+
 export function buildHttp(options: HttpOptions): FastifyInstance {
+  const { source } = options;
   const app = Fastify({ logger: false });
   const started = Date.now();
 
+  app.setErrorHandler((err, _req, reply) => {
+    if (err instanceof BadRequest) return reply.code(err.status).send({ error: err.status === 404 ? 'not_found' : 'bad_request', message: err.message, field: err.field });
+    const status = (err as { statusCode?: number }).statusCode ?? 500;
+    return reply.code(status).send({ error: status < 500 ? 'bad_request' : 'internal', message: status < 500 ? (err as Error).message : 'internal error; see the central log', field: null });
+  });
+
+  void app.register(swagger, { mode: 'static', specification: { document: openApiDocument(options.version) as never } });
+  void app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => openApiDocument(options.version));
+
   app.get('/api/health', async (_req, reply) => {
-    const h = await options.source.health();
+    const h = await source.health();
     reply.code(h.status === 'ok' ? 200 : 503);
-    return { status: h.status, version: options.version, uptime_s: (Date.now() - started) / 1000, now_ms: options.source.now(), checks: h.checks };
+    return { status: h.status, version: options.version, uptime_s: (Date.now() - started) / 1000, now_ms: source.now(), checks: h.checks };
   });
 
   app.get('/api/stations', async () => {
-    const stations = await options.source.stations();
-    return { generated_ms: options.source.now(), count: stations.length, stations };
+    const stations = await source.stations();
+    return { generated_ms: source.now(), count: stations.length, stations };
   });
+
+  const page = async (level: WindowLevel, key: string, q: HistoryQuery): Promise<WindowPage> => {
+    // One more than asked says whether another page follows.
+    const rows = await source.windows(level, key, q.from_ms, q.to_ms, q.limit + 1);
+    const items = rows.slice(0, q.limit);
+    return { level, key, items, next_from_ms: rows.length > q.limit ? items.at(-1)!.window_start_ms + 1 : null };
+  };
+
+  app.get('/api/stations/:id/windows', async (req) => {
+    const { id } = parse(IdParams, req.params);
+    const q = parse(StationHistoryQuery, req.query);
+    if (!(await source.stations()).some((s) => s.station_id === id)) throw notFound('station', id);
+    if (q.level === 'station') return page('station', id, q);
+    // The station's detectors, a page each; the merged page ends where the first of them has more, so the next
+    // page (from there) repeats nothing and skips nothing.
+    const detectors = (await source.detectors()).filter((d) => d.station_id === id);
+    const pages = await Promise.all(detectors.map((d) => page('detector', d.detector_id, q)));
+    const more = pages.map((p) => p.next_from_ms).filter((n): n is number => n !== null);
+    const next_from_ms = more.length > 0 ? Math.min(...more) : null;
+    const items = pages
+      .flatMap((p) => p.items)
+      .filter((w) => next_from_ms === null || w.window_start_ms < next_from_ms)
+      .sort((a, b) => a.window_start_ms - b.window_start_ms || a.key.localeCompare(b.key));
+    return { level: 'detector', key: id, items, next_from_ms } satisfies WindowPage;
+  });
+
+  app.get('/api/detectors', async () => {
+    const detectors = await source.detectors();
+    return { count: detectors.length, detectors };
+  });
+
+  app.get('/api/detectors/:id/windows', async (req) => {
+    const { id } = parse(IdParams, req.params);
+    const q = parse(HistoryQuery, req.query);
+    if (!(await source.detectors()).some((d) => d.detector_id === id)) throw notFound('detector', id);
+    return page('detector', id, q);
+  });
+
+  app.get('/api/alerts', async (req) => {
+    const alerts = await source.alerts(parse(AlertsQuery, req.query));
+    return { count: alerts.length, alerts };
+  });
+
+  app.get('/api/fleet', async () => {
+    const devices = await source.fleet();
+    return { generated_ms: source.now(), count: devices.length, devices };
+  });
+
+  app.get('/api/events', (req, reply) => streamEvents(source.events, reply, req.raw));
 
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', options.registry.contentType);
@@ -48,4 +142,19 @@ export function buildHttp(options: HttpOptions): FastifyInstance {
   });
 
   return app;
+}
+
+/** Server-sent events until the client goes: one `event:` per change, a comment every 15 s to keep proxies open. */
+function streamEvents(events: EventEmitter, reply: FastifyReply, req: NodeJS.EventEmitter): void {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+  res.write(': WacoFlow events\n\n');
+  const listeners = EVENT_KINDS.map((kind) => [kind, (data: unknown) => void res.write(`event: ${kind}\ndata: ${JSON.stringify(data)}\n\n`)] as const);
+  for (const [kind, fn] of listeners) events.on(kind, fn);
+  const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+  req.on('close', () => {
+    clearInterval(ping);
+    for (const [kind, fn] of listeners) events.off(kind, fn);
+  });
 }

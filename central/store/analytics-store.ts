@@ -84,6 +84,17 @@ export class AnalyticsStore {
     return rows.map((r) => ({ v: 1, ...r }));
   }
 
+  /** The newest alerts first (by when they last changed): open ones and recent history. */
+  async recentAlerts(state: Alert['state'] | null, since_ms: number | null, limit: number): Promise<Alert[]> {
+    const { rows } = await this.db.query<Omit<Alert, 'v'>>(
+      `SELECT alert_id, kind, rule, key, state, severity, opened_ms, closed_ms, window_start_ms, window_revision, detail FROM alerts
+       WHERE ($1::text IS NULL OR state = $1) AND ($2::bigint IS NULL OR GREATEST(opened_ms, COALESCE(closed_ms, 0)) >= $2)
+       ORDER BY GREATEST(opened_ms, COALESCE(closed_ms, 0)) DESC, alert_id LIMIT $3`,
+      [state, since_ms, limit],
+    );
+    return rows.map((r) => ({ v: 1, ...r }));
+  }
+
   async saveForecasts(forecasts: StationForecast[], now_ms: number): Promise<void> {
     const rows = forecasts.flatMap((f) => f.horizons.map((h) => ({ ...h, key: f.key, issued: f.issued_window_start_ms })));
     if (rows.length === 0) return;

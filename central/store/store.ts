@@ -333,11 +333,20 @@ export class Store {
     return rows;
   }
 
-  async windowsOf(level: WindowLevel, key: string, from_ms: number, to_ms: number): Promise<WindowRow[]> {
+  /** Windows of one key starting in [from_ms, to_ms), oldest first, at most `limit`. */
+  async windowsOf(level: WindowLevel, key: string, from_ms: number, to_ms: number, limit: number | null = null): Promise<WindowRow[]> {
     const { rows } = await this.db.query<WindowRow>(
       `SELECT ${WINDOW_COLUMNS} FROM windows WHERE level = $1 AND key = $2 AND window_start_ms >= $3 AND window_start_ms < $4
-       ORDER BY window_start_ms`,
-      [level, key, from_ms, to_ms],
+       ORDER BY window_start_ms LIMIT $5`,
+      [level, key, from_ms, to_ms, limit],
+    );
+    return rows;
+  }
+
+  /** Every known detector: from the inventory or first seen in bins. */
+  async detectors(): Promise<{ detector_id: string; station_id: string; source: 'inventory' | 'observed'; first_seen_ms: number | null; last_event_ms: number | null }[]> {
+    const { rows } = await this.db.query<{ detector_id: string; station_id: string; source: 'inventory' | 'observed'; first_seen_ms: number | null; last_event_ms: number | null }>(
+      'SELECT detector_id, station_id, source, first_seen_ms, last_event_ms FROM detectors ORDER BY detector_id',
     );
     return rows;
   }

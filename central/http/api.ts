@@ -1,0 +1,148 @@
+/**
+ * The HTTP API's contract: every route's parameters and answers as zod schemas, validated on the way in and
+ * turned into the OpenAPI document served at /openapi.json, so the document cannot drift from the code.
+ */
+import { z } from 'zod';
+import { AlertSchema, EpochMs, Id, StationSchema, WindowLevel, WindowResultSchema } from '../../protocol/index.ts';
+
+/** History endpoints answer at most this many windows per page. */
+export const MAX_PAGE = 1_000;
+/** A history request may span at most this much time (pages walk through it). */
+export const MAX_RANGE_MS = 31 * 86_400_000;
+
+const ms = (what: string) => z.coerce.number({ error: `${what} must be a number of milliseconds since 1970 (UTC)` }).pipe(EpochMs);
+
+export const IdParams = z.object({ id: Id }).strict();
+
+const HistoryFields = z.object({
+  from_ms: ms('from_ms').describe('start of the range, inclusive (window start, epoch ms)'),
+  to_ms: ms('to_ms').describe('end of the range, exclusive (epoch ms)'),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE, `limit is at most ${MAX_PAGE}; follow next_from_ms for more`).default(288).describe(`windows per page (1–${MAX_PAGE})`),
+});
+
+/** The range checks every history query shares; unknown parameters are refused. */
+const ranged = <S extends typeof HistoryFields.shape>(fields: z.ZodObject<S>) => {
+  type Range = { from_ms: number; to_ms: number };
+  return fields
+    .strict()
+    .refine((q) => (q as Range).from_ms < (q as Range).to_ms, { message: 'from_ms must be before to_ms', path: ['to_ms'] })
+    .refine((q) => (q as Range).to_ms - (q as Range).from_ms <= MAX_RANGE_MS, { message: 'the range is at most 31 days', path: ['to_ms'] });
+};
+
+export const HistoryQuery = ranged(HistoryFields);
+export type HistoryQuery = z.infer<typeof HistoryQuery>;
+
+export const StationHistoryQuery = ranged(
+  HistoryFields.extend({ level: z.enum(['station', 'detector']).default('station').describe("'detector' lists the station's detectors' windows") }),
+);
+
+export const AlertsQuery = z
+  .object({
+    state: z.enum(['open', 'closed', 'all']).default('all'),
+    since_ms: ms('since_ms').optional().describe('only alerts opened or closed at or after this'),
+    limit: z.coerce.number().int().min(1).max(MAX_PAGE, `limit is at most ${MAX_PAGE}`).default(200),
+  })
+  .strict();
+export type AlertsQuery = z.infer<typeof AlertsQuery>;
+
+const Forecast = z.object({
+  horizon_min: z.number().int(),
+  target_window_start_ms: EpochMs,
+  speed_kmh: z.number().nullable(),
+  occupancy_pct: z.number().nullable(),
+  congestion: z.string(),
+});
+
+export const StationView = StationSchema.extend({
+  current: WindowResultSchema.nullable().describe('the newest window, usually still provisional'),
+  last_final: WindowResultSchema.nullable().describe('the newest final (or revised) window'),
+  rolling: WindowResultSchema.nullable().describe('the last five minutes up to the station’s latest data'),
+  forecast: z.array(Forecast).describe('15, 30 and 60 minutes ahead'),
+});
+export type StationView = z.infer<typeof StationView>;
+
+export const WindowPage = z.object({
+  level: WindowLevel,
+  key: Id,
+  items: z.array(WindowResultSchema),
+  next_from_ms: EpochMs.nullable().describe('pass as from_ms for the next page; null on the last page'),
+});
+export type WindowPage = z.infer<typeof WindowPage>;
+
+export const DetectorView = z.object({
+  detector_id: Id,
+  station_id: Id,
+  source: z.enum(['inventory', 'observed']),
+  first_seen_ms: EpochMs.nullable(),
+  last_event_ms: EpochMs.nullable().describe('end of the newest bin seen'),
+});
+export type DetectorView = z.infer<typeof DetectorView>;
+
+export const FleetDevice = z.object({
+  device_id: Id,
+  status: z.enum(['online', 'offline', 'unknown']),
+  last_seen_ms: EpochMs,
+  heartbeat_age_s: z.number().nullable(),
+  version: z.string().nullable(),
+  uptime_s: z.number().nullable(),
+  outbox_depth: z.number().int().nullable(),
+  outbox_oldest_age_ms: z.number().nullable(),
+  temperature_c: z.number().nullable(),
+  clock_synced: z.boolean().nullable(),
+  inputs: z.array(z.object({ name: z.string(), driver: z.string(), state: z.string(), breaker: z.string(), last_error: z.string().nullable() })),
+  dead_letters_total: z.number().int().nullable(),
+});
+export type FleetDevice = z.infer<typeof FleetDevice>;
+
+export const ApiError = z.object({ error: z.string(), message: z.string(), field: z.string().nullable() });
+
+/** The routes as OpenAPI sees them. */
+interface RouteDoc {
+  path: string;
+  summary: string;
+  params?: z.ZodType;
+  query?: z.ZodType;
+  response: z.ZodType | 'text/plain' | 'text/event-stream';
+}
+
+const ROUTES: RouteDoc[] = [
+  { path: '/api/health', summary: 'Liveness: 200 when the store answers and the consumer runs, 503 otherwise', response: z.object({ status: z.enum(['ok', 'degraded']), version: z.string(), uptime_s: z.number(), now_ms: EpochMs, checks: z.record(z.string(), z.string()) }) },
+  { path: '/api/stations', summary: 'Every station with its current, last final and rolling window, congestion, level of service and forecast', response: z.object({ generated_ms: EpochMs, count: z.number().int(), stations: z.array(StationView) }) },
+  { path: '/api/stations/{id}/windows', summary: "A station's window history (or its detectors', with level=detector), oldest first, paginated", params: IdParams, query: StationHistoryQuery, response: WindowPage },
+  { path: '/api/detectors', summary: 'Every known detector: from the inventory or first seen in bins', response: z.object({ count: z.number().int(), detectors: z.array(DetectorView) }) },
+  { path: '/api/detectors/{id}/windows', summary: "A detector's window history, oldest first, paginated", params: IdParams, query: HistoryQuery, response: WindowPage },
+  { path: '/api/alerts', summary: 'Alerts, newest first: traffic anomalies, detector health, devices', query: AlertsQuery, response: z.object({ count: z.number().int(), alerts: z.array(AlertSchema) }) },
+  { path: '/api/fleet', summary: 'Every device: status, heartbeat age, version, outbox, temperature, clock sync, inputs', response: z.object({ generated_ms: EpochMs, count: z.number().int(), devices: z.array(FleetDevice) }) },
+  { path: '/api/events', summary: "Server-sent events: 'window', 'rolling', 'alert', 'forecast' and 'fleet' changes, each as JSON", response: 'text/event-stream' },
+  { path: '/metrics', summary: 'Prometheus metrics (text exposition format)', response: 'text/plain' },
+];
+
+function parameters(where: 'path' | 'query', schema: z.ZodType | undefined): object[] {
+  if (!schema) return [];
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, { description?: string }>; required?: string[]; allOf?: { properties?: Record<string, { description?: string }>; required?: string[] }[] };
+  const parts = json.allOf ?? [json];
+  return parts.flatMap((p) =>
+    Object.entries(p.properties ?? {}).map(([name, s]) => ({
+      name, in: where, required: where === 'path' || (p.required ?? []).includes(name), schema: s, ...(s.description ? { description: s.description } : {}),
+    })),
+  );
+}
+
+/** The OpenAPI 3.1 document for /openapi.json and the /docs page. */
+export function openApiDocument(version: string): object {
+  const paths: Record<string, object> = {};
+  for (const r of ROUTES) {
+    const content =
+      typeof r.response === 'string'
+        ? { [r.response]: { schema: { type: 'string' } } }
+        : { 'application/json': { schema: z.toJSONSchema(r.response, { io: 'output', unrepresentable: 'any' }) } };
+    const errors = r.params || r.query ? { 400: { description: 'invalid input', content: { 'application/json': { schema: z.toJSONSchema(ApiError) } } } } : {};
+    const missing = r.params ? { 404: { description: 'unknown id', content: { 'application/json': { schema: z.toJSONSchema(ApiError) } } } } : {};
+    paths[r.path] = { get: { summary: r.summary, parameters: [...parameters('path', r.params), ...parameters('query', r.query)], responses: { 200: { description: 'OK', content }, ...errors, ...missing } } };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'WacoFlow central', version, description: 'Read-only views of windows, alerts and the fleet. Times are UTC epoch milliseconds; speeds km/h; occupancy percent.' },
+    paths,
+  };
+}
