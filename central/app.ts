@@ -24,7 +24,7 @@ import { PartitionPositions } from './consume/partition-positions.ts';
 import type { AlertsQuery } from './http/api.ts';
 import { buildHttp, type StationView } from './http/server.ts';
 import { toFleetDevice } from './fleet.ts';
-import { centralMetrics } from './metrics.ts';
+import { centralMetrics, viewMetrics } from './metrics.ts';
 import { rollingAsWindow } from './store/analytics-store.ts';
 import type { DetectorRef, Store, WindowRow } from './store/store.ts';
 import { stationLookup, toWindowResult } from './windows/result.ts';
@@ -115,6 +115,11 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
     }
     events.emit('fleet', devices);
   };
+  viewMetrics(deps.registry, {
+    fleet,
+    openAlerts: () => store.analytics.alerts('open'),
+    stationLevels: async () => (await store.latestFinalWindows('station')).map((r) => ({ station_id: r.key, congestion: toWindowResult(r, lookup).congestion })),
+  });
 
   const detectorStation = new Map((deps.detectors ?? []).map((d) => [d.detector_id, d.station_id]));
   const finalizer = new Finalizer({

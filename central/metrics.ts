@@ -1,5 +1,7 @@
 /** Central's metrics, all in one place. Names: wacoflow_central_<thing>_<unit>[_total]. */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Alert } from '../protocol/index.ts';
+import type { FleetDevice } from './http/api.ts';
 
 export type CentralMetrics = ReturnType<typeof centralMetrics>;
 
@@ -62,4 +64,61 @@ export function centralMetrics(registry: Registry) {
       registers,
     }),
   };
+}
+
+/** What the fleet and traffic gauges are read from at each scrape (PostgreSQL, through the store). */
+export interface GaugeViews {
+  fleet(): Promise<FleetDevice[]>;
+  openAlerts(): Promise<Alert[]>;
+  /** The newest final window of every station (its congestion level). */
+  stationLevels(): Promise<{ station_id: string; congestion: string }[]>;
+}
+
+/**
+ * Fleet-health and traffic gauges for Prometheus and its alert rules (deploy/prometheus/rules.yml), computed
+ * from the store at scrape time, so every central instance reports the same values.
+ */
+export function viewMetrics(registry: Registry, views: GaugeViews): void {
+  const registers = [registry];
+  const perDevice = (name: string, help: string, value: (d: FleetDevice) => number | null) =>
+    new Gauge({
+      name, help, labelNames: ['device_id'] as const, registers,
+      async collect() {
+        this.reset();
+        for (const d of await views.fleet()) {
+          const v = value(d);
+          if (v !== null) this.set({ device_id: d.device_id }, v);
+        }
+      },
+    });
+  perDevice('wacoflow_fleet_device_up', 'A device is online (1) or offline or unknown (0), by its retained status.', (d) => (d.status === 'online' ? 1 : 0));
+  perDevice('wacoflow_fleet_device_heartbeat_age_seconds', 'Seconds since the device’s latest heartbeat was sent.', (d) => d.heartbeat_age_s);
+  perDevice('wacoflow_fleet_device_outbox_depth', 'Bins waiting in the device’s outbox, as of its latest heartbeat.', (d) => d.outbox_depth);
+  perDevice('wacoflow_fleet_device_outbox_oldest_age_seconds', 'Age of the oldest bin in the device’s outbox, as of its latest heartbeat.', (d) => (d.outbox_oldest_age_ms === null ? null : d.outbox_oldest_age_ms / 1000));
+  perDevice('wacoflow_fleet_device_temperature_celsius', 'Board temperature from the device’s latest heartbeat, where it has a sensor.', (d) => d.temperature_c);
+  perDevice('wacoflow_fleet_device_clock_synced', 'The device’s clock is synchronised (1) or not (0).', (d) => (d.clock_synced === null ? null : d.clock_synced ? 1 : 0));
+  new Gauge({
+    name: 'wacoflow_detector_health_open_alerts',
+    help: 'Open detector-health alerts, by rule (no_hits, stuck_on, chatter, flat_line_<measure>).',
+    labelNames: ['rule'] as const,
+    registers,
+    async collect() {
+      this.reset();
+      const counts = new Map<string, number>();
+      for (const a of await views.openAlerts()) if (a.kind === 'detector_health') counts.set(a.rule, (counts.get(a.rule) ?? 0) + 1);
+      for (const [rule, n] of counts) this.set({ rule }, n);
+    },
+  });
+  new Gauge({
+    name: 'wacoflow_station_congestion',
+    help: 'A station’s congestion level in its newest final window: 1 for its level, 0 for the others.',
+    labelNames: ['station_id', 'level'] as const,
+    registers,
+    async collect() {
+      this.reset();
+      for (const s of await views.stationLevels()) {
+        for (const level of ['clear', 'light', 'moderate', 'severe', 'unknown']) this.set({ station_id: s.station_id, level }, s.congestion === level ? 1 : 0);
+      }
+    },
+  });
 }

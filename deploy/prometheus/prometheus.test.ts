@@ -1,16 +1,83 @@
-/** The shipped Prometheus files must load in a real Prometheus: `promtool check config` (CI installs promtool). */
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+/**
+ * The shipped Prometheus files in a real Prometheus (Debian's `prometheus` package; CI installs it):
+ * the scrape config and the alert rules load, the rules pass their unit tests, and a Prometheus server scrapes
+ * a running WacoFlow (the simulator, as its own process) and sees its pipeline and fleet metrics.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { freePort } from '../../test/ports.ts';
 
-const promtool = ['/usr/bin/promtool', '/usr/local/bin/promtool'].find((p) => existsSync(p));
+const find = (name: string) => [`/usr/bin/${name}`, `/usr/local/bin/${name}`].find((p) => existsSync(p));
+const promtool = find('promtool');
+const prometheus = find('prometheus');
 const required = process.env.WACOFLOW_REQUIRE_SERVICES === '1';
+const here = import.meta.dirname;
+const BIN = join(here, '..', '..', 'bin', 'wacoflow.js');
+
+const tool = (...args: string[]) => execFileSync(promtool!, args, { encoding: 'utf8', cwd: here });
+
+async function until<T>(what: string, fn: () => Promise<T | null>, timeout_ms: number): Promise<T> {
+  const deadline = Date.now() + timeout_ms;
+  for (;;) {
+    const v = await fn().catch(() => null);
+    if (v !== null) return v;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeout_ms} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
 
 describe('deploy/prometheus', () => {
-  it.skipIf(!promtool && !required)('prometheus.yml passes promtool check config', () => {
+  it.skipIf(!promtool && !required)('prometheus.yml and rules.yml pass promtool, and the rules their unit tests', () => {
     expect(promtool, 'promtool is required in CI: apt-get install prometheus').toBeDefined();
-    const out = execFileSync(promtool!, ['check', 'config', join(import.meta.dirname, 'prometheus.yml')], { encoding: 'utf8' });
-    expect(out).toContain('SUCCESS');
+    expect(tool('check', 'config', 'prometheus.yml')).toContain('SUCCESS: 1 rule files found');
+    expect(tool('check', 'rules', 'rules.yml')).toContain('SUCCESS');
+    expect(tool('test', 'rules', 'rules.test.yml')).toContain('SUCCESS');
   });
+
+  it.skipIf(!prometheus && !required)('a real Prometheus scrapes a running WacoFlow and loads the rules', async () => {
+    expect(prometheus, 'prometheus is required in CI: apt-get install prometheus').toBeDefined();
+    const dir = mkdtempSync(join(tmpdir(), 'wacoflow-prometheus-'));
+    const [apiPort, promPort] = [await freePort(), await freePort()];
+    const sim = spawn(process.execPath, [BIN, 'sim', '--speedup', '60', '--http-port', String(apiPort), '--log-level', 'warn'], { stdio: 'ignore' });
+    writeFileSync(join(dir, 'prometheus.yml'), [
+      'global: { scrape_interval: 1s, evaluation_interval: 1s }',
+      `rule_files: ['${join(here, 'rules.yml')}']`,
+      'scrape_configs:',
+      '  - job_name: wacoflow-central',
+      `    static_configs: [{ targets: ['127.0.0.1:${apiPort}'] }]`,
+    ].join('\n'));
+    const server = spawn(prometheus!, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${promPort}`], { stdio: 'ignore' });
+    const query = async (q: string) => {
+      const res = await fetch(`http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent(q)}`);
+      const body = (await res.json()) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+      return body.data.result;
+    };
+    try {
+      // Scraped and up…
+      await until('target up', async () => ((await query('up{job="wacoflow-central"}'))[0]?.value[1] === '1' ? true : null), 60_000);
+      // …with the pipeline's counters and the fleet gauges (the simulator's agents send heartbeats).
+      const stored = await until('bins stored', async () => {
+        const r = await query('wacoflow_central_bins_total{result="stored"} > 0');
+        return r.length > 0 ? r : null;
+      }, 90_000);
+      expect(Number(stored[0]!.value[1])).toBeGreaterThan(0);
+      const devices = await until('devices online', async () => {
+        const r = await query('wacoflow_fleet_device_up == 1');
+        return r.length >= 2 ? r : null;
+      }, 90_000);
+      expect(devices.map((d) => d.metric.device_id).sort()).toEqual(expect.arrayContaining([expect.stringMatching(/agent/)]));
+      await until('every device’s heartbeat age', async () => ((await query('wacoflow_fleet_device_heartbeat_age_seconds')).length === devices.length ? true : null), 60_000);
+      // The rules are loaded and evaluated against these series.
+      const rules = (await (await fetch(`http://127.0.0.1:${promPort}/api/v1/rules`)).json()) as { data: { groups: { name: string; rules: { name: string; health: string }[] }[] } };
+      const loaded = rules.data.groups.flatMap((g) => g.rules);
+      expect(loaded.map((r) => r.name)).toEqual(expect.arrayContaining(['WacoflowBoardOffline', 'WacoflowOutboxGrowing', 'WacoflowDetectorStuck', 'WacoflowConsumerLag', 'WacoflowSevereCongestion']));
+      await until('rules evaluated', async () => (loaded.length > 0 && (await (await fetch(`http://127.0.0.1:${promPort}/api/v1/rules`)).json() as typeof rules).data.groups.flatMap((g) => g.rules).every((r) => r.health === 'ok') ? true : null), 30_000);
+    } finally {
+      server.kill('SIGTERM');
+      sim.kill('SIGTERM');
+    }
+  }, 240_000);
 });
