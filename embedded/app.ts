@@ -48,6 +48,10 @@ export interface EmbeddedSystem {
   central(): Central;
   agents(): Agent[];
   registry: Registry;
+  /** The simulated TMDD feed a board would poll, e.g. to run a real agent process against the simulator. */
+  feedUrl(feed_id: string): string;
+  /** Lets a further device log in to the embedded gateway (a real agent process beside the simulated ones). */
+  addDevice(device_id: string, secret: string): Promise<void>;
 }
 
 /**
@@ -99,6 +103,8 @@ export function buildEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps): Embed
     mqttUrl: () => gateway?.url() ?? '',
     central: () => central!,
     agents: () => agents,
+    feedUrl: (feed_id) => `${feeds.feedUrl(feed_id)}/detectorDataMsg`,
+    addDevice: async (device_id, secret) => devices.add({ device_id, site: SITE, enabled: true, secret_hash: await hashSecret(secret) }),
 
     async start() {
       await feeds.start();

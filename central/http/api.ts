@@ -114,6 +114,7 @@ const ROUTES: RouteDoc[] = [
   { path: '/api/alerts', summary: 'Alerts, newest first: traffic anomalies, detector health, devices', query: AlertsQuery, response: z.object({ count: z.number().int(), alerts: z.array(AlertSchema) }) },
   { path: '/api/fleet', summary: 'Every device: status, heartbeat age, version, outbox, temperature, clock sync, inputs', response: z.object({ generated_ms: EpochMs, count: z.number().int(), devices: z.array(FleetDevice) }) },
   { path: '/api/events', summary: "Server-sent events: 'window', 'rolling', 'alert', 'forecast' and 'fleet' changes, each as JSON", response: 'text/event-stream' },
+  { path: '/api/processing', summary: 'Pipeline figures: bins by result, consumer lag per partition, mean batch time', response: z.object({ generated_ms: EpochMs, bins: z.record(z.string(), z.number()), lag_records: z.number(), partitions: z.array(z.object({ topic: z.string(), partition: z.number().int(), lag: z.number() })), batch_mean_ms: z.number().nullable() }) },
   { path: '/metrics', summary: 'Prometheus metrics (text exposition format)', response: 'text/plain' },
 ];
 

@@ -3,6 +3,8 @@
  * configured otherwise; no CORS. The contract (parameters, answers, the OpenAPI document) is in api.ts.
  */
 import type { EventEmitter } from 'node:events';
+import { join } from 'node:path';
+import fastifyStatic from '@fastify/static';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
@@ -136,12 +138,36 @@ export function buildHttp(options: HttpOptions): FastifyInstance {
 
   app.get('/api/events', (req, reply) => streamEvents(source.events, reply, req.raw));
 
+  app.get('/api/processing', async () => processing(options.registry, source.now()));
+
+  // The dashboard: static files, nothing fetched from elsewhere.
+  void app.register(fastifyStatic, { root: join(import.meta.dirname, '..', 'dashboard'), prefix: '/dashboard/', decorateReply: false });
+  app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/dashboard/'));
+
   app.get('/metrics', async (_req, reply) => {
     reply.header('content-type', options.registry.contentType);
     return options.registry.metrics();
   });
 
   return app;
+}
+
+/** Pipeline figures for the processing page, from central's own metrics. */
+async function processing(registry: Registry, now_ms: number) {
+  const metrics = await registry.getMetricsAsJSON();
+  const values = (name: string) => (metrics.find((m) => m.name === name)?.values ?? []) as { labels: Record<string, string | number>; value: number; metricName?: string }[];
+  const bins = Object.fromEntries(['stored', 'late', 'duplicate', 'invalid'].map((r) => [r, values('wacoflow_central_bins_total').find((v) => v.labels.result === r)?.value ?? 0]));
+  const partitions = values('wacoflow_central_consumer_lag_records').map((v) => ({ topic: String(v.labels.topic), partition: Number(v.labels.partition), lag: v.value }));
+  const batch = values('wacoflow_central_batch_duration_seconds');
+  const sum = batch.filter((v) => v.metricName?.endsWith('_sum')).reduce((a, v) => a + v.value, 0);
+  const count = batch.filter((v) => v.metricName?.endsWith('_count')).reduce((a, v) => a + v.value, 0);
+  return {
+    generated_ms: now_ms,
+    bins,
+    lag_records: partitions.filter((p) => p.topic.includes('bins')).reduce((a, p) => a + p.lag, 0),
+    partitions: partitions.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition),
+    batch_mean_ms: count > 0 ? (sum / count) * 1000 : null,
+  };
 }
 
 /** Server-sent events until the client goes: one `event:` per change, a comment every 15 s to keep proxies open. */

@@ -1,0 +1,243 @@
+// WacoFlow dashboard: plain ES modules, no build step and nothing from the internet. Reads the HTTP API and
+// keeps itself current from /api/events (server-sent events); hash routes: #/map, #/station/<id>, #/alerts,
+// #/fleet, #/processing.
+
+const LEVELS = ['clear', 'light', 'moderate', 'severe', 'unknown'];
+const COLOURS = { clear: '#009e73', light: '#f0e442', moderate: '#e69f00', severe: '#d55e00', unknown: '#999999' };
+const page = document.getElementById('page');
+const state = { stations: new Map(), alerts: [], fleet: [], fleetSort: { key: 'device_id', dir: 1 }, fleetFilter: '', fleetStatus: 'all' };
+
+const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const fmt = (n, digits = 0) => (n === null || n === undefined ? '—' : Number(n).toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const time = (ms) => (ms ? new Date(ms).toLocaleTimeString('en-US', { hour: '2-digit', minute: '2-digit' }) : '—');
+const ago = (s) => (s === null || s === undefined ? '—' : s < 90 ? `${Math.round(s)} s` : s < 5400 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`);
+const chip = (level) => `<span class="chip ${esc(level)}" data-level="${esc(level)}">${esc(level)}</span>`;
+const api = async (path) => {
+  const res = await fetch(path);
+  if (!res.ok) throw new Error(`${path}: ${res.status}`);
+  return res.json();
+};
+
+/** The window a station is shown by: the current one when it has data, else the last final one. */
+function shown(s) {
+  return s.current && s.current.status === 'ok' ? s.current : s.last_final ?? s.current;
+}
+
+// ---- Map: stations placed by their coordinates, corridors drawn through their stations ------------------------
+
+function project(stations, width, height, pad) {
+  const lats = stations.map((s) => s.lat), lons = stations.map((s) => s.lon);
+  const [minLat, maxLat, minLon, maxLon] = [Math.min(...lats), Math.max(...lats), Math.min(...lons), Math.max(...lons)];
+  const kx = Math.cos(((minLat + maxLat) / 2) * Math.PI / 180); // metres per degree of longitude shrink with latitude
+  const spanX = Math.max((maxLon - minLon) * kx, 1e-6), spanY = Math.max(maxLat - minLat, 1e-6);
+  const scale = Math.min((width - 2 * pad) / spanX, (height - 2 * pad) / spanY);
+  return (s) => [pad + (s.lon - minLon) * kx * scale, height - pad - (s.lat - minLat) * scale];
+}
+
+function renderMap() {
+  const stations = [...state.stations.values()];
+  if (stations.length === 0) return void (page.innerHTML = '<p class="muted">No stations yet.</p>');
+  const [W, H] = [900, 640];
+  const xy = project(stations, W, H, 60);
+  const corridors = new Map();
+  for (const s of stations) if (s.corridor_id) corridors.set(s.corridor_id, [...(corridors.get(s.corridor_id) ?? []), s]);
+  const roads = [...corridors.values()].map((members) => {
+    const pts = members.sort((a, b) => a.lat - b.lat || a.lon - b.lon).map((s) => xy(s).join(',')).join(' ');
+    return `<polyline class="road" points="${pts}"/>`;
+  });
+  const marks = stations.map((s) => {
+    const w = shown(s);
+    const level = w?.congestion ?? 'unknown';
+    const [x, y] = xy(s);
+    const r = s.kind === 'intersection' ? 9 : 11;
+    return `<g class="station" data-station="${esc(s.station_id)}" data-level="${esc(level)}" tabindex="0" role="link" aria-label="${esc(s.name)}: ${esc(level)}">
+      <circle cx="${x}" cy="${y}" r="${r}" fill="${COLOURS[level]}"/>
+      <text x="${x + r + 4}" y="${y - 2}">${esc(s.name)}</text>
+      <text class="level" x="${x + r + 4}" y="${y + 11}">${esc(level)}${w?.speed_kmh != null ? ` · ${fmt(w.speed_kmh)} km/h` : ''}</text>
+    </g>`;
+  });
+  const counts = LEVELS.map((l) => [l, stations.filter((s) => (shown(s)?.congestion ?? 'unknown') === l).length]);
+  page.innerHTML = `<div class="map-layout">
+    <div class="panel"><h2>Waco: ${stations.length} stations</h2>
+      <svg class="map" viewBox="0 0 ${W} ${H}" role="img" aria-label="Map of Waco stations by congestion">${roads.join('')}${marks.join('')}</svg>
+      <div class="legend">${counts.map(([l, n]) => `${chip(l)} ${n}`).join(' ')}</div></div>
+    <div class="panel"><h2>Stations</h2><table><thead><tr><th>station</th><th>level</th><th>km/h</th><th>LOS</th></tr></thead><tbody>
+      ${stations.map((s) => { const w = shown(s); return `<tr data-row="${esc(s.station_id)}"><td><a href="#/station/${encodeURIComponent(s.station_id)}">${esc(s.name)}</a></td><td>${chip(w?.congestion ?? 'unknown')}</td><td class="num">${fmt(w?.speed_kmh)}</td><td>${esc(w?.los ?? '—')}</td></tr>`; }).join('')}
+    </tbody></table></div></div>`;
+  for (const g of page.querySelectorAll('g.station')) g.addEventListener('click', () => (location.hash = `#/station/${encodeURIComponent(g.dataset.station)}`));
+}
+
+// ---- Station page: the last day of speed, volume and occupancy, the forecast ahead, its alerts ---------------
+
+function chart(title, points, forecast, unit) {
+  const [W, H, L, B] = [520, 180, 42, 22];
+  const all = [...points, ...forecast].filter((p) => p.v !== null);
+  if (all.length === 0) return `<div class="panel"><h2>${esc(title)}</h2><p class="muted">No data in the last day.</p></div>`;
+  const t0 = Math.min(...all.map((p) => p.t)), t1 = Math.max(...all.map((p) => p.t), t0 + 1);
+  const vmax = Math.max(...all.map((p) => p.v), 1);
+  const x = (t) => L + ((t - t0) / (t1 - t0)) * (W - L - 8), y = (v) => H - B - (v / vmax) * (H - B - 10);
+  const path = points.filter((p) => p.v !== null).map((p, i) => `${i ? 'L' : 'M'}${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join('');
+  const dots = forecast.filter((p) => p.v !== null).map((p) => `<circle class="forecast" cx="${x(p.t)}" cy="${y(p.v)}" r="4"><title>forecast ${fmt(p.v, 1)} ${unit}</title></circle>`).join('');
+  return `<div class="panel"><h2>${esc(title)}</h2><svg class="chart" viewBox="0 0 ${W} ${H}" data-chart="${esc(title)}" data-points="${points.length}">
+    <line class="axis" x1="${L}" y1="${H - B}" x2="${W}" y2="${H - B}"/><line class="axis" x1="${L}" y1="0" x2="${L}" y2="${H - B}"/>
+    <text x="2" y="12">${fmt(vmax)} ${esc(unit)}</text><text x="${L}" y="${H - 6}">${time(t0)}</text><text x="${W - 40}" y="${H - 6}">${time(t1)}</text>
+    <path class="series" d="${path}"/>${dots}</svg></div>`;
+}
+
+async function renderStation(id) {
+  const s = state.stations.get(id);
+  if (!s) return void (page.innerHTML = `<p>No station ${esc(id)}. <a href="#/map">Back to the map</a></p>`);
+  const to = Date.now() + 3_600_000, from = to - 26 * 3_600_000;
+  const [history, alerts] = await Promise.all([api(`/api/stations/${encodeURIComponent(id)}/windows?from_ms=${from}&to_ms=${to}&limit=1000`), api('/api/alerts?limit=200')]);
+  const rows = history.items.filter((w) => w.status === 'ok');
+  const series = (f) => rows.map((w) => ({ t: w.window_start_ms, v: f(w) }));
+  const ahead = (f) => (s.forecast ?? []).map((p) => ({ t: p.target_window_start_ms, v: f(p) }));
+  const mine = alerts.alerts.filter((a) => a.key === id || a.key.startsWith(`${id}-`));
+  const w = shown(s);
+  page.innerHTML = `<div class="panel"><h2>${esc(s.name)} ${chip(w?.congestion ?? 'unknown')}</h2>
+      <p class="muted">${esc(s.kind)} · corridor ${esc(s.corridor_id ?? '—')} · ${s.lanes} lanes · free flow ${fmt(s.free_flow_kmh)} km/h ·
+      now ${fmt(w?.speed_kmh)} km/h, ${fmt(w?.volume)} veh / 5 min, ${fmt(w?.occupancy_pct, 1)} % occupancy, LOS ${esc(w?.los ?? '—')}</p></div>
+    <div class="charts">
+      ${chart('Speed', series((w) => w.speed_kmh), ahead((p) => p.speed_kmh), 'km/h')}
+      ${chart('Volume', series((w) => w.volume), [], 'veh / 5 min')}
+      ${chart('Occupancy', series((w) => w.occupancy_pct), ahead((p) => p.occupancy_pct), '%')}
+    </div>
+    <div class="panel"><h2>Alerts</h2>${mine.length ? mine.map(alertRow).join('') : '<p class="muted">None.</p>'}</div>`;
+}
+
+// ---- Alerts ---------------------------------------------------------------------------------------------------
+
+function alertRow(a) {
+  return `<div class="alert ${esc(a.severity)} ${esc(a.state)}" data-alert="${esc(a.alert_id)}"><strong>${esc(a.rule)}</strong> · ${esc(a.key)} · ${esc(a.state)}
+    <span class="muted">opened ${time(a.opened_ms)}${a.closed_ms ? `, closed ${time(a.closed_ms)}` : ''}</span><br>${esc(a.detail)}</div>`;
+}
+
+function renderAlerts() {
+  const open = state.alerts.filter((a) => a.state === 'open');
+  page.innerHTML = `<div class="panel"><h2>Open alerts (${open.length})</h2>${open.map(alertRow).join('') || '<p class="muted">None.</p>'}</div>
+    <div class="panel"><h2>Recent</h2>${state.alerts.filter((a) => a.state !== 'open').slice(0, 100).map(alertRow).join('') || '<p class="muted">None.</p>'}</div>`;
+}
+
+// ---- Fleet: sortable, filterable -------------------------------------------------------------------------------
+
+const FLEET_COLUMNS = [
+  ['device_id', 'device'], ['status', 'status'], ['heartbeat_age_s', 'heartbeat'], ['outbox_depth', 'outbox'], ['temperature_c', '°C'],
+  ['version', 'version'], ['clock_synced', 'clock'], ['inputs', 'inputs'],
+];
+
+function renderFleet() {
+  const { key, dir } = state.fleetSort;
+  const q = state.fleetFilter.toLowerCase();
+  const rows = state.fleet
+    .filter((d) => (state.fleetStatus === 'all' || d.status === state.fleetStatus) && (!q || d.device_id.toLowerCase().includes(q) || (d.version ?? '').includes(q)))
+    .sort((a, b) => {
+      const [x, y] = [a[key], b[key]];
+      return (x === y ? 0 : x === null || x === undefined ? 1 : y === null || y === undefined ? -1 : x < y ? -1 : 1) * dir;
+    });
+  const inputs = (d) => d.inputs.map((i) => `${esc(i.name)}: ${esc(i.state)}${i.breaker !== 'closed' ? ` (breaker ${esc(i.breaker)})` : ''}`).join(', ') || '—';
+  page.innerHTML = `<div class="panel"><h2>Fleet: ${state.fleet.filter((d) => d.status === 'online').length} of ${state.fleet.length} online</h2>
+    <div class="filters"><input type="search" id="fleet-filter" placeholder="filter by device or version" value="${esc(state.fleetFilter)}">
+      <select id="fleet-status">${['all', 'online', 'offline', 'unknown'].map((s) => `<option ${s === state.fleetStatus ? 'selected' : ''}>${s}</option>`).join('')}</select></div>
+    <table id="fleet"><thead><tr>${FLEET_COLUMNS.map(([k, label]) => `<th data-key="${k}" ${k === key ? `aria-sort="${dir > 0 ? 'ascending' : 'descending'}"` : ''}>${label}</th>`).join('')}</tr></thead><tbody>
+    ${rows.map((d) => `<tr data-device="${esc(d.device_id)}"><td>${esc(d.device_id)}</td><td>${chip(d.status)}</td><td class="num">${ago(d.heartbeat_age_s)}</td>
+      <td class="num">${fmt(d.outbox_depth)}</td><td class="num">${fmt(d.temperature_c, 1)}</td><td>${esc(d.version ?? '—')}</td>
+      <td>${d.clock_synced === null ? '—' : d.clock_synced ? 'synced' : '<strong>not synced</strong>'}</td><td>${inputs(d)}</td></tr>`).join('')}
+    </tbody></table></div>`;
+  for (const th of page.querySelectorAll('th[data-key]')) {
+    th.addEventListener('click', () => {
+      state.fleetSort = { key: th.dataset.key, dir: state.fleetSort.key === th.dataset.key ? -state.fleetSort.dir : 1 };
+      renderFleet();
+    });
+  }
+  const filter = page.querySelector('#fleet-filter');
+  filter.addEventListener('input', () => {
+    state.fleetFilter = filter.value;
+    renderFleet();
+    const again = page.querySelector('#fleet-filter');
+    again.focus();
+    again.setSelectionRange(again.value.length, again.value.length);
+  });
+  page.querySelector('#fleet-status').addEventListener('change', (e) => { state.fleetStatus = e.target.value; renderFleet(); });
+}
+
+// ---- Processing: lag, rates, latency ---------------------------------------------------------------------------
+
+let lastProcessing = null;
+async function renderProcessing() {
+  const p = await api('/api/processing');
+  const rate = lastProcessing ? (p.bins.stored - lastProcessing.bins.stored) / ((p.generated_ms - lastProcessing.generated_ms) / 1000) : null;
+  lastProcessing = p;
+  page.innerHTML = `<div class="kpis">
+    <div class="panel kpi"><div class="muted">consumer lag (bins)</div><div class="value" id="kpi-lag">${fmt(p.lag_records)}</div></div>
+    <div class="panel kpi"><div class="muted">bins stored per second</div><div class="value" id="kpi-rate">${rate === null ? '…' : fmt(rate, 1)}</div></div>
+    <div class="panel kpi"><div class="muted">mean batch time (window update)</div><div class="value">${fmt(p.batch_mean_ms, 1)} ms</div></div>
+    <div class="panel kpi"><div class="muted">bins stored / late / duplicate / invalid</div><div class="value" style="font-size:1.1rem">${fmt(p.bins.stored)} / ${fmt(p.bins.late)} / ${fmt(p.bins.duplicate)} / ${fmt(p.bins.invalid)}</div></div>
+  </div><div class="panel"><h2>Partitions</h2><table><thead><tr><th>topic</th><th>partition</th><th>lag</th></tr></thead><tbody>
+    ${p.partitions.map((x) => `<tr><td>${esc(x.topic)}</td><td class="num">${x.partition}</td><td class="num">${fmt(x.lag)}</td></tr>`).join('')}</tbody></table></div>`;
+}
+
+// ---- Routing and live updates ----------------------------------------------------------------------------------
+
+async function route() {
+  const [, name, arg] = (location.hash || '#/map').split('/');
+  for (const a of document.querySelectorAll('nav a[data-page]')) a.classList.toggle('active', a.dataset.page === name || (name === 'station' && a.dataset.page === 'map'));
+  try {
+    if (name === 'station') await renderStation(decodeURIComponent(arg ?? ''));
+    else if (name === 'alerts') renderAlerts();
+    else if (name === 'fleet') renderFleet();
+    else if (name === 'processing') await renderProcessing();
+    else renderMap();
+  } catch (err) {
+    page.innerHTML = `<p>Could not load this page: ${esc(err.message)}</p>`;
+  }
+}
+
+const current = () => (location.hash || '#/map').split('/')[1];
+let redraw = null;
+/** Re-renders the page when what it shows changed, at most every 250 ms. */
+function changed(pages) {
+  if (!pages.includes(current()) || redraw) return;
+  redraw = setTimeout(() => { redraw = null; void route(); }, 250);
+}
+
+async function load() {
+  const [stations, alerts, fleet] = await Promise.all([api('/api/stations'), api('/api/alerts?limit=500'), api('/api/fleet')]);
+  state.stations = new Map(stations.stations.map((s) => [s.station_id, s]));
+  state.alerts = alerts.alerts;
+  state.fleet = fleet.devices;
+}
+
+function listen() {
+  const live = document.getElementById('live');
+  const events = new EventSource('/api/events');
+  events.onopen = () => { live.textContent = 'live'; live.className = 'live on'; };
+  events.onerror = () => { live.textContent = 'reconnecting…'; live.className = 'live off'; };
+  events.addEventListener('window', (e) => {
+    const w = JSON.parse(e.data);
+    const s = w.level === 'station' ? state.stations.get(w.key) : null;
+    if (!s) return;
+    if (w.state === 'provisional') { if (!s.current || w.window_start_ms >= s.current.window_start_ms) s.current = w; }
+    else if (!s.last_final || w.window_start_ms >= s.last_final.window_start_ms) {
+      s.last_final = w;
+      if (s.current && s.current.window_start_ms === w.window_start_ms) s.current = w;
+    }
+    changed(['map', 'station']);
+  });
+  events.addEventListener('alert', (e) => {
+    const a = JSON.parse(e.data);
+    state.alerts = [a, ...state.alerts.filter((x) => x.alert_id !== a.alert_id)];
+    changed(['alerts', 'station']);
+  });
+  events.addEventListener('fleet', (e) => { state.fleet = JSON.parse(e.data); changed(['fleet']); });
+  events.addEventListener('forecast', () => void api('/api/stations').then((r) => {
+    for (const s of r.stations) { const mine = state.stations.get(s.station_id); if (mine) mine.forecast = s.forecast; }
+  }));
+}
+
+window.addEventListener('hashchange', () => void route());
+await load();
+listen();
+await route();
+// The event stream carries every change; a slow refresh also catches what happened while it reconnected.
+setInterval(() => void load().then(() => changed([current()])), 30_000);
+setInterval(() => changed(['processing']), 5_000);

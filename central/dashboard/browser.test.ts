@@ -1,0 +1,101 @@
+/**
+ * The dashboard in a real headless Chromium (Debian's `chromium`, driven by playwright-core; CI installs it),
+ * against the whole simulator in this process at 60× time plus one real agent process:
+ *
+ * - the map shows every station, coloured and labelled by congestion;
+ * - the scheduled I-35 incident turns its station severe on the open page, without a reload;
+ * - SIGKILLing the agent process shows it offline on the fleet page (its last will, through the gateway);
+ * - the station page draws its speed, volume and occupancy charts.
+ *
+ * Screenshots go to test-artifacts/screenshots/.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { chromium, type Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { buildEmbedded } from '../../embedded/app.ts';
+import { EmbeddedConfigSchema } from '../../embedded/config.ts';
+import { scaledClock } from '../../platform/clock.ts';
+import { WACO_STATIONS } from '../../simulators/waco-network.ts';
+
+const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+const required = process.env.WACOFLOW_REQUIRE_SERVICES === '1';
+const ROOT = join(import.meta.dirname, '..', '..');
+const SHOTS = join(ROOT, 'test-artifacts', 'screenshots');
+const INCIDENT_STATION = 'i35-nb-4th-5th';
+
+const shot = async (page: Page, name: string) => {
+  mkdirSync(SHOTS, { recursive: true });
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+};
+
+describe.skipIf(!CHROMIUM && !required)('dashboard in Chromium', () => {
+  it('shows every station, follows a congestion change live, an agent going offline, and draws station charts', async () => {
+    expect(CHROMIUM, 'chromium is required in CI: apt-get install chromium').toBeDefined();
+    const logger = pino({ level: 'silent' });
+    const system = buildEmbedded(EmbeddedConfigSchema.parse({ speedup: 60, http_port: 0, grace_ms: 30_000 }), { clock: scaledClock(60), logger, version: 'test' });
+    await system.start();
+    const dir = mkdtempSync(join(tmpdir(), 'wacoflow-dashboard-'));
+    await system.addDevice('agent-cabinet-7', 'cabinet-secret');
+    writeFileSync(join(dir, 'agent.yaml'), JSON.stringify({
+      device_id: 'agent-cabinet-7', site: 'waco', mqtt_url: system.mqttUrl(), mqtt_password: 'cabinet-secret', data_dir: join(dir, 'data'),
+      heartbeat_interval_ms: 1_000, inputs: [{ driver: 'tmdd-http', name: 'signals', url: system.feedUrl('waco-signals'), poll_interval_ms: 10_000 }],
+    }));
+    const agent = spawn(process.execPath, [join(ROOT, 'bin', 'wacoflow.js'), 'agent', '--config', join(dir, 'agent.yaml'), '--log-level', 'warn'], { stdio: 'ignore' });
+    const browser = await chromium.launch({ executablePath: CHROMIUM!, args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+      await page.goto(`${system.httpUrl()}/`);
+      await page.waitForSelector('svg.map g.station');
+      await page.evaluate(() => ((globalThis as unknown as { loadedOnce: boolean }).loadedOnce = true));
+
+      // Every station on the map, each with its level as a word beside its colour.
+      const marks = await page.$$eval('svg.map g.station', (gs) => gs.map((g) => ({ id: g.getAttribute('data-station'), level: g.getAttribute('data-level'), text: g.textContent })));
+      expect(marks.map((m) => m.id).sort()).toEqual(WACO_STATIONS.map((s) => s.station_id).sort());
+      for (const m of marks) expect(m.text).toContain(m.level!);
+      await shot(page, 'map');
+
+      // The incident (simulated minute 15, about 15 s in): the station turns severe on this page, no reload.
+      const severe = `svg.map g.station[data-station="${INCIDENT_STATION}"][data-level="severe"]`;
+      await page.waitForSelector(severe, { timeout: 120_000 });
+      expect(await page.evaluate(() => (globalThis as unknown as { loadedOnce?: boolean }).loadedOnce)).toBe(true);
+      await shot(page, 'map-incident');
+
+      // The fleet page: the real agent process online, then offline once it is killed.
+      await page.goto(`${system.httpUrl()}/dashboard/#/fleet`);
+      const row = 'tr[data-device="agent-cabinet-7"]';
+      await page.waitForSelector(`${row} .chip[data-level="online"]`, { timeout: 60_000 });
+      agent.kill('SIGKILL');
+      await page.waitForSelector(`${row} .chip[data-level="offline"]`, { timeout: 60_000 });
+      // Sorting and filtering work on the same rows.
+      await page.fill('#fleet-filter', 'cabinet');
+      expect(await page.$$eval('#fleet tbody tr', (rows) => rows.map((r) => r.getAttribute('data-device')))).toEqual(['agent-cabinet-7']);
+      await page.fill('#fleet-filter', '');
+      await page.click('th[data-key="status"]');
+      await shot(page, 'fleet');
+
+      // The station page: three charts with data.
+      await page.goto(`${system.httpUrl()}/dashboard/#/station/${INCIDENT_STATION}`);
+      await page.waitForSelector('svg.chart[data-chart="Speed"]');
+      const charts = await page.$$eval('svg.chart', (svgs) => svgs.map((s) => ({ name: s.getAttribute('data-chart'), points: Number(s.getAttribute('data-points')), path: s.querySelector('path.series')?.getAttribute('d') ?? '' })));
+      expect(charts.map((c) => c.name)).toEqual(['Speed', 'Volume', 'Occupancy']);
+      for (const c of charts) {
+        expect(c.points, c.name!).toBeGreaterThan(0);
+        expect(c.path, c.name!).toMatch(/^M[\d.]+,[\d.]+/);
+      }
+      await shot(page, 'station');
+
+      // Alerts and processing pages render from the same API.
+      await page.goto(`${system.httpUrl()}/dashboard/#/processing`);
+      await page.waitForSelector('#kpi-lag');
+      await shot(page, 'processing');
+    } finally {
+      agent.kill('SIGKILL');
+      await browser.close();
+      await system.stop();
+    }
+  }, 300_000);
+});
