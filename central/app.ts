@@ -189,6 +189,7 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
       return (await store.windowsOf(level, key, from_ms, to_ms, limit)).map((r) => toWindowResult(r, lookup));
     },
     detectors: () => store.detectors(),
+    acknowledgeAlert: (alert_id: string, by: string) => store.analytics.acknowledgeAlert(alert_id, by, clock.now()),
     alerts: (q: AlertsQuery) => store.analytics.recentAlerts(q.state === 'all' ? null : q.state, q.since_ms ?? null, q.limit),
     fleet,
     events,
@@ -214,7 +215,7 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
         Object.entries(topics).map(([k, name]) => ({ name, partitions: config.partitions[k as keyof typeof topics] })),
       );
       producer = await log.producer();
-      http = buildHttp({ version: deps.version, registry: deps.registry, source });
+      http = buildHttp({ version: deps.version, registry: deps.registry, source, operator_token: config.operator_token });
       await http.ready();
       address = await listen(http.server, config.http_host, config.http_port, 'http_port');
 

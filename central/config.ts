@@ -39,6 +39,11 @@ export const CentralConfigSchema = z
     topic_prefix: z.string().regex(TOPIC_PREFIX, 'letters, digits, dots, dashes and underscores').nullable().default(null),
     http_host: z.string().min(1).default('127.0.0.1'),
     http_port: z.number().int().min(0).max(65_535).default(8080),
+    /**
+     * Bearer token for operator actions (acknowledging alerts). Null: those actions are refused; read-only views
+     * need none. At least 24 characters, so it cannot be guessed.
+     */
+    operator_token: z.string().min(24, 'use at least 24 characters (openssl rand -hex 16)').nullable().default(null),
   })
   .strict();
 export type CentralConfig = z.infer<typeof CentralConfigSchema>;

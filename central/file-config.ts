@@ -22,6 +22,7 @@ export const CentralFileConfigSchema = z
     topic_prefix: own.topic_prefix,
     http_host: own.http_host,
     http_port: own.http_port,
+    operator_token: own.operator_token,
   })
   .strict();
 export type CentralFileConfig = z.infer<typeof CentralFileConfigSchema>;

@@ -67,7 +67,7 @@ export interface TestCentral {
 
 export async function startCentral(
   env: { log: Log; db: SqlDriver },
-  opts: { clock: Clock; stations: Station[]; detectors?: DetectorRef[]; topics: TopicSet & { prefix: string }; grace_ms?: number; late_horizon_ms?: number },
+  opts: { clock: Clock; stations: Station[]; detectors?: DetectorRef[]; topics: TopicSet & { prefix: string }; grace_ms?: number; late_horizon_ms?: number; operator_token?: string },
 ): Promise<TestCentral> {
   const config = CentralConfigSchema.parse({
     group_id: `central-${opts.topics.bins}`,
@@ -76,6 +76,7 @@ export async function startCentral(
     http_port: 0,
     ...(opts.grace_ms !== undefined ? { grace_ms: opts.grace_ms } : {}),
     ...(opts.late_horizon_ms !== undefined ? { late_horizon_ms: opts.late_horizon_ms } : {}),
+    ...(opts.operator_token !== undefined ? { operator_token: opts.operator_token } : {}),
   });
   const store = new Store(env.db);
   // The tests run every finalisation pass themselves (central.finalize()), so central's own timers never fire:

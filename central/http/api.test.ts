@@ -121,6 +121,37 @@ describe('central HTTP API', () => {
     expect((await get(t, '/api/nothing-here')).status).toBe(404);
   }, 60_000);
 
+  it('needs the operator token to acknowledge an alert, and sends no CORS headers', async () => {
+    const token = 'operator-token-0123456789abcdef';
+    const { env, topics, clock } = await run.open(T0);
+    const t = await run.central(env, { clock, stations: STATIONS, detectors: DETECTORS, topics, operator_token: token });
+    const alert_id = 'detector_health:stuck_on:api-s1-l1:1795500000000';
+    await t.store.analytics.saveAlerts([{ v: 1, alert_id, kind: 'detector_health', rule: 'stuck_on', key: 'api-s1-l1', state: 'open', severity: 'warning', opened_ms: T0, closed_ms: null, window_start_ms: T0, window_revision: 0, detail: 'occupancy 99 %' }], T0);
+    const { host, port } = t.central.address()!;
+    const ack = (id: string, auth: string | null, body: unknown = { by: 'jd' }) =>
+      fetch(`http://${host}:${port}/api/alerts/${encodeURIComponent(id)}/ack`, { method: 'POST', headers: { 'content-type': 'application/json', origin: 'http://elsewhere.example', ...(auth ? { authorization: auth } : {}) }, body: JSON.stringify(body) });
+
+    const none = await ack(alert_id, null);
+    expect([none.status, none.headers.get('www-authenticate')]).toEqual([401, 'Bearer']);
+    expect((await ack(alert_id, 'Bearer not-the-token')).status).toBe(401);
+    expect((await ack(alert_id, `Basic ${token}`)).status).toBe(401);
+    expect((await ack('no-such-alert', `Bearer ${token}`)).status).toBe(404);
+    const bad = await ack(alert_id, `Bearer ${token}`, { by: 5 });
+    expect([bad.status, ((await bad.json()) as { field: string }).field]).toEqual([400, 'by']);
+    const ok = await ack(alert_id, `Bearer ${token}`);
+    expect([ok.status, await ok.json()]).toEqual([200, { alert_id, acknowledged: true }]);
+    expect(ok.headers.get('access-control-allow-origin')).toBeNull(); // no CORS: other sites' pages cannot call it
+    const listed = await get(t, '/api/alerts?state=open');
+    expect(listed.body.alerts).toEqual([expect.objectContaining({ alert_id, acknowledged_by: 'jd', acknowledged_ms: T0 })]);
+
+    // A central with no operator token refuses operator actions outright.
+    const { env: env2, topics: topics2, clock: clock2 } = await run.open(T0);
+    const closed = await run.central(env2, { clock: clock2, stations: STATIONS, topics: topics2 });
+    const a2 = closed.central.address()!;
+    const off = await fetch(`http://${a2.host}:${a2.port}/api/alerts/x/ack`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    expect([off.status, ((await off.json()) as { message: string }).message]).toEqual([403, expect.stringContaining('operator_token')]);
+  }, 60_000);
+
   it('shows the fleet from heartbeats and streams changes as server-sent events', async () => {
     const { t, env, topics } = await started();
     const { host, port } = t.central.address()!;

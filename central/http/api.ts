@@ -94,10 +94,16 @@ export const FleetDevice = z.object({
 });
 export type FleetDevice = z.infer<typeof FleetDevice>;
 
+export const AckBody = z.object({ by: z.string().min(1).max(64).default('operator').describe('who acknowledges (name or initials)') }).strict();
+
 export const ApiError = z.object({ error: z.string(), message: z.string(), field: z.string().nullable() });
 
 /** The routes as OpenAPI sees them. */
 interface RouteDoc {
+  method?: 'get' | 'post';
+  /** Needs the operator token (Authorization: Bearer …). */
+  operator?: boolean;
+  body?: z.ZodType;
   path: string;
   summary: string;
   params?: z.ZodType;
@@ -112,6 +118,7 @@ const ROUTES: RouteDoc[] = [
   { path: '/api/detectors', summary: 'Every known detector: from the inventory or first seen in bins', response: z.object({ count: z.number().int(), detectors: z.array(DetectorView) }) },
   { path: '/api/detectors/{id}/windows', summary: "A detector's window history, oldest first, paginated", params: IdParams, query: HistoryQuery, response: WindowPage },
   { path: '/api/alerts', summary: 'Alerts, newest first: traffic anomalies, detector health, devices', query: AlertsQuery, response: z.object({ count: z.number().int(), alerts: z.array(AlertSchema) }) },
+  { method: 'post', operator: true, path: '/api/alerts/{id}/ack', summary: 'Acknowledge an alert (operator token required)', params: IdParams, body: AckBody, response: z.object({ alert_id: z.string(), acknowledged: z.literal(true) }) },
   { path: '/api/fleet', summary: 'Every device: status, heartbeat age, version, outbox, temperature, clock sync, inputs', response: z.object({ generated_ms: EpochMs, count: z.number().int(), devices: z.array(FleetDevice) }) },
   { path: '/api/events', summary: "Server-sent events: 'window', 'rolling', 'alert', 'forecast' and 'fleet' changes, each as JSON", response: 'text/event-stream' },
   { path: '/api/processing', summary: 'Pipeline figures: bins by result, consumer lag per partition, mean batch time', response: z.object({ generated_ms: EpochMs, bins: z.record(z.string(), z.number()), lag_records: z.number(), partitions: z.array(z.object({ topic: z.string(), partition: z.number().int(), lag: z.number() })), batch_mean_ms: z.number().nullable() }) },
@@ -137,13 +144,23 @@ export function openApiDocument(version: string): object {
       typeof r.response === 'string'
         ? { [r.response]: { schema: { type: 'string' } } }
         : { 'application/json': { schema: z.toJSONSchema(r.response, { io: 'output', unrepresentable: 'any' }) } };
-    const errors = r.params || r.query ? { 400: { description: 'invalid input', content: { 'application/json': { schema: z.toJSONSchema(ApiError) } } } } : {};
-    const missing = r.params ? { 404: { description: 'unknown id', content: { 'application/json': { schema: z.toJSONSchema(ApiError) } } } } : {};
-    paths[r.path] = { get: { summary: r.summary, parameters: [...parameters('path', r.params), ...parameters('query', r.query)], responses: { 200: { description: 'OK', content }, ...errors, ...missing } } };
+    const error = (description: string) => ({ description, content: { 'application/json': { schema: z.toJSONSchema(ApiError) } } });
+    const errors = r.params || r.query || r.body ? { 400: error('invalid input') } : {};
+    const missing = r.params ? { 404: error('unknown id') } : {};
+    const auth = r.operator ? { 401: error('missing or wrong operator token'), 403: error('operator actions are off (no operator_token configured)') } : {};
+    const operation = {
+      summary: r.summary,
+      parameters: [...parameters('path', r.params), ...parameters('query', r.query)],
+      ...(r.body ? { requestBody: { required: false, content: { 'application/json': { schema: z.toJSONSchema(r.body, { io: 'input' }) } } } } : {}),
+      ...(r.operator ? { security: [{ operator: [] }] } : {}),
+      responses: { 200: { description: 'OK', content }, ...errors, ...missing, ...auth },
+    };
+    paths[r.path] = { ...(paths[r.path] ?? {}), [r.method ?? 'get']: operation };
   }
   return {
     openapi: '3.1.0',
     info: { title: 'WacoFlow central', version, description: 'Read-only views of windows, alerts and the fleet. Times are UTC epoch milliseconds; speeds km/h; occupancy percent.' },
     paths,
+    components: { securitySchemes: { operator: { type: 'http', scheme: 'bearer', description: 'central’s operator_token' } } },
   };
 }

@@ -9,9 +9,11 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
-import type { z } from 'zod';
+import { timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
 import type { Alert, WindowLevel } from '../../protocol/index.ts';
 import {
+  AckBody,
   AlertsQuery, HistoryQuery, IdParams, openApiDocument, StationHistoryQuery,
   type DetectorView, type FleetDevice, type StationView, type WindowPage,
 } from './api.ts';
@@ -26,6 +28,8 @@ export interface ApiSource {
   /** The detectors of a station (for level=detector history). */
   detectors(): Promise<DetectorView[]>;
   alerts(query: AlertsQuery): Promise<Alert[]>;
+  /** False when there is no such alert. */
+  acknowledgeAlert(alert_id: string, by: string): Promise<boolean>;
   fleet(): Promise<FleetDevice[]>;
   /** Emits 'window', 'rolling', 'alert', 'forecast' and 'fleet' with a JSON-able payload. */
   events: EventEmitter;
@@ -34,6 +38,8 @@ export interface ApiSource {
 
 export interface HttpOptions {
   version: string;
+  /** Bearer token for operator actions; null turns them off. */
+  operator_token: string | null;
   registry: Registry;
   source: ApiSource;
 }
@@ -69,7 +75,11 @@ export function buildHttp(options: HttpOptions): FastifyInstance {
   const started = Date.now();
 
   app.setErrorHandler((err, _req, reply) => {
-    if (err instanceof BadRequest) return reply.code(err.status).send({ error: err.status === 404 ? 'not_found' : 'bad_request', message: err.message, field: err.field });
+    if (err instanceof BadRequest) {
+      if (err.status === 401) reply.header('www-authenticate', 'Bearer');
+      const error = { 401: 'unauthorized', 403: 'forbidden', 404: 'not_found' }[err.status] ?? 'bad_request';
+      return reply.code(err.status).send({ error, message: err.message, field: err.field });
+    }
     const status = (err as { statusCode?: number }).statusCode ?? 500;
     return reply.code(status).send({ error: status < 500 ? 'bad_request' : 'internal', message: status < 500 ? (err as Error).message : 'internal error; see the central log', field: null });
   });
@@ -129,6 +139,23 @@ export function buildHttp(options: HttpOptions): FastifyInstance {
   app.get('/api/alerts', async (req) => {
     const alerts = await source.alerts(parse(AlertsQuery, req.query));
     return { count: alerts.length, alerts };
+  });
+
+  // Operator actions: a bearer token, compared in constant time; off when none is configured.
+  const operator = (authorization: string | undefined): void => {
+    if (options.operator_token === null) throw new BadRequest(403, 'operator actions are off: set operator_token in central’s configuration', null);
+    const given = Buffer.from(/^Bearer (.+)$/.exec(authorization ?? '')?.[1] ?? '');
+    const want = Buffer.from(options.operator_token);
+    if (given.length !== want.length || !timingSafeEqual(given, want)) throw new BadRequest(401, 'give the operator token as Authorization: Bearer <token>', 'authorization');
+  };
+
+  app.post('/api/alerts/:id/ack', async (req, reply) => {
+    operator(req.headers.authorization);
+    const { id } = parse(z.object({ id: z.string().min(1).max(128) }), req.params);
+    const { by } = parse(AckBody, req.body ?? {});
+    if (!(await source.acknowledgeAlert(id, by))) throw notFound('alert', id);
+    reply.code(200);
+    return { alert_id: id, acknowledged: true as const };
   });
 
   app.get('/api/fleet', async () => {

@@ -84,10 +84,19 @@ export class AnalyticsStore {
     return rows.map((r) => ({ v: 1, ...r }));
   }
 
+  /** Marks an alert acknowledged (first acknowledgement wins); false when there is no such alert. */
+  async acknowledgeAlert(alert_id: string, by: string, now_ms: number): Promise<boolean> {
+    const { rows } = await this.db.query(
+      `UPDATE alerts SET acknowledged_ms = COALESCE(acknowledged_ms, $2), acknowledged_by = COALESCE(acknowledged_by, $3) WHERE alert_id = $1 RETURNING 1`,
+      [alert_id, now_ms, by],
+    );
+    return rows.length === 1;
+  }
+
   /** The newest alerts first (by when they last changed): open ones and recent history. */
-  async recentAlerts(state: Alert['state'] | null, since_ms: number | null, limit: number): Promise<Alert[]> {
-    const { rows } = await this.db.query<Omit<Alert, 'v'>>(
-      `SELECT alert_id, kind, rule, key, state, severity, opened_ms, closed_ms, window_start_ms, window_revision, detail FROM alerts
+  async recentAlerts(state: Alert['state'] | null, since_ms: number | null, limit: number): Promise<(Alert & { acknowledged_ms: number | null; acknowledged_by: string | null })[]> {
+    const { rows } = await this.db.query<Omit<Alert, 'v'> & { acknowledged_ms: number | null; acknowledged_by: string | null }>(
+      `SELECT alert_id, kind, rule, key, state, severity, opened_ms, closed_ms, window_start_ms, window_revision, detail, acknowledged_ms, acknowledged_by FROM alerts
        WHERE ($1::text IS NULL OR state = $1) AND ($2::bigint IS NULL OR GREATEST(opened_ms, COALESCE(closed_ms, 0)) >= $2)
        ORDER BY GREATEST(opened_ms, COALESCE(closed_ms, 0)) DESC, alert_id LIMIT $3`,
       [state, since_ms, limit],

@@ -216,6 +216,14 @@ export const MIGRATIONS: Migration[] = [
       CREATE UNIQUE INDEX late_events_bin ON late_events (device_id, seq);
     `,
   },
+  {
+    version: 6,
+    name: 'alerts acknowledged by operators',
+    sql: `
+      ALTER TABLE alerts ADD COLUMN acknowledged_ms bigint;
+      ALTER TABLE alerts ADD COLUMN acknowledged_by text;
+    `,
+  },
 ];
 
 export async function migrate(db: SqlDriver, migrations: Migration[] = MIGRATIONS): Promise<number[]> {
