@@ -110,7 +110,8 @@ export function simCommand(): Command {
         [
           '',
           `WacoFlow ${VERSION} — simulator mode (${config.kafka_brokers.length ? 'Kafka' : 'in-process log'}, ${config.database_url ? 'PostgreSQL' : 'PGlite'})`,
-          `  API        ${url}/api/stations   ${url}/api/health`,
+          `  dashboard  ${url}/`,
+          `  API        ${url}/api/stations   ${url}/docs (OpenAPI)`,
           `  metrics    ${url}/metrics`,
           `  MQTT       ${system.mqttUrl()} (embedded broker)`,
           `  time       ${config.speedup}× real time: a 5-minute window closes every ${windowRealS} s and is final ${Math.round((300_000 + config.grace_ms) / config.speedup / 1000)} s after it opens`,
