@@ -84,6 +84,12 @@ describe('central HTTP API', () => {
     expect(alerts.status).toBe(200);
     expect(alerts.body).toEqual({ count: alerts.body.alerts.length, alerts: expect.any(Array) });
 
+    // The processing figures: every stored bin counted, the bins topic's lag per partition.
+    const processing = await get(t, '/api/processing');
+    expect(processing.body).toMatchObject({ bins: { stored: 120, duplicate: 0, late: 0, invalid: 0 }, lag_records: 0 });
+    expect(processing.body.partitions.length).toBeGreaterThan(0);
+    expect(processing.body.batch_mean_ms).toBeGreaterThan(0);
+
     const doc = await get(t, '/openapi.json');
     expect(doc.status).toBe(200);
     expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/api/stations', '/api/stations/{id}/windows', '/api/detectors', '/api/detectors/{id}/windows', '/api/alerts', '/api/fleet', '/api/events']));
@@ -112,6 +118,10 @@ describe('central HTTP API', () => {
       ['/api/alerts?state=maybe', 400, 'state', /./],
       ['/api/alerts?limit=-5', 400, 'limit', /./],
       ['/api/alerts?since_ms=soon', 400, 'since_ms', /./],
+      ['/api/stations?page=2', 400, null, /unknown parameter page/],
+      ['/api/detectors?station=x', 400, null, /unknown parameter station/],
+      ['/api/fleet?status=online', 400, null, /unknown parameter status/],
+      ['/api/processing?verbose=1', 400, null, /unknown parameter verbose/],
     ];
     for (const [path, status, field, message] of cases) {
       const res = await get(t, path);

@@ -14,6 +14,9 @@ const ms = (what: string) => z.coerce.number({ error: `${what} must be a number 
 
 export const IdParams = z.object({ id: Id }).strict();
 
+/** Endpoints without parameters still refuse unknown ones, so a typo is not silently ignored. */
+export const NoQuery = z.object({}).strict();
+
 const HistoryFields = z.object({
   from_ms: ms('from_ms').describe('start of the range, inclusive (window start, epoch ms)'),
   to_ms: ms('to_ms').describe('end of the range, exclusive (epoch ms)'),

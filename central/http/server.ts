@@ -14,7 +14,8 @@ import { z } from 'zod';
 import type { Alert, WindowLevel } from '../../protocol/index.ts';
 import {
   AckBody,
-  AlertsQuery, HistoryQuery, IdParams, openApiDocument, StationHistoryQuery,
+  AlertsQuery,
+  NoQuery, HistoryQuery, IdParams, openApiDocument, StationHistoryQuery,
   type DetectorView, type FleetDevice, type StationView, type WindowPage,
 } from './api.ts';
 
@@ -94,7 +95,8 @@ export function buildHttp(options: HttpOptions): FastifyInstance {
     return { status: h.status, version: options.version, uptime_s: (Date.now() - started) / 1000, now_ms: source.now(), checks: h.checks };
   });
 
-  app.get('/api/stations', async () => {
+  app.get('/api/stations', async (req) => {
+    parse(NoQuery, req.query);
     const stations = await source.stations();
     return { generated_ms: source.now(), count: stations.length, stations };
   });
@@ -124,7 +126,8 @@ export function buildHttp(options: HttpOptions): FastifyInstance {
     return { level: 'detector', key: id, items, next_from_ms } satisfies WindowPage;
   });
 
-  app.get('/api/detectors', async () => {
+  app.get('/api/detectors', async (req) => {
+    parse(NoQuery, req.query);
     const detectors = await source.detectors();
     return { count: detectors.length, detectors };
   });
@@ -158,14 +161,18 @@ export function buildHttp(options: HttpOptions): FastifyInstance {
     return { alert_id: id, acknowledged: true as const };
   });
 
-  app.get('/api/fleet', async () => {
+  app.get('/api/fleet', async (req) => {
+    parse(NoQuery, req.query);
     const devices = await source.fleet();
     return { generated_ms: source.now(), count: devices.length, devices };
   });
 
   app.get('/api/events', (req, reply) => streamEvents(source.events, reply, req.raw));
 
-  app.get('/api/processing', async () => processing(options.registry, source.now()));
+  app.get('/api/processing', async (req) => {
+    parse(NoQuery, req.query);
+    return processing(options.registry, source.now());
+  });
 
   // The dashboard: static files, nothing fetched from elsewhere.
   void app.register(fastifyStatic, { root: join(import.meta.dirname, '..', 'dashboard'), prefix: '/dashboard/', decorateReply: false });
