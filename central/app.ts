@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { alignDown, encode, kafkaTopics, WINDOW_MS, type Station, type WindowLevel, type WindowResult } from '../protocol/index.ts';
+import { alignDown, encode, kafkaTopics, WINDOW_MS, type DeviceCommand, type Station, type WindowLevel, type WindowResult } from '../protocol/index.ts';
 import type { Cancel, Clock } from '../platform/clock.ts';
 import type { Log, LogConsumer, LogProducer } from '../platform/log/log.ts';
 import { listen } from '../platform/net.ts';
@@ -189,6 +189,13 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
       return (await store.windowsOf(level, key, from_ms, to_ms, limit)).map((r) => toWindowResult(r, lookup));
     },
     detectors: () => store.detectors(),
+    async commandDevice(device_id: string, action: 'disable' | 'enable', by: string) {
+      if (!(await store.devices()).some((d) => d.device_id === device_id)) return false;
+      const command: DeviceCommand = { v: 1, device_id, action, by, ts_ms: clock.now() };
+      await producer!.send(topics.admin, [{ key: device_id, value: encode(command), headers: { type: 'device_command' } }]);
+      logger.warn({ device_id, action, by }, 'operator command sent to the gateways');
+      return true;
+    },
     acknowledgeAlert: (alert_id: string, by: string) => store.analytics.acknowledgeAlert(alert_id, by, clock.now()),
     alerts: (q: AlertsQuery) => store.analytics.recentAlerts(q.state === 'all' ? null : q.state, q.since_ms ?? null, q.limit),
     fleet,
@@ -212,7 +219,7 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
       await store.upsertStations(deps.stations, clock.now());
       await store.upsertDetectors(deps.detectors ?? [], clock.now());
       await log.ensureTopics(
-        Object.entries(topics).map(([k, name]) => ({ name, partitions: config.partitions[k as keyof typeof topics] })),
+        Object.entries(topics).map(([k, name]) => ({ name, partitions: config.partitions[k as keyof typeof topics], compact: name === topics.admin })),
       );
       producer = await log.producer();
       http = buildHttp({ version: deps.version, registry: deps.registry, source, operator_token: config.operator_token });

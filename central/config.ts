@@ -9,6 +9,7 @@ export const TopicPartitions = z
     dlq: z.number().int().min(1).max(1024).default(1),
     windows: z.number().int().min(1).max(1024).default(6),
     alerts: z.number().int().min(1).max(1024).default(3),
+    admin: z.number().int().min(1).max(1024).default(1),
   })
   .prefault({});
 

@@ -4,14 +4,15 @@
  *   agent ──MQTT──▶ aedes ─▶ authenticate (registry, scrypt) ─▶ authorizePublish (ACL ─▶ decode ─▶ log.send) ─▶ PUBACK
  *                                                                                  └─▶ wacoflow.dlq.v1 when undecodable
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { Aedes } from 'aedes';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { kafkaTopics } from '../protocol/index.ts';
+import { kafkaTopics, tryDecode } from '../protocol/index.ts';
 import type { Clock } from '../platform/clock.ts';
-import type { Log, LogProducer } from '../platform/log/log.ts';
+import type { Log, LogConsumer, LogProducer } from '../platform/log/log.ts';
 import { Breaker } from '../platform/breaker.ts';
 import { listen } from '../platform/net.ts';
 import { authenticate } from './broker/authenticate.ts';
@@ -21,6 +22,7 @@ import { Sessions } from './broker/session.ts';
 import { GatewayConfigSchema, type GatewayConfig, type GatewayConfigInput } from './config.ts';
 import { gatewayMetrics } from './metrics.ts';
 import type { DeviceRegistry } from './registry/devices.ts';
+import { OperatorOverrides } from './registry/overrides.ts';
 
 export interface GatewayDeps {
   log: Log;
@@ -51,29 +53,58 @@ export function buildGateway(input: GatewayConfigInput, deps: GatewayDeps): Gate
   let tlsServer: Server | null = null;
   let address: { host: string; port: number } | null = null;
   let tlsAddress: { host: string; port: number } | null = null;
+  let admin: LogConsumer | null = null;
+  let following: Promise<void> = Promise.resolve();
+  const registry = new OperatorOverrides(deps.registry);
+  const topics = kafkaTopics(config.topic_prefix);
+
+  const kick = (device_id: string): boolean => {
+    const client = (broker as unknown as { clients?: Record<string, { close(): void }> } | null)?.clients?.[device_id];
+    if (!client) return false;
+    client.close();
+    return true;
+  };
+
+  /** Every operator command from the start of the compacted admin topic, then each new one as it comes. */
+  const followOperators = async (): Promise<void> => {
+    await deps.log.ensureTopics([{ name: topics.admin, partitions: 1, compact: true }]);
+    admin = deps.log.consumer(`${topics.admin}.gateway-${randomUUID()}`);
+    await admin.run({
+      topics: [topics.admin],
+      eachBatch: async (batch) => {
+        for (const r of batch.records) {
+          const d = tryDecode('device_command', r.value);
+          if (!d.ok) {
+            deps.logger.warn({ offset: r.offset, err: d.error.message }, 'ignoring an undecodable operator command');
+            continue;
+          }
+          if (registry.apply(d.value) && kick(d.value.device_id)) deps.logger.warn({ device_id: d.value.device_id, by: d.value.by }, 'device disabled by an operator: disconnected');
+        }
+      },
+    });
+  };
 
   return {
     url: () => (address ? `mqtt://${address.host}:${address.port}` : ''),
     tlsUrl: () => (tlsAddress ? `mqtts://${tlsAddress.host}:${tlsAddress.port}` : ''),
 
-    kick(device_id) {
-      const client = (broker as unknown as { clients?: Record<string, { close(): void }> } | null)?.clients?.[device_id];
-      if (!client) return false;
-      client.close();
-      return true;
-    },
+    kick,
 
     async start() {
       producer = await deps.log.producer();
+      // In the background: joining a consumer group takes seconds on Kafka, and a restarted gateway must take
+      // publishes at once. Until the commands are replayed a disabled device could log in; it is disconnected
+      // as soon as its command is applied.
+      following = followOperators().catch((err: unknown) => deps.logger.error({ err }, 'cannot follow operator commands; registry decisions only'));
       broker = await Aedes.createBroker({
-        authenticate: authenticate(deps.registry, sessions, metrics, { require_certificate_cn: config.tls?.require_client_cert ?? false }),
+        authenticate: authenticate(registry, sessions, metrics, { require_certificate_cn: config.tls?.require_client_cert ?? false }),
         authorizePublish: authorizePublish(() => producer, sessions, metrics, deps.clock, deps.logger, {
           max_inflight_per_client: config.max_inflight_per_client,
           max_inflight_total: config.max_inflight_total,
           max_messages_per_s_per_client: config.max_messages_per_s_per_client,
           breaker: new Breaker({ failure_threshold: config.log_breaker_threshold, open_ms: config.log_breaker_open_ms }),
           inflight: { n: 0 },
-          topics: kafkaTopics(config.topic_prefix),
+          topics,
         }),
         authorizeSubscribe: authorizeSubscribe(sessions, metrics),
       });
@@ -100,6 +131,9 @@ export function buildGateway(input: GatewayConfigInput, deps: GatewayDeps): Gate
       await new Promise<void>((resolve) => (broker ? broker.close(() => resolve()) : resolve()));
       await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
       await new Promise<void>((resolve) => (tlsServer ? tlsServer.close(() => resolve()) : resolve()));
+      await following;
+      await admin?.stop();
+      admin = null;
       await producer?.close();
       producer = null;
       deps.logger.info('gateway stopped');

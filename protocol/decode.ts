@@ -7,7 +7,7 @@ import { ProtocolError } from './errors.ts';
 import { AlertSchema } from './v1/alert.ts';
 import { BinBatchSchema, BinSchema } from './v1/bin.ts';
 import { DeadLetterSchema } from './v1/dead-letter.ts';
-import { HeartbeatSchema, StatusSchema } from './v1/heartbeat.ts';
+import { DeviceCommandSchema, HeartbeatSchema, StatusSchema } from './v1/heartbeat.ts';
 import { SampleSchema } from './v1/sample.ts';
 import { WindowResultSchema } from './v1/window.ts';
 
@@ -16,6 +16,7 @@ export const SCHEMAS = {
   bin: BinSchema,
   bin_batch: BinBatchSchema,
   heartbeat: HeartbeatSchema,
+  device_command: DeviceCommandSchema,
   status: StatusSchema,
   window: WindowResultSchema,
   alert: AlertSchema,

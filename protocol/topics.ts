@@ -39,6 +39,8 @@ export const KAFKA_TOPICS = {
   dlq: 'wacoflow.dlq.v1',
   windows: 'wacoflow.windows.v1',
   alerts: 'wacoflow.alerts.v1',
+  /** Operators' device commands (compacted: the latest per device is kept for good). */
+  admin: 'wacoflow.admin.v1',
 } as const;
 export type KafkaTopicName = (typeof KAFKA_TOPICS)[keyof typeof KAFKA_TOPICS];
 export type TopicSet = { [K in keyof typeof KAFKA_TOPICS]: string };

@@ -4,7 +4,7 @@
  * the fleet from heartbeats, server-sent events, and the OpenAPI document that describes it all.
  */
 import { describe, expect, it } from 'vitest';
-import { encode, expecting, type Bin, type Heartbeat, type Station } from '../../protocol/index.ts';
+import { decode, encode, expecting, type Bin, type Heartbeat, type Station } from '../../protocol/index.ts';
 import { backends, produceBins, waitProcessed, type TestCentral } from '../testing.ts';
 import { testEnv } from '../test-env.ts';
 
@@ -131,7 +131,7 @@ describe('central HTTP API', () => {
     expect((await get(t, '/api/nothing-here')).status).toBe(404);
   }, 60_000);
 
-  it('needs the operator token to acknowledge an alert, and sends no CORS headers', async () => {
+  it('needs the operator token to acknowledge an alert or disable a device, and sends no CORS headers', async () => {
     const token = 'operator-token-0123456789abcdef';
     const { env, topics, clock } = await run.open(T0);
     const t = await run.central(env, { clock, stations: STATIONS, detectors: DETECTORS, topics, operator_token: token });
@@ -153,6 +153,25 @@ describe('central HTTP API', () => {
     expect(ok.headers.get('access-control-allow-origin')).toBeNull(); // no CORS: other sites' pages cannot call it
     const listed = await get(t, '/api/alerts?state=open');
     expect(listed.body.alerts).toEqual([expect.objectContaining({ alert_id, acknowledged_by: 'jd', acknowledged_ms: T0 })]);
+
+    // Disabling a device: a command on the admin topic for the gateways; only for devices central knows.
+    const producer = await env.log.producer();
+    await producer.send(topics.health, [{ key: 'cab-9', value: encode(heartbeat('cab-9', T0)), headers: { type: 'heartbeat' } }]);
+    await producer.close();
+    await waitProcessed(t, topics.health, 1);
+    const post = (path: string, auth = `Bearer ${token}`) => fetch(`http://${host}:${port}${path}`, { method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: JSON.stringify({ by: 'jd' }) });
+    expect((await post('/api/devices/cab-9/disable', 'Bearer wrong')).status).toBe(401);
+    expect((await post('/api/devices/no-such-board/disable')).status).toBe(404);
+    expect((await post('/api/devices/cab-9/reboot')).status).toBe(400);
+    const disabled = await post('/api/devices/cab-9/disable');
+    expect([disabled.status, await disabled.json()]).toEqual([200, { device_id: 'cab-9', action: 'disable' }]);
+    const commands: unknown[] = [];
+    const consumer = env.log.consumer('api-test-admin');
+    await consumer.run({ topics: [topics.admin], eachBatch: async (b) => void b.records.forEach((r) => commands.push(decode('device_command', r.value))) });
+    const deadline = Date.now() + 5_000;
+    while (commands.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await consumer.stop();
+    expect(commands).toEqual([expect.objectContaining({ device_id: 'cab-9', action: 'disable', by: 'jd' })]);
 
     // A central with no operator token refuses operator actions outright.
     const { env: env2, topics: topics2, clock: clock2 } = await run.open(T0);

@@ -31,6 +31,8 @@ export interface ApiSource {
   alerts(query: AlertsQuery): Promise<Alert[]>;
   /** False when there is no such alert. */
   acknowledgeAlert(alert_id: string, by: string): Promise<boolean>;
+  /** Sends an operator's command to every gateway; false when central has never heard of the device. */
+  commandDevice(device_id: string, action: 'disable' | 'enable', by: string): Promise<boolean>;
   fleet(): Promise<FleetDevice[]>;
   /** Emits 'window', 'rolling', 'alert', 'forecast' and 'fleet' with a JSON-able payload. */
   events: EventEmitter;
@@ -159,6 +161,14 @@ export function buildHttp(options: HttpOptions): FastifyInstance {
     if (!(await source.acknowledgeAlert(id, by))) throw notFound('alert', id);
     reply.code(200);
     return { alert_id: id, acknowledged: true as const };
+  });
+
+  app.post('/api/devices/:id/:action', async (req) => {
+    operator(req.headers.authorization);
+    const { id, action } = parse(z.object({ id: IdParams.shape.id, action: z.enum(['disable', 'enable']) }), req.params);
+    const { by } = parse(AckBody, req.body ?? {});
+    if (!(await source.commandDevice(id, action, by))) throw notFound('device', id);
+    return { device_id: id, action };
   });
 
   app.get('/api/fleet', async (req) => {

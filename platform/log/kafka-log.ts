@@ -60,7 +60,10 @@ export class KafkaLog implements Log {
       if (missing.length > 0) {
         await admin.createTopics({
           waitForLeaders: true,
-          topics: missing.map((s) => ({ topic: s.name, numPartitions: s.partitions, replicationFactor: -1 })),
+          topics: missing.map((s) => ({
+            topic: s.name, numPartitions: s.partitions, replicationFactor: -1,
+            ...(s.compact ? { configEntries: [{ name: 'cleanup.policy', value: 'compact' }] } : {}),
+          })),
         });
       }
     } catch (err) {

@@ -7,6 +7,8 @@
 export interface TopicSpec {
   name: string;
   partitions: number;
+  /** Keep the latest record per key for good (Kafka log compaction) instead of expiring records by age. */
+  compact?: boolean;
 }
 
 /** Record headers carry the message type, so one topic can hold several message kinds (health and status). */

@@ -50,3 +50,16 @@ export const StatusSchema = z.object({
   ts_ms: EpochMs,
 });
 export type Status = z.infer<typeof StatusSchema>;
+
+/**
+ * An operator's decision about a device, on `wacoflow.admin.v1` (compacted, keyed by device id): every gateway
+ * applies the latest one per device on top of its registry, so a disabled device is refused everywhere.
+ */
+export const DeviceCommandSchema = z.object({
+  v: z.literal(1),
+  device_id: Id,
+  action: z.enum(['disable', 'enable']),
+  by: z.string().min(1).max(64),
+  ts_ms: EpochMs,
+});
+export type DeviceCommand = z.infer<typeof DeviceCommandSchema>;
