@@ -2,7 +2,9 @@
  * Runs the Log contract against a real broker: `npm run services -- up kafka` and
  * WACOFLOW_KAFKA_BROKERS=127.0.0.1:9092 (CI sets both).
  */
-import { describe, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { Kafka, ConfigResourceTypes } from 'kafkajs';
+import { describe, expect, it } from 'vitest';
 import { serviceAddress } from '../../test/services.ts';
 import { KafkaLog } from './kafka-log.ts';
 import { logContract } from './log-contract.ts';
@@ -10,6 +12,27 @@ import { logContract } from './log-contract.ts';
 const brokers = serviceAddress('WACOFLOW_KAFKA_BROKERS');
 if (brokers) {
   logContract('kafka', () => new KafkaLog({ brokers: brokers.split(','), client_id: 'wacoflow-contract-test' }));
+
+  describe('KafkaLog topics', () => {
+    it('creates a compacted topic when asked (operator commands are kept for good)', async () => {
+      const log = new KafkaLog({ brokers: brokers.split(','), client_id: 'wacoflow-compact-test' });
+      const [compacted, plain] = [`test-compact-${randomUUID().slice(0, 8)}`, `test-plain-${randomUUID().slice(0, 8)}`];
+      await log.ensureTopics([{ name: compacted, partitions: 1, compact: true }, { name: plain, partitions: 1 }]);
+      const admin = new Kafka({ brokers: brokers.split(','), clientId: 'wacoflow-compact-test' }).admin();
+      await admin.connect();
+      try {
+        const { resources } = await admin.describeConfigs({
+          includeSynonyms: false,
+          resources: [compacted, plain].map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['cleanup.policy'] })),
+        });
+        const policy = Object.fromEntries(resources.map((r) => [r.resourceName, r.configEntries[0]?.configValue]));
+        expect(policy).toEqual({ [compacted]: 'compact', [plain]: 'delete' });
+      } finally {
+        await admin.disconnect();
+        await log.close();
+      }
+    });
+  });
 } else {
   describe('Log contract: kafka', () => {
     it.skipIf(true)('needs WACOFLOW_KAFKA_BROKERS (npm run services -- up kafka)', () => {});
