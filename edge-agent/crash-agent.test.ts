@@ -1,7 +1,7 @@
 /**
  * The whole agent under SIGKILL: 50 times, at random moments, while it polls, seals, writes and publishes. The
- * feed repeats three minutes of history, so a restarted agent reads again what it had not sealed yet — and
- * must not count again what it had. In the end every lane's every 60-second slot holds exactly the vehicles
+ * feed repeats fifteen minutes of history (30 s of real time: longer than a restart takes on a loaded machine),
+ * so a restarted agent reads again what it had not sealed yet — and must not count again what it had. In the end every lane's every 60-second slot holds exactly the vehicles
  * the feed served: none lost, none twice, and no seq ever stands for two different bins.
  */
 import { spawn } from 'node:child_process';
@@ -30,7 +30,7 @@ describe('agent under SIGKILL', () => {
     const model = new TrafficModel('agent-crash');
     const feed = buildFeedServer({
       feeds: [{ feed_id: 'f', organization_id: 'o', station_ids: stations.map((s) => s.station_id) }], stations, model, clock,
-      interval_ms: 20_000, history_intervals: 9, time_zone: 'America/Chicago', host: '127.0.0.1', port: 0,
+      interval_ms: 20_000, history_intervals: 45, time_zone: 'America/Chicago', host: '127.0.0.1', port: 0,
     });
     await feed.start();
     const { gateway, log } = await localGateway([{ device_id: 'agent-crash', secret: 'pw' }], clock);
@@ -60,9 +60,13 @@ describe('agent under SIGKILL', () => {
       for (let k = 0; k < KILLS; k++) await runChild(300 + Math.floor(Math.random() * 2_000));
       await runChild(null); // the last one runs until everything is through
       const end = alignDown(clock.now(), 60_000); // slots before this are sealed once close_delay has passed
-      const deadline = Date.now() + 30_000;
-      while (clock.now() < end + 40_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-      await new Promise((r) => setTimeout(r, 1_000)); // last acknowledgements
+      // Until the last slot's bins have arrived (a loaded machine may take a while), then the last acknowledgements.
+      const lastSlot = end - 60_000;
+      const deadline = Date.now() + 60_000;
+      const arrived = () => [...received.values()].filter((b) => b.bin_start_ms === lastSlot).length;
+      const lanes = stations.reduce((n, s) => n + s.lanes, 0);
+      while ((clock.now() < end + 40_000 || arrived() < lanes) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 1_000));
       await stopLast();
 
       const first = alignDown(start, 60_000) + 60_000;
