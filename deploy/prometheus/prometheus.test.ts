@@ -41,7 +41,9 @@ describe('deploy/prometheus', () => {
     expect(prometheus, 'prometheus is required in CI: apt-get install prometheus').toBeDefined();
     const dir = mkdtempSync(join(tmpdir(), 'wacoflow-prometheus-'));
     // The simulator picks its own port and prints it: a port chosen here could be taken before it binds.
-    const sim = spawn(process.execPath, [BIN, 'sim', '--speedup', '60', '--http-port', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // The embedded system on its own: without the CI's service addresses, which would put it on the shared Kafka.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['WACOFLOW_KAFKA_BROKERS', 'WACOFLOW_DATABASE_URL'].includes(k)));
+    const sim = spawn(process.execPath, [BIN, 'sim', '--speedup', '60', '--http-port', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'ignore'], env });
     let banner = '';
     sim.stdout!.on('data', (d: Buffer) => (banner += d.toString()));
     const apiPort = await until('the simulator’s address', async () => /dashboard\s+http:\/\/127\.0\.0\.1:(\d+)\//.exec(banner)?.[1] ?? null, 60_000);
