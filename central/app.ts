@@ -23,7 +23,7 @@ import { ingestHealth } from './consume/health-ingest.ts';
 import { PartitionPositions } from './consume/partition-positions.ts';
 import type { AlertsQuery } from './http/api.ts';
 import { buildHttp, type StationView } from './http/server.ts';
-import { toFleetDevice } from './fleet.ts';
+import { toFleetDevices } from './fleet.ts';
 import { centralMetrics, viewMetrics } from './metrics.ts';
 import { rollingAsWindow } from './store/analytics-store.ts';
 import type { DetectorRef, Store, WindowRow } from './store/store.ts';
@@ -103,8 +103,8 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
     logger.warn({ err, ...tp }, 'could not commit the offset to the log (PostgreSQL has it; a rebalance may redeliver, and dedupe drops the repeats)');
 
   const fleet = async () => {
-    const now = clock.now();
-    return (await store.devices()).map((d) => toFleetDevice(d, now));
+    const [devices, detectors, open] = await Promise.all([store.devices(), store.detectors(), store.analytics.alerts('open')]);
+    return toFleetDevices(devices, detectors, open, clock.now());
   };
   /** Devices changed (a heartbeat or status arrived): the gauges and the 'fleet' event. */
   const refreshFleet = async (): Promise<void> => {

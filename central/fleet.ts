@@ -1,8 +1,24 @@
-/** The fleet as operators see it: one row per device from its status and its latest heartbeat. */
+/**
+ * The fleet as operators see it: one row per device from its status and its latest heartbeat, with the health
+ * of the detectors it reads (the open detector-health alerts on detectors whose latest data it sent).
+ */
+import type { Alert } from '../protocol/index.ts';
 import type { FleetDevice } from './http/api.ts';
-import type { DeviceRow } from './store/store.ts';
+import type { DetectorRow, DeviceRow } from './store/store.ts';
 
-export function toFleetDevice(d: DeviceRow, now_ms: number): FleetDevice {
+export function toFleetDevices(devices: DeviceRow[], detectors: DetectorRow[], openAlerts: Alert[], now_ms: number): FleetDevice[] {
+  const health = new Map<string, FleetDevice['detector_health']>();
+  for (const a of openAlerts) {
+    if (a.kind !== 'detector_health') continue;
+    health.set(a.key, [...(health.get(a.key) ?? []), { detector_id: a.key, rule: a.rule, since_ms: a.opened_ms }]);
+  }
+  return devices.map((d) => {
+    const mine = detectors.filter((x) => x.device_id === d.device_id);
+    return { ...toFleetDevice(d, now_ms), detectors: mine.length, detector_health: mine.flatMap((x) => health.get(x.detector_id) ?? []) };
+  });
+}
+
+function toFleetDevice(d: DeviceRow, now_ms: number): Omit<FleetDevice, 'detectors' | 'detector_health'> {
   const hb = d.last_heartbeat;
   return {
     device_id: d.device_id,

@@ -4,7 +4,7 @@
  * separate OS process started from `bin/wacoflow.js` (or, for agents, chaos/agent-process.ts).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -234,6 +234,18 @@ export class Cluster {
 
   async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
     return query<T>(this.database_url, sql, params, this.schema);
+  }
+
+  /** The last lines of every process log of this scenario that says anything above info: for a failed row. */
+  diagnostics(lines = 12): string {
+    const logs = [join(this.dir, 'gateway.log'), ...this.centrals.map((_, i) => join(this.dir, `central-${i}.log`)), ...this.layout.agents.map((a) => join(this.dir, 'agents', a.device_id, 'agent.log'))];
+    return logs
+      .filter((f) => existsSync(f))
+      .map((f) => {
+        const notable = readFileSync(f, 'utf8').split('\n').filter((l) => l && !l.startsWith('STATUS') && !l.includes('"level":30'));
+        return notable.length === 0 ? '' : `--- ${f} (last ${Math.min(lines, notable.length)} of ${notable.length} notable lines)\n${notable.slice(-lines).map((l) => l.slice(0, 400)).join('\n')}\n`;
+      })
+      .join('');
   }
 
   async close(keepSchema: boolean): Promise<void> {

@@ -107,6 +107,7 @@ export async function runScenario(scenario: Scenario, o: RunOptions): Promise<Ro
       ok: lost === 0 && twice === 0 && exact === total && total > 0 && drained && recover_ms !== null && accepted.size > 0 && problems.length === 0,
     };
     notes.push(...problems.map((p) => `FAILED: ${p}`));
+    if (!row.ok) o.progress(`${scenario.name} failed; its processes' logs end:\n${cluster.diagnostics()}`);
     return row;
   } finally {
     await cluster.close(o.keep);

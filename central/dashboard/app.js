@@ -122,13 +122,14 @@ function renderAlerts() {
 
 const FLEET_COLUMNS = [
   ['device_id', 'device'], ['status', 'status'], ['heartbeat_age_s', 'heartbeat'], ['outbox_depth', 'outbox'], ['temperature_c', '°C'],
-  ['version', 'version'], ['clock_synced', 'clock'], ['inputs', 'inputs'],
+  ['version', 'version'], ['clock_synced', 'clock'], ['inputs', 'inputs'], ['detector_alerts', 'detector health'],
 ];
 
 function renderFleet() {
   const { key, dir } = state.fleetSort;
   const q = state.fleetFilter.toLowerCase();
   const rows = state.fleet
+    .map((d) => ({ ...d, detector_alerts: d.detector_health.length }))
     .filter((d) => (state.fleetStatus === 'all' || d.status === state.fleetStatus) && (!q || d.device_id.toLowerCase().includes(q) || (d.version ?? '').includes(q)))
     .sort((a, b) => {
       const [x, y] = [a[key], b[key]];
@@ -141,7 +142,8 @@ function renderFleet() {
     <table id="fleet"><thead><tr>${FLEET_COLUMNS.map(([k, label]) => `<th data-key="${k}" ${k === key ? `aria-sort="${dir > 0 ? 'ascending' : 'descending'}"` : ''}>${label}</th>`).join('')}</tr></thead><tbody>
     ${rows.map((d) => `<tr data-device="${esc(d.device_id)}"><td>${esc(d.device_id)}</td><td>${chip(d.status)}</td><td class="num">${ago(d.heartbeat_age_s)}</td>
       <td class="num">${fmt(d.outbox_depth)}</td><td class="num">${fmt(d.temperature_c, 1)}</td><td>${esc(d.version ?? '—')}</td>
-      <td>${d.clock_synced === null ? '—' : d.clock_synced ? 'synced' : '<strong>not synced</strong>'}</td><td>${inputs(d)}</td></tr>`).join('')}
+      <td>${d.clock_synced === null ? '—' : d.clock_synced ? 'synced' : '<strong>not synced</strong>'}</td><td>${inputs(d)}</td>
+      <td>${d.detector_health.length === 0 ? `${d.detectors} ok` : d.detector_health.map((h) => `${esc(h.detector_id)}: ${esc(h.rule)}`).join(', ')}</td></tr>`).join('')}
     </tbody></table></div>`;
   for (const th of page.querySelectorAll('th[data-key]')) {
     th.addEventListener('click', () => {

@@ -198,6 +198,8 @@ describe('central HTTP API', () => {
       return received.includes(text);
     };
 
+    // The device's detectors (those whose bins it sent) carry their open health alerts onto its fleet row.
+    await t.store.analytics.saveAlerts([{ v: 1, alert_id: 'detector_health:stuck_on:api-s1-l2:x', kind: 'detector_health', rule: 'stuck_on', key: 'api-s1-l2', state: 'open', severity: 'warning', opened_ms: T0, closed_ms: null, window_start_ms: T0, window_revision: 0, detail: 'occupancy 99 %' }], T0);
     const producer = await env.log.producer();
     await producer.send(topics.health, [{ key: 'api-agent-api-s1', value: encode(heartbeat('api-agent-api-s1', T0 + 39 * MIN)), headers: { type: 'heartbeat' } }]);
     await producer.close();
@@ -205,7 +207,11 @@ describe('central HTTP API', () => {
 
     const fleet = await get(t, '/api/fleet');
     expect(fleet.body.devices).toEqual([
-      expect.objectContaining({ device_id: 'api-agent-api-s1', version: '0.1.0', outbox_depth: 7, temperature_c: 48.5, clock_synced: true, heartbeat_age_s: 60, inputs: [expect.objectContaining({ name: 'feed', state: 'ok', breaker: 'closed' })] }),
+      expect.objectContaining({
+        device_id: 'api-agent-api-s1', version: '0.1.0', outbox_depth: 7, temperature_c: 48.5, clock_synced: true, heartbeat_age_s: 60,
+        inputs: [expect.objectContaining({ name: 'feed', state: 'ok', breaker: 'closed' })],
+        detectors: 2, detector_health: [{ detector_id: 'api-s1-l2', rule: 'stuck_on', since_ms: T0 }],
+      }),
     ]);
 
     // A late bin for a final window: its revision arrives as a 'window' event.

@@ -78,6 +78,7 @@ export const DetectorView = z.object({
   source: z.enum(['inventory', 'observed']),
   first_seen_ms: EpochMs.nullable(),
   last_event_ms: EpochMs.nullable().describe('end of the newest bin seen'),
+  device_id: Id.nullable().describe('the device whose bins carried its latest data'),
 });
 export type DetectorView = z.infer<typeof DetectorView>;
 
@@ -94,6 +95,8 @@ export const FleetDevice = z.object({
   clock_synced: z.boolean().nullable(),
   inputs: z.array(z.object({ name: z.string(), driver: z.string(), state: z.string(), breaker: z.string(), last_error: z.string().nullable() })),
   dead_letters_total: z.number().int().nullable(),
+  detectors: z.number().int().describe('detectors whose latest data came from this device'),
+  detector_health: z.array(z.object({ detector_id: z.string(), rule: z.string(), since_ms: EpochMs })).describe('open detector-health alerts on those detectors'),
 });
 export type FleetDevice = z.infer<typeof FleetDevice>;
 

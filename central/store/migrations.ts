@@ -222,6 +222,8 @@ export const MIGRATIONS: Migration[] = [
     sql: `
       ALTER TABLE alerts ADD COLUMN acknowledged_ms bigint;
       ALTER TABLE alerts ADD COLUMN acknowledged_by text;
+      -- The device whose bins a detector's latest data came from: the fleet page's detector health per board.
+      ALTER TABLE detectors ADD COLUMN device_id text;
     `,
   },
 ];

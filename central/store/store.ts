@@ -32,6 +32,16 @@ export interface DetectorRef {
   station_id: string;
 }
 
+export interface DetectorRow {
+  detector_id: string;
+  station_id: string;
+  source: 'inventory' | 'observed';
+  first_seen_ms: number | null;
+  last_event_ms: number | null;
+  /** The device whose bins carried its latest data; null until a bin arrives. */
+  device_id: string | null;
+}
+
 export interface DeviceRow {
   device_id: string;
   status: 'online' | 'offline' | 'unknown';
@@ -100,22 +110,23 @@ export class Store {
 
   /** Registers detectors first seen in these bins and moves each one's event-time progress forward. */
   async observeDetectors(tx: SqlExecutor, bins: Bin[], now_ms: number): Promise<void> {
-    const latest = new Map<string, { station_id: string; end_ms: number }>();
+    const latest = new Map<string, { station_id: string; device_id: string; end_ms: number }>();
     for (const b of bins) {
       const end_ms = b.bin_start_ms + b.bin_ms;
       const prev = latest.get(b.detector_id);
-      if (!prev || end_ms > prev.end_ms) latest.set(b.detector_id, { station_id: b.station_id, end_ms });
+      if (!prev || end_ms > prev.end_ms) latest.set(b.detector_id, { station_id: b.station_id, device_id: b.device_id, end_ms });
     }
     if (latest.size === 0) return;
     const ids = [...latest.keys()];
     await tx.query(
-      `INSERT INTO detectors (detector_id, station_id, source, first_seen_ms, last_event_ms, updated_ms)
-       SELECT d, s, 'observed', $4::bigint, e, $4::bigint FROM UNNEST($1::text[], $2::text[], $3::bigint[]) AS u(d, s, e)
+      `INSERT INTO detectors (detector_id, station_id, source, first_seen_ms, last_event_ms, updated_ms, device_id)
+       SELECT d, s, 'observed', $4::bigint, e, $4::bigint, v FROM UNNEST($1::text[], $2::text[], $3::bigint[], $5::text[]) AS u(d, s, e, v)
        ON CONFLICT (detector_id) DO UPDATE SET
          first_seen_ms = COALESCE(detectors.first_seen_ms, EXCLUDED.first_seen_ms),
+         device_id = CASE WHEN EXCLUDED.last_event_ms >= COALESCE(detectors.last_event_ms, 0) THEN EXCLUDED.device_id ELSE detectors.device_id END,
          last_event_ms = GREATEST(COALESCE(detectors.last_event_ms, 0), EXCLUDED.last_event_ms),
          updated_ms = EXCLUDED.updated_ms`,
-      [ids, ids.map((id) => latest.get(id)!.station_id), ids.map((id) => latest.get(id)!.end_ms), now_ms],
+      [ids, ids.map((id) => latest.get(id)!.station_id), ids.map((id) => latest.get(id)!.end_ms), now_ms, ids.map((id) => latest.get(id)!.device_id)],
     );
   }
 
@@ -344,9 +355,9 @@ export class Store {
   }
 
   /** Every known detector: from the inventory or first seen in bins. */
-  async detectors(): Promise<{ detector_id: string; station_id: string; source: 'inventory' | 'observed'; first_seen_ms: number | null; last_event_ms: number | null }[]> {
-    const { rows } = await this.db.query<{ detector_id: string; station_id: string; source: 'inventory' | 'observed'; first_seen_ms: number | null; last_event_ms: number | null }>(
-      'SELECT detector_id, station_id, source, first_seen_ms, last_event_ms FROM detectors ORDER BY detector_id',
+  async detectors(): Promise<DetectorRow[]> {
+    const { rows } = await this.db.query<DetectorRow>(
+      'SELECT detector_id, station_id, source, first_seen_ms, last_event_ms, device_id FROM detectors ORDER BY detector_id',
     );
     return rows;
   }
