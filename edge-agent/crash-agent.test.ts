@@ -65,7 +65,7 @@ describe('agent under SIGKILL', () => {
       const deadline = Date.now() + 60_000;
       const arrived = () => [...received.values()].filter((b) => b.bin_start_ms === lastSlot).length;
       const lanes = stations.reduce((n, s) => n + s.lanes, 0);
-      while ((clock.now() < end + 40_000 || arrived() < lanes) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      while ((clock.now() < end + 130_000 || arrived() < lanes) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       await new Promise((r) => setTimeout(r, 1_000));
       await stopLast();
 

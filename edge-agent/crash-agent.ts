@@ -16,6 +16,9 @@ const outbox = await FileOutbox.open({ ...DEFAULT_OUTBOX, dir: dir! }, () => clo
 const agent = buildAgent(
   AgentConfigSchema.parse({
     device_id: 'agent-crash', site: 'waco', mqtt_url: gatewayUrl, mqtt_password: 'pw', reconnect_ms: 200, ack_timeout_ms: 3_000,
+    // Simulated time runs 30x: the default 30 s close delay would leave a poll 1 s of real time, which a loaded
+    // machine overruns (the sample then misses its sealed bin). 120 s gives it 4 s, as 30 s does on a board.
+    close_delay_ms: 120_000,
     inputs: [{ driver: 'tmdd-http', name: 'feed', url: feedUrl, poll_interval_ms: 20_000, sample_interval_ms: 20_000 }],
   }),
   {
