@@ -185,6 +185,7 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
         forecast: forecasts.filter((x) => x.station_id === s.station_id).map(({ station_id: _, issued_window_start_ms: __, ...x }) => x),
       }));
     },
+    hasStation: (station_id: string) => stations.has(station_id),
     async windows(level: WindowLevel, key: string, from_ms: number, to_ms: number, limit: number) {
       return (await store.windowsOf(level, key, from_ms, to_ms, limit)).map((r) => toWindowResult(r, lookup));
     },

@@ -24,6 +24,8 @@ export type { StationView } from './api.ts';
 export interface ApiSource {
   health(): Promise<{ status: 'ok' | 'degraded'; checks: Record<string, string> }>;
   stations(): Promise<StationView[]>;
+  /** Whether the inventory has this station (cheap: no query). */
+  hasStation(station_id: string): boolean;
   /** Windows of one key, oldest first, starting in [from_ms, to_ms), at most `limit`. */
   windows(level: WindowLevel, key: string, from_ms: number, to_ms: number, limit: number): Promise<WindowPage['items']>;
   /** The detectors of a station (for level=detector history). */
@@ -113,7 +115,7 @@ export function buildHttp(options: HttpOptions): FastifyInstance {
   app.get('/api/stations/:id/windows', async (req) => {
     const { id } = parse(IdParams, req.params);
     const q = parse(StationHistoryQuery, req.query);
-    if (!(await source.stations()).some((s) => s.station_id === id)) throw notFound('station', id);
+    if (!source.hasStation(id)) throw notFound('station', id);
     if (q.level === 'station') return page('station', id, q);
     // The station's detectors, a page each; the merged page ends where the first of them has more, so the next
     // page (from there) repeats nothing and skips nothing.
