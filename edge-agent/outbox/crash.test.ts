@@ -1,12 +1,14 @@
 /**
  * Crash safety of the on-disk outbox, with real processes: a writer is killed with SIGKILL at 50 random moments
  * while it appends and acknowledges, and after every other kill a power cut is simulated by cutting the segment
- * being written at a random byte past what had been fsynced. After each restart: nothing that was reported
+ * being written at a random byte past what had been fsynced (or, when the kill left nothing unsynced, by leaving a
+ * torn fragment there, as a cut in the middle of a write does). After each restart: nothing that was reported
  * durable and not acknowledged is missing, every recovered bin is exactly what was written, and no seq is ever
  * issued twice.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, statSync, truncateSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, mkdtempSync, statSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -56,7 +58,7 @@ describe('FileOutbox under SIGKILL and power cuts', () => {
     const dir = mkdtempSync(join(tmpdir(), 'wacoflow-crash-'));
     const issued = new Map<number, number>(); // every seq ever reported, with its volume
     const acked = new Set<number>();
-    let powerCuts = 0;
+    const powerCuts = { truncated: 0, torn: 0 };
     for (let round = 0; round < ROUNDS; round++) {
       const r = await runAndKill(dir, 20 + Math.floor(Math.random() * 200));
       for (const [seq, volume] of r.durable) {
@@ -67,10 +69,14 @@ describe('FileOutbox under SIGKILL and power cuts', () => {
       for (const q of r.acked) acked.add(q);
       if (round % 2 === 1 && r.lastMark) {
         // Power cut: bytes written after the last fsync may vanish, cut anywhere past the durable mark.
-        const size = statSync(r.lastMark.segment, { throwIfNoEntry: false })?.size ?? 0;
-        if (size > r.lastMark.bytes) {
+        const size = statSync(r.lastMark.segment, { throwIfNoEntry: false })?.size;
+        if (size !== undefined && size > r.lastMark.bytes) {
           truncateSync(r.lastMark.segment, r.lastMark.bytes + Math.floor(Math.random() * (size - r.lastMark.bytes)));
-          powerCuts++;
+          powerCuts.truncated++;
+        } else if (size === r.lastMark.bytes) {
+          // Everything written was synced when the kill came: a cut mid-write leaves a fragment of garbage instead.
+          appendFileSync(r.lastMark.segment, randomBytes(1 + Math.floor(Math.random() * 200)));
+          powerCuts.torn++;
         }
       }
       const box = await FileOutbox.open({ ...DEFAULT_OUTBOX, dir, segment_bytes: 8_192 }, () => 0);
@@ -87,6 +93,6 @@ describe('FileOutbox under SIGKILL and power cuts', () => {
       await box.close();
     }
     expect(issued.size).toBeGreaterThan(ROUNDS); // the writer really wrote between kills
-    expect(powerCuts).toBeGreaterThan(0);
+    expect(powerCuts.truncated + powerCuts.torn).toBeGreaterThan(ROUNDS / 4); // most odd rounds really cut power
   }, 180_000);
 });
