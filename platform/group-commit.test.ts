@@ -13,7 +13,8 @@ function gated() {
   const release = async () => {
     await new Promise((r) => setImmediate(r));
     gates.shift()!();
-    await new Promise((r) => setImmediate(r));
+    // The flush's callers settle, then one turn of the event loop passes before the next group is taken.
+    for (let turn = 0; turn < 2; turn++) await new Promise((r) => setImmediate(r));
   };
   return { groups, flush, release };
 }
@@ -63,5 +64,30 @@ describe('GroupCommit', () => {
     });
     await Promise.all([1, 4, 5, 2, 30, 3].map((n) => commit.submit(n)));
     expect(groups).toEqual([[1], [4, 5], [2], [30], [3]]);
+  });
+
+  it('keeps a closed loop of callers together: those a flush releases join the next group, not one by one', async () => {
+    const sizes: number[] = [];
+    const commit = new GroupCommit<number>({
+      flush: async (items) => {
+        sizes.push(items.length);
+        await new Promise((r) => setTimeout(r, 1));
+      },
+    });
+    // Eight callers that each resubmit a few promise hops after their last item was committed.
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, caller) => {
+        for (let round = 0; round < 10; round++) {
+          await commit.submit(caller);
+          for (let hop = 0; hop < 3; hop++) await Promise.resolve();
+        }
+      }),
+    );
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(80);
+    // The first caller flushes alone; the first caller's next item joins the seven that queued meanwhile, and
+    // from then on all eight stay together (the last group lacks whoever finished first).
+    expect(sizes[0]).toBe(1);
+    expect(sizes.slice(1, -1)).toEqual(Array.from({ length: sizes.length - 2 }, () => 8));
+    expect(sizes.length).toBeLessThanOrEqual(12);
   });
 });

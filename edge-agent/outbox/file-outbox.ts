@@ -66,6 +66,15 @@ interface Segment {
   live: Set<number>;
 }
 
+/** One caller's append, waiting for its group's write; `bins` is filled in by the write. */
+interface PendingAppend {
+  drafts: (BinDraft & Pick<Bin, 'device_id' | 'clock'>)[];
+  bins: Bin[];
+}
+
+/** A bound on one group's write, so a burst of appenders cannot build one unbounded buffer. */
+const MAX_BINS_PER_WRITE = 4_096;
+
 interface Entry {
   bin: Bin;
   bytes: number;
@@ -118,12 +127,14 @@ export class FileOutbox implements Outbox {
   private acksBytes = 0;
   private pendingBytes = 0;
   private lock: Promise<void> = Promise.resolve();
-  /** Concurrent appends share one fsync: each waits for an fsync that started after its write. */
-  private readonly sync = new GroupCommit<void>({
-    flush: async () => {
-      if (!this.current) throw new Error('no open segment to fsync');
-      await this.current.datasync();
-    },
+  /**
+   * Group commit of appends: everything submitted while a write and its fsync are in flight goes to disk next, in
+   * one write and one fsync, so concurrent appenders share both system calls.
+   */
+  private readonly appends = new GroupCommit<PendingAppend>({
+    flush: (group) => this.commitAppends(group),
+    weigh: (p) => p.drafts.length,
+    max_weight: MAX_BINS_PER_WRITE,
   });
   private intervalTimer: NodeJS.Timeout | null = null;
   private lastAgeCheck = -Infinity;
@@ -151,7 +162,7 @@ export class FileOutbox implements Outbox {
     return box;
   }
 
-  /** Serialises file mutations; the group fsync happens outside, so concurrent appends share it. */
+  /** Serialises file mutations; the group fsync happens outside, so acknowledgements need not wait for it. */
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.lock.then(fn);
     this.lock = run.then(
@@ -346,21 +357,29 @@ export class FileOutbox implements Outbox {
 
   async append(drafts: BinDraft[], stamp: Pick<Bin, 'device_id' | 'clock'>): Promise<Bin[]> {
     if (drafts.length === 0) return [];
-    const bins = await this.exclusive(() => this.write(drafts.map((d) => ({ ...d, ...stamp }))));
-    if (this.options.fsync === 'group') {
-      try {
-        await this.sync.submit();
-      } catch (err) {
-        // Not known to be durable: forget them, so the caller's retry (under new seqs) is the only copy.
-        await this.exclusive(() => this.forget(bins.map((b) => b.seq))).catch(() => {});
-        throw ioError(err, 'fsync');
-      }
-    }
+    const pending: PendingAppend = { drafts: drafts.map((d) => ({ ...d, ...stamp })), bins: [] };
+    await this.appends.submit(pending);
     // The bins are stored: from here on nothing may make the caller think they were not.
     await this.enforceLimits().catch((err: unknown) => {
       this.counters.last_error = `enforcing limits: ${(err as Error).message}`;
     });
-    return bins;
+    return pending.bins;
+  }
+
+  /** Writes a group of appends as one batch, then (group policy) makes it durable with one fsync. */
+  private async commitAppends(group: PendingAppend[]): Promise<void> {
+    const bins = await this.exclusive(() => this.write(group.flatMap((p) => p.drafts)));
+    let at = 0;
+    for (const p of group) p.bins = bins.slice(at, (at += p.drafts.length));
+    if (this.options.fsync !== 'group') return;
+    try {
+      if (!this.current) throw new Error('no open segment to fsync');
+      await this.current.datasync();
+    } catch (err) {
+      // Not known to be durable: forget them, so the callers' retries (under new seqs) are the only copies.
+      await this.exclusive(() => this.forget(bins.map((b) => b.seq))).catch(() => {});
+      throw ioError(err, 'fsync');
+    }
   }
 
   /** Gives drafts their seqs and writes them to the current segment. Call inside `exclusive`. */
