@@ -106,7 +106,11 @@ async function agentProcess(seconds: number): Promise<void> {
   ].join('\n'));
   // The bundle, as a board runs it (npm run build:agent).
   execFileSync(process.execPath, [join(import.meta.dirname, '..', 'scripts', 'build-agent.mjs')], { stdio: 'ignore' });
-  const child = spawn(process.execPath, [...(process.env.WACOFLOW_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), join(import.meta.dirname, '..', 'dist', 'wacoflow-agent.mjs'), '-c', join(dir, 'agent.yaml'), '--log-level', 'warn'], { stdio: 'ignore' });
+  // Started as its first line says (`#!/usr/bin/env -S node <flags>`), with this process's Node.
+  const bundle = join(import.meta.dirname, '..', 'dist', 'wacoflow-agent.mjs');
+  const shebangFlags = readFileSync(bundle, 'utf8').split('\n', 1)[0]!.replace(/^#!.*?\bnode\b/, '').split(' ').filter(Boolean);
+  const extraFlags = (process.env.WACOFLOW_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...shebangFlags, ...extraFlags, bundle, '-c', join(dir, 'agent.yaml'), '--log-level', 'warn'], { stdio: 'ignore' });
   const stat = () => {
     const f = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
     const ticks = Number(f[11]) + Number(f[12]);
