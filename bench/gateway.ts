@@ -164,15 +164,17 @@ async function gatewayThroughput(bins: number, messages: number): Promise<number
   const gw = await startGateway(PUBLISHERS, 100_000);
   const rates: number[] = [];
   try {
-    for (let r = 0; r < RUNS; r++) {
+    // Run 0 warms up (the JIT, kafkajs's connections and metadata): printed, not counted.
+    for (let r = 0; r <= RUNS; r++) {
       const clients = await connectAll(gw.url, Array.from({ length: PUBLISHERS }, (_, i) => `bench-${i}`), PUBLISHERS);
       const before = await recordsIn('wacoflow.bins.v1');
       const ms = await pump(clients, (i) => mqttTopic('waco', `bench-${i}`, 'bins'), messages, bins, 120_000);
       // Every PUBACK means Kafka has the bins: check that it does.
       const landed = (await recordsIn('wacoflow.bins.v1')) - before;
       if (landed < messages * bins) throw new Error(`acknowledged ${messages * bins} bins but Kafka has ${landed}`);
-      rates.push((messages * bins) / (ms / 1000));
-      process.stderr.write(`[bench]   run ${r + 1}: ${fmt(rates.at(-1)!)} bins/s\n`);
+      const rate = (messages * bins) / (ms / 1000);
+      if (r > 0) rates.push(rate);
+      process.stderr.write(`[bench]   ${r === 0 ? 'warm-up' : `run ${r}`}: ${fmt(rate)} bins/s\n`);
       await Promise.all(clients.map((c) => c.endAsync()));
     }
   } finally {
@@ -190,7 +192,8 @@ async function referenceThroughput(messages: number): Promise<number[]> {
   const broker = await start('mosquitto', ['-c', conf], port, 'mosquitto');
   const rates: number[] = [];
   try {
-    for (let r = 0; r < RUNS; r++) {
+    // Run 0 warms up, as for the gateway: printed, not counted.
+    for (let r = 0; r <= RUNS; r++) {
       // The pipeline: a QoS 1 subscriber printing "topic|payload" lines, kcat producing each line keyed by topic.
       // kcat sends stdin in blocks, so the last lines would wait for more input: the subscriber exits after the
       // run's messages (-C), and the run ends when kcat has delivered everything and exited.
@@ -204,10 +207,11 @@ async function referenceThroughput(messages: number): Promise<number[]> {
         await pump(clients, (i) => `ref/${i}`, messages, 1, 300_000);
         const code = await Promise.race([done, sleep(300_000).then(() => 'timeout' as const)]);
         if (code !== 0) throw new Error(`the reference pipeline ended with ${code}`);
-        rates.push(messages / ((performance.now() - t) / 1000));
+        const rate = messages / ((performance.now() - t) / 1000);
+        if (r > 0) rates.push(rate);
         const landed = (await recordsIn(REFERENCE_TOPIC)) - before;
         if (landed !== messages) throw new Error(`the reference pipeline landed ${landed} of ${messages} records`);
-        process.stderr.write(`[bench]   run ${r + 1}: ${fmt(rates.at(-1)!)} bins/s\n`);
+        process.stderr.write(`[bench]   ${r === 0 ? 'warm-up' : `run ${r}`}: ${fmt(rate)} bins/s\n`);
         await Promise.all(clients.map((c) => c.endAsync()));
       } finally {
         try {

@@ -87,6 +87,8 @@ export class MqttUplink {
     });
     this.client = client;
     client.on('connect', () => {
+      // Nagle off: small publishes go out at once instead of waiting for the gateway's TCP ACK of the last one.
+      (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
       this.deps.logger.info({ broker: c.url }, 'uplink connected');
       client.publish(statusTopic, this.status('online'), { qos: 1, retain: true });
       this.pump();

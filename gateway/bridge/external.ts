@@ -71,6 +71,8 @@ export function buildExternalBridge(config: ExternalBridgeConfig, deps: { log: L
         );
       };
       c.on('error', (err) => deps.logger.warn({ err: err.message }, 'external broker error'));
+      // Nagle off on every (re)connection: each PUBACK goes to the broker the moment Kafka confirmed the message.
+      c.on('connect', () => (c.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true));
       await new Promise<void>((resolve, reject) => {
         c.once('connect', (ack) => {
           // With a resumed session the broker already has our subscriptions; subscribing again is harmless.
