@@ -33,6 +33,30 @@ if (brokers) {
       }
     });
   });
+
+  describe('KafkaLog producer', () => {
+    it('keeps sending after a send the broker refused (the failed producer is replaced, nothing is lost)', async () => {
+      const log = new KafkaLog({ brokers: brokers.split(','), client_id: 'wacoflow-refused-test' });
+      const topic = `test-refused-${randomUUID().slice(0, 8)}`;
+      await log.ensureTopics([{ name: topic, partitions: 1 }]);
+      const producer = await log.producer();
+      const admin = new Kafka({ brokers: brokers.split(','), clientId: 'wacoflow-refused-test' }).admin();
+      await admin.connect();
+      try {
+        await producer.send(topic, [{ key: 'k', value: Buffer.from('before') }]);
+        // Past the broker's message.max.bytes (1 MiB by default): refused, and reported as such.
+        const refused = await producer.send(topic, [{ key: 'k', value: Buffer.alloc(2 * 1024 * 1024, 0x61) }]).then(() => null, (e: unknown) => e as { code?: string });
+        expect(refused?.code).toBe('WF_ERR_LOG_UNAVAILABLE');
+        await Promise.all(['a', 'b', 'c'].map((v) => producer.send(topic, [{ key: 'k', value: Buffer.from(v) }])));
+        const [offsets] = await admin.fetchTopicOffsets(topic);
+        expect(Number(offsets!.high)).toBe(4); // 'before' and a, b, c: the refused record never landed
+      } finally {
+        await admin.disconnect();
+        await producer.close();
+        await log.close();
+      }
+    }, 60_000);
+  });
 } else {
   describe('Log contract: kafka', () => {
     it.skipIf(true)('needs WACOFLOW_KAFKA_BROKERS (npm run services -- up kafka)', () => {});

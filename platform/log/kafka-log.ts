@@ -17,6 +17,8 @@ export interface KafkaLogOptions {
   connection_timeout_ms?: number;
   /** Partitions a consumer works on at once (default 3; each partition stays in order). */
   partitions_concurrently?: number;
+  /** Most bytes one fetch returns per partition, so the most a batch holds (default 1 MiB, kafkajs's). */
+  fetch_bytes_per_partition?: number;
 }
 
 /**
@@ -33,10 +35,12 @@ export class KafkaLog implements Log {
   private readonly kafka: Kafka;
   private readonly opened = new Set<{ disconnect(): Promise<void> }>();
   private readonly partitionsConcurrently: number;
+  private readonly fetchBytesPerPartition: number;
 
   constructor(options: KafkaLogOptions) {
     const onLog = options.onLog;
     this.partitionsConcurrently = options.partitions_concurrently ?? 3;
+    this.fetchBytesPerPartition = options.fetch_bytes_per_partition ?? 1024 * 1024;
     this.kafka = new Kafka({
       clientId: options.client_id,
       brokers: options.brokers,
@@ -73,11 +77,23 @@ export class KafkaLog implements Log {
     }
   }
 
-  async producer(): Promise<LogProducer> {
+  private async connectProducer(): Promise<Producer> {
     // maxInFlightRequests 1 keeps the idempotent producer's sequence numbers in order across retries.
     const producer: Producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
-    await producer.connect();
     this.opened.add(producer);
+    try {
+      await producer.connect();
+    } catch (err) {
+      this.opened.delete(producer);
+      await producer.disconnect().catch(() => {});
+      throw new WacoflowError(ERR.LOG_UNAVAILABLE, `Kafka: could not connect a producer (${(err as Error).message})`, { retriable: true, cause: err });
+    }
+    return producer;
+  }
+
+  async producer(): Promise<LogProducer> {
+    let producer: Producer | null = await this.connectProducer();
+    let closed = false;
     // With one request in flight, a request per `send` would cap throughput at one round trip per call. Calls
     // that arrive while a request is in flight ride together in the next one; each resolves when its own
     // request is acknowledged by every in-sync replica.
@@ -89,9 +105,19 @@ export class KafkaLog implements Log {
           for (const r of records) messages.push({ key: r.key, value: r.value, headers: r.headers ?? {} });
           byTopic.set(topic, messages);
         }
+        if (closed) throw new WacoflowError(ERR.LOG_UNAVAILABLE, 'Kafka producer closed', { retriable: false });
+        producer ??= await this.connectProducer();
         try {
           await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
         } catch (err) {
+          // A failed send can leave kafkajs's idempotent producer out of step with the broker: after a broker
+          // outage it was seen answering every later send with "out of order sequence number", for good. So a
+          // producer whose send failed is not used again; the next send gets a new one (a new producer id and
+          // fresh sequence numbers). Whatever the failed send did land is a duplicate that central drops.
+          const failed = producer;
+          producer = null;
+          this.opened.delete(failed);
+          await failed.disconnect().catch(() => {});
           const topics = [...byTopic.keys()].join(', ');
           throw new WacoflowError(ERR.LOG_UNAVAILABLE, `Kafka produce to ${topics} failed: ${(err as Error).message}`, { retriable: true, cause: err });
         }
@@ -102,14 +128,23 @@ export class KafkaLog implements Log {
     return {
       send: (topic, records) => commit.submit({ topic, records }),
       close: async () => {
-        this.opened.delete(producer);
-        await producer.disconnect();
+        closed = true;
+        const last = producer;
+        producer = null;
+        if (!last) return;
+        this.opened.delete(last);
+        await last.disconnect();
       },
     };
   }
 
   consumer(group_id: string): LogConsumer {
-    const consumer: Consumer = this.kafka.consumer({ groupId: group_id, allowAutoTopicCreation: false, retry: { retries: 10 } });
+    const consumer: Consumer = this.kafka.consumer({
+      groupId: group_id, allowAutoTopicCreation: false, retry: { retries: 10 },
+      maxBytesPerPartition: this.fetchBytesPerPartition,
+      // A whole fetch may carry every concurrently worked partition's share.
+      maxBytes: Math.max(10 * 1024 * 1024, this.fetchBytesPerPartition * this.partitionsConcurrently),
+    });
     this.opened.add(consumer);
     // A seek inside eachBatch must win over resolving the batch, or the rewound records would be skipped.
     const seekedDuringBatch = new Set<string>();
