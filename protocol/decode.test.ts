@@ -28,6 +28,14 @@ describe('golden valid fixtures', () => {
     expect(value).toEqual(valid(kind));
     expect(decode(kind as MessageKind, encode(value))).toEqual(value);
   });
+
+  it('decodes exactly the bytes of a view into a larger buffer (as a network read hands them over)', () => {
+    const bytes = readFileSync(join(fixtures, 'valid', 'bin.json'));
+    const frame = new Uint8Array(bytes.length + 16).fill(0x7b); // '{' on either side: parsing past the view fails
+    frame.set(bytes, 8);
+    expect(decode('bin', frame.subarray(8, 8 + bytes.length))).toEqual(valid('bin'));
+    expect(decode('bin', Buffer.from(frame.buffer, 8, bytes.length))).toEqual(valid('bin'));
+  });
 });
 
 interface BadCase {

@@ -29,7 +29,8 @@ export type DecodeResult<K extends MessageKind> = { ok: true; value: Message<K> 
 
 function toValue(kind: string, input: unknown): unknown {
   if (typeof input !== 'string' && !(input instanceof Uint8Array)) return input;
-  const text = typeof input === 'string' ? input : Buffer.from(input).toString('utf8');
+  // A view on the same bytes, never a copy: Buffer.from(buffer) would copy every payload before parsing it.
+  const text = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8');
   try {
     return JSON.parse(text);
   } catch (err) {
