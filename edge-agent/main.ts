@@ -1,5 +1,5 @@
 /**
- * The edge agent's own entry point, for boards: `node wacoflow-agent.mjs --config FILE` (and `check`).
+ * The edge agent's own entry point, for boards: `./wacoflow-agent.mjs --config FILE` (and `check`).
  * `npm run build:agent` bundles it into one file with every dependency but the serial port's native binding,
  * so a board runs plain Node with no TypeScript tooling in memory.
  */
