@@ -13,7 +13,6 @@ import { fileClockSync } from '../../edge-agent/health/clock-sync.ts';
 import { FileDeadLetters } from '../../edge-agent/health/dead-letters.ts';
 import { linuxProbe } from '../../edge-agent/health/system-probe.ts';
 import { createInput } from '../../edge-agent/inputs/registry.ts';
-import { agentRegistry } from '../../edge-agent/metrics.ts';
 import { DEFAULT_OUTBOX, FileOutbox } from '../../edge-agent/outbox/file-outbox.ts';
 import { systemClock } from '../../platform/clock.ts';
 import { ERR, WacoflowError } from '../../platform/errors.ts';
@@ -51,7 +50,7 @@ function tlsOf(c: AgentFileConfig, file: string): { ca?: string; cert?: string; 
 
 export async function run(file: string, logLevel: LogLevel): Promise<void> {
   const config = loadConfigFile(file, AgentFileConfigSchema);
-  const logger = createLogger(logLevel, process.stderr.isTTY ? 'pretty' : 'json');
+  const logger = await createLogger(logLevel, process.stderr.isTTY ? 'pretty' : 'json');
   const config_hash = `sha256:${createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16)}`;
   const outbox = await FileOutbox.open({ ...DEFAULT_OUTBOX, ...config.outbox, dir: join(config.data_dir, 'outbox') }, () => systemClock.now());
   if (outbox.counters.recovered > 0 || outbox.counters.corrupt_bytes > 0 || outbox.counters.torn_tail_bytes > 0) {
@@ -70,6 +69,8 @@ export async function run(file: string, logLevel: LogLevel): Promise<void> {
   });
   let metricsServer: ReturnType<typeof createServer> | null = null;
   if (config.metrics_port !== null) {
+    // Loaded only when asked for: prom-client and its start-up work are memory a board without a scraper keeps.
+    const { agentRegistry } = await import('../../edge-agent/metrics.ts');
     const registry = agentRegistry(async () => ({ heartbeat: await agent.heartbeat(), acknowledged: agent.acknowledged(), connected: agent.connected(), dropped: agent.dropped() }));
     metricsServer = createServer((req, res) => {
       if (req.url !== '/metrics') return void res.writeHead(404).end('GET /metrics\n');

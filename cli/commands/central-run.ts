@@ -19,7 +19,7 @@ import { VERSION } from '../run.ts';
 export async function runCentral(file: string, logLevel: LogLevel): Promise<void> {
   const { kafka_brokers, database_url, inventory_file, ...settings } = loadConfigFile(file, CentralFileConfigSchema);
   const inventory = loadInventory(resolve(dirname(file), inventory_file));
-  const logger = createLogger(logLevel, process.stderr.isTTY ? 'pretty' : 'json');
+  const logger = await createLogger(logLevel, process.stderr.isTTY ? 'pretty' : 'json');
   const log = new KafkaLog({
     brokers: kafka_brokers,
     client_id: 'wacoflow-central',

@@ -20,7 +20,7 @@ import { loadConfigFile } from '../../platform/config-file.ts';
 
 export async function runGateway(file: string, logLevel: LogLevel): Promise<void> {
   const config = loadConfigFile(file, GatewayFileConfigSchema);
-  const logger = createLogger(logLevel, process.stderr.isTTY ? 'pretty' : 'json');
+  const logger = await createLogger(logLevel, process.stderr.isTTY ? 'pretty' : 'json');
   const registry = config.registry_file ? new FileDeviceRegistry(config.registry_file) : null;
   const log = new KafkaLog({
     brokers: config.kafka_brokers,

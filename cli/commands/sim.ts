@@ -69,7 +69,7 @@ export function simCommand(): Command {
         },
         SETTINGS,
       );
-      const logger = createLogger(o.logLevel as LogLevel, (o.logFormat as 'json' | 'pretty' | undefined) ?? (process.stderr.isTTY ? 'pretty' : 'json'));
+      const logger = await createLogger(o.logLevel as LogLevel, (o.logFormat as 'json' | 'pretty' | undefined) ?? (process.stderr.isTTY ? 'pretty' : 'json'));
       const clock = scaledClock(config.speedup);
       const { buildEmbedded } = await import('../../embedded/app.ts'); // only this command needs the whole system
       const system = buildEmbedded(config, { clock, logger, version: VERSION });
