@@ -7,15 +7,26 @@ import type { FleetDevice } from './http/api.ts';
 import type { DetectorRow, DeviceRow } from './store/store.ts';
 
 export function toFleetDevices(devices: DeviceRow[], detectors: DetectorRow[], openAlerts: Alert[], now_ms: number): FleetDevice[] {
-  const health = new Map<string, FleetDevice['detector_health']>();
-  for (const a of openAlerts) {
-    if (a.kind !== 'detector_health') continue;
-    health.set(a.key, [...(health.get(a.key) ?? []), { detector_id: a.key, rule: a.rule, since_ms: a.opened_ms }]);
-  }
+  // Grouped once, so a fleet of thousands of boards and detectors is not a scan of every detector per board.
+  const health = groupBy(openAlerts.filter((a) => a.kind === 'detector_health'), (a) => a.key);
+  const byDevice = groupBy(detectors.filter((x) => x.device_id !== null), (x) => x.device_id!);
   return devices.map((d) => {
-    const mine = detectors.filter((x) => x.device_id === d.device_id);
-    return { ...toFleetDevice(d, now_ms), detectors: mine.length, detector_health: mine.flatMap((x) => health.get(x.detector_id) ?? []) };
+    const mine = byDevice.get(d.device_id) ?? [];
+    const detector_health = mine.flatMap((x) => (health.get(x.detector_id) ?? []).map((a) => ({ detector_id: a.key, rule: a.rule, since_ms: a.opened_ms })));
+    return { ...toFleetDevice(d, now_ms), detectors: mine.length, detector_health };
   });
+}
+
+/** Map.groupBy, which Node 20 lacks. */
+function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = out.get(k);
+    if (group) group.push(item);
+    else out.set(k, [item]);
+  }
+  return out;
 }
 
 function toFleetDevice(d: DeviceRow, now_ms: number): Omit<FleetDevice, 'detectors' | 'detector_health'> {

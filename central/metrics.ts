@@ -1,6 +1,7 @@
 /** Central's metrics, all in one place. Names: wacoflow_central_<thing>_<unit>[_total]. */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Alert } from '../protocol/index.ts';
+import { shared } from '../platform/shared.ts';
 import type { FleetDevice } from './http/api.ts';
 
 export type CentralMetrics = ReturnType<typeof centralMetrics>;
@@ -123,13 +124,4 @@ export function viewMetrics(registry: Registry, views: GaugeViews): void {
       }
     },
   });
-}
-
-/** `load`, with its answer shared by every caller for `ttl_ms` after it was asked. */
-function shared<T>(load: () => Promise<T>, ttl_ms: number): () => Promise<T> {
-  let cached: { at: number; value: Promise<T> } | null = null;
-  return () => {
-    if (!cached || Date.now() - cached.at > ttl_ms) cached = { at: Date.now(), value: load() };
-    return cached.value;
-  };
 }

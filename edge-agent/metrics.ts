@@ -4,16 +4,13 @@
  */
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Heartbeat } from '../protocol/index.ts';
+import { shared } from '../platform/shared.ts';
 
 export function agentRegistry(snapshot: () => Promise<{ heartbeat: Heartbeat; acknowledged: number; connected: boolean; dropped: Record<string, number> }>): Registry {
   const registry = new Registry();
   const registers = [registry];
   // prom-client collects every metric at once: they share one snapshot per scrape (anything within 500 ms).
-  let cached: { at: number; snap: ReturnType<typeof snapshot> } | null = null;
-  const get = (): ReturnType<typeof snapshot> => {
-    if (!cached || Date.now() - cached.at > 500) cached = { at: Date.now(), snap: snapshot() };
-    return cached.snap;
-  };
+  const get = shared(snapshot, 500);
   new Gauge({
     name: 'wacoflow_agent_outbox_bins', help: 'Bins waiting for the gateway to confirm them.', registers,
     async collect() {

@@ -12,7 +12,7 @@ import { build } from 'esbuild';
 
 // Young generation of 1 MB instead of 16 (an agent allocates little and briefly), and one V8 worker thread
 // instead of one per core, each with its own malloc arena.
-export const NODE_FLAGS = '--max-semi-space-size=1 --v8-pool-size=1';
+const NODE_FLAGS = '--max-semi-space-size=1 --v8-pool-size=1';
 
 /** Resolves zod's locale index (every language) to English only; zod configures English itself. */
 const zodEnglishOnly = {

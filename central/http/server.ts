@@ -13,9 +13,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { Alert, WindowLevel } from '../../protocol/index.ts';
 import {
-  AckBody,
-  AlertsQuery,
-  NoQuery, HistoryQuery, IdParams, openApiDocument, StationHistoryQuery,
+  AckBody, AlertsQuery, HistoryQuery, IdParams, NoQuery, openApiDocument, StationHistoryQuery,
   type DetectorView, type FleetDevice, type StationView, type WindowPage,
 } from './api.ts';
 
