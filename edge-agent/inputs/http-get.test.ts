@@ -1,17 +1,17 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCoded } from '../../platform/errors.ts';
+import { serveHttp, type TestHttpServer } from '../../test/http-server.ts';
+import { freePort } from '../../test/ports.ts';
 import { httpGet } from './http-get.ts';
 
 const BODY = '<doc>' + 'lane '.repeat(2_000) + '</doc>';
 
 describe('httpGet', () => {
-  let server: Server;
+  let server: TestHttpServer;
   let base = '';
   beforeAll(async () => {
-    server = createServer((req, res) => {
+    server = await serveHttp((req, res) => {
       const url = req.url ?? '/';
       if (url === '/plain') return void res.writeHead(200, { etag: '"a"' }).end(BODY);
       if (url === '/gzip' && /gzip/.test(String(req.headers['accept-encoding']))) return void res.writeHead(200, { 'content-encoding': 'gzip' }).end(gzipSync(BODY));
@@ -38,13 +38,9 @@ describe('httpGet', () => {
       if (url === '/busy') return void res.writeHead(503).end('later');
       res.writeHead(404).end('no');
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    base = server.base;
   });
-  afterAll(() => {
-    server.closeAllConnections();
-    server.close();
-  });
+  afterAll(() => server.close());
 
   const get = (path: string, max_bytes = 1024 * 1024, signal = AbortSignal.timeout(5_000)) => httpGet(`${base}${path}`, { headers: {}, signal, max_bytes });
   const failure = (p: Promise<unknown>) => p.then(() => null, (e: unknown) => e as Error & { retriable?: boolean });
@@ -108,10 +104,7 @@ describe('httpGet', () => {
   });
 
   it('reports a refused connection as a retriable failure', async () => {
-    const closed = createServer();
-    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-    const port = (closed.address() as AddressInfo).port;
-    await new Promise((r) => closed.close(r));
+    const port = await freePort(); // free a moment ago: nothing listens there
     const err = await failure(httpGet(`http://127.0.0.1:${port}/`, { headers: {}, signal: AbortSignal.timeout(2_000), max_bytes: 10 }));
     expect(err?.message).toContain('ECONNREFUSED');
     expect(err?.retriable).toBe(true);

@@ -1,7 +1,6 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isCoded } from '../../../platform/errors.ts';
+import { serveHttp, type TestHttpServer } from '../../../test/http-server.ts';
 import { TmddHttpConfigSchema } from './config.ts';
 import { tmddHttpInput } from './driver.ts';
 
@@ -10,11 +9,11 @@ const DOC = `<tmdd:detectorDataMsg xmlns:tmdd="http://www.tmdd.org/303/messages"
 </detector-data-list></detector-data-item></tmdd:detectorDataMsg>`;
 
 describe('tmdd-http driver', () => {
-  let server: Server;
+  let server: TestHttpServer;
   let base = '';
   const seen: Record<string, string | undefined>[] = [];
   beforeAll(async () => {
-    server = createServer((req, res) => {
+    server = await serveHttp((req, res) => {
       seen.push({ url: req.url, inm: req.headers['if-none-match'] });
       if (req.url === '/etag') {
         if (req.headers['if-none-match'] === '"v1"') return void res.writeHead(304).end();
@@ -45,13 +44,9 @@ describe('tmdd-http driver', () => {
       }
       res.writeHead(500).end('boom');
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    base = server.base;
   });
-  afterAll(() => {
-    server.closeAllConnections();
-    server.close();
-  });
+  afterAll(() => server.close());
 
   const input = (path: string, extra: Record<string, unknown> = {}) =>
     tmddHttpInput(TmddHttpConfigSchema.parse({ driver: 'tmdd-http', name: 'feed', url: `${base}${path}`, ...extra }));
