@@ -17,8 +17,6 @@ export interface KafkaLogOptions {
   connection_timeout_ms?: number;
   /** Partitions a consumer works on at once (default 3; each partition stays in order). */
   partitions_concurrently?: number;
-  /** Most bytes one fetch returns per partition, so the most a batch holds (default 1 MiB, kafkajs's). */
-  fetch_bytes_per_partition?: number;
 }
 
 /**
@@ -35,12 +33,10 @@ export class KafkaLog implements Log {
   private readonly kafka: Kafka;
   private readonly opened = new Set<{ disconnect(): Promise<void> }>();
   private readonly partitionsConcurrently: number;
-  private readonly fetchBytesPerPartition: number;
 
   constructor(options: KafkaLogOptions) {
     const onLog = options.onLog;
     this.partitionsConcurrently = options.partitions_concurrently ?? 3;
-    this.fetchBytesPerPartition = options.fetch_bytes_per_partition ?? 1024 * 1024;
     this.kafka = new Kafka({
       clientId: options.client_id,
       brokers: options.brokers,
@@ -139,12 +135,7 @@ export class KafkaLog implements Log {
   }
 
   consumer(group_id: string): LogConsumer {
-    const consumer: Consumer = this.kafka.consumer({
-      groupId: group_id, allowAutoTopicCreation: false, retry: { retries: 10 },
-      maxBytesPerPartition: this.fetchBytesPerPartition,
-      // A whole fetch may carry every concurrently worked partition's share.
-      maxBytes: Math.max(10 * 1024 * 1024, this.fetchBytesPerPartition * this.partitionsConcurrently),
-    });
+    const consumer: Consumer = this.kafka.consumer({ groupId: group_id, allowAutoTopicCreation: false, retry: { retries: 10 } });
     this.opened.add(consumer);
     // A seek inside eachBatch must win over resolving the batch, or the rewound records would be skipped.
     const seekedDuringBatch = new Set<string>();
