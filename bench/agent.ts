@@ -3,6 +3,8 @@
  * the RSS and CPU of a real agent process polling 64 detectors. Prints Markdown; never gates CI.
  *
  *   npm run bench:agent
+ *   WACOFLOW_BENCH_ONLY=process …   (stages: parse, append, drain, process)
+ *   WACOFLOW_BENCH_NODE_FLAGS='--flag …' adds Node flags to the agent process's own (its bundle's first line)
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -125,20 +127,28 @@ async function agentProcess(seconds: number): Promise<void> {
     rss.push(stat().rss);
   }
   const b = stat();
+  // Where the resident pages are: anonymous (heap, malloc, stacks) or file-backed (mostly the node binary).
+  const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
   child.kill('SIGTERM');
   await gateway.stop();
   await feed.stop();
   const samples = 64 * (seconds / 20);
   rows.push([`agent process RSS, 64 detectors polled every 20 s (median over ${seconds} s)`, `${(median(rss) / 1024 / 1024).toFixed(1)} MB`, '≤ 60 MB']);
+  rows.push(['of which anonymous · file-backed (at the end)', `${(kb('RssAnon') / 1024).toFixed(1)} · ${(kb('RssFile') / 1024).toFixed(1)} MB`, '—']);
   rows.push([`agent process CPU per 1,000 samples (polling, parsing, binning, sending)`, `${(((b.cpu_s - a.cpu_s) / samples) * 1000 * 1000).toFixed(0)} ms`, '—']);
 }
 
-parseRate();
-await appendRate('1 bin per append, 1 writer', 2_000, 1, 1);
-await appendRate('64 bins per append, 1 writer', 64_000, 64, 1);
-await appendRate('1 bin per append, 16 concurrent writers', 8_000, 1, 16);
-await drainRate(50_000);
-await agentProcess(Number(process.env.WACOFLOW_BENCH_SECONDS ?? 120));
+const only = (process.env.WACOFLOW_BENCH_ONLY ?? '').split(',').filter(Boolean);
+const want = (stage: string) => only.length === 0 || only.includes(stage);
+if (want('parse')) parseRate();
+if (want('append')) {
+  await appendRate('1 bin per append, 1 writer', 2_000, 1, 1);
+  await appendRate('64 bins per append, 1 writer', 64_000, 64, 1);
+  await appendRate('1 bin per append, 16 concurrent writers', 8_000, 1, 16);
+}
+if (want('drain')) await drainRate(50_000);
+if (want('process')) await agentProcess(Number(process.env.WACOFLOW_BENCH_SECONDS ?? 120));
 
 console.log(`Node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, ${new Date().toISOString().slice(0, 10)}, medians\n`);
 console.log('| measure | result | goal |');
