@@ -1,6 +1,7 @@
 /** Central's configuration schema: the type, the defaults and the error messages in one place. */
 import { z } from 'zod';
-import { isTimeZone, TOPIC_PREFIX } from '../protocol/index.ts';
+import { TOPIC_PREFIX } from '../protocol/index.ts';
+import { isTimeZone } from '../platform/time-zones.ts';
 
 export const TopicPartitions = z
   .object({

@@ -41,29 +41,3 @@ export function slotsIn(from_ms: number, to_ms: number, width_ms: number): numbe
   for (let t = alignDown(from_ms, width_ms); t < to_ms; t += width_ms) out.push(t);
   return out;
 }
-
-const zoneFormats = new Map<string, Intl.DateTimeFormat>();
-
-/** The IANA zone's offset from UTC at instant `t_ms`, in minutes (Central Standard Time: -360). */
-export function zoneOffsetMinutes(t_ms: number, time_zone: string): number {
-  let fmt = zoneFormats.get(time_zone);
-  if (!fmt) {
-    fmt = new Intl.DateTimeFormat('en-CA', {
-      timeZone: time_zone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
-    });
-    zoneFormats.set(time_zone, fmt);
-  }
-  const p = Object.fromEntries(fmt.formatToParts(new Date(t_ms)).map((x) => [x.type, x.value]));
-  const asUtc = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second));
-  return Math.round((asUtc - Math.floor(t_ms / 1000) * 1000) / 60_000);
-}
-
-/** Whether the runtime knows this IANA time zone name. */
-export function isTimeZone(name: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: name });
-    return true;
-  } catch {
-    return false;
-  }
-}

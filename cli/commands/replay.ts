@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { loadInventory } from '../../central/inventory.ts';
 import { replayWindows } from '../../central/replay.ts';
 import { parseDetectorData } from '../../edge-agent/inputs/tmdd-http/parse.ts';
-import { isTimeZone } from '../../protocol/index.ts';
+import { isTimeZone } from '../../platform/time-zones.ts';
 import { ERR, WacoflowError } from '../../platform/errors.ts';
 import { SampleSchema, type Sample } from '../../protocol/index.ts';
 import { fail } from '../run.ts';

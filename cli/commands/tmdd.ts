@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { parseInventory } from '../../edge-agent/inputs/tmdd-http/inventory.ts';
 import { sampleLine } from '../../edge-agent/inputs/tmdd-http/jsonl.ts';
 import { parseDetectorData } from '../../edge-agent/inputs/tmdd-http/parse.ts';
-import { isTimeZone } from '../../protocol/index.ts';
+import { isTimeZone } from '../../platform/time-zones.ts';
 
 /** Runs `each` on every file's text, reporting unreadable or unparseable files on stderr; exits 1 if any failed. */
 function eachFile(files: string[], each: (file: string, text: string) => void): never {

@@ -8,7 +8,8 @@
  * mean, and a window with none stays missing. Nothing is interpolated, so a model never sees a value that was
  * not measured. America/Chicago's offsets are whole hours, so UTC-aligned windows are local-aligned too.
  */
-import { alignDown, zoneOffsetMinutes } from '../../protocol/time.ts';
+import { alignDown } from '../../protocol/time.ts';
+import { zoneOffsetMinutes } from '../../platform/time-zones.ts';
 
 export const WINDOW_MS = 300_000;
 export const HOUR_MS = 3_600_000;

@@ -3,7 +3,8 @@
  * Children are unqualified: only the root element is in the TMDD namespace (elementFormDefault="unqualified").
  */
 import { XMLBuilder } from 'fast-xml-parser';
-import { zoneOffsetMinutes, type Station } from '../../protocol/index.ts';
+import type { Station } from '../../protocol/index.ts';
+import { zoneOffsetMinutes } from '../../platform/time-zones.ts';
 import type { LaneInterval } from '../traffic-model.ts';
 
 export const TMDD_303_NS = 'http://www.tmdd.org/303/messages';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isTimeZone } from '../../../protocol/index.ts';
+import { isTimeZone } from '../../../platform/time-zones.ts';
 
 export const TmddHttpConfigSchema = z
   .object({

@@ -4,7 +4,7 @@
  * absent the feed's configured IANA time zone applies (NDOT, CHARM). See docs/tmdd.md.
  */
 
-import { zoneOffsetMinutes } from '../../../protocol/index.ts';
+import { zoneOffsetMinutes } from '../../../platform/time-zones.ts';
 
 export interface DateTimeZone {
   date?: unknown;
