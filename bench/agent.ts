@@ -125,6 +125,7 @@ async function agentProcess(seconds: number): Promise<void> {
   for (let t = 0; t < seconds; t += 5) {
     await new Promise((r) => setTimeout(r, 5_000));
     rss.push(stat().rss);
+    if (process.env.WACOFLOW_BENCH_TRACE) console.error(`${t + 5} s: ${(rss.at(-1)! / 1048576).toFixed(1)} MB`);
   }
   const b = stat();
   // Where the resident pages are: anonymous (heap, malloc, stacks) or file-backed (mostly the node binary).
