@@ -3,13 +3,14 @@
  * the RSS and CPU of a real agent process polling 64 detectors. Prints Markdown; never gates CI.
  *
  *   npm run bench:agent
- *   WACOFLOW_BENCH_ONLY=process …   (stages: parse, append, drain, process)
+ *   WACOFLOW_BENCH_ONLY=process …   (stages: parse, parse-bundle, append, drain, process)
  *   WACOFLOW_BENCH_NODE_FLAGS='--flag …' adds Node flags to the agent process's own (its bundle's first line)
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { expecting, KAFKA_TOPICS, type Station } from '../protocol/index.ts';
@@ -87,7 +88,26 @@ function parseRate(): void {
     parseDetectorData(xml, { time_zone: 'America/Chicago' });
     runs.push(Buffer.byteLength(xml) / 1e6 / ((performance.now() - t) / 1000));
   }
-  rows.push([`TMDD 3.03 parse (${(Buffer.byteLength(xml) / 1e6).toFixed(1)} MB, 5,000 details)`, `${median(runs).toFixed(1)} MB/s`, '—']);
+  const flags = process.env.WACOFLOW_BENCH_PARSE_FLAGS;
+  rows.push([`TMDD 3.03 parse (${(Buffer.byteLength(xml) / 1e6).toFixed(1)} MB, 5,000 details)${flags ? `, node ${flags}` : ''}`, `${median(runs).toFixed(1)} MB/s`, '—']);
+}
+
+/** Builds the agent bundle as a board runs it (npm run build:agent); returns its path and the Node flags of its first line. */
+function agentBundle(): { bundle: string; flags: string[] } {
+  execFileSync(process.execPath, [join(import.meta.dirname, '..', 'scripts', 'build-agent.mjs')], { stdio: 'ignore' });
+  const bundle = join(import.meta.dirname, '..', 'dist', 'wacoflow-agent.mjs');
+  const flags = readFileSync(bundle, 'utf8').split('\n', 1)[0]!.replace(/^#!.*?\bnode\b/, '').split(' ').filter(Boolean);
+  return { bundle, flags };
+}
+
+/** The same parse in a Node started with the bundle's flags (no optimising compiler): what a board gets. */
+function parseRateWithBundleFlags(): void {
+  const { flags } = agentBundle();
+  const out = execFileSync(process.execPath, [...flags, ...process.execArgv, fileURLToPath(import.meta.url)], { env: { ...process.env, WACOFLOW_BENCH_ONLY: 'parse', WACOFLOW_BENCH_PARSE_FLAGS: flags.join(' ') } }).toString();
+  const row = out.split('\n').find((line) => line.startsWith('| TMDD 3.03 parse'));
+  if (!row) throw new Error(`no parse row in the child's output:\n${out}`);
+  const [, measure, result, goal] = row.split('|').map((c) => c.trim());
+  rows.push([measure!, result!, goal!]);
 }
 
 /** A real agent process polling a feed of 64 lane detectors every 20 s: RSS and CPU after `seconds`. */
@@ -106,11 +126,8 @@ async function agentProcess(seconds: number): Promise<void> {
     'device_id: rss', 'site: waco', `mqtt_url: ${gateway.url()}`, 'mqtt_password: pw', `data_dir: ${dir}`, 'inputs:',
     '  - driver: tmdd-http', '    name: f', `    url: ${feed.feedUrl('f')}/detectorDataMsg`, '    poll_interval_ms: 20000',
   ].join('\n'));
-  // The bundle, as a board runs it (npm run build:agent).
-  execFileSync(process.execPath, [join(import.meta.dirname, '..', 'scripts', 'build-agent.mjs')], { stdio: 'ignore' });
-  // Started as its first line says (`#!/usr/bin/env -S node <flags>`), with this process's Node.
-  const bundle = join(import.meta.dirname, '..', 'dist', 'wacoflow-agent.mjs');
-  const shebangFlags = readFileSync(bundle, 'utf8').split('\n', 1)[0]!.replace(/^#!.*?\bnode\b/, '').split(' ').filter(Boolean);
+  // The bundle, started as its first line says (`#!/usr/bin/env -S node <flags>`), with this process's Node.
+  const { bundle, flags: shebangFlags } = agentBundle();
   const extraFlags = (process.env.WACOFLOW_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...shebangFlags, ...extraFlags, bundle, '-c', join(dir, 'agent.yaml'), '--log-level', 'warn'], { stdio: 'ignore' });
   const stat = () => {
@@ -143,6 +160,7 @@ async function agentProcess(seconds: number): Promise<void> {
 const only = (process.env.WACOFLOW_BENCH_ONLY ?? '').split(',').filter(Boolean);
 const want = (stage: string) => only.length === 0 || only.includes(stage);
 if (want('parse')) parseRate();
+if (want('parse-bundle')) parseRateWithBundleFlags();
 if (want('append')) {
   await appendRate('1 bin per append, 1 writer', 2_000, 1, 1);
   await appendRate('64 bins per append, 1 writer', 64_000, 64, 1);
