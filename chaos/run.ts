@@ -91,13 +91,19 @@ export async function runScenario(scenario: Scenario, o: RunOptions): Promise<Ro
     let exact = 0;
     let twice = 0;
     const seen = new Set<WindowKey>();
+    /** What differs, for the log: the first few inexact windows, stored against expected. */
+    const inexact: string[] = [];
+    const brief = (m: Measures | undefined) => (m ? `volume ${m.volume}, samples ${m.samples_seen}/${m.samples_expected}, speed weight ${m.speed_weight}` : 'none');
     for (const w of windows) {
       const key = `${w.level}/${w.key}/${Number(w.window_start_ms)}` as WindowKey;
       seen.add(key);
       const e = expected.get(key);
       if (e && sameMeasures(w.measures, e.measures) && w.clock_untrusted === e.clock_untrusted) exact++;
+      else inexact.push(`${key} (${new Date(Number(w.window_start_ms)).toISOString()}): stored ${brief(w.measures)}${w.clock_untrusted ? ', clock untrusted' : ''}; expected ${brief(e?.measures)}${e?.clock_untrusted ? ', clock untrusted' : ''}`);
       if (w.level === 'detector') twice += Math.max(0, w.measures.samples_seen - (e?.measures.samples_seen ?? 0)) / SAMPLES_PER_BIN;
     }
+    for (const key of expected.keys()) if (!seen.has(key)) inexact.push(`${key}: not stored; expected ${brief(expected.get(key)!.measures)}`);
+    if (inexact.length > 0) o.progress(`${scenario.name}: ${inexact.length} inexact windows, the first of them:\n  ${inexact.slice(0, 12).join('\n  ')}`);
     const total = new Set([...expected.keys(), ...seen]).size;
     const skewed = l.agents.some((a) => a.skew.length > 0);
     if (skewed) notes.push(`${windows.filter((w) => w.clock_untrusted).length} windows flagged clock_untrusted`);

@@ -4,7 +4,7 @@ import { decode, expecting, type Bin } from '../../protocol/index.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { maintainPartitions } from './partitions.ts';
 import type { SqlDriver } from './sql.ts';
-import { Store, windowRefKey, type WindowRow } from './store.ts';
+import { Store, windowRefKey, type WindowRef, type WindowRow } from './store.ts';
 
 const T0 = 1_764_230_400_000;
 
@@ -56,15 +56,53 @@ export function storeContract(name: string, open: () => Promise<SqlDriver>): voi
         clock_untrusted: false, measures: { ...expecting(15), volume: 40, samples_seen: 15 }, updated_ms: T0,
       };
       await store.transaction((tx) => store.writeWindows(tx, [row, { ...row, window_start_ms: T0 - 300_000, window_end_ms: T0 }]));
-      const locked = await store.transaction((tx) => store.lockWindows(tx, [row, { level: 'station', key: 'nope', window_start_ms: T0 }]));
-      expect([...locked.keys()]).toEqual([windowRefKey(row)]);
-      expect(locked.get(windowRefKey(row))!.measures.volume).toBe(40);
+      // Claimed windows come back as stored, a missing one as an empty provisional row (rolled back here).
+      const nope: WindowRef = { level: 'station', key: 'nope', window_start_ms: T0 };
+      let claimed = new Map<string, WindowRow>();
+      await expect(
+        store.transaction(async (tx) => {
+          claimed = await store.claimWindows(tx, [row, nope], T0);
+          throw new Error('rolled back');
+        }),
+      ).rejects.toThrow('rolled back');
+      expect([...claimed.keys()]).toEqual([windowRefKey(nope), windowRefKey(row)]);
+      expect(claimed.get(windowRefKey(row))!.measures.volume).toBe(40);
+      expect(claimed.get(windowRefKey(nope))).toMatchObject({ state: 'provisional', revision: 0, measures: expecting(0) });
+      expect(await store.windowsOf('station', 'nope', T0, T0 + 1)).toEqual([]);
 
       expect(await store.finalizeDue(T0 + 300_000 + 59_999, 60_000)).toHaveLength(1); // only the earlier one
       const final = await store.finalizeDue(T0 + 360_000, 60_000);
       expect(final.map((w) => [w.key, w.window_start_ms, w.state])).toEqual([['s1', T0, 'final']]);
       expect((await store.latestWindows('station'))[0]!.window_start_ms).toBe(T0);
       expect(await store.windowsOf('station', 's1', T0 - 300_000, T0 + 1)).toHaveLength(2);
+    });
+
+    it('makes a second writer of a new window wait for the first and build on its row', async () => {
+      // Two batches bringing the first bins of one window at once (a partition's batches overlapping after a
+      // consumer restart): the second must see the first's row, not start from nothing and overwrite it.
+      const ref: WindowRef = { level: 'detector', key: 'race', window_start_ms: T0 };
+      const plus = (row: WindowRow, volume: number): WindowRow => ({ ...row, measures: { ...row.measures, volume: (row.measures.volume ?? 0) + volume } });
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let claimedFirst!: () => void;
+      const firstClaimed = new Promise<void>((r) => (claimedFirst = r));
+      const first = store.transaction(async (tx) => {
+        const current = await store.claimWindows(tx, [ref], T0);
+        claimedFirst();
+        await held;
+        await store.writeWindows(tx, [plus(current.get(windowRefKey(ref))!, 5)]);
+      });
+      await firstClaimed;
+      let secondSaw: WindowRow | undefined;
+      const second = store.transaction(async (tx) => {
+        secondSaw = (await store.claimWindows(tx, [ref], T0)).get(windowRefKey(ref));
+        await store.writeWindows(tx, [plus(secondSaw!, 7)]);
+      });
+      await new Promise((r) => setTimeout(r, 200)); // let the second reach its claim (it must wait there)
+      release();
+      await Promise.all([first, second]);
+      expect(secondSaw?.measures.volume).toBe(5);
+      expect((await store.windowsOf('detector', 'race', T0, T0 + 1)).map((w) => w.measures.volume)).toEqual([12]);
     });
 
     it('finalises under a lease only while the lease is held', async () => {

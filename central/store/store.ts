@@ -230,17 +230,35 @@ export class Store {
     return bins.filter((b) => fresh.delete(`${b.device_id}\u0000${b.seq}`));
   }
 
-  /** Reads the windows with these keys and locks them until the transaction ends (in key order: no deadlocks). */
-  async lockWindows(tx: SqlExecutor, refs: WindowRef[]): Promise<Map<string, WindowRow>> {
+  /**
+   * Locks the windows with these keys until the transaction ends, for a write, and returns them as stored. A
+   * window not stored yet is first inserted empty (provisional, revision 0: what a fold starts a new window
+   * from), so it is locked too and the caller overwrites it. Without that, two transactions bringing the first
+   * bins of one window both found nothing to lock, both started from empty, and the later write replaced the
+   * earlier: bins stored in the dedupe table but missing from their window (the fault harness caught it when one
+   * partition's batches overlapped after a consumer restart). Now the second waits for the first and reads its
+   * row. Two statements, not one: under READ COMMITTED only a new statement sees a row another transaction
+   * committed while this one waited on it. Both take keys in order, as everything that writes windows does.
+   */
+  async claimWindows(tx: SqlExecutor, refs: WindowRef[], now_ms: number): Promise<Map<string, WindowRow>> {
     const out = new Map<string, WindowRow>();
     if (refs.length === 0) return out;
     const sorted = inKeyOrder(refs);
+    const keys = [sorted.map((r) => r.level), sorted.map((r) => r.key), sorted.map((r) => r.window_start_ms)];
+    await tx.query(
+      `INSERT INTO windows (${WINDOW_COLUMNS})
+       SELECT r.l, r.k, r.s, r.s + $4::bigint, 0, 'provisional', false, $5::jsonb, $6::bigint
+       FROM UNNEST($1::text[], $2::text[], $3::bigint[]) AS r(l, k, s)
+       ORDER BY r.l, r.k, r.s
+       ON CONFLICT (level, key, window_start_ms) DO NOTHING`,
+      [...keys, WINDOW_MS, JSON.stringify(EMPTY_MEASURES), now_ms],
+    );
     const { rows } = await tx.query<WindowRow>(
       `SELECT ${WINDOW_COLUMNS} FROM windows
        WHERE (level, key, window_start_ms) IN (SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[]))
        ORDER BY level, key, window_start_ms
        FOR UPDATE`,
-      [sorted.map((r) => r.level), sorted.map((r) => r.key), sorted.map((r) => r.window_start_ms)],
+      keys,
     );
     for (const r of rows) out.set(windowRefKey(r), r);
     return out;
@@ -258,8 +276,8 @@ export class Store {
 
   /**
    * Writes window rows and returns them as stored. One case differs from what was given: a provisional row
-   * whose window meanwhile got a final no_data row (the finalizer inserted it between this transaction's read
-   * and write) is stored as that window's revision, since the no_data row was already emitted as final.
+   * whose window is final in the table (a no_data row the finalizer inserted before this transaction claimed
+   * it) is stored as that window's revision, since the final row was already emitted.
    */
   async writeWindows(tx: SqlExecutor, rows: WindowRow[]): Promise<WindowRow[]> {
     if (rows.length === 0) return [];
@@ -272,7 +290,7 @@ export class Store {
          state = CASE WHEN w.state <> 'provisional' AND EXCLUDED.state = 'provisional' THEN 'revised' ELSE EXCLUDED.state END,
          clock_untrusted = EXCLUDED.clock_untrusted, measures = EXCLUDED.measures, updated_ms = EXCLUDED.updated_ms
        RETURNING ${WINDOW_COLUMNS}`,
-      // In key order, as lockWindows and fillNoData take them, so concurrent writers never wait on each other in a circle.
+      // In key order, as claimWindows and fillNoData take them, so concurrent writers never wait on each other in a circle.
       [JSON.stringify(inKeyOrder(rows))],
     );
     return written.rows;
