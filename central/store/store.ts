@@ -232,35 +232,51 @@ export class Store {
 
   /**
    * Locks the windows with these keys until the transaction ends, for a write, and returns them as stored. A
-   * window not stored yet is first inserted empty (provisional, revision 0: what a fold starts a new window
-   * from), so it is locked too and the caller overwrites it. Without that, two transactions bringing the first
-   * bins of one window both found nothing to lock, both started from empty, and the later write replaced the
-   * earlier: bins stored in the dedupe table but missing from their window (the fault harness caught it when one
-   * partition's batches overlapped after a consumer restart). Now the second waits for the first and reads its
-   * row. Two statements, not one: under READ COMMITTED only a new statement sees a row another transaction
-   * committed while this one waited on it. Both take keys in order, as everything that writes windows does.
+   * window not stored yet is inserted empty (provisional, revision 0: what a fold starts a new window from), so
+   * it is locked too and the caller overwrites it. Without that, two transactions bringing the first bins of
+   * one window both found nothing to lock, both started from empty, and the later write replaced the earlier:
+   * bins stored in the dedupe table but missing from their window (the fault harness caught it when one
+   * partition's batches overlapped after a consumer restart). Now the second waits for the first's row.
+   *
+   * One round trip in the usual case: the insert and the lock of the rows already there are one statement.
+   * Its snapshot is taken before the insert waits on a row another transaction is inserting, so such a row
+   * comes back from neither part; a second statement, which sees it committed, locks those.
    */
   async claimWindows(tx: SqlExecutor, refs: WindowRef[], now_ms: number): Promise<Map<string, WindowRow>> {
     const out = new Map<string, WindowRow>();
     if (refs.length === 0) return out;
     const sorted = inKeyOrder(refs);
-    const keys = [sorted.map((r) => r.level), sorted.map((r) => r.key), sorted.map((r) => r.window_start_ms)];
-    await tx.query(
-      `INSERT INTO windows (${WINDOW_COLUMNS})
-       SELECT r.l, r.k, r.s, r.s + $4::bigint, 0, 'provisional', false, $5::jsonb, $6::bigint
-       FROM UNNEST($1::text[], $2::text[], $3::bigint[]) AS r(l, k, s)
-       ORDER BY r.l, r.k, r.s
-       ON CONFLICT (level, key, window_start_ms) DO NOTHING`,
-      [...keys, WINDOW_MS, JSON.stringify(EMPTY_MEASURES), now_ms],
-    );
     const { rows } = await tx.query<WindowRow>(
-      `SELECT ${WINDOW_COLUMNS} FROM windows
-       WHERE (level, key, window_start_ms) IN (SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[]))
-       ORDER BY level, key, window_start_ms
-       FOR UPDATE`,
-      keys,
+      `WITH wanted (level, key, window_start_ms) AS (SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[])),
+       created AS (
+         INSERT INTO windows (${WINDOW_COLUMNS})
+         SELECT level, key, window_start_ms, window_start_ms + $4::bigint, 0, 'provisional', false, $5::jsonb, $6::bigint
+         FROM wanted ORDER BY level, key, window_start_ms
+         ON CONFLICT (level, key, window_start_ms) DO NOTHING
+         RETURNING ${WINDOW_COLUMNS})
+       SELECT * FROM (
+         SELECT ${WINDOW_COLUMNS} FROM windows WHERE (level, key, window_start_ms) IN (SELECT * FROM wanted)
+         ORDER BY level, key, window_start_ms FOR UPDATE) AS stored
+       UNION ALL SELECT * FROM created`,
+      [...keyColumns(sorted), WINDOW_MS, JSON.stringify(EMPTY_MEASURES), now_ms],
     );
-    for (const r of rows) out.set(windowRefKey(r), r);
+    const found = new Map(rows.map((r) => [windowRefKey(r), r]));
+    const raced = sorted.filter((r) => !found.has(windowRefKey(r)));
+    if (raced.length > 0) {
+      const { rows: committed } = await tx.query<WindowRow>(
+        `SELECT ${WINDOW_COLUMNS} FROM windows
+         WHERE (level, key, window_start_ms) IN (SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[]))
+         ORDER BY level, key, window_start_ms FOR UPDATE`,
+        keyColumns(raced),
+      );
+      for (const r of committed) found.set(windowRefKey(r), r);
+    }
+    // In key order, as they were locked.
+    for (const ref of sorted) {
+      const k = windowRefKey(ref);
+      const row = found.get(k);
+      if (row) out.set(k, row);
+    }
     return out;
   }
 
@@ -450,6 +466,11 @@ export class Store {
     const { rows } = await this.db.query<{ n: number }>('SELECT count(*)::int AS n FROM dead_letters');
     return rows[0]?.n ?? 0;
   }
+}
+
+/** Window keys as three parallel arrays, for UNNEST. */
+function keyColumns(refs: WindowRef[]): [string[], string[], number[]] {
+  return [refs.map((r) => r.level), refs.map((r) => r.key), refs.map((r) => r.window_start_ms)];
 }
 
 /** Refs or rows sorted by their window key, each key built once (a comparator building it would do so n log n times). */
