@@ -92,12 +92,15 @@ function parseRate(): void {
   rows.push([`TMDD 3.03 parse (${(Buffer.byteLength(xml) / 1e6).toFixed(1)} MB, 5,000 details)${flags ? `, node ${flags}` : ''}`, `${median(runs).toFixed(1)} MB/s`, '—']);
 }
 
-/** Builds the agent bundle as a board runs it (npm run build:agent); returns its path and the Node flags of its first line. */
+let built: { bundle: string; flags: string[] } | null = null;
+
+/** The agent bundle as a board runs it (npm run build:agent, once per run): its path and its first line's Node flags. */
 function agentBundle(): { bundle: string; flags: string[] } {
+  if (built) return built;
   execFileSync(process.execPath, [join(import.meta.dirname, '..', 'scripts', 'build-agent.mjs')], { stdio: 'ignore' });
   const bundle = join(import.meta.dirname, '..', 'dist', 'wacoflow-agent.mjs');
   const flags = readFileSync(bundle, 'utf8').split('\n', 1)[0]!.replace(/^#!.*?\bnode\b/, '').split(' ').filter(Boolean);
-  return { bundle, flags };
+  return (built = { bundle, flags });
 }
 
 /** The same parse in a Node started with the bundle's flags (no optimising compiler): what a board gets. */

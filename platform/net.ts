@@ -1,4 +1,4 @@
-/** Listening on a port with an error a person can act on. */
+/** Listening on a port with an error a person can act on; Nagle's algorithm off on an MQTT client's socket. */
 import type { Server } from 'node:net';
 import { ERR, WacoflowError } from './errors.ts';
 
@@ -27,4 +27,13 @@ export function listen(server: Server, host: string, port: number, setting: stri
     server.once('listening', onListening);
     server.listen(port, host);
   });
+}
+
+/**
+ * Nagle's algorithm off on an mqtt.js client's socket (TCP or TLS), for its current connection: small packets
+ * (a publish, a PUBACK) go out at once instead of waiting for the peer's TCP ACK of the last one. Call it on
+ * every `connect`, since a reconnection brings a new socket.
+ */
+export function noDelay(client: { stream?: unknown }): void {
+  (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
 }

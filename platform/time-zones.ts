@@ -88,8 +88,9 @@ export function parseTzif(bytes: Uint8Array, source = 'TZif data'): ZoneRules {
   const last = counts.time - 1;
   return {
     offsetSeconds(t_s: number): number {
-      // Before the first transition (or with none) the first local time type applies (RFC 8536 §3.2).
-      if (last < 0 || t_s < transitions[0]!) return footer && last < 0 ? footer.offsetSeconds(t_s) : offsets[0]!;
+      if (last < 0) return footer ? footer.offsetSeconds(t_s) : offsets[0]!; // a rule only (UTC, fixed offsets)
+      // Before the first transition the first local time type applies (RFC 8536 §3.2).
+      if (t_s < transitions[0]!) return offsets[0]!;
       if (t_s >= transitions[last]!) return footer ? footer.offsetSeconds(t_s) : offsets[typeOf[last]!]!;
       let lo = 0;
       let hi = last; // transitions[lo] <= t_s < transitions[hi]

@@ -243,8 +243,7 @@ export class Store {
    * comes back from neither part; a second statement, which sees it committed, locks those.
    */
   async claimWindows(tx: SqlExecutor, refs: WindowRef[], now_ms: number): Promise<Map<string, WindowRow>> {
-    const out = new Map<string, WindowRow>();
-    if (refs.length === 0) return out;
+    if (refs.length === 0) return new Map();
     const sorted = inKeyOrder(refs);
     const { rows } = await tx.query<WindowRow>(
       `WITH wanted (level, key, window_start_ms) AS (SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[])),
@@ -272,6 +271,7 @@ export class Store {
       for (const r of committed) found.set(windowRefKey(r), r);
     }
     // In key order, as they were locked.
+    const out = new Map<string, WindowRow>();
     for (const ref of sorted) {
       const k = windowRefKey(ref);
       const row = found.get(k);

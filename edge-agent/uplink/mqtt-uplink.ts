@@ -9,6 +9,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { encode, mqttTopic, type Bin, type BinBatch, type Heartbeat, type Status } from '../../protocol/index.ts';
 import type { Clock } from '../../platform/clock.ts';
+import { noDelay } from '../../platform/net.ts';
 import type { Outbox } from '../outbox/outbox.ts';
 
 export interface UplinkConfig {
@@ -90,8 +91,7 @@ export class MqttUplink {
     });
     this.client = client;
     client.on('connect', () => {
-      // Nagle off: small publishes go out at once instead of waiting for the gateway's TCP ACK of the last one.
-      (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
+      noDelay(client);
       this.deps.logger.info({ broker: c.url }, 'uplink connected');
       client.publish(statusTopic, this.status('online'), { qos: 1, retain: true });
       this.pump();

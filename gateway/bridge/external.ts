@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { kafkaTopics, MQTT_ROOT, parseMqttTopic } from '../../protocol/index.ts';
 import type { Clock } from '../../platform/clock.ts';
 import type { Log, LogProducer } from '../../platform/log/log.ts';
+import { noDelay } from '../../platform/net.ts';
 import type { GatewayMetrics } from '../metrics.ts';
 import { forward } from './bridge.ts';
 
@@ -71,8 +72,8 @@ export function buildExternalBridge(config: ExternalBridgeConfig, deps: { log: L
         );
       };
       c.on('error', (err) => deps.logger.warn({ err: err.message }, 'external broker error'));
-      // Nagle off on every (re)connection: each PUBACK goes to the broker the moment Kafka confirmed the message.
-      c.on('connect', () => (c.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true));
+      // Each PUBACK goes to the broker the moment Kafka confirmed the message.
+      c.on('connect', () => noDelay(c));
       await new Promise<void>((resolve, reject) => {
         c.once('connect', (ack) => {
           // With a resumed session the broker already has our subscriptions; subscribing again is harmless.
