@@ -105,6 +105,36 @@ export function storeContract(name: string, open: () => Promise<SqlDriver>): voi
       expect((await store.windowsOf('detector', 'race', T0, T0 + 1)).map((w) => w.measures.volume)).toEqual([12]);
     });
 
+    it('finalises windows in the order ingest claims them, so the two never wait on each other in a circle', async () => {
+      // Ingest claims detector and station windows in key order (corridors last). Two due windows stored the other
+      // way round: a finaliser locking in table order would take the station's row, then wait for the detector's,
+      // which an ingest transaction holds while it waits for the station's: a deadlock, and one of them aborted.
+      const at = T0 - 3_600_000;
+      const due = (level: 'detector' | 'station', key: string): WindowRow => ({
+        level, key, window_start_ms: at, window_end_ms: at + 300_000, revision: 0, state: 'provisional',
+        clock_untrusted: false, measures: { ...expecting(15), volume: 1, samples_seen: 15 }, updated_ms: at,
+      });
+      const [detector, station] = [due('detector', 'order-d'), due('station', 'order-s')];
+      await store.transaction((tx) => store.writeWindows(tx, [station]));
+      await store.transaction((tx) => store.writeWindows(tx, [detector]));
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let claimedFirst!: () => void;
+      const firstClaimed = new Promise<void>((r) => (claimedFirst = r));
+      const ingest = store.transaction(async (tx) => {
+        await store.claimWindows(tx, [detector], at);
+        claimedFirst();
+        await held;
+        await store.claimWindows(tx, [station], at);
+      });
+      await firstClaimed;
+      const finalised = store.finalizeDue(at + 400_000, 60_000, 0);
+      await new Promise((r) => setTimeout(r, 200)); // let the finaliser reach the held row (it must wait there)
+      release();
+      const [, rows] = await Promise.all([ingest, finalised]);
+      expect(rows.filter((w) => w.key.startsWith('order-')).map((w) => [w.key, w.state]).sort()).toEqual([['order-d', 'final'], ['order-s', 'final']]);
+    });
+
     it('finalises under a lease only while the lease is held', async () => {
       const row: WindowRow = {
         level: 'station', key: 'fenced', window_start_ms: T0, window_end_ms: T0 + 300_000, revision: 0, state: 'provisional',

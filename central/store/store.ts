@@ -187,6 +187,7 @@ export class Store {
   /**
    * Final `no_data` windows for every known detector, station and corridor that has no window at these starts:
    * an offline detector shows as a window that saw nothing, not as a hole. Returns the rows it created.
+   * Inserted in the order ingest claims windows (corridors last), as finalizeDue locks them.
    */
   async fillNoData(tx: SqlExecutor, window_starts: number[], now_ms: number): Promise<WindowRow[]> {
     if (window_starts.length === 0) return [];
@@ -199,7 +200,7 @@ export class Store {
        INSERT INTO windows (${WINDOW_COLUMNS})
        SELECT k.level, k.key, w.s, w.s + $2::bigint, 0, 'final', false, $3::jsonb, $4::bigint
        FROM keys k CROSS JOIN UNNEST($1::bigint[]) AS w(s)
-       ORDER BY k.level, k.key, w.s
+       ORDER BY k.level = 'corridor', k.level, k.key, w.s
        ON CONFLICT (level, key, window_start_ms) DO NOTHING
        RETURNING ${WINDOW_COLUMNS}`,
       [window_starts, WINDOW_MS, JSON.stringify(EMPTY_MEASURES), now_ms],
@@ -342,9 +343,16 @@ export class Store {
         );
         if (rows.length === 0) return [];
       }
+      // The due rows are locked first, in the order ingest claims windows (detectors and stations by key, then
+      // corridors, which are rolled up last): a plain UPDATE would lock them in table order and could wait, in a
+      // circle, on an ingest transaction that waits on it.
       const { rows: finals } = await tx.query<WindowRow>(
-        `UPDATE windows SET state = 'final', updated_ms = $1
-         WHERE state = 'provisional' AND window_end_ms + $2 <= $1
+        `WITH due AS (
+           SELECT level AS l, key AS k, window_start_ms AS s FROM windows
+           WHERE state = 'provisional' AND window_end_ms + $2 <= $1
+           ORDER BY level = 'corridor', level, key, window_start_ms FOR UPDATE)
+         UPDATE windows SET state = 'final', updated_ms = $1
+         FROM due WHERE (level, key, window_start_ms) = (due.l, due.k, due.s) AND state = 'provisional'
          RETURNING ${WINDOW_COLUMNS}`,
         [now_ms, grace_ms],
       );
