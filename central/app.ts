@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { alignDown, encode, kafkaTopics, WINDOW_MS, type DeviceCommand, type Station, type WindowLevel, type WindowResult } from '../protocol/index.ts';
+import { alignDown, encode, kafkaTopics, WINDOW_MS, type Bin, type DeviceCommand, type Station, type WindowLevel, type WindowResult } from '../protocol/index.ts';
 import type { Cancel, Clock } from '../platform/clock.ts';
 import type { Log, LogConsumer, LogProducer } from '../platform/log/log.ts';
 import { listen } from '../platform/net.ts';
@@ -84,6 +84,13 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
   let stopFinalizer: Cancel | null = null;
   let finalizing: Promise<unknown> = Promise.resolve();
 
+  // Each detector's station: from the inventory, then from the detectors table at start and from every bin
+  // stored since, so results about a detector travel keyed by its station, as everything else does.
+  const detectorStation = new Map((deps.detectors ?? []).map((d) => [d.detector_id, d.station_id]));
+  const stationOf = (key: string): string => detectorStation.get(key) ?? key;
+  /** The key a window result travels under on the log: its station (a corridor's own id for corridors). */
+  const logKey = (w: WindowResult): string => (w.level === 'detector' ? stationOf(w.key) : w.key);
+
   const emit = (rows: WindowRow[]): WindowResult[] => {
     const results = rows.map((r) => toWindowResult(r, lookup));
     for (const w of results) {
@@ -93,7 +100,7 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
     if (producer && results.length > 0) {
       // Downstream copy for other consumers; PostgreSQL already holds the result, so a failure here is logged.
       producer
-        .send(topics.windows, results.map((w) => ({ key: w.key, value: encode(w), headers: { type: 'window' } })))
+        .send(topics.windows, results.map((w) => ({ key: logKey(w), value: encode(w), headers: { type: 'window' } })))
         .catch((err: unknown) => logger.warn({ err }, 'could not publish window results to the log'));
     }
     return results;
@@ -121,7 +128,6 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
     stationLevels: async () => (await store.latestFinalWindows('station')).map((r) => ({ station_id: r.key, congestion: toWindowResult(r, lookup).congestion })),
   });
 
-  const detectorStation = new Map((deps.detectors ?? []).map((d) => [d.detector_id, d.station_id]));
   const finalizer = new Finalizer({
     store, clock, logger, emit,
     newAnalytics: () => new Analytics(config.time_zone, stations),
@@ -133,7 +139,7 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
     toResult: (row) => toWindowResult(row, lookup),
     producer: () => producer,
     alerts_topic: topics.alerts,
-    stationOf: (key) => detectorStation.get(key) ?? key,
+    stationOf,
     onAlert: (alert) => {
       metrics.alerts.inc({ kind: alert.kind, state: alert.state });
       events.emit('alert', alert);
@@ -153,7 +159,8 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
   };
 
   /** Windows written by a bin batch: emitted, and revisions analysed when this instance runs the analytics. */
-  const onWindows = (rows: WindowRow[]): void => {
+  const onWindows = (rows: WindowRow[], bins: Bin[]): void => {
+    for (const b of bins) detectorStation.set(b.detector_id, b.station_id);
     const results = emit(rows);
     finalizing = finalizing.then(() => finalizer.revised(results)).catch((err: unknown) => logger.warn({ err }, 'analysing revised windows failed'));
   };
@@ -219,6 +226,7 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
       await store.migrate();
       await store.upsertStations(deps.stations, clock.now());
       await store.upsertDetectors(deps.detectors ?? [], clock.now());
+      for (const d of await store.detectors()) detectorStation.set(d.detector_id, d.station_id);
       await log.ensureTopics(
         Object.entries(topics).map(([k, name]) => ({ name, partitions: config.partitions[k as keyof typeof topics], compact: name === topics.admin })),
       );

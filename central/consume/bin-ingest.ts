@@ -13,8 +13,8 @@ export interface IngestDeps extends ConsumeContext {
   stations: ReadonlyMap<string, Station>;
   /** A bin whose window ended longer ago than this is a late event: recorded, counted, not folded. */
   late_horizon_ms: number;
-  /** Called with every window row the transaction wrote, after it committed. */
-  onWindows(rows: WindowRow[]): void;
+  /** Called with every window row the transaction wrote, and the bins it folded in, after it committed. */
+  onWindows(rows: WindowRow[], bins: Bin[]): void;
 }
 
 export function deadLetter(record: LogRecord, reason: string, field: string | null, now_ms: number): DeadLetter {
@@ -58,7 +58,7 @@ export async function ingestBins(batch: LogBatch, consumer: LogConsumer, deps: I
   });
 
   deps.positions.advanced(batch, next);
-  deps.onWindows(rows);
+  deps.onWindows(rows, fresh);
   await commitToLog(consumer, batch, next, deps);
   deps.metrics.bins.inc({ result: 'stored' }, fresh.length - late.length);
   deps.metrics.bins.inc({ result: 'late' }, recordedLate);
