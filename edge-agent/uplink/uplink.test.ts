@@ -2,7 +2,7 @@
  * The uplink after an outage: live bins go at once, the backlog drains no faster than configured; and on a
  * half-open link it reconnects after the acknowledgement timeout rather than the keepalive.
  */
-import mqttPacket from 'mqtt-packet';
+import { createRequire } from 'node:module';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { decode, expecting, KAFKA_TOPICS, type Bin } from '../../protocol/index.ts';
@@ -10,6 +10,9 @@ import { scaledClock, systemClock } from '../../platform/clock.ts';
 import { FaultProxy } from '../../chaos/proxy.ts';
 import { localGateway } from '../../test/local-gateway.ts';
 import { MemoryOutbox } from '../outbox/memory-outbox.ts';
+
+/** mqtt-packet as mqtt.js loads it (a dependency of a dependency: the copy mqtt.js resolves, whichever that is). */
+const mqttPacket = createRequire(createRequire(import.meta.url).resolve('mqtt'))('mqtt-packet') as { writeToStream: { cacheNumbers: boolean } };
 import { MemorySeqSource } from '../outbox/seq-file.ts';
 import { MqttUplink } from './mqtt-uplink.ts';
 
@@ -53,7 +56,7 @@ describe('MqttUplink draining a backlog', () => {
       expect(lastBacklog - started).toBeGreaterThanOrEqual(9_000);
       expect(outbox.stats(clock.now()).depth).toBe(0);
       // The uplink turned off mqtt-packet's table of 65,536 pre-built packet ids (6.6 MB of a board's heap).
-      expect((mqttPacket.writeToStream as unknown as { cacheNumbers: boolean }).cacheNumbers).toBe(false);
+      expect(mqttPacket.writeToStream.cacheNumbers).toBe(false);
     } finally {
       await consumer.stop();
       await uplink.stop();
