@@ -11,7 +11,8 @@ export const Id = z
 export const EpochMs = z.number().int().min(0).max(8_640_000_000_000);
 export const DurationMs = z.number().int().positive().max(86_400_000);
 export const Count = z.number().int().min(0);
-export const Finite = z.number().refine(Number.isFinite, 'must be a finite number');
+/** A finite number: zod 4's numbers refuse Infinity and NaN themselves (JSON's 1e400 parses to Infinity). */
+export const Finite = z.number();
 
 export const ClockState = z.object({
   /** Whether the agent's clock was synchronised (NTP/chrony) when the timestamps were taken. */
