@@ -42,10 +42,15 @@ export class AnalyticsStore {
 
   async saveLearnedFreeFlow(learned: ReadonlyMap<string, number>): Promise<void> {
     if (learned.size === 0) return;
-    await this.db.query(
-      `UPDATE stations s SET learned_free_flow_kmh = u.v FROM UNNEST($1::text[], $2::float8[]) AS u(id, v) WHERE s.station_id = u.id`,
-      [[...learned.keys()], [...learned.values()]],
-    );
+    // Locked in key order first, as upsertStations writes them, so an instance starting meanwhile cannot deadlock
+    // with this: an UPDATE … FROM locks rows in whatever order its join produces them.
+    await this.db.transaction(async (tx) => {
+      await tx.query('SELECT 1 FROM stations WHERE station_id = ANY($1::text[]) ORDER BY station_id FOR UPDATE', [[...learned.keys()]]);
+      await tx.query(
+        `UPDATE stations s SET learned_free_flow_kmh = u.v FROM UNNEST($1::text[], $2::float8[]) AS u(id, v) WHERE s.station_id = u.id`,
+        [[...learned.keys()], [...learned.values()]],
+      );
+    });
   }
 
   async learnedFreeFlow(): Promise<Map<string, number>> {

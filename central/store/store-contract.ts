@@ -135,6 +135,30 @@ export function storeContract(name: string, open: () => Promise<SqlDriver>): voi
       expect(rows.filter((w) => w.key.startsWith('order-')).map((w) => [w.key, w.state]).sort()).toEqual([['order-d', 'final'], ['order-s', 'final']]);
     });
 
+    it('registers detectors in key order, so an instance starting beside an ingesting one never deadlocks', async () => {
+      // An ingest transaction has registered one detector it saw and will register another; meanwhile a starting
+      // instance writes its inventory, listed the other way round. Written in list order, each would wait on the
+      // other's new row: PostgreSQL aborts one (the fault harness saw a starting central exit of it).
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let registeredFirst!: () => void;
+      const firstRegistered = new Promise<void>((r) => (registeredFirst = r));
+      const seen = (detector_id: string): Bin => ({ ...bin(1, 1), detector_id });
+      const ingest = store.transaction(async (tx) => {
+        await store.observeDetectors(tx, [seen('order-det-a')], T0);
+        registeredFirst();
+        await held;
+        await store.observeDetectors(tx, [seen('order-det-b')], T0);
+      });
+      await firstRegistered;
+      const starting = store.upsertDetectors([{ detector_id: 'order-det-b', station_id: 's1' }, { detector_id: 'order-det-a', station_id: 's1' }], T0);
+      await new Promise((r) => setTimeout(r, 200)); // let the inventory write reach the held row (it must wait there)
+      release();
+      await Promise.all([ingest, starting]);
+      const rows = (await store.detectors()).filter((d) => d.detector_id.startsWith('order-det-'));
+      expect(rows.map((d) => [d.detector_id, d.source, d.last_event_ms])).toEqual([['order-det-a', 'inventory', T0 + 60_000], ['order-det-b', 'inventory', T0 + 60_000]]);
+    });
+
     it('finalises under a lease only while the lease is held', async () => {
       const row: WindowRow = {
         level: 'station', key: 'fenced', window_start_ms: T0, window_end_ms: T0 + 300_000, revision: 0, state: 'provisional',

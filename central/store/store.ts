@@ -83,6 +83,7 @@ export class Store {
     await this.db.query(
       `INSERT INTO stations (station_id, name, kind, corridor_id, lat, lon, lanes, free_flow_kmh, updated_ms)
        SELECT *, $9::bigint FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[], $7::int[], $8::float8[])
+       ORDER BY 1
        ON CONFLICT (station_id) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, corridor_id = EXCLUDED.corridor_id,
          lat = EXCLUDED.lat, lon = EXCLUDED.lon, lanes = EXCLUDED.lanes, free_flow_kmh = EXCLUDED.free_flow_kmh,
          updated_ms = EXCLUDED.updated_ms`,
@@ -97,12 +98,16 @@ export class Store {
     return rows;
   }
 
-  /** The configured detector inventory; a detector already observed keeps its history. */
+  /**
+   * The configured detector inventory; a detector already observed keeps its history. Rows are written in key
+   * order, as observeDetectors writes them: an instance starting while another ingests must not lock the same
+   * rows in another order (PostgreSQL would abort one of them: the fault harness saw a starting central die of it).
+   */
   async upsertDetectors(detectors: DetectorRef[], now_ms: number): Promise<void> {
     if (detectors.length === 0) return;
     await this.db.query(
       `INSERT INTO detectors (detector_id, station_id, source, updated_ms)
-       SELECT *, 'inventory', $3::bigint FROM UNNEST($1::text[], $2::text[])
+       SELECT *, 'inventory', $3::bigint FROM UNNEST($1::text[], $2::text[]) ORDER BY 1
        ON CONFLICT (detector_id) DO UPDATE SET station_id = EXCLUDED.station_id, source = 'inventory', updated_ms = EXCLUDED.updated_ms`,
       [detectors.map((d) => d.detector_id), detectors.map((d) => d.station_id), now_ms],
     );
@@ -121,6 +126,7 @@ export class Store {
     await tx.query(
       `INSERT INTO detectors (detector_id, station_id, source, first_seen_ms, last_event_ms, updated_ms, device_id)
        SELECT d, s, 'observed', $4::bigint, e, $4::bigint, v FROM UNNEST($1::text[], $2::text[], $3::bigint[], $5::text[]) AS u(d, s, e, v)
+       ORDER BY d
        ON CONFLICT (detector_id) DO UPDATE SET
          first_seen_ms = COALESCE(detectors.first_seen_ms, EXCLUDED.first_seen_ms),
          device_id = CASE WHEN EXCLUDED.last_event_ms >= COALESCE(detectors.last_event_ms, 0) THEN EXCLUDED.device_id ELSE detectors.device_id END,
