@@ -31,7 +31,45 @@ function project(stations, width, height, pad) {
   const kx = Math.cos(((minLat + maxLat) / 2) * Math.PI / 180); // metres per degree of longitude shrink with latitude
   const spanX = Math.max((maxLon - minLon) * kx, 1e-6), spanY = Math.max(maxLat - minLat, 1e-6);
   const scale = Math.min((width - 2 * pad) / spanX, (height - 2 * pad) / spanY);
-  return (s) => [pad + (s.lon - minLon) * kx * scale, height - pad - (s.lat - minLat) * scale];
+  // Centred: the spare room is shared by both sides, so a label can go either way of a station at the edge.
+  const [dx, dy] = [(width - 2 * pad - spanX * scale) / 2, (height - 2 * pad - spanY * scale) / 2];
+  return (s) => [pad + dx + (s.lon - minLon) * kx * scale, height - pad - dy - (s.lat - minLat) * scale];
+}
+
+/** Rendered width of a map label line, measured with the font the map uses (style.css, `svg.map .station text`). */
+const labelWidth = (() => {
+  const ctx = document.createElement('canvas').getContext('2d');
+  return (text, bold) => {
+    ctx.font = `${bold ? '700 ' : ''}11px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif`;
+    return ctx.measureText(text).width;
+  };
+})();
+
+/**
+ * Where each station's two-line label goes: right of its mark, else left, above or below, whichever covers
+ * least of the labels placed so far, the other marks and the map's edge. Stations on one road sit close
+ * together, and a label on a wall display is only useful if it can be read.
+ */
+function placeLabels(items, W, H) {
+  const area = (a, b) => Math.max(0, Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0)) * Math.max(0, Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0));
+  const marks = items.map(({ x, y, r }) => ({ x0: x - r, y0: y - r, x1: x + r, y1: y + r }));
+  const placed = [];
+  return items.map((it, i) => {
+    const w = Math.max(labelWidth(it.name, false), labelWidth(it.detail, true)) + 2;
+    const spots = [
+      { anchor: 'start', x: it.x + it.r + 4, y: it.y - 2, x0: it.x + it.r + 3 },
+      { anchor: 'end', x: it.x - it.r - 4, y: it.y - 2, x0: it.x - it.r - 5 - w },
+      { anchor: 'middle', x: it.x, y: it.y - it.r - 18, x0: it.x - w / 2 },
+      { anchor: 'middle', x: it.x, y: it.y + it.r + 13, x0: it.x - w / 2 },
+    ].map((spot) => ({ ...spot, box: { x0: spot.x0, y0: spot.y - 10, x1: spot.x0 + w, y1: spot.y + 16 } }));
+    const cost = ({ box }) =>
+      placed.reduce((a, b) => a + area(box, b), 0) +
+      marks.reduce((a, m, j) => a + (j === i ? 0 : area(box, m)), 0) +
+      (box.x1 - box.x0) * (box.y1 - box.y0) - area(box, { x0: 0, y0: 0, x1: W, y1: H });
+    const best = spots.reduce((a, b) => (cost(b) < cost(a) ? b : a));
+    placed.push(best.box);
+    return best;
+  });
 }
 
 function renderMap() {
@@ -45,15 +83,19 @@ function renderMap() {
     const pts = members.sort((a, b) => a.lat - b.lat || a.lon - b.lon).map((s) => xy(s).join(',')).join(' ');
     return `<polyline class="road" points="${pts}"/>`;
   });
-  const marks = stations.map((s) => {
+  const items = stations.map((s) => {
     const w = shown(s);
     const level = w?.congestion ?? 'unknown';
     const [x, y] = xy(s);
-    const r = s.kind === 'intersection' ? 9 : 11;
-    return `<g class="station" data-station="${esc(s.station_id)}" data-level="${esc(level)}" tabindex="0" role="link" aria-label="${esc(s.name)}: ${esc(level)}">
+    return { s, level, x, y, r: s.kind === 'intersection' ? 9 : 11, name: s.name, detail: `${level}${w?.speed_kmh != null ? ` · ${fmt(w.speed_kmh)} km/h` : ''}` };
+  });
+  const spots = placeLabels(items, W, H);
+  const marks = items.map(({ s, level, x, y, r, name, detail }, i) => {
+    const { anchor, x: tx, y: ty } = spots[i];
+    return `<g class="station" data-station="${esc(s.station_id)}" data-level="${esc(level)}" tabindex="0" role="link" aria-label="${esc(name)}: ${esc(level)}">
       <circle cx="${x}" cy="${y}" r="${r}" fill="${COLOURS[level]}"/>
-      <text x="${x + r + 4}" y="${y - 2}">${esc(s.name)}</text>
-      <text class="level" x="${x + r + 4}" y="${y + 11}">${esc(level)}${w?.speed_kmh != null ? ` · ${fmt(w.speed_kmh)} km/h` : ''}</text>
+      <text x="${tx}" y="${ty}" text-anchor="${anchor}">${esc(name)}</text>
+      <text class="level" x="${tx}" y="${ty + 13}" text-anchor="${anchor}">${esc(detail)}</text>
     </g>`;
   });
   const counts = LEVELS.map((l) => [l, stations.filter((s) => (shown(s)?.congestion ?? 'unknown') === l).length]);

@@ -56,6 +56,29 @@ describe.skipIf(!CHROMIUM && !required)('dashboard in Chromium', () => {
       const marks = await page.$$eval('svg.map g.station', (gs) => gs.map((g) => ({ id: g.getAttribute('data-station'), level: g.getAttribute('data-level'), text: g.textContent })));
       expect(marks.map((m) => m.id).sort()).toEqual(WACO_STATIONS.map((s) => s.station_id).sort());
       for (const m of marks) expect(m.text).toContain(m.level!);
+      // Every label readable: none covers another station's label or mark, none runs off the map.
+      const boxes = await page.$$eval('svg.map g.station', (gs) => {
+        type Rects = { getBoundingClientRect(): { left: number; top: number; right: number; bottom: number } };
+        const rect = (els: Rects[]) => {
+          const rs = els.map((e) => e.getBoundingClientRect());
+          return { x0: Math.min(...rs.map((r) => r.left)), y0: Math.min(...rs.map((r) => r.top)), x1: Math.max(...rs.map((r) => r.right)), y1: Math.max(...rs.map((r) => r.bottom)) };
+        };
+        const map = (gs[0]!.ownerSVGElement as unknown as Rects).getBoundingClientRect();
+        return {
+          map: { x0: map.left, y0: map.top, x1: map.right, y1: map.bottom },
+          stations: gs.map((g) => ({ id: g.getAttribute('data-station')!, label: rect([...g.querySelectorAll('text')]), mark: rect([g.querySelector('circle')!]) })),
+        };
+      });
+      type Box = { x0: number; y0: number; x1: number; y1: number };
+      const meets = (a: Box, b: Box) => Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0) > 0.5 && Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0) > 0.5;
+      for (const a of boxes.stations) {
+        expect(a.label.x0 >= boxes.map.x0 && a.label.x1 <= boxes.map.x1 && a.label.y0 >= boxes.map.y0 && a.label.y1 <= boxes.map.y1, `${a.id}'s label inside the map`).toBe(true);
+        for (const b of boxes.stations) {
+          if (a.id === b.id) continue;
+          expect(meets(a.label, b.label), `${a.id}'s label over ${b.id}'s label`).toBe(false);
+          expect(meets(a.label, b.mark), `${a.id}'s label over ${b.id}'s mark`).toBe(false);
+        }
+      }
       await shot(page, 'map');
 
       // The incident (simulated minute 15, about 15 s in): the station turns severe on this page, no reload.
