@@ -87,7 +87,10 @@ function renderMap() {
     const w = shown(s);
     const level = w?.congestion ?? 'unknown';
     const [x, y] = xy(s);
-    return { s, level, x, y, r: s.kind === 'intersection' ? 9 : 11, name: s.name, detail: `${level}${w?.speed_kmh != null ? ` · ${fmt(w.speed_kmh)} km/h` : ''}` };
+    // The level is the worse of what speed and occupancy say, so both are shown: "severe · 82 km/h" alone
+    // reads as a contradiction when a queue over the detector drove it.
+    const measured = [w?.speed_kmh != null ? `${fmt(w.speed_kmh)} km/h` : null, w?.occupancy_pct != null ? `${fmt(w.occupancy_pct)} % occ.` : null].filter(Boolean);
+    return { s, level, x, y, r: s.kind === 'intersection' ? 9 : 11, name: s.name, detail: [level, ...measured].join(' · ') };
   });
   const spots = placeLabels(items, W, H);
   const marks = items.map(({ s, level, x, y, r, name, detail }, i) => {
@@ -103,8 +106,8 @@ function renderMap() {
     <div class="panel"><h2>Waco: ${stations.length} stations</h2>
       <svg class="map" viewBox="0 0 ${W} ${H}" role="img" aria-label="Map of Waco stations by congestion">${roads.join('')}${marks.join('')}</svg>
       <div class="legend">${counts.map(([l, n]) => `${chip(l)} ${n}`).join(' ')}</div></div>
-    <div class="panel"><h2>Stations</h2><table><thead><tr><th>station</th><th>level</th><th>km/h</th><th>LOS</th></tr></thead><tbody>
-      ${stations.map((s) => { const w = shown(s); return `<tr data-row="${esc(s.station_id)}"><td><a href="#/station/${encodeURIComponent(s.station_id)}">${esc(s.name)}</a></td><td>${chip(w?.congestion ?? 'unknown')}</td><td class="num">${fmt(w?.speed_kmh)}</td><td>${esc(w?.los ?? '—')}</td></tr>`; }).join('')}
+    <div class="panel"><h2>Stations</h2><table><thead><tr><th>station</th><th>level</th><th>km/h</th><th>occ. %</th><th>LOS</th></tr></thead><tbody>
+      ${stations.map((s) => { const w = shown(s); return `<tr data-row="${esc(s.station_id)}"><td><a href="#/station/${encodeURIComponent(s.station_id)}">${esc(s.name)}</a></td><td>${chip(w?.congestion ?? 'unknown')}</td><td class="num">${fmt(w?.speed_kmh)}</td><td class="num">${fmt(w?.occupancy_pct)}</td><td>${esc(w?.los ?? '—')}</td></tr>`; }).join('')}
     </tbody></table></div></div>`;
   for (const g of page.querySelectorAll('g.station')) g.addEventListener('click', () => (location.hash = `#/station/${encodeURIComponent(g.dataset.station)}`));
 }
