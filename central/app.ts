@@ -84,9 +84,9 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
   let stopFinalizer: Cancel | null = null;
   let finalizing: Promise<unknown> = Promise.resolve();
 
-  // Each detector's station: from the inventory, then from the detectors table at start and from every bin
-  // stored since, so results about a detector travel keyed by its station, as everything else does.
-  const detectorStation = new Map((deps.detectors ?? []).map((d) => [d.detector_id, d.station_id]));
+  // Each detector's station: from the detectors table at start (the inventory is written there first) and from
+  // every bin stored since, so results about a detector travel keyed by its station, as everything else does.
+  const detectorStation = new Map<string, string>();
   const stationOf = (key: string): string => detectorStation.get(key) ?? key;
   /** The key a window result travels under on the log: its station (a corridor's own id for corridors). */
   const logKey = (w: WindowResult): string => (w.level === 'detector' ? stationOf(w.key) : w.key);

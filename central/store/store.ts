@@ -55,6 +55,13 @@ const NO_DATA_THROUGH = 'no_data_through';
 
 export const WINDOW_COLUMNS = 'level, key, window_start_ms, window_end_ms, revision, state, clock_untrusted, measures, updated_ms';
 
+/**
+ * The one order in which every writer locks window rows: detectors and stations by key, corridors last (ingest
+ * rolls corridors up after their stations, in a second claim). Transactions that all lock in one order never
+ * wait on each other in a circle; one that locked in table order deadlocked with ingest (docs/reliability.md).
+ */
+const WINDOW_LOCK_ORDER = "level = 'corridor', level, key, window_start_ms";
+
 export class Store {
   readonly db: SqlDriver;
   /** Alerts, forecasts and the finalizer's lease. */
@@ -193,7 +200,7 @@ export class Store {
   /**
    * Final `no_data` windows for every known detector, station and corridor that has no window at these starts:
    * an offline detector shows as a window that saw nothing, not as a hole. Returns the rows it created.
-   * Inserted in the order ingest claims windows (corridors last), as finalizeDue locks them.
+   * Inserted in WINDOW_LOCK_ORDER.
    */
   async fillNoData(tx: SqlExecutor, window_starts: number[], now_ms: number): Promise<WindowRow[]> {
     if (window_starts.length === 0) return [];
@@ -204,9 +211,9 @@ export class Store {
          UNION SELECT 'station', station_id FROM stations
          UNION SELECT 'corridor', corridor_id FROM stations WHERE corridor_id IS NOT NULL)
        INSERT INTO windows (${WINDOW_COLUMNS})
-       SELECT k.level, k.key, w.s, w.s + $2::bigint, 0, 'final', false, $3::jsonb, $4::bigint
-       FROM keys k CROSS JOIN UNNEST($1::bigint[]) AS w(s)
-       ORDER BY k.level = 'corridor', k.level, k.key, w.s
+       SELECT level, key, window_start_ms, window_start_ms + $2::bigint, 0, 'final', false, $3::jsonb, $4::bigint
+       FROM keys CROSS JOIN UNNEST($1::bigint[]) AS w(window_start_ms)
+       ORDER BY ${WINDOW_LOCK_ORDER}
        ON CONFLICT (level, key, window_start_ms) DO NOTHING
        RETURNING ${WINDOW_COLUMNS}`,
       [window_starts, WINDOW_MS, JSON.stringify(EMPTY_MEASURES), now_ms],
@@ -257,12 +264,12 @@ export class Store {
        created AS (
          INSERT INTO windows (${WINDOW_COLUMNS})
          SELECT level, key, window_start_ms, window_start_ms + $4::bigint, 0, 'provisional', false, $5::jsonb, $6::bigint
-         FROM wanted ORDER BY level, key, window_start_ms
+         FROM wanted ORDER BY ${WINDOW_LOCK_ORDER}
          ON CONFLICT (level, key, window_start_ms) DO NOTHING
          RETURNING ${WINDOW_COLUMNS})
        SELECT * FROM (
          SELECT ${WINDOW_COLUMNS} FROM windows WHERE (level, key, window_start_ms) IN (SELECT * FROM wanted)
-         ORDER BY level, key, window_start_ms FOR UPDATE) AS stored
+         ORDER BY ${WINDOW_LOCK_ORDER} FOR UPDATE) AS stored
        UNION ALL SELECT * FROM created`,
       [...keyColumns(sorted), WINDOW_MS, JSON.stringify(EMPTY_MEASURES), now_ms],
     );
@@ -272,7 +279,7 @@ export class Store {
       const { rows: committed } = await tx.query<WindowRow>(
         `SELECT ${WINDOW_COLUMNS} FROM windows
          WHERE (level, key, window_start_ms) IN (SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[]))
-         ORDER BY level, key, window_start_ms FOR UPDATE`,
+         ORDER BY ${WINDOW_LOCK_ORDER} FOR UPDATE`,
         keyColumns(raced),
       );
       for (const r of committed) found.set(windowRefKey(r), r);
@@ -313,7 +320,7 @@ export class Store {
          state = CASE WHEN w.state <> 'provisional' AND EXCLUDED.state = 'provisional' THEN 'revised' ELSE EXCLUDED.state END,
          clock_untrusted = EXCLUDED.clock_untrusted, measures = EXCLUDED.measures, updated_ms = EXCLUDED.updated_ms
        RETURNING ${WINDOW_COLUMNS}`,
-      // In key order, as claimWindows and fillNoData take them, so concurrent writers never wait on each other in a circle.
+      // Ingest claims its rows first (claimWindows), so this takes no new locks; the rows come back in key order.
       [JSON.stringify(inKeyOrder(rows))],
     );
     return written.rows;
@@ -349,14 +356,12 @@ export class Store {
         );
         if (rows.length === 0) return [];
       }
-      // The due rows are locked first, in the order ingest claims windows (detectors and stations by key, then
-      // corridors, which are rolled up last): a plain UPDATE would lock them in table order and could wait, in a
-      // circle, on an ingest transaction that waits on it.
+      // The due rows are locked first, in WINDOW_LOCK_ORDER: a plain UPDATE would lock them in table order.
       const { rows: finals } = await tx.query<WindowRow>(
         `WITH due AS (
            SELECT level AS l, key AS k, window_start_ms AS s FROM windows
            WHERE state = 'provisional' AND window_end_ms + $2 <= $1
-           ORDER BY level = 'corridor', level, key, window_start_ms FOR UPDATE)
+           ORDER BY ${WINDOW_LOCK_ORDER} FOR UPDATE)
          UPDATE windows SET state = 'final', updated_ms = $1
          FROM due WHERE (level, key, window_start_ms) = (due.l, due.k, due.s) AND state = 'provisional'
          RETURNING ${WINDOW_COLUMNS}`,
