@@ -174,6 +174,11 @@ describe('zoneOffsetMinutes and isTimeZone', () => {
   it('falls back to the runtime for a zone the database lacks, and refuses unknown names', () => {
     expect(isTimeZone('Asia/Tokyo')).toBe(true); // not among the fixture files
     expect(zoneOffsetMinutes(Date.parse('2026-06-01T00:00:00Z'), 'Asia/Tokyo')).toBe(540);
+    // Across a daylight-saving change, to the millisecond (New York: no fixture file either).
+    expect(zoneOffsetMinutes(Date.parse('2026-03-08T06:59:59.999Z'), 'America/New_York')).toBe(-300);
+    expect(zoneOffsetMinutes(Date.parse('2026-03-08T07:00:00Z'), 'America/New_York')).toBe(-240);
+    expect(zoneOffsetMinutes(Date.parse('2026-11-01T05:59:59.999Z'), 'America/New_York')).toBe(-240);
+    expect(zoneOffsetMinutes(Date.parse('2026-11-01T06:00:00Z'), 'America/New_York')).toBe(-300);
     expect(formatsMade).toBeGreaterThan(0);
     expect(isTimeZone('Mars/Olympus_Mons')).toBe(false);
     expect(isTimeZone('../../etc/passwd')).toBe(false);

@@ -68,30 +68,9 @@ export interface SlotPosition {
   week: number;
 }
 
-const QUARTER_HOUR_MS = 15 * MINUTE_MS;
-const offsets = new Map<string, number>();
-
-/**
- * `zoneOffsetMinutes` is a table lookup where the system has the zone's file, but about 4 µs (an Intl format)
- * where it falls back to the runtime, and a walk over years of history asks millions of times. Since 1972 every
- * zone's offset is a whole quarter hour and changes on a quarter-hour boundary, so the offset at the start of the
- * UTC quarter hour holds for all of it. A deterministic memo, cleared when large.
- */
-function offsetMinutes(t_ms: number, time_zone: string): number {
-  const q = Math.floor(t_ms / QUARTER_HOUR_MS) * QUARTER_HOUR_MS;
-  const id = `${time_zone}@${q}`;
-  let off = offsets.get(id);
-  if (off === undefined) {
-    if (offsets.size >= 100_000) offsets.clear();
-    off = zoneOffsetMinutes(q, time_zone);
-    offsets.set(id, off);
-  }
-  return off;
-}
-
 /** Where a UTC instant falls in the local week. */
 export function slotOf(t_ms: number, time_zone: string, slot_ms: number): SlotPosition {
-  const local = t_ms + offsetMinutes(t_ms, time_zone) * MINUTE_MS - MONDAY_SHIFT_MS;
+  const local = t_ms + zoneOffsetMinutes(t_ms, time_zone) * MINUTE_MS - MONDAY_SHIFT_MS;
   const week = Math.floor(local / WEEK_MS);
   return { slot: Math.floor((local - week * WEEK_MS) / slot_ms), week };
 }
