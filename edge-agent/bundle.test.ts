@@ -41,6 +41,12 @@ describe('agent bundle', () => {
     expect(r?.stderr).toContain(`${config}: inputs: configure at least one input`);
   }, 60_000);
 
+  it("leaves out mqtt.js's WebSocket and SOCKS transports, with an error that names them if one is reached", () => {
+    const text = readFileSync(bundle, 'utf8');
+    expect(text).toContain('the agent bundle has no MQTT ws transport; use mqtt:// or mqtts://');
+    expect(text).toContain('the agent bundle has no MQTT socks transport; use mqtt:// or mqtts://');
+  });
+
   it('is plain ASCII, which V8 keeps at one byte per character', () => {
     const text = readFileSync(bundle);
     expect(text.subarray(0, 2).toString()).toBe('#!');

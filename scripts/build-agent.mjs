@@ -37,7 +37,7 @@ const mqttUnusedTransports = {
     b.onResolve({ filter: /^\.\/(ws|socks)$/ }, (args) =>
       args.importer.includes('/node_modules/mqtt/build/lib/connect/') ? { path: args.path.slice(2), namespace: 'wacoflow-unused' } : undefined);
     b.onLoad({ filter: /.*/, namespace: 'wacoflow-unused' }, (args) => ({
-      contents: `const unused = () => { throw new Error('the agent bundle has no MQTT ${'${args.path}'} transport; use mqtt:// or mqtts://'); };
+      contents: `const unused = () => { throw new Error('the agent bundle has no MQTT ${args.path} transport; use mqtt:// or mqtts://'); };
 module.exports = { __esModule: true, default: unused, streamBuilder: unused, browserStreamBuilder: unused };`,
       loader: 'js',
     }));
