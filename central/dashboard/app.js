@@ -36,11 +36,11 @@ function project(stations, width, height, pad) {
   return (s) => [pad + dx + (s.lon - minLon) * kx * scale, height - pad - dy - (s.lat - minLat) * scale];
 }
 
-/** Rendered width of a map label line, measured with the font the map uses (style.css, `svg.map .station text`). */
+/** Rendered width of a map label line: the page's font at the map labels' 11px (style.css, `svg.map .station text`). */
 const labelWidth = (() => {
   const ctx = document.createElement('canvas').getContext('2d');
   return (text, bold) => {
-    ctx.font = `${bold ? '700 ' : ''}11px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif`;
+    ctx.font = `${bold ? '700 ' : ''}11px ${getComputedStyle(document.body).fontFamily}`;
     return ctx.measureText(text).width;
   };
 })();
