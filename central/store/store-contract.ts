@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode, expecting, type Bin } from '../../protocol/index.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { maintainPartitions } from './partitions.ts';
-import type { SqlDriver } from './sql.ts';
+import type { SqlDriver, SqlExecutor } from './sql.ts';
 import { Store, windowRefKey, type WindowRef, type WindowRow } from './store.ts';
 
 const T0 = 1_764_230_400_000;
@@ -13,6 +13,25 @@ function bin(seq: number, volume: number): Bin {
     device_id: 'agent-1', seq, detector_id: 'd1', station_id: 's1', bin_start_ms: T0, bin_ms: 60_000,
     clock: { synced: true, offset_ms: 0 }, measures: { ...expecting(3), volume, samples_seen: 3 },
   });
+}
+
+/**
+ * Two writers meeting on the same rows: `first` runs in a transaction until it calls `pause`, `meanwhile` starts
+ * (on PostgreSQL it must wait on what `first` holds), and 200 ms later `first` is let go to finish. Returns what
+ * `meanwhile` returned. On PGlite the transactions take turns, so `meanwhile` simply runs after `first`.
+ */
+async function meet<T>(store: Store, first: (tx: SqlExecutor, pause: () => Promise<void>) => Promise<void>, meanwhile: () => Promise<T>): Promise<T> {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let paused!: () => void;
+  const pausing = new Promise<void>((r) => (paused = r));
+  const firstDone = store.transaction((tx) => first(tx, () => (paused(), released)));
+  await Promise.race([pausing, firstDone]);
+  const other = meanwhile();
+  await new Promise((r) => setTimeout(r, 200));
+  release();
+  const [, out] = await Promise.all([firstDone, other]);
+  return out;
 }
 
 export function storeContract(name: string, open: () => Promise<SqlDriver>): void {
@@ -82,25 +101,20 @@ export function storeContract(name: string, open: () => Promise<SqlDriver>): voi
       // consumer restart): the second must see the first's row, not start from nothing and overwrite it.
       const ref: WindowRef = { level: 'detector', key: 'race', window_start_ms: T0 };
       const plus = (row: WindowRow, volume: number): WindowRow => ({ ...row, measures: { ...row.measures, volume: (row.measures.volume ?? 0) + volume } });
-      let release!: () => void;
-      const held = new Promise<void>((r) => (release = r));
-      let claimedFirst!: () => void;
-      const firstClaimed = new Promise<void>((r) => (claimedFirst = r));
-      const first = store.transaction(async (tx) => {
-        const current = await store.claimWindows(tx, [ref], T0);
-        claimedFirst();
-        await held;
-        await store.writeWindows(tx, [plus(current.get(windowRefKey(ref))!, 5)]);
-      });
-      await firstClaimed;
       let secondSaw: WindowRow | undefined;
-      const second = store.transaction(async (tx) => {
-        secondSaw = (await store.claimWindows(tx, [ref], T0)).get(windowRefKey(ref));
-        await store.writeWindows(tx, [plus(secondSaw!, 7)]);
-      });
-      await new Promise((r) => setTimeout(r, 200)); // let the second reach its claim (it must wait there)
-      release();
-      await Promise.all([first, second]);
+      await meet(
+        store,
+        async (tx, pause) => {
+          const current = await store.claimWindows(tx, [ref], T0);
+          await pause();
+          await store.writeWindows(tx, [plus(current.get(windowRefKey(ref))!, 5)]);
+        },
+        () =>
+          store.transaction(async (tx) => {
+            secondSaw = (await store.claimWindows(tx, [ref], T0)).get(windowRefKey(ref));
+            await store.writeWindows(tx, [plus(secondSaw!, 7)]);
+          }),
+      );
       expect(secondSaw?.measures.volume).toBe(5);
       expect((await store.windowsOf('detector', 'race', T0, T0 + 1)).map((w) => w.measures.volume)).toEqual([12]);
     });
@@ -117,21 +131,15 @@ export function storeContract(name: string, open: () => Promise<SqlDriver>): voi
       const [detector, station] = [due('detector', 'order-d'), due('station', 'order-s')];
       await store.transaction((tx) => store.writeWindows(tx, [station]));
       await store.transaction((tx) => store.writeWindows(tx, [detector]));
-      let release!: () => void;
-      const held = new Promise<void>((r) => (release = r));
-      let claimedFirst!: () => void;
-      const firstClaimed = new Promise<void>((r) => (claimedFirst = r));
-      const ingest = store.transaction(async (tx) => {
-        await store.claimWindows(tx, [detector], at);
-        claimedFirst();
-        await held;
-        await store.claimWindows(tx, [station], at);
-      });
-      await firstClaimed;
-      const finalised = store.finalizeDue(at + 400_000, 60_000, 0);
-      await new Promise((r) => setTimeout(r, 200)); // let the finaliser reach the held row (it must wait there)
-      release();
-      const [, rows] = await Promise.all([ingest, finalised]);
+      const rows = await meet(
+        store,
+        async (tx, pause) => {
+          await store.claimWindows(tx, [detector], at);
+          await pause();
+          await store.claimWindows(tx, [station], at);
+        },
+        () => store.finalizeDue(at + 400_000, 60_000, 0),
+      );
       expect(rows.filter((w) => w.key.startsWith('order-')).map((w) => [w.key, w.state]).sort()).toEqual([['order-d', 'final'], ['order-s', 'final']]);
     });
 
@@ -139,22 +147,16 @@ export function storeContract(name: string, open: () => Promise<SqlDriver>): voi
       // An ingest transaction has registered one detector it saw and will register another; meanwhile a starting
       // instance writes its inventory, listed the other way round. Written in list order, each would wait on the
       // other's new row: PostgreSQL aborts one (the fault harness saw a starting central exit of it).
-      let release!: () => void;
-      const held = new Promise<void>((r) => (release = r));
-      let registeredFirst!: () => void;
-      const firstRegistered = new Promise<void>((r) => (registeredFirst = r));
       const seen = (detector_id: string): Bin => ({ ...bin(1, 1), detector_id });
-      const ingest = store.transaction(async (tx) => {
-        await store.observeDetectors(tx, [seen('order-det-a')], T0);
-        registeredFirst();
-        await held;
-        await store.observeDetectors(tx, [seen('order-det-b')], T0);
-      });
-      await firstRegistered;
-      const starting = store.upsertDetectors([{ detector_id: 'order-det-b', station_id: 's1' }, { detector_id: 'order-det-a', station_id: 's1' }], T0);
-      await new Promise((r) => setTimeout(r, 200)); // let the inventory write reach the held row (it must wait there)
-      release();
-      await Promise.all([ingest, starting]);
+      await meet(
+        store,
+        async (tx, pause) => {
+          await store.observeDetectors(tx, [seen('order-det-a')], T0);
+          await pause();
+          await store.observeDetectors(tx, [seen('order-det-b')], T0);
+        },
+        () => store.upsertDetectors([{ detector_id: 'order-det-b', station_id: 's1' }, { detector_id: 'order-det-a', station_id: 's1' }], T0),
+      );
       const rows = (await store.detectors()).filter((d) => d.detector_id.startsWith('order-det-'));
       expect(rows.map((d) => [d.detector_id, d.source, d.last_event_ms])).toEqual([['order-det-a', 'inventory', T0 + 60_000], ['order-det-b', 'inventory', T0 + 60_000]]);
     });
