@@ -6,12 +6,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { encode, WINDOW_MS, type Alert, type WindowResult } from '../protocol/index.ts';
+import { encode, type Alert, type WindowResult } from '../protocol/index.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { LogProducer } from '../platform/log/log.ts';
 import { Analytics } from './analytics.ts';
 import type { StationForecast } from './forecast/station.ts';
-import { rollingAsWindow } from './store/analytics-store.ts';
+import { ROLLING_SPAN_MS, rollingAsWindow } from './store/analytics-store.ts';
 import { DEFAULT_PARTITIONS, maintainPartitions } from './store/partitions.ts';
 import type { Store, WindowRow } from './store/store.ts';
 
@@ -120,7 +120,7 @@ export class Finalizer {
   async rolling(): Promise<WindowResult[]> {
     if (!this.leading) return [];
     const now = this.deps.clock.now();
-    const rows = await this.deps.store.analytics.refreshRolling(now, WINDOW_MS);
+    const rows = await this.deps.store.analytics.refreshRolling(now, ROLLING_SPAN_MS);
     const results = rows.map((r) => this.deps.toResult(rollingAsWindow(r)));
     for (const r of results) this.deps.onRolling(r);
     return results;

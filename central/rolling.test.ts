@@ -35,6 +35,9 @@ describe.each(backends())('rolling 5-minute view ($name)', (backend) => {
     const [r1] = await t.central.rolling();
     expect(r1).toMatchObject({ key: 'ro-s1', window_start_ms: T0 + 2 * MIN, window_end_ms: T0 + 7 * MIN, volume: sum(2, 7) + sum(2, 6), state: 'provisional' });
     expect(r1!.observed_fraction).toBeCloseTo(9 / 10, 9);
+    // Of that seven-minute batch, only bins the view can still cover are kept: from minute 2 on.
+    const kept = await t.store.db.query<{ n: number }>("SELECT sum(json_array_length(bins))::int AS n FROM recent_bins WHERE station_id = 'ro-s1'");
+    expect(kept.rows[0]!.n).toBe(5 + 4);
 
     const more = [...bins(1, 7, 9), ...bins(2, 6, 9)];
     await produceBins(env.log, topics.bins, more);

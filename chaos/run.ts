@@ -56,7 +56,7 @@ export async function runScenario(scenario: Scenario, o: RunOptions): Promise<Ro
   const cluster = await Cluster.create(l, join(o.work_dir, run_id), o.kafka, o.database_url, pace_ms);
   const notes: string[] = [];
   const problems: string[] = [];
-  const stored = async (): Promise<number> => (await cluster.query<{ n: number }>('SELECT count(*)::int AS n FROM ingested_bins').catch(() => [{ n: 0 }]))[0]!.n;
+  const stored = async (): Promise<number> => (await cluster.query<{ n: number }>('SELECT COALESCE(sum(last_seq - first_seq + 1), 0)::int AS n FROM ingested_seqs').catch(() => [{ n: 0 }]))[0]!.n;
   try {
     o.progress(`${scenario.name}: ${binCount(l).toLocaleString('en-US')} bins from ${l.agents.length} agents; ${scenario.summary}`);
     await cluster.startGateway();
@@ -82,7 +82,7 @@ export async function runScenario(scenario: Scenario, o: RunOptions): Promise<Ro
     // Time to recover: from the end (faults healed, workload generated) until central has stored every bin.
     const recover_ms = n >= accepted.size ? Math.max(0, Date.now() - end) : null;
 
-    const storedKeys = new Set((await cluster.query<{ k: string }>("SELECT device_id || '/' || seq AS k FROM ingested_bins")).map((r) => r.k));
+    const storedKeys = new Set((await cluster.query<{ k: string }>("SELECT device_id || '/' || generate_series(first_seq, last_seq) AS k FROM ingested_seqs")).map((r) => r.k));
     const lost = [...accepted.keys()].filter((k) => !storedKeys.has(k)).length;
     const expected = expectedWindows(l, accepted.values());
     const windows = await cluster.query<{ level: string; key: string; window_start_ms: string; measures: Measures; clock_untrusted: boolean }>(

@@ -6,6 +6,7 @@
 import { tryDecode, windowStartOfBin, WINDOW_MS, type Bin, type DeadLetter, type Station } from '../../protocol/index.ts';
 import type { LogBatch, LogConsumer, LogRecord } from '../../platform/log/log.ts';
 import { corridorRow, foldBins, windowRefsOf } from '../windows/fold.ts';
+import { ROLLING_SPAN_MS } from '../store/analytics-store.ts';
 import { inKeyOrder, windowRefKey, type Store, type WindowRef, type WindowRow } from '../store/store.ts';
 import type { ConsumeContext } from './partition-positions.ts';
 
@@ -44,8 +45,9 @@ export async function ingestBins(batch: LogBatch, consumer: LogConsumer, deps: I
   const next = records[records.length - 1]!.offset + 1;
 
   const { fresh, late, recordedLate, rows } = await deps.store.transaction(async (tx) => {
-    const fresh = await deps.store.insertBins(tx, bins, now);
+    const fresh = await deps.store.claimBins(tx, bins);
     const { timely, late } = splitLate(fresh, now, deps.late_horizon_ms);
+    await deps.store.keepRecentBins(tx, timely, ROLLING_SPAN_MS);
     await deps.store.observeDetectors(tx, fresh, now);
     const recordedLate = await deps.store.addLateEvents(tx, late, now);
     const refs = uniqueRefs(timely.flatMap(windowRefsOf));
@@ -62,7 +64,7 @@ export async function ingestBins(batch: LogBatch, consumer: LogConsumer, deps: I
   await commitToLog(consumer, batch, next, deps);
   deps.metrics.bins.inc({ result: 'stored' }, fresh.length - late.length);
   deps.metrics.bins.inc({ result: 'late' }, recordedLate);
-  // Duplicates: redelivered bins, and late ones recorded before (the dedupe table forgets bins that old).
+  // Duplicates: redelivered bins, and late ones recorded before (the dedupe record forgets bins that old).
   deps.metrics.bins.inc({ result: 'duplicate' }, bins.length - fresh.length + late.length - recordedLate);
   deps.metrics.bins.inc({ result: 'invalid' }, dead.length);
   deps.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, batch.high_watermark - next));

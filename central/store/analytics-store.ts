@@ -1,8 +1,8 @@
 /** Storage of central's analytics: alerts, the latest forecasts, the lease that picks one instance to run them. */
-import { mergeAll, type Alert, type Measures, type WindowLevel } from '../../protocol/index.ts';
+import { mergeAll, WINDOW_MS, type Alert, type Measures, type WindowLevel } from '../../protocol/index.ts';
 import type { StationForecast } from '../forecast/station.ts';
 import type { SqlDriver } from './sql.ts';
-import { WINDOW_COLUMNS, type WindowRow } from './store.ts';
+import { WINDOW_COLUMNS, type RecentBin, type WindowRow } from './store.ts';
 
 export class AnalyticsStore {
   private readonly db: SqlDriver;
@@ -137,13 +137,22 @@ export class AnalyticsStore {
    * the samples it should have sent to the expected count, so the observed fraction shows the gap.
    */
   async refreshRolling(now_ms: number, span_ms: number): Promise<RollingRow[]> {
-    const { rows } = await this.db.query<{ station_id: string; end_ms: number; detectors: string[]; bin_ms: number[]; measures: Measures[] }>(
+    const { rows: batches } = await this.db.query<{ station_id: string; end_ms: number; batches: RecentBin[][] }>(
       `WITH progress AS (
          SELECT station_id, max(last_event_ms) AS end_ms FROM detectors WHERE last_event_ms IS NOT NULL GROUP BY station_id)
-       SELECT p.station_id, p.end_ms, array_agg(b.detector_id) AS detectors, array_agg(b.bin_ms) AS bin_ms, array_agg(b.measures) AS measures
-       FROM progress p JOIN ingested_bins b
-         ON b.station_id = p.station_id AND b.bin_start_ms >= p.end_ms - $1::bigint AND b.bin_start_ms + b.bin_ms <= p.end_ms
+       SELECT p.station_id, p.end_ms, json_agg(r.bins) AS batches
+       FROM progress p JOIN recent_bins r ON r.station_id = p.station_id AND r.last_end_ms > p.end_ms - $1::bigint AND r.first_start_ms < p.end_ms
        GROUP BY p.station_id, p.end_ms`,
+      [span_ms],
+    );
+    const rows = batches.map(({ station_id, end_ms, batches }) => {
+      const inside = batches.flat().filter((b) => b.bin_start_ms >= end_ms - span_ms && b.bin_start_ms + b.bin_ms <= end_ms);
+      return { station_id, end_ms, detectors: inside.map((b) => b.detector_id), bin_ms: inside.map((b) => b.bin_ms), measures: inside.map((b) => b.measures) };
+    }).filter((r) => r.measures.length > 0);
+    // Batches that ended before the span that their station's progress can still reach are never read again.
+    await this.db.query(
+      `DELETE FROM recent_bins r USING (SELECT station_id, max(last_event_ms) AS end_ms FROM detectors GROUP BY station_id) p
+       WHERE r.station_id = p.station_id AND r.last_end_ms <= p.end_ms - $1::bigint`,
       [span_ms],
     );
     const known = await this.db.query<{ station_id: string; detectors: string[] }>('SELECT station_id, array_agg(detector_id) AS detectors FROM detectors GROUP BY station_id');
@@ -183,6 +192,9 @@ export class AnalyticsStore {
 }
 
 /** A rolling row as a window row (station level, provisional, revision 0), for toWindowResult. */
+/** The rolling view's span: the five minutes before each station's progress. */
+export const ROLLING_SPAN_MS = WINDOW_MS;
+
 export function rollingAsWindow(r: RollingRow): WindowRow {
   return { level: 'station', key: r.station_id, window_start_ms: r.window_start_ms, window_end_ms: r.window_end_ms, revision: 0, state: 'provisional', clock_untrusted: false, measures: r.measures, updated_ms: r.updated_ms };
 }

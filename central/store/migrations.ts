@@ -226,6 +226,41 @@ export const MIGRATIONS: Migration[] = [
       ALTER TABLE detectors ADD COLUMN device_id text;
     `,
   },
+  {
+    version: 7,
+    name: 'dedupe by runs of seqs; recent bins for the rolling view',
+    sql: `
+      -- What central has counted, as each device's runs of consecutive seqs (central/store/seq-runs.ts) instead of
+      -- a row per bin. No unique key: ingest reads and rewrites a device's runs under a per-device advisory lock.
+      CREATE TABLE ingested_seqs (
+        device_id          text NOT NULL,
+        first_seq          bigint NOT NULL,
+        last_seq           bigint NOT NULL,
+        last_bin_start_ms  bigint NOT NULL
+      );
+      CREATE INDEX ingested_seqs_device ON ingested_seqs (device_id, last_seq);
+      CREATE INDEX ingested_seqs_time ON ingested_seqs (last_bin_start_ms);
+      INSERT INTO ingested_seqs (device_id, first_seq, last_seq, last_bin_start_ms)
+        SELECT device_id, min(seq), max(seq), max(bin_start_ms)
+        FROM (SELECT device_id, seq, bin_start_ms, seq - row_number() OVER (PARTITION BY device_id ORDER BY seq) AS run FROM ingested_bins) AS numbered
+        GROUP BY device_id, run;
+
+      -- The rolling view's input: the bins counted in each ingest batch, one row per station, as a JSON array.
+      CREATE TABLE recent_bins (
+        station_id      text NOT NULL,
+        first_start_ms  bigint NOT NULL,
+        last_end_ms     bigint NOT NULL,
+        bins            json NOT NULL
+      );
+      CREATE INDEX recent_bins_station ON recent_bins (station_id, last_end_ms);
+      INSERT INTO recent_bins (station_id, first_start_ms, last_end_ms, bins)
+        SELECT station_id, min(bin_start_ms), max(bin_start_ms + bin_ms),
+          json_agg(json_build_object('detector_id', detector_id, 'bin_start_ms', bin_start_ms, 'bin_ms', bin_ms, 'measures', measures))
+        FROM ingested_bins GROUP BY station_id;
+
+      DROP TABLE ingested_bins;
+    `,
+  },
 ];
 
 export async function migrate(db: SqlDriver, migrations: Migration[] = MIGRATIONS): Promise<number[]> {

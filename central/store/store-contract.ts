@@ -50,22 +50,48 @@ export function storeContract(name: string, open: () => Promise<SqlDriver>): voi
     });
 
     it('returns only bins it has not seen, by (device_id, seq)', async () => {
-      const first = await store.transaction((tx) => store.insertBins(tx, [bin(1, 5), bin(2, 6)], T0));
+      const first = await store.transaction((tx) => store.claimBins(tx, [bin(1, 5), bin(2, 6)]));
       expect(first.map((b) => b.seq)).toEqual([1, 2]);
-      const again = await store.transaction((tx) => store.insertBins(tx, [bin(2, 6), bin(3, 7), bin(1, 5)], T0));
+      const again = await store.transaction((tx) => store.claimBins(tx, [bin(2, 6), bin(3, 7), bin(1, 5)]));
       expect(again.map((b) => b.seq)).toEqual([3]);
+    });
+
+    it('counts a bin once when two transactions bring it at the same time', async () => {
+      // Two consumers of one partition overlap for a moment during a rebalance: the second must wait for the
+      // first's runs and then see them. Reading them in the statement that waits for the lock would miss them.
+      const other = (seq: number): Bin => ({ ...bin(seq, 1), device_id: 'agent-twice' });
+      const second = await meet(
+        store,
+        async (tx, pause) => {
+          expect((await store.claimBins(tx, [other(1), other(2)])).map((b) => b.seq)).toEqual([1, 2]);
+          await pause();
+        },
+        () => store.transaction((tx) => store.claimBins(tx, [other(2), other(3)])),
+      );
+      expect(second.map((b) => b.seq)).toEqual([3]);
+      const { rows } = await store.db.query<{ first_seq: number; last_seq: number }>("SELECT first_seq, last_seq FROM ingested_seqs WHERE device_id = 'agent-twice'");
+      expect(rows).toEqual([{ first_seq: 1, last_seq: 3 }]);
+    });
+
+    it('forgets runs whose newest bin is past the dedupe horizon, and keeps growing ones', async () => {
+      const at = (device_id: string, seq: number, bin_start_ms: number): Bin => ({ ...bin(seq, 1), device_id, bin_start_ms });
+      await store.transaction((tx) => store.claimBins(tx, [at('agent-old', 1, T0 - 7_200_000), at('agent-old', 2, T0 - 7_140_000), at('agent-live', 1, T0 - 7_200_000), at('agent-live', 2, T0)]));
+      expect(await store.pruneDedupe(T0 - 3_600_000)).toBe(2);
+      // The forgotten pair is new again (ingest then records it as a late event); the growing run still dedupes.
+      const again = await store.transaction((tx) => store.claimBins(tx, [at('agent-old', 1, T0 - 7_200_000), at('agent-live', 1, T0 - 7_200_000)]));
+      expect(again.map((b) => b.device_id)).toEqual(['agent-old']);
     });
 
     it('rolls back everything in a failed transaction', async () => {
       await expect(
         store.transaction(async (tx) => {
-          await store.insertBins(tx, [bin(10, 1)], T0);
+          await store.claimBins(tx, [bin(10, 1)]);
           await store.saveOffset(tx, 'g', 't', 0, 99, T0);
           throw new Error('boom');
         }),
       ).rejects.toThrow('boom');
       expect(await store.loadOffset('g', 't', 0)).toBeNull();
-      const retry = await store.transaction((tx) => store.insertBins(tx, [bin(10, 1)], T0));
+      const retry = await store.transaction((tx) => store.claimBins(tx, [bin(10, 1)]));
       expect(retry).toHaveLength(1);
     });
 

@@ -5,6 +5,7 @@
 import { alignDown, EMPTY_MEASURES, WINDOW_MS, type Bin, type DeadLetter, type Heartbeat, type Measures, type Station, type Status, type WindowLevel, type WindowState } from '../../protocol/index.ts';
 import { AnalyticsStore } from './analytics-store.ts';
 import { migrate } from './migrations.ts';
+import { admitSeqs, type SeqRun } from './seq-runs.ts';
 import type { SqlDriver, SqlExecutor } from './sql.ts';
 
 export interface WindowRow {
@@ -17,6 +18,14 @@ export interface WindowRow {
   clock_untrusted: boolean;
   measures: Measures;
   updated_ms: number;
+}
+
+/** A bin as the rolling view reads it back from recent_bins. */
+export interface RecentBin {
+  detector_id: string;
+  bin_start_ms: number;
+  bin_ms: number;
+  measures: Measures;
 }
 
 export interface WindowRef {
@@ -165,17 +174,17 @@ export class Store {
   }
 
   /**
-   * Forgets deduplication entries of bins that started before `before_ms` (at most `limit` per call, oldest
-   * first): central keeps them for the late horizon, beyond which a redelivered bin is a late event and
-   * late_events dedupes it. Returns how many went.
+   * Forgets the dedupe runs whose newest bin started before `before_ms`: central keeps them for the late horizon,
+   * beyond which a redelivered bin is a late event and late_events dedupes it. A run still growing stays whole.
+   * Returns how many bins' records went.
    */
-  async pruneDedupe(before_ms: number, limit = 100_000): Promise<number> {
-    const { rows } = await this.db.query(
-      `DELETE FROM ingested_bins WHERE ctid IN (SELECT ctid FROM ingested_bins WHERE bin_start_ms < $1 ORDER BY bin_start_ms LIMIT $2)
-       RETURNING 1`,
-      [before_ms, limit],
+  async pruneDedupe(before_ms: number): Promise<number> {
+    const { rows } = await this.db.query<{ n: number }>(
+      `WITH gone AS (DELETE FROM ingested_seqs WHERE last_bin_start_ms < $1 RETURNING last_seq - first_seq + 1 AS n)
+       SELECT COALESCE(sum(n), 0)::bigint AS n FROM gone`,
+      [before_ms],
     );
-    return rows.length;
+    return rows[0]!.n;
   }
 
   async lateEventCount(): Promise<number> {
@@ -222,26 +231,86 @@ export class Store {
   }
 
   /**
-   * Inserts bins not seen before and returns exactly those: redelivered `(device_id, seq)` pairs drop out here.
-   * The batch travels as one JSON document (jsonb_to_recordset): much cheaper than a text array per column,
-   * whose every element the driver escapes.
+   * Records these bins as counted and returns the ones no earlier transaction counted: redelivered `(device_id,
+   * seq)` pairs, and repeats within the batch, drop out here. The record is each device's runs of consecutive
+   * seqs (seq-runs.ts), a row per run rather than per bin. Runs have no unique key to wait on, so each device's
+   * are read and rewritten under a transaction-scoped advisory lock, taken in device order; the read is a
+   * statement of its own so that its snapshot includes whatever the previous holder committed.
    */
-  async insertBins(tx: SqlExecutor, bins: Bin[], now_ms: number): Promise<Bin[]> {
+  async claimBins(tx: SqlExecutor, bins: Bin[]): Promise<Bin[]> {
     if (bins.length === 0) return [];
-    const doc = JSON.stringify(bins.map((b) => ({
-      device_id: b.device_id, seq: b.seq, detector_id: b.detector_id, station_id: b.station_id, bin_start_ms: b.bin_start_ms, bin_ms: b.bin_ms,
-      clock_synced: b.clock.synced, measures: b.measures,
-    })));
-    const { rows } = await tx.query<{ device_id: string; seq: number }>(
-      `INSERT INTO ingested_bins (device_id, seq, detector_id, station_id, bin_start_ms, bin_ms, clock_synced, measures, received_ms)
-       SELECT device_id, seq, detector_id, station_id, bin_start_ms, bin_ms, clock_synced, measures, $2::bigint
-       FROM jsonb_to_recordset($1::jsonb) AS x(device_id text, seq bigint, detector_id text, station_id text, bin_start_ms bigint, bin_ms int, clock_synced bool, measures jsonb)
-       ON CONFLICT (device_id, seq) DO NOTHING
-       RETURNING device_id, seq`,
-      [doc, now_ms],
+    const byDevice = new Map<string, Bin[]>();
+    for (const b of bins) {
+      const list = byDevice.get(b.device_id);
+      if (list) list.push(b);
+      else byDevice.set(b.device_id, [b]);
+    }
+    const devices = [...byDevice.keys()].sort();
+    const span = (d: string, pick: (a: number, b: number) => number) => byDevice.get(d)!.reduce((m, b) => pick(m, b.seq), byDevice.get(d)![0]!.seq);
+    await tx.query(
+      'SELECT count(pg_advisory_xact_lock(7472363, hashtext(d))) FROM (SELECT d FROM UNNEST($1::text[]) WITH ORDINALITY AS u(d, i) ORDER BY i) AS ordered',
+      [devices],
     );
-    const fresh = new Set(rows.map((r) => `${r.device_id}\u0000${r.seq}`));
-    return bins.filter((b) => fresh.delete(`${b.device_id}\u0000${b.seq}`));
+    const { rows } = await tx.query<SeqRun & { device_id: string }>(
+      `SELECT s.device_id, s.first_seq, s.last_seq, s.last_bin_start_ms
+       FROM UNNEST($1::text[], $2::bigint[], $3::bigint[]) AS u(d, lo, hi)
+       JOIN ingested_seqs s ON s.device_id = u.d AND s.last_seq >= u.lo - 1 AND s.first_seq <= u.hi + 1`,
+      [devices, devices.map((d) => span(d, Math.min)), devices.map((d) => span(d, Math.max))],
+    );
+    const stored = new Map<string, SeqRun[]>();
+    for (const r of rows) stored.set(r.device_id, [...(stored.get(r.device_id) ?? []), r]);
+    const fresh = new Set<Bin>();
+    const gone: { device_id: string; run: SeqRun }[] = [];
+    const added: { device_id: string; run: SeqRun }[] = [];
+    for (const device_id of devices) {
+      const change = admitSeqs(stored.get(device_id) ?? [], byDevice.get(device_id)!);
+      for (const b of change.fresh) fresh.add(b);
+      for (const run of change.gone) gone.push({ device_id, run });
+      for (const run of change.added) added.push({ device_id, run });
+    }
+    if (added.length > 0) {
+      await tx.query(
+        `WITH gone AS (
+           DELETE FROM ingested_seqs s USING UNNEST($1::text[], $2::bigint[]) AS g(d, last_seq) WHERE s.device_id = g.d AND s.last_seq = g.last_seq)
+         INSERT INTO ingested_seqs (device_id, first_seq, last_seq, last_bin_start_ms)
+         SELECT * FROM UNNEST($3::text[], $4::bigint[], $5::bigint[], $6::bigint[])`,
+        [
+          gone.map((g) => g.device_id), gone.map((g) => g.run.last_seq),
+          added.map((a) => a.device_id), added.map((a) => a.run.first_seq), added.map((a) => a.run.last_seq), added.map((a) => a.run.last_bin_start_ms),
+        ],
+      );
+    }
+    return bins.filter((b) => fresh.has(b));
+  }
+
+  /**
+   * Keeps newly counted bins for the rolling view (AnalyticsStore.refreshRolling): one row per station and
+   * batch, its bins as one JSON array, which PostgreSQL only checks and stores. The view covers the `span_ms`
+   * before a station's progress, and this batch moves progress to at least its latest bin end, so a bin that
+   * started more than `span_ms` before that end can never be read: catching up on a backlog keeps a few.
+   */
+  async keepRecentBins(tx: SqlExecutor, bins: Bin[], span_ms: number): Promise<void> {
+    const reached = new Map<string, number>();
+    for (const b of bins) reached.set(b.station_id, Math.max(reached.get(b.station_id) ?? 0, b.bin_start_ms + b.bin_ms));
+    const byStation = new Map<string, { station_id: string; first_start_ms: number; last_end_ms: number; bins: RecentBin[] }>();
+    for (const b of bins) {
+      if (b.bin_start_ms < reached.get(b.station_id)! - span_ms) continue;
+      const end = b.bin_start_ms + b.bin_ms;
+      const recent: RecentBin = { detector_id: b.detector_id, bin_start_ms: b.bin_start_ms, bin_ms: b.bin_ms, measures: b.measures };
+      const row = byStation.get(b.station_id);
+      if (!row) byStation.set(b.station_id, { station_id: b.station_id, first_start_ms: b.bin_start_ms, last_end_ms: end, bins: [recent] });
+      else {
+        row.first_start_ms = Math.min(row.first_start_ms, b.bin_start_ms);
+        row.last_end_ms = Math.max(row.last_end_ms, end);
+        row.bins.push(recent);
+      }
+    }
+    if (byStation.size === 0) return;
+    await tx.query(
+      `INSERT INTO recent_bins (station_id, first_start_ms, last_end_ms, bins)
+       SELECT * FROM json_to_recordset($1::json) AS x(station_id text, first_start_ms bigint, last_end_ms bigint, bins json)`,
+      [JSON.stringify([...byStation.values()])],
+    );
   }
 
   /**

@@ -1,0 +1,59 @@
+/** Migrations that move data: a database at an older version keeps what it holds. PGlite, and PostgreSQL when configured. */
+import { afterAll, describe, expect, it } from 'vitest';
+import { expecting } from '../../protocol/index.ts';
+import { serviceAddress } from '../../test/services.ts';
+import { migrate, MIGRATIONS } from './migrations.ts';
+import { openPostgres } from './pg-driver.ts';
+import { openPglite } from './pglite-driver.ts';
+import type { SqlDriver } from './sql.ts';
+import { withSchema } from './test-schema.ts';
+
+const url = serviceAddress('WACOFLOW_DATABASE_URL');
+const backends: { name: string; open: () => Promise<SqlDriver> }[] = [{ name: 'PGlite', open: () => openPglite() }];
+if (url) {
+  const scoped: ReturnType<typeof withSchema>[] = [];
+  afterAll(() => Promise.all(scoped.map((s) => s.drop())));
+  backends.push({
+    name: 'PostgreSQL',
+    open: async () => {
+      const s = withSchema(url);
+      scoped.push(s);
+      return openPostgres(await s.url());
+    },
+  });
+}
+
+describe.each(backends)('migrations on $name', ({ open }) => {
+  it('7 turns the per-bin dedupe table into runs of seqs and recent bins, losing none', async () => {
+    const db = await open();
+    try {
+      expect(await migrate(db, MIGRATIONS.filter((m) => m.version < 7))).toEqual([1, 2, 3, 4, 5, 6]);
+      const T0 = 1_764_230_400_000;
+      // agent-a: seqs 1–3 and 7–8 (a crash skipped 4–6); agent-b: seq 5 alone.
+      const bins = [['agent-a', 1], ['agent-a', 2], ['agent-a', 3], ['agent-a', 7], ['agent-a', 8], ['agent-b', 5]] as const;
+      for (const [i, [device_id, seq]] of bins.entries()) {
+        await db.query(
+          `INSERT INTO ingested_bins (device_id, seq, detector_id, station_id, bin_start_ms, bin_ms, clock_synced, measures, received_ms)
+           VALUES ($1, $2, $3, $4, $5, 60000, true, $6, $5)`,
+          [device_id, seq, `${device_id}-d`, device_id === 'agent-a' ? 's1' : 's2', T0 + i * 60_000, JSON.stringify({ ...expecting(3), volume: seq })],
+        );
+      }
+      expect(await migrate(db)).toEqual([7]);
+      const runs = await db.query('SELECT device_id, first_seq, last_seq, last_bin_start_ms FROM ingested_seqs ORDER BY device_id, first_seq');
+      expect(runs.rows).toEqual([
+        { device_id: 'agent-a', first_seq: 1, last_seq: 3, last_bin_start_ms: T0 + 2 * 60_000 },
+        { device_id: 'agent-a', first_seq: 7, last_seq: 8, last_bin_start_ms: T0 + 4 * 60_000 },
+        { device_id: 'agent-b', first_seq: 5, last_seq: 5, last_bin_start_ms: T0 + 5 * 60_000 },
+      ]);
+      const recent = await db.query<{ station_id: string; first_start_ms: number; last_end_ms: number; bins: { detector_id: string; measures: { volume: number } }[] }>(
+        'SELECT station_id, first_start_ms, last_end_ms, bins FROM recent_bins ORDER BY station_id',
+      );
+      expect(recent.rows.map((r) => [r.station_id, r.first_start_ms, r.last_end_ms, r.bins.map((b) => b.measures.volume).sort()])).toEqual([
+        ['s1', T0, T0 + 5 * 60_000, [1, 2, 3, 7, 8]],
+        ['s2', T0 + 5 * 60_000, T0 + 6 * 60_000, [5]],
+      ]);
+    } finally {
+      await db.close();
+    }
+  });
+});

@@ -1,0 +1,73 @@
+/**
+ * The dedupe record as runs of consecutive sequence numbers. An agent numbers its bins 1, 2, 3, … across reboots
+ * (skipping a block after a crash), so the seqs central has counted for one device are a few runs `[first,
+ * last]`, not a row per bin. A batch's bins are checked against the runs stored around them and the runs are
+ * widened to take in the new ones: one small row per device and run instead of one per bin.
+ */
+
+export interface SeqRun {
+  first_seq: number;
+  last_seq: number;
+  /** The latest bin start in the run: a run is forgotten when even that is older than the dedupe horizon. */
+  last_bin_start_ms: number;
+}
+
+export interface RunChange<B> {
+  /** The bins whose seq no run held, in batch order; a seq repeated within the batch counts once. */
+  fresh: B[];
+  /** Stored runs replaced by a wider one. */
+  gone: SeqRun[];
+  /** Runs to store: new ones and the widened replacements. */
+  added: SeqRun[];
+}
+
+/**
+ * One device's bins against the stored runs that overlap or touch the span of their seqs. Stored runs that no
+ * new seq changes stay as they are (neither gone nor added).
+ */
+export function admitSeqs<B extends { seq: number; bin_start_ms: number }>(stored: readonly SeqRun[], bins: readonly B[]): RunChange<B> {
+  const runs = [...stored].sort((a, b) => a.first_seq - b.first_seq);
+  const counted = (seq: number): boolean => {
+    // Binary search: the last run starting at or before seq.
+    let lo = 0;
+    let hi = runs.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (runs[mid]!.first_seq <= seq) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return hi >= 0 && seq <= runs[hi]!.last_seq;
+  };
+  const fresh: B[] = [];
+  const newest = new Map<number, number>(); // fresh seq → its bin start
+  for (const b of bins) {
+    if (newest.has(b.seq) || counted(b.seq)) continue;
+    newest.set(b.seq, b.bin_start_ms);
+    fresh.push(b);
+  }
+  if (fresh.length === 0) return { fresh, gone: [], added: [] };
+
+  // Every interval, stored and new (one per fresh seq), merged where they overlap or touch.
+  const pieces: (SeqRun & { stored?: SeqRun })[] = [
+    ...runs.map((r) => ({ ...r, stored: r })),
+    ...[...newest].map(([seq, start]) => ({ first_seq: seq, last_seq: seq, last_bin_start_ms: start })),
+  ].sort((a, b) => a.first_seq - b.first_seq);
+  const gone: SeqRun[] = [];
+  const added: SeqRun[] = [];
+  let i = 0;
+  while (i < pieces.length) {
+    const run = { ...pieces[i]! };
+    const members = [pieces[i]!];
+    while (i + 1 < pieces.length && pieces[i + 1]!.first_seq <= run.last_seq + 1) {
+      const next = pieces[++i]!;
+      members.push(next);
+      run.last_seq = Math.max(run.last_seq, next.last_seq);
+      run.last_bin_start_ms = Math.max(run.last_bin_start_ms, next.last_bin_start_ms);
+    }
+    i++;
+    if (members.length === 1 && members[0]!.stored) continue; // a stored run nothing touched
+    for (const m of members) if (m.stored) gone.push(m.stored);
+    added.push({ first_seq: run.first_seq, last_seq: run.last_seq, last_bin_start_ms: run.last_bin_start_ms });
+  }
+  return { fresh, gone, added };
+}
