@@ -25,7 +25,6 @@ import type { AlertsQuery } from './http/api.ts';
 import { buildHttp, type StationView } from './http/server.ts';
 import { toFleetDevices } from './fleet.ts';
 import { centralMetrics, viewMetrics } from './metrics.ts';
-import { CorridorRollUp } from './corridors.ts';
 import { rollingAsWindow } from './store/analytics-store.ts';
 import type { DetectorRef, Store, WindowRow } from './store/store.ts';
 import { stationLookup, toWindowResult } from './windows/result.ts';
@@ -129,11 +128,8 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
     stationLevels: async () => (await store.latestFinalWindows('station')).map((r) => ({ station_id: r.key, congestion: toWindowResult(r, lookup).congestion })),
   });
 
-  // Corridor windows are rolled up after the ingest transaction; their rows are emitted like any other.
-  const corridors = new CorridorRollUp({ store, clock, logger, stations, onWindows: (rows) => written(rows) });
   const finalizer = new Finalizer({
     store, clock, logger, emit,
-    rollUpDue: (end_ms) => corridors.rollUpProvisional(end_ms),
     newAnalytics: () => new Analytics(config.time_zone, stations),
     grace_ms: config.grace_ms,
     lease_ms: Math.max(3 * config.finalize_interval_ms, 30_000),
@@ -162,16 +158,11 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
     return run;
   };
 
-  /** Windows written: emitted, and revisions analysed when this instance runs the analytics. */
-  const written = (rows: WindowRow[]): void => {
-    const results = emit(rows);
-    finalizing = finalizing.then(() => finalizer.revised(results)).catch((err: unknown) => logger.warn({ err }, 'analysing revised windows failed'));
-  };
-  /** Windows written by a bin batch: their corridors are rolled up next. */
+  /** Windows written by a bin batch: emitted, and revisions analysed when this instance runs the analytics. */
   const onWindows = (rows: WindowRow[], bins: Bin[]): void => {
     for (const b of bins) detectorStation.set(b.detector_id, b.station_id);
-    written(rows);
-    corridors.touched(rows);
+    const results = emit(rows);
+    finalizing = finalizing.then(() => finalizer.revised(results)).catch((err: unknown) => logger.warn({ err }, 'analysing revised windows failed'));
   };
 
   const source = {
@@ -248,16 +239,12 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
       consumer = c;
       await c.run({
         topics: [topics.bins, topics.health],
-        onAssignment: () => {
-          positions.reset();
-          // Partitions may come from an instance that died with corridor roll-ups pending.
-          corridors.rollUpProvisional().catch((err: unknown) => logger.warn({ err }, 'rolling up open corridor windows after an assignment failed'));
-        },
+        onAssignment: () => positions.reset(),
         eachBatch: async (batch) => {
           const stop = metrics.batchSeconds.startTimer({ topic: batch.topic });
           try {
             if (batch.topic === topics.bins) {
-              await ingestBins(batch, c, { store, clock, metrics, positions, group_id: config.group_id, late_horizon_ms: config.late_horizon_ms, onWindows, onCommitError });
+              await ingestBins(batch, c, { store, clock, metrics, positions, group_id: config.group_id, stations, late_horizon_ms: config.late_horizon_ms, onWindows, onCommitError });
             } else {
               await ingestHealth(batch, c, {
                 store, clock, metrics, positions, group_id: config.group_id, onCommitError,
@@ -303,7 +290,6 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
       stopFinalizer?.();
       await consumer?.stop();
       consumer = null;
-      await corridors.stop();
       await finalizing;
       await finalizer.stop();
       await http?.close();

@@ -38,8 +38,6 @@ export interface FinalizerDeps {
   alerts_topic: string;
   /** The station an alert's key belongs to (a detector's station), for the topic's key. */
   stationOf(key: string): string;
-  /** Rolls up every corridor window whose provisional station windows ended by `end_ms`, before they become final. */
-  rollUpDue(end_ms: number): Promise<unknown>;
   onAlert(alert: Alert): void;
   onForecast(forecast: StationForecast): void;
   onRolling(result: WindowResult): void;
@@ -98,7 +96,6 @@ export class Finalizer {
         this.deps.logger.error({ err }, 'hourly maintenance (window partitions, dedupe retention) failed; retrying next pass');
       }
     }
-    await this.deps.rollUpDue(now - this.deps.grace_ms);
     const results = this.deps.emit(await store.finalizeDue(now, this.deps.grace_ms, undefined, { name: LEASE, holder: this.holder }));
     await this.analyse(results);
     const learned = this.analytics.learnedFreeFlow();

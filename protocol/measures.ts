@@ -48,16 +48,6 @@ export const EMPTY_MEASURES: Readonly<Measures> = Object.freeze({
   samples_expected: 0,
 });
 
-/** Whether two aggregates hold the same figures (an absent queue equals a null one). */
-export function sameMeasures(a: Readonly<Measures>, b: Readonly<Measures>): boolean {
-  return (
-    a.volume === b.volume && a.occupied_ms === b.occupied_ms && a.occupancy_observed_ms === b.occupancy_observed_ms &&
-    a.speed_weight === b.speed_weight && a.speed_sum === b.speed_sum && a.speed_inverse_sum === b.speed_inverse_sum &&
-    a.speed_min_kmh === b.speed_min_kmh && a.speed_max_kmh === b.speed_max_kmh && a.samples_seen === b.samples_seen &&
-    a.samples_expected === b.samples_expected && (a.queue_max_veh ?? null) === (b.queue_max_veh ?? null)
-  );
-}
-
 /** An empty aggregate that expects `samples_expected` samples (an interval in which nothing arrived yet). */
 export function expecting(samples_expected: number): Measures {
   // Written out rather than spread from the frozen EMPTY_MEASURES: spreading a frozen object takes V8's slow

@@ -1,17 +1,17 @@
 /**
- * One log batch of bins → one PostgreSQL transaction: new bins (deduplicated by (device_id, seq)), the detector
- * and station windows they change, dead letters for undecodable records, and the partition's next offset. Only
- * after the commit is the offset committed to the log and the windows emitted; corridor windows are rolled up
- * from the stations afterwards (central/corridors.ts).
+ * One log batch of bins → one PostgreSQL transaction: new bins (deduplicated by (device_id, seq)), the detector,
+ * station and corridor windows they change, dead letters for undecodable records, and the partition's next
+ * offset. Only after the commit is the offset committed to the log and the windows emitted.
  */
-import { tryDecode, windowStartOfBin, WINDOW_MS, type Bin, type DeadLetter } from '../../protocol/index.ts';
+import { tryDecode, windowStartOfBin, WINDOW_MS, type Bin, type DeadLetter, type Station } from '../../protocol/index.ts';
 import type { LogBatch, LogConsumer, LogRecord } from '../../platform/log/log.ts';
-import { foldBins, windowRefsOf } from '../windows/fold.ts';
+import { corridorRow, foldBins, windowRefsOf } from '../windows/fold.ts';
 import { ROLLING_SPAN_MS } from '../store/analytics-store.ts';
-import { windowRefKey, type WindowRef, type WindowRow } from '../store/store.ts';
+import { inKeyOrder, windowRefKey, type Store, type WindowRef, type WindowRow } from '../store/store.ts';
 import type { ConsumeContext } from './partition-positions.ts';
 
 export interface IngestDeps extends ConsumeContext {
+  stations: ReadonlyMap<string, Station>;
   /** A bin whose window ended longer ago than this is a late event: recorded, counted, not folded. */
   late_horizon_ms: number;
   /** Called with every window row the transaction wrote, and the bins it folded in, after it committed. */
@@ -53,9 +53,10 @@ export async function ingestBins(batch: LogBatch, consumer: LogConsumer, deps: I
     const refs = uniqueRefs(timely.flatMap(windowRefsOf));
     const current = await deps.store.claimWindows(tx, refs, now);
     const rows = await deps.store.writeWindows(tx, foldBins(current, timely, now));
+    const corridors = await deps.store.writeWindows(tx, await rollUpCorridors(tx, rows, deps, now));
     await deps.store.addDeadLetters(tx, dead);
     await deps.store.saveOffset(tx, deps.group_id, batch.topic, batch.partition, next, now, reset);
-    return { fresh, late, recordedLate, rows };
+    return { fresh, late, recordedLate, rows: [...rows, ...corridors] };
   });
 
   deps.positions.advanced(batch, next);
@@ -97,4 +98,31 @@ export function splitLate(bins: Bin[], now_ms: number, horizon_ms: number): { ti
 
 function uniqueRefs(refs: WindowRef[]): WindowRef[] {
   return [...new Map(refs.map((r) => [windowRefKey(r), r])).values()];
+}
+
+async function rollUpCorridors(
+  tx: Parameters<Parameters<Store['transaction']>[0]>[0],
+  stationAndDetectorRows: WindowRow[],
+  deps: IngestDeps,
+  now: number,
+): Promise<WindowRow[]> {
+  const touched = uniqueRefs(
+    stationAndDetectorRows.flatMap((r): WindowRef[] => {
+      const corridor = r.level === 'station' ? deps.stations.get(r.key)?.corridor_id : null;
+      return corridor ? [{ level: 'corridor', key: corridor, window_start_ms: r.window_start_ms }] : [];
+    }),
+  );
+  if (touched.length === 0) return [];
+  // A corridor's stations sit on different partitions, so several instances may roll up one corridor window at
+  // once; a transaction-scoped advisory lock per corridor window makes them take turns (in key order: no
+  // deadlock), and READ COMMITTED lets the later one see the earlier one's station rows.
+  const ordered = inKeyOrder(touched);
+  await deps.store.lockCorridors(tx, ordered);
+  const current = await deps.store.claimWindows(tx, ordered, now);
+  const members = new Map(ordered.map((ref) => [ref.key, [...deps.stations.values()].filter((s) => s.corridor_id === ref.key).map((s) => s.station_id)]));
+  const stationRows = await deps.store.stationWindowsOf(tx, ordered.map((ref) => ({ station_ids: members.get(ref.key)!, window_start_ms: ref.window_start_ms })));
+  return ordered.map((ref) => {
+    const rows = stationRows.filter((r) => r.window_start_ms === ref.window_start_ms && members.get(ref.key)!.includes(r.key));
+    return corridorRow(ref.key, ref.window_start_ms, rows, current.get(windowRefKey(ref)), now);
+  });
 }
