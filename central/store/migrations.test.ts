@@ -24,7 +24,7 @@ if (url) {
 }
 
 describe.each(backends)('migrations on $name', ({ open }) => {
-  it('7 turns the per-bin dedupe table into runs of seqs and recent bins, losing none', async () => {
+  it('7 turns the per-bin dedupe table into runs of seqs, losing none, and keeps the bins the rolling view can reach', async () => {
     const db = await open();
     try {
       expect(await migrate(db, MIGRATIONS.filter((m) => m.version < 7))).toEqual([1, 2, 3, 4, 5, 6]);
@@ -38,6 +38,10 @@ describe.each(backends)('migrations on $name', ({ open }) => {
           [device_id, seq, `${device_id}-d`, device_id === 'agent-a' ? 's1' : 's2', T0 + i * 60_000, JSON.stringify({ ...expecting(3), volume: seq })],
         );
       }
+      // Station progress (the latest bin end of its detectors): s1 at minute 6, s2 at minute 6.
+      for (const [detector_id, station_id] of [['agent-a-d', 's1'], ['agent-b-d', 's2']]) {
+        await db.query("INSERT INTO detectors (detector_id, station_id, source, last_event_ms, updated_ms) VALUES ($1, $2, 'observed', $3, $3)", [detector_id, station_id, T0 + 6 * 60_000]);
+      }
       expect(await migrate(db)).toEqual([7]);
       const runs = await db.query('SELECT device_id, first_seq, last_seq, last_bin_start_ms FROM ingested_seqs ORDER BY device_id, first_seq');
       expect(runs.rows).toEqual([
@@ -48,8 +52,10 @@ describe.each(backends)('migrations on $name', ({ open }) => {
       const recent = await db.query<{ station_id: string; first_start_ms: number; last_end_ms: number; bins: { detector_id: string; measures: { volume: number } }[] }>(
         'SELECT station_id, first_start_ms, last_end_ms, bins FROM recent_bins ORDER BY station_id',
       );
+      // Only what the rolling view can still reach: bins from five minutes before the progress on (s1's first
+      // bin, at minute 0, is out).
       expect(recent.rows.map((r) => [r.station_id, r.first_start_ms, r.last_end_ms, r.bins.map((b) => b.measures.volume).sort()])).toEqual([
-        ['s1', T0, T0 + 5 * 60_000, [1, 2, 3, 7, 8]],
+        ['s1', T0 + 60_000, T0 + 5 * 60_000, [2, 3, 7, 8]],
         ['s2', T0 + 5 * 60_000, T0 + 6 * 60_000, [5]],
       ]);
     } finally {

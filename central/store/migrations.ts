@@ -230,6 +230,9 @@ export const MIGRATIONS: Migration[] = [
     version: 7,
     name: 'dedupe by runs of seqs; recent bins for the rolling view',
     sql: `
+      -- An instance of an older version still ingesting must not add bins between the copy and the drop.
+      LOCK TABLE ingested_bins IN EXCLUSIVE MODE;
+
       -- What central has counted, as each device's runs of consecutive seqs (central/store/seq-runs.ts) instead of
       -- a row per bin. No unique key: ingest reads and rewrites a device's runs under a per-device advisory lock.
       CREATE TABLE ingested_seqs (
@@ -253,10 +256,14 @@ export const MIGRATIONS: Migration[] = [
         bins            json NOT NULL
       );
       CREATE INDEX recent_bins_station ON recent_bins (station_id, last_end_ms);
+      -- Only the bins the view can still reach: those in the five minutes before their station's progress.
       INSERT INTO recent_bins (station_id, first_start_ms, last_end_ms, bins)
-        SELECT station_id, min(bin_start_ms), max(bin_start_ms + bin_ms),
-          json_agg(json_build_object('detector_id', detector_id, 'bin_start_ms', bin_start_ms, 'bin_ms', bin_ms, 'measures', measures))
-        FROM ingested_bins GROUP BY station_id;
+        SELECT b.station_id, min(b.bin_start_ms), max(b.bin_start_ms + b.bin_ms),
+          json_agg(json_build_object('detector_id', b.detector_id, 'bin_start_ms', b.bin_start_ms, 'bin_ms', b.bin_ms, 'measures', b.measures))
+        FROM ingested_bins b
+        JOIN (SELECT station_id, max(last_event_ms) AS end_ms FROM detectors GROUP BY station_id) p ON p.station_id = b.station_id
+        WHERE b.bin_start_ms >= p.end_ms - 300000
+        GROUP BY b.station_id;
 
       DROP TABLE ingested_bins;
     `,

@@ -234,8 +234,8 @@ export class Store {
    * Records these bins as counted and returns the ones no earlier transaction counted: redelivered `(device_id,
    * seq)` pairs, and repeats within the batch, drop out here. The record is each device's runs of consecutive
    * seqs (seq-runs.ts), a row per run rather than per bin. Runs have no unique key to wait on, so each device's
-   * are read and rewritten under a transaction-scoped advisory lock, taken in device order; the read is a
-   * statement of its own so that its snapshot includes whatever the previous holder committed.
+   * are read and rewritten under a transaction-scoped advisory lock; the read is a statement of its own so that
+   * its snapshot includes whatever the previous holder committed.
    */
   async claimBins(tx: SqlExecutor, bins: Bin[]): Promise<Bin[]> {
     if (bins.length === 0) return [];
@@ -247,8 +247,10 @@ export class Store {
     }
     const devices = [...byDevice.keys()].sort();
     const span = (d: string, pick: (a: number, b: number) => number) => byDevice.get(d)!.reduce((m, b) => pick(m, b.seq), byDevice.get(d)![0]!.seq);
+    // Locks are taken in the order of their keys (the hashes), not of the names: two devices whose names hash
+    // alike share one lock, and taken in name order it could be wanted in two orders at once.
     await tx.query(
-      'SELECT count(pg_advisory_xact_lock(7472363, hashtext(d))) FROM (SELECT d FROM UNNEST($1::text[]) WITH ORDINALITY AS u(d, i) ORDER BY i) AS ordered',
+      'SELECT count(pg_advisory_xact_lock(7472363, h)) FROM (SELECT DISTINCT hashtext(d) AS h FROM UNNEST($1::text[]) AS u(d) ORDER BY h) AS ordered',
       [devices],
     );
     const { rows } = await tx.query<SeqRun & { device_id: string }>(
