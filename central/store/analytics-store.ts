@@ -137,42 +137,36 @@ export class AnalyticsStore {
    * the samples it should have sent to the expected count, so the observed fraction shows the gap.
    */
   async refreshRolling(now_ms: number, span_ms: number): Promise<RollingRow[]> {
-    const { rows: batches } = await this.db.query<{ station_id: string; end_ms: number; batches: RecentBin[][] }>(
+    const { rows } = await this.db.query<{ station_id: string; end_ms: number; detectors: string[]; batches: RecentBin[][] }>(
       `WITH progress AS (
-         SELECT station_id, max(last_event_ms) AS end_ms FROM detectors WHERE last_event_ms IS NOT NULL GROUP BY station_id)
-       SELECT p.station_id, p.end_ms, json_agg(r.bins) AS batches
+         SELECT station_id, max(last_event_ms) AS end_ms, array_agg(detector_id) AS detectors FROM detectors
+         GROUP BY station_id HAVING max(last_event_ms) IS NOT NULL),
+       -- Batches that ended before the span their station's progress can still reach are never read again.
+       pruned AS (
+         DELETE FROM recent_bins r USING progress p WHERE r.station_id = p.station_id AND r.last_end_ms <= p.end_ms - $1::bigint)
+       SELECT p.station_id, p.end_ms, p.detectors, json_agg(r.bins) AS batches
        FROM progress p JOIN recent_bins r ON r.station_id = p.station_id AND r.last_end_ms > p.end_ms - $1::bigint AND r.first_start_ms < p.end_ms
-       GROUP BY p.station_id, p.end_ms`,
+       GROUP BY p.station_id, p.end_ms, p.detectors`,
       [span_ms],
     );
-    const rows = batches.map(({ station_id, end_ms, batches }) => {
+    const out: RollingRow[] = rows.flatMap(({ station_id, end_ms, detectors, batches }) => {
       const inside = batches.flat().filter((b) => b.bin_start_ms >= end_ms - span_ms && b.bin_start_ms + b.bin_ms <= end_ms);
-      return { station_id, end_ms, detectors: inside.map((b) => b.detector_id), bin_ms: inside.map((b) => b.bin_ms), measures: inside.map((b) => b.measures) };
-    }).filter((r) => r.measures.length > 0);
-    // Batches that ended before the span that their station's progress can still reach are never read again.
-    await this.db.query(
-      `DELETE FROM recent_bins r USING (SELECT station_id, max(last_event_ms) AS end_ms FROM detectors GROUP BY station_id) p
-       WHERE r.station_id = p.station_id AND r.last_end_ms <= p.end_ms - $1::bigint`,
-      [span_ms],
-    );
-    const known = await this.db.query<{ station_id: string; detectors: string[] }>('SELECT station_id, array_agg(detector_id) AS detectors FROM detectors GROUP BY station_id');
-    const detectorsOf = new Map(known.rows.map((r) => [r.station_id, r.detectors]));
-    const out: RollingRow[] = rows.map((r) => {
-      const measures = mergeAll(r.measures);
+      if (inside.length === 0) return [];
+      const measures = mergeAll(inside.map((b) => b.measures));
       // Per detector: time covered by its bins and the samples those bins expected.
       const covered = new Map<string, { ms: number; expected: number }>();
-      r.detectors.forEach((d, i) => {
-        const c = covered.get(d) ?? { ms: 0, expected: 0 };
-        covered.set(d, { ms: c.ms + r.bin_ms[i]!, expected: c.expected + r.measures[i]!.samples_expected });
-      });
+      for (const b of inside) {
+        const c = covered.get(b.detector_id) ?? { ms: 0, expected: 0 };
+        covered.set(b.detector_id, { ms: c.ms + b.bin_ms, expected: c.expected + b.measures.samples_expected });
+      }
       const rates = [...covered.values()].filter((c) => c.ms > 0).map((c) => c.expected / c.ms);
       const meanRate = rates.reduce((a, b) => a + b, 0) / Math.max(1, rates.length);
-      for (const d of detectorsOf.get(r.station_id) ?? []) {
+      for (const d of detectors) {
         const c = covered.get(d);
         const missing = span_ms - (c?.ms ?? 0);
         if (missing > 0) measures.samples_expected += Math.round(missing * (c && c.ms > 0 ? c.expected / c.ms : meanRate));
       }
-      return { station_id: r.station_id, window_start_ms: r.end_ms - span_ms, window_end_ms: r.end_ms, measures, updated_ms: now_ms };
+      return [{ station_id, window_start_ms: end_ms - span_ms, window_end_ms: end_ms, measures, updated_ms: now_ms }];
     });
     if (out.length === 0) return out;
     await this.db.query(
@@ -191,10 +185,10 @@ export class AnalyticsStore {
   }
 }
 
-/** A rolling row as a window row (station level, provisional, revision 0), for toWindowResult. */
 /** The rolling view's span: the five minutes before each station's progress. */
 export const ROLLING_SPAN_MS = WINDOW_MS;
 
+/** A rolling row as a window row (station level, provisional, revision 0), for toWindowResult. */
 export function rollingAsWindow(r: RollingRow): WindowRow {
   return { level: 'station', key: r.station_id, window_start_ms: r.window_start_ms, window_end_ms: r.window_end_ms, revision: 0, state: 'provisional', clock_untrusted: false, measures: r.measures, updated_ms: r.updated_ms };
 }

@@ -239,14 +239,18 @@ export class Store {
    */
   async claimBins(tx: SqlExecutor, bins: Bin[]): Promise<Bin[]> {
     if (bins.length === 0) return [];
-    const byDevice = new Map<string, Bin[]>();
+    // Each device's bins and the span of their seqs.
+    const byDevice = new Map<string, { bins: Bin[]; lo: number; hi: number }>();
     for (const b of bins) {
-      const list = byDevice.get(b.device_id);
-      if (list) list.push(b);
-      else byDevice.set(b.device_id, [b]);
+      const d = byDevice.get(b.device_id);
+      if (!d) byDevice.set(b.device_id, { bins: [b], lo: b.seq, hi: b.seq });
+      else {
+        d.bins.push(b);
+        d.lo = Math.min(d.lo, b.seq);
+        d.hi = Math.max(d.hi, b.seq);
+      }
     }
-    const devices = [...byDevice.keys()].sort();
-    const span = (d: string, pick: (a: number, b: number) => number) => byDevice.get(d)!.reduce((m, b) => pick(m, b.seq), byDevice.get(d)![0]!.seq);
+    const devices = [...byDevice.keys()];
     // Locks are taken in the order of their keys (the hashes), not of the names: two devices whose names hash
     // alike share one lock, and taken in name order it could be wanted in two orders at once.
     await tx.query(
@@ -257,15 +261,19 @@ export class Store {
       `SELECT s.device_id, s.first_seq, s.last_seq, s.last_bin_start_ms
        FROM UNNEST($1::text[], $2::bigint[], $3::bigint[]) AS u(d, lo, hi)
        JOIN ingested_seqs s ON s.device_id = u.d AND s.last_seq >= u.lo - 1 AND s.first_seq <= u.hi + 1`,
-      [devices, devices.map((d) => span(d, Math.min)), devices.map((d) => span(d, Math.max))],
+      [devices, devices.map((d) => byDevice.get(d)!.lo), devices.map((d) => byDevice.get(d)!.hi)],
     );
     const stored = new Map<string, SeqRun[]>();
-    for (const r of rows) stored.set(r.device_id, [...(stored.get(r.device_id) ?? []), r]);
+    for (const r of rows) {
+      const list = stored.get(r.device_id);
+      if (list) list.push(r);
+      else stored.set(r.device_id, [r]);
+    }
     const fresh = new Set<Bin>();
     const gone: { device_id: string; run: SeqRun }[] = [];
     const added: { device_id: string; run: SeqRun }[] = [];
     for (const device_id of devices) {
-      const change = admitSeqs(stored.get(device_id) ?? [], byDevice.get(device_id)!);
+      const change = admitSeqs(stored.get(device_id) ?? [], byDevice.get(device_id)!.bins);
       for (const b of change.fresh) fresh.add(b);
       for (const run of change.gone) gone.push({ device_id, run });
       for (const run of change.added) added.push({ device_id, run });
