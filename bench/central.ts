@@ -19,6 +19,7 @@ import type { SqlDriver } from '../central/store/sql.ts';
 import { Store } from '../central/store/store.ts';
 import { withSchema } from '../central/store/test-schema.ts';
 import { produceBins } from '../central/testing.ts';
+import { cpuNow, cpuSince, localKafkaPid, postmasterOf, type CpuSources } from './process-cpu.ts';
 import { scaledClock, systemClock, type Clock } from '../platform/clock.ts';
 import { KafkaLog } from '../platform/log/kafka-log.ts';
 import type { Log } from '../platform/log/log.ts';
@@ -54,6 +55,8 @@ function bins(n: number, t0: number, device = `bench-${randomUUID().slice(0, 6)}
 interface Env {
   log: Log;
   db: SqlDriver;
+  /** Local server processes whose CPU time the throughput stage accounts for. */
+  cpu: CpuSources;
   close(): Promise<void>;
 }
 
@@ -61,13 +64,15 @@ async function kafkaEnv(): Promise<Env> {
   const schema = withSchema(DATABASE!);
   const log = new KafkaLog({ brokers: BROKERS!.split(','), client_id: 'bench-central' });
   const db = await openPostgres(await schema.url());
-  return { log, db, close: async () => void (await Promise.all([log.close(), db.close()]).then(() => schema.drop())) };
+  const { rows } = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  const cpu = { postgres: postmasterOf(rows[0]!.pid), kafka: localKafkaPid(new URL('../.services/kafka-run/kafka.pid', import.meta.url).pathname) };
+  return { log, db, cpu, close: async () => void (await Promise.all([log.close(), db.close()]).then(() => schema.drop())) };
 }
 
 async function embeddedEnv(): Promise<Env> {
   const log = new MemoryLog();
   const db = await openPglite();
-  return { log, db, close: async () => void (await Promise.all([log.close(), db.close()])) };
+  return { log, db, cpu: { postgres: null, kafka: null }, close: async () => void (await Promise.all([log.close(), db.close()])) };
 }
 
 function central(env: Env, clock: Clock, prefix: string, grace_ms = 60_000): { central: Central; store: Store; group: string } {
@@ -97,6 +102,7 @@ async function throughput(label: string, env: Env, n: number): Promise<void> {
   // consumer group join, a few seconds, so the figure is a floor of the steady rate.
   await c.central.start();
   const t = performance.now();
+  const cpu0 = cpuNow(env.cpu);
   const end = Date.now() + 600_000;
   for (;;) {
     const done = await processed(c.store, c.group, topics.bins);
@@ -105,8 +111,17 @@ async function throughput(label: string, env: Env, n: number): Promise<void> {
     await sleep(20);
   }
   const rate = (n / (performance.now() - t)) * 1000;
+  const cpu = cpuSince(cpu0, env.cpu);
   await c.central.stop();
   rows.push([`log → PostgreSQL, ${label} (${fmt(n)} bins, ${STATIONS} stations × ${LANES} lanes, 6 partitions)`, `${fmt(rate)} bins/s`, '≥ 50,000 bins/s (Kafka)']);
+  // What one bin costs each process on the path, and the rate the machine's cores could sustain at that cost.
+  const perBin = (s: number | null) => (s === null ? null : (s / n) * 1e6);
+  const parts: [string, number | null][] = [['central', perBin(cpu.self)], ['PostgreSQL', perBin(cpu.postgres)], ['Kafka', perBin(cpu.kafka)]];
+  const known = parts.filter((p): p is [string, number] => p[1] !== null);
+  const total = known.reduce((a, p) => a + p[1], 0);
+  const shown = parts.map(([name, us]) => `${name} ${us === null ? 'n/a (not local)' : `${us.toFixed(1)} µs`}`).join(', ');
+  const ceiling = known.length === parts.length ? `; ${total.toFixed(1)} µs in all: ${cpus().length} cores at full use give at most ${fmt((cpus().length * 1e6) / total)} bins/s` : '';
+  rows.push([`CPU per bin while consuming, ${label}`, `${shown}${ceiling}`, `≤ ${((cpus().length * 1e6) / 50_000).toFixed(0)} µs in all for 50,000 bins/s here`]);
 }
 
 /** One bin every 10 ms, each for a detector of its own; latency = produce call → its detector window's event. */
