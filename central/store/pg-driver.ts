@@ -1,4 +1,5 @@
 /** PostgreSQL adapter: the only file that imports pg. */
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { ERR, WacoflowError } from '../../platform/errors.ts';
 import type { SqlDriver, SqlExecutor } from './sql.ts';
@@ -23,7 +24,7 @@ export async function openPostgres(url: string, max_connections = 5): Promise<Sq
   }
   const exec = (q: pg.Pool | pg.PoolClient): SqlExecutor => ({
     query: async <T>(text: string, params?: unknown[]) => {
-      const r = await q.query(text, params);
+      const r = await q.query(params && params.length > 0 ? { text, values: params, name: statementName(text) } : { text, values: params });
       return { rows: r.rows as T[] };
     },
     exec: async (text: string) => {
@@ -56,6 +57,13 @@ export async function openPostgres(url: string, max_connections = 5): Promise<Sq
     },
     close: () => pool.end(),
   };
+}
+
+const names = new Map<string, string>();
+function statementName(text: string): string {
+  let n = names.get(text);
+  if (n === undefined) names.set(text, (n = `wf${createHash('sha1').update(text).digest('hex').slice(0, 16)}`));
+  return n;
 }
 
 /** The URL without its password, for messages. */
