@@ -390,7 +390,10 @@ export class Store {
    */
   async writeWindows(tx: SqlExecutor, rows: WindowRow[]): Promise<WindowRow[]> {
     if (rows.length === 0) return [];
-    const written = await tx.query<WindowRow>(
+    const ordered = inKeyOrder(rows);
+    // Only what the table may have decided comes back: sending every row's measures back to be parsed again
+    // cost central's thread more than the write itself.
+    const written = await tx.query<Pick<WindowRow, 'level' | 'key' | 'window_start_ms' | 'revision' | 'state'>>(
       `INSERT INTO windows AS w (${WINDOW_COLUMNS})
        SELECT ${WINDOW_COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS x(level text, key text, window_start_ms bigint, window_end_ms bigint,
          revision int, state text, clock_untrusted bool, measures jsonb, updated_ms bigint)
@@ -398,11 +401,15 @@ export class Store {
          revision = CASE WHEN w.state <> 'provisional' AND EXCLUDED.state = 'provisional' THEN w.revision + 1 ELSE EXCLUDED.revision END,
          state = CASE WHEN w.state <> 'provisional' AND EXCLUDED.state = 'provisional' THEN 'revised' ELSE EXCLUDED.state END,
          clock_untrusted = EXCLUDED.clock_untrusted, measures = EXCLUDED.measures, updated_ms = EXCLUDED.updated_ms
-       RETURNING ${WINDOW_COLUMNS}`,
-      // Ingest claims its rows first (claimWindows), so this takes no new locks; the rows come back in key order.
-      [JSON.stringify(inKeyOrder(rows))],
+       RETURNING level, key, window_start_ms, revision, state`,
+      // Ingest claims its rows first (claimWindows), so this takes no new locks.
+      [JSON.stringify(ordered)],
     );
-    return written.rows;
+    const stored = new Map(written.rows.map((r) => [windowRefKey(r), r]));
+    return ordered.map((row) => {
+      const s = stored.get(windowRefKey(row))!;
+      return s.revision === row.revision && s.state === row.state ? row : { ...row, revision: s.revision, state: s.state };
+    });
   }
 
   /** Station windows for several (stations, window start) sets at once: corridor roll-ups. */
