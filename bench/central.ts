@@ -4,11 +4,14 @@
  * produced, and how long after close + grace a window is emitted as final. Prints Markdown; never gates CI.
  *
  *   npm run services -- up && WACOFLOW_KAFKA_BROKERS=127.0.0.1:9092 WACOFLOW_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench:central
- *   WACOFLOW_BENCH_ONLY=throughput …   (stages: throughput, update latency, final delay)
+ *   WACOFLOW_BENCH_ONLY=throughput …   (stages: throughput, scale-out, update latency, final delay)
  *   WACOFLOW_BENCH_BACKENDS=kafka …     (backends: kafka, embedded)
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { cpus } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { buildCentral, type Central } from '../central/app.ts';
@@ -19,13 +22,14 @@ import type { SqlDriver } from '../central/store/sql.ts';
 import { Store } from '../central/store/store.ts';
 import { withSchema } from '../central/store/test-schema.ts';
 import { produceBins } from '../central/testing.ts';
-import { cpuNow, cpuSince, localKafkaPid, postmasterOf, type CpuSources } from './process-cpu.ts';
+import { cpuNow, cpuSince, localKafkaPid, postmasterOf, type CpuSeconds, type CpuSources } from './process-cpu.ts';
 import { scaledClock, systemClock, type Clock } from '../platform/clock.ts';
 import { KafkaLog } from '../platform/log/kafka-log.ts';
 import type { Log } from '../platform/log/log.ts';
 import { MemoryLog } from '../platform/log/memory-log.ts';
 import { alignDown, expecting, kafkaTopics, WINDOW_MS, type Bin, type Station, type WindowResult } from '../protocol/index.ts';
 
+const ROOT = join(import.meta.dirname, '..');
 const BROKERS = process.env.WACOFLOW_KAFKA_BROKERS;
 const DATABASE = process.env.WACOFLOW_DATABASE_URL;
 const STATIONS = 100;
@@ -55,24 +59,27 @@ function bins(n: number, t0: number, device = `bench-${randomUUID().slice(0, 6)}
 interface Env {
   log: Log;
   db: SqlDriver;
-  /** Local server processes whose CPU time the throughput stage accounts for. */
-  cpu: CpuSources;
+  /** Local server processes whose CPU time the throughput stages account for. */
+  servers: Omit<CpuSources, 'central'>;
+  /** The PostgreSQL URL central connects with (a schema of its own), for central processes. */
+  database_url: string | null;
   close(): Promise<void>;
 }
 
 async function kafkaEnv(): Promise<Env> {
   const schema = withSchema(DATABASE!);
   const log = new KafkaLog({ brokers: BROKERS!.split(','), client_id: 'bench-central' });
-  const db = await openPostgres(await schema.url());
+  const database_url = await schema.url();
+  const db = await openPostgres(database_url);
   const { rows } = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-  const cpu = { postgres: postmasterOf(rows[0]!.pid), kafka: localKafkaPid(new URL('../.services/kafka-run/kafka.pid', import.meta.url).pathname) };
-  return { log, db, cpu, close: async () => void (await Promise.all([log.close(), db.close()]).then(() => schema.drop())) };
+  const servers = { postgres: postmasterOf(rows[0]!.pid), kafka: localKafkaPid(join(ROOT, '.services', 'kafka-run', 'kafka.pid')) };
+  return { log, db, servers, database_url, close: async () => void (await Promise.all([log.close(), db.close()]).then(() => schema.drop())) };
 }
 
 async function embeddedEnv(): Promise<Env> {
   const log = new MemoryLog();
   const db = await openPglite();
-  return { log, db, cpu: { postgres: null, kafka: null }, close: async () => void (await Promise.all([log.close(), db.close()])) };
+  return { log, db, servers: { postgres: null, kafka: null }, database_url: null, close: async () => void (await Promise.all([log.close(), db.close()])) };
 }
 
 function central(env: Env, clock: Clock, prefix: string, grace_ms = 60_000): { central: Central; store: Store; group: string } {
@@ -90,38 +97,97 @@ async function processed(store: Store, group: string, topic: string): Promise<nu
   return Number(rows[0]!.n);
 }
 
-/** Bins in the log before central starts; the rate is taken from the first stored batch to the last. */
-async function throughput(label: string, env: Env, n: number): Promise<void> {
+/** A topic of its own holding `n` bins, written before any consumer starts. */
+async function filledTopic(env: Env, n: number): Promise<{ prefix: string; topic: string }> {
   const prefix = `bench-${randomUUID().slice(0, 8)}`;
-  const topics = kafkaTopics(prefix);
-  const t0 = alignDown(Date.now() - 86_400_000, WINDOW_MS);
-  await env.log.ensureTopics([{ name: topics.bins, partitions: 6 }]);
-  await produceBins(env.log, topics.bins, bins(n, t0));
-  const c = central(env, systemClock, prefix);
-  // From start() (migrations done, consumer subscribed) to the last stored batch; for Kafka this includes the
-  // consumer group join, a few seconds, so the figure is a floor of the steady rate.
-  await c.central.start();
-  const t = performance.now();
-  const cpu0 = cpuNow(env.cpu);
+  const topic = kafkaTopics(prefix).bins;
+  await env.log.ensureTopics([{ name: topic, partitions: 6 }]);
+  await produceBins(env.log, topic, bins(n, alignDown(Date.now() - 86_400_000, WINDOW_MS)));
+  return { prefix, topic };
+}
+
+/** Waits until the group has stored every one of `n` bins' offsets; returns the count seen when it started. */
+async function drained(label: string, store: Store, group: string, topic: string, n: number): Promise<void> {
   const end = Date.now() + 600_000;
   for (;;) {
-    const done = await processed(c.store, c.group, topics.bins);
-    if (done >= n) break;
+    const done = await processed(store, group, topic);
+    if (done >= n) return;
     if (Date.now() > end) throw new Error(`${label}: ${done} of ${n} bins after 10 minutes`);
     await sleep(20);
   }
-  const rate = (n / (performance.now() - t)) * 1000;
-  const cpu = cpuSince(cpu0, env.cpu);
-  await c.central.stop();
-  rows.push([`log → PostgreSQL, ${label} (${fmt(n)} bins, ${STATIONS} stations × ${LANES} lanes, 6 partitions)`, `${fmt(rate)} bins/s`, '≥ 50,000 bins/s (Kafka)']);
-  // What one bin costs each process on the path, and the rate the machine's cores could sustain at that cost.
-  const perBin = (s: number | null) => (s === null ? null : (s / n) * 1e6);
-  const parts: [string, number | null][] = [['central', perBin(cpu.self)], ['PostgreSQL', perBin(cpu.postgres)], ['Kafka', perBin(cpu.kafka)]];
+}
+
+/** What one bin cost each process on the path, and the rate the machine's cores could sustain at that cost. */
+function cpuRow(label: string, bins_counted: number, cpu: CpuSeconds): void {
+  const perBin = (s: number | null) => (s === null ? null : (s / bins_counted) * 1e6);
+  const parts: [string, number | null][] = [['central', perBin(cpu.central)], ['PostgreSQL', perBin(cpu.postgres)], ['Kafka', perBin(cpu.kafka)]];
   const known = parts.filter((p): p is [string, number] => p[1] !== null);
   const total = known.reduce((a, p) => a + p[1], 0);
   const shown = parts.map(([name, us]) => `${name} ${us === null ? 'n/a (not local)' : `${us.toFixed(1)} µs`}`).join(', ');
   const ceiling = known.length === parts.length ? `; ${total.toFixed(1)} µs in all: ${cpus().length} cores at full use give at most ${fmt((cpus().length * 1e6) / total)} bins/s` : '';
   rows.push([`CPU per bin while consuming, ${label}`, `${shown}${ceiling}`, `≤ ${((cpus().length * 1e6) / 50_000).toFixed(0)} µs in all for 50,000 bins/s here`]);
+}
+
+/** Bins in the log before central starts; central runs in this process. */
+async function throughput(label: string, env: Env, n: number): Promise<void> {
+  const { prefix, topic } = await filledTopic(env, n);
+  const c = central(env, systemClock, prefix);
+  // From start() (migrations done, consumer subscribed) to the last stored batch; for Kafka this includes the
+  // consumer group join, a few seconds, so the figure is a floor of the steady rate.
+  await c.central.start();
+  const t = performance.now();
+  const sources = { central: null, ...env.servers };
+  const cpu0 = cpuNow(sources);
+  await drained(label, c.store, c.group, topic, n);
+  const rate = (n / (performance.now() - t)) * 1000;
+  const cpu = cpuSince(cpu0, sources);
+  await c.central.stop();
+  rows.push([`log → PostgreSQL, ${label} (${fmt(n)} bins, ${STATIONS} stations × ${LANES} lanes, 6 partitions)`, `${fmt(rate)} bins/s`, '≥ 50,000 bins/s (Kafka)']);
+  cpuRow(label, n, cpu);
+}
+
+/**
+ * `wacoflow central` as separate processes in one consumer group, as a deployment scales out: the rate from
+ * the moment every instance is ready (bins some took before that are left out) to the last stored batch.
+ */
+async function scaleOut(label: string, env: Env, n: number, instances: number): Promise<void> {
+  if (!env.database_url) throw new Error('scale-out needs PostgreSQL');
+  const { prefix, topic } = await filledTopic(env, n);
+  const group = `bench-${prefix}`;
+  const dir = mkdtempSync(join(tmpdir(), 'wacoflow-bench-'));
+  writeFileSync(join(dir, 'inventory.yaml'), JSON.stringify({
+    stations: stations.map((s) => ({ ...s, detectors: Array.from({ length: LANES }, (_, l) => `${s.station_id}-l${l}`) })),
+  }));
+  writeFileSync(join(dir, 'central.yaml'), JSON.stringify({
+    kafka_brokers: BROKERS!.split(','), database_url: env.database_url, inventory_file: 'inventory.yaml', group_id: group,
+    topic_prefix: prefix, http_port: 0, grace_ms: 60_000, partitions: { bins: 6, windows: 6 },
+  }));
+  const procs = Array.from({ length: instances }, () => spawn(process.execPath, [join(ROOT, 'bin', 'wacoflow.js'), 'central', '--config', join(dir, 'central.yaml')], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  try {
+    await Promise.all(procs.map((p, i) => new Promise<void>((resolve, reject) => {
+      let out = '';
+      const take = (d: Buffer) => {
+        out = (out + d.toString()).slice(-8_000);
+        if (out.includes('central ready')) resolve();
+      };
+      p.stdout!.on('data', take);
+      p.stderr!.on('data', take);
+      p.once('exit', (code) => reject(new Error(`central ${i} exited (${code}) before it was ready:\n${out}`)));
+    })));
+    const store = new Store(env.db);
+    const before = await processed(store, group, topic);
+    const t = performance.now();
+    const sources = { central: procs.map((p) => p.pid!), ...env.servers };
+    const cpu0 = cpuNow(sources);
+    await drained(label, store, group, topic, n);
+    const rate = ((n - before) / (performance.now() - t)) * 1000;
+    const cpu = cpuSince(cpu0, sources);
+    rows.push([`log → PostgreSQL, ${label}, ${instances} central process${instances === 1 ? '' : 'es'} in one group (${fmt(n)} bins; ${fmt(before)} taken before all were ready, left out)`, `${fmt(rate)} bins/s`, '≥ 50,000 bins/s (Kafka)']);
+    cpuRow(`${label}, ${instances} central process${instances === 1 ? '' : 'es'}`, n - before, cpu);
+  } finally {
+    await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r(null) : (p.once('exit', r), p.kill('SIGTERM'))))));
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** One bin every 10 ms, each for a detector of its own; latency = produce call → its detector window's event. */
@@ -195,6 +261,18 @@ async function main(): Promise<void> {
     if (backends.length > 0 && !backends.includes(name)) continue;
     for (const [stage, run] of [
       ['throughput', (env: Env) => throughput(label, env, 200_000)],
+      ...(name === 'kafka' ? ([
+        ['scale-out', async (env: Env) => {
+          // One process and two, side by side, each on a topic and a schema of its own.
+          await scaleOut(label, env, 300_000, 1);
+          const second = await open();
+          try {
+            await scaleOut(label, second, 300_000, 2);
+          } finally {
+            await second.close();
+          }
+        }],
+      ] as const) : []),
       ['update latency', (env: Env) => updateLatency(label, env, 2_000)],
       ['final delay', (env: Env) => finalDelay(label, env, 8)],
     ] as const) {

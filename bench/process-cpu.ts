@@ -44,6 +44,8 @@ function treeSeconds(root: number): number | null {
 }
 
 export interface CpuSources {
+  /** Central's processes, or null for this one (central running in the benchmark's own process). */
+  central: number[] | null;
   /** The PostgreSQL postmaster's pid (the parent of any backend), or null when not local. */
   postgres: number | null;
   /** The Kafka broker's pid, or null when not known. */
@@ -51,15 +53,23 @@ export interface CpuSources {
 }
 
 export interface CpuSeconds {
-  self: number;
+  central: number | null;
   postgres: number | null;
   kafka: number | null;
 }
 
+function centralSeconds(pids: number[] | null): number | null {
+  if (pids === null) {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  }
+  const each = pids.map(treeSeconds);
+  return each.includes(null) ? null : each.reduce((a: number, b) => a + b!, 0);
+}
+
 export function cpuNow(sources: CpuSources): CpuSeconds {
-  const u = process.cpuUsage();
   return {
-    self: (u.user + u.system) / 1e6,
+    central: centralSeconds(sources.central),
     postgres: sources.postgres === null ? null : treeSeconds(sources.postgres),
     kafka: sources.kafka === null ? null : treeSeconds(sources.kafka),
   };
@@ -68,7 +78,7 @@ export function cpuNow(sources: CpuSources): CpuSeconds {
 export function cpuSince(start: CpuSeconds, sources: CpuSources): CpuSeconds {
   const end = cpuNow(sources);
   const d = (a: number | null, b: number | null) => (a === null || b === null ? null : b - a);
-  return { self: end.self - start.self, postgres: d(start.postgres, end.postgres), kafka: d(start.kafka, end.kafka) };
+  return { central: d(start.central, end.central), postgres: d(start.postgres, end.postgres), kafka: d(start.kafka, end.kafka) };
 }
 
 /** The postmaster of a backend: its parent, when the backend runs on this machine. */
