@@ -75,8 +75,6 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
       logger.error({ ...tp, stored_offset: stored, first_available: first }, 'records between the stored offset and the log start are gone (retention): they were never processed');
     },
   });
-  const learnedFreeFlow = new Map<string, number>();
-  const lookup = stationLookup(stations, learnedFreeFlow);
   let consumer: LogConsumer | null = null;
   let producer: LogProducer | null = null;
   let http: FastifyInstance | null = null;
@@ -88,6 +86,8 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
   // every bin stored since, so results about a detector travel keyed by its station, as everything else does.
   const detectorStation = new Map<string, string>();
   const stationOf = (key: string): string => detectorStation.get(key) ?? key;
+  const learnedFreeFlow = new Map<string, number>();
+  const lookup = stationLookup(stations, learnedFreeFlow, (detector_id) => detectorStation.get(detector_id));
   /** The key a window result travels under on the log: its station (a corridor's own id for corridors). */
   const logKey = (w: WindowResult): string => (w.level === 'detector' ? stationOf(w.key) : w.key);
 

@@ -57,7 +57,8 @@ export function replayWindows(samples: Sample[], options: ReplayOptions): Replay
     const { window_start_ms } = members[0]!;
     rows.push(corridorRow(stations.get(members[0]!.key)!.corridor_id!, window_start_ms, members, undefined, 0));
   }
-  const lookup = stationLookup(stations);
+  const detectorStation = new Map(samples.map((s) => [s.detector_id, s.station_id]));
+  const lookup = stationLookup(stations, new Map(), (detector_id) => detectorStation.get(detector_id));
   const order = { detector: 0, station: 1, corridor: 2 } as const;
   return rows
     .map((r) => toWindowResult({ ...r, state: 'final' }, lookup))

@@ -6,7 +6,7 @@ import type { WindowRow } from '../store/store.ts';
 /** Free-flow speed and kind for a window's key; corridors use their stations' mean free-flow speed. */
 export type StationLookup = (level: WindowRow['level'], key: string) => Pick<Station, 'kind' | 'lanes' | 'free_flow_kmh'> | null;
 
-/** Free-flow speed for a key with no station behind it (detector windows) and nothing learned. */
+/** Free-flow speed for a key with no station behind it (a detector no bin or inventory has placed) and nothing learned. */
 export const FALLBACK_FREE_FLOW_KMH = 100;
 
 export function toWindowResult(row: WindowRow, lookup: StationLookup): WindowResult {
@@ -35,20 +35,27 @@ export function toWindowResult(row: WindowRow, lookup: StationLookup): WindowRes
   };
 }
 
-/** Lookups over an inventory: stations with their learned free-flow speed where there is one (else the configured), corridors by their stations' mean. */
-export function stationLookup(stations: ReadonlyMap<string, Station>, learned: ReadonlyMap<string, number> = new Map()): StationLookup {
+/**
+ * Lookups over an inventory: stations with their learned free-flow speed where there is one (else the
+ * configured), detectors as their station, corridors by their stations' mean.
+ */
+export function stationLookup(
+  stations: ReadonlyMap<string, Station>,
+  learned: ReadonlyMap<string, number> = new Map(),
+  stationOfDetector: (detector_id: string) => string | undefined = () => undefined,
+): StationLookup {
   const freeFlow = (s: Station) => learned.get(s.station_id) ?? s.free_flow_kmh;
+  const station = (station_id: string | undefined) => {
+    const s = station_id === undefined ? undefined : stations.get(station_id);
+    return s ? { ...s, free_flow_kmh: freeFlow(s) } : null;
+  };
   return (level, key) => {
-    if (level === 'station') {
-      const s = stations.get(key);
-      return s ? { ...s, free_flow_kmh: freeFlow(s) } : null;
-    }
-    if (level === 'corridor') {
-      const members = [...stations.values()].filter((s) => s.corridor_id === key);
-      if (members.length === 0) return null;
-      const free_flow_kmh = members.reduce((a, s) => a + freeFlow(s), 0) / members.length;
-      return { kind: members[0]!.kind, lanes: members[0]!.lanes, free_flow_kmh };
-    }
-    return null; // detectors: the fallback free-flow speed until [4] learns one per detector
+    if (level === 'station') return station(key);
+    // A lane runs at its station's free-flow speed: an arterial's detectors are not congested at its limit.
+    if (level === 'detector') return station(stationOfDetector(key));
+    const members = [...stations.values()].filter((s) => s.corridor_id === key);
+    if (members.length === 0) return null;
+    const free_flow_kmh = members.reduce((a, s) => a + freeFlow(s), 0) / members.length;
+    return { kind: members[0]!.kind, lanes: members[0]!.lanes, free_flow_kmh };
   };
 }
