@@ -128,7 +128,8 @@ function cpuRow(label: string, bins_counted: number, cpu: CpuSeconds, embedded =
   const known = parts.filter((p): p is [string, number] => p[1] !== null);
   const total = known.reduce((a, p) => a + p[1], 0);
   const shown = parts.map(([name, us]) => `${name} ${us === null ? 'n/a (not local)' : `${us.toFixed(1)} µs`}`).join(', ');
-  const ceiling = known.length === parts.length ? `; ${total.toFixed(1)} µs in all: ${cpus().length} cores at full use give at most ${fmt((cpus().length * 1e6) / total)} bins/s` : '';
+  // Central's work runs on one thread, so for the embedded backend the cores say nothing about its ceiling.
+  const ceiling = !embedded && known.length === parts.length ? `; ${total.toFixed(1)} µs in all: ${cpus().length} cores at full use give at most ${fmt((cpus().length * 1e6) / total)} bins/s` : '';
   rows.push([`CPU per bin while consuming, ${label}`, `${shown}${ceiling}`, `≤ ${((cpus().length * 1e6) / 50_000).toFixed(0)} µs in all for 50,000 bins/s here`]);
 }
 
@@ -275,10 +276,10 @@ async function main(): Promise<void> {
       ...(name === 'kafka' ? ([
         ['scale-out', async (env: Env) => {
           // One process and two, side by side, each on a topic and a schema of its own.
-          await scaleOut(label, env, 300_000, 1);
+          await scaleOut(label, env, 600_000, 1);
           const second = await open();
           try {
-            await scaleOut(label, second, 300_000, 2);
+            await scaleOut(label, second, 600_000, 2);
           } finally {
             await second.close();
           }
