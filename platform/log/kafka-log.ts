@@ -28,6 +28,25 @@ const MAX_REQUEST_BYTES = 768 * 1024;
 /** Key and value, plus a generous allowance for the record's framing and headers. */
 const recordBytes = (r: OutgoingRecord): number => Buffer.byteLength(r.key) + r.value.length + 64;
 
+/** Consecutive runs of records, each under MAX_REQUEST_BYTES (a record heavier than that alone). */
+function requestSized(records: OutgoingRecord[]): OutgoingRecord[][] {
+  const parts: OutgoingRecord[][] = [];
+  let part: OutgoingRecord[] = [];
+  let bytes = 0;
+  for (const r of records) {
+    const b = recordBytes(r);
+    if (part.length > 0 && bytes + b > MAX_REQUEST_BYTES) {
+      parts.push(part);
+      part = [];
+      bytes = 0;
+    }
+    part.push(r);
+    bytes += b;
+  }
+  if (part.length > 0) parts.push(part);
+  return parts;
+}
+
 export class KafkaLog implements Log {
   readonly kind = 'kafka' as const;
   private readonly kafka: Kafka;
@@ -122,7 +141,12 @@ export class KafkaLog implements Log {
       max_weight: MAX_REQUEST_BYTES,
     });
     return {
-      send: (topic, records) => commit.submit({ topic, records }),
+      // A send larger than one request (a finalisation pass after a backlog publishes tens of thousands of
+      // windows) goes as several, in order: as one it was refused whole, its partition batches past the broker's
+      // message.max.bytes. The parts queue one behind another, so each key keeps its order.
+      send: async (topic, records) => {
+        await Promise.all(requestSized(records).map((part) => commit.submit({ topic, records: part })));
+      },
       close: async () => {
         closed = true;
         const last = producer;

@@ -83,6 +83,33 @@ export function logContract(name: string, make: () => Log): void {
       for (const values of got.values()) expect(values).toEqual(Array.from({ length: 25 }, (_, i) => i));
     });
 
+    it('lands one send far larger than a broker takes in one request, each key in order', async () => {
+      const topic = `contract-large-${randomUUID()}`;
+      await log.ensureTopics([{ name: topic, partitions: 3 }]);
+      const producer = await log.producer();
+      // 4,000 records of 1 KiB: about 1.3 MiB for each partition, past Kafka's default 1 MiB per batch.
+      const padding = 'x'.repeat(1_024);
+      await producer.send(topic, Array.from({ length: 4_000 }, (_, i) => ({ key: `k${i % 11}`, value: Buffer.from(`${i} ${padding}`) })));
+      const got = new Map<string, number[]>();
+      let count = 0;
+      const consumer = log.consumer(`g-${randomUUID()}`);
+      await consumer.run({
+        topics: [topic],
+        eachBatch: async (batch: LogBatch) => {
+          for (const r of batch.records) got.set(r.key!, [...(got.get(r.key!) ?? []), Number.parseInt(r.value.toString(), 10)]);
+          count += batch.records.length;
+          await consumer.commit(batch, batch.records[batch.records.length - 1]!.offset + 1);
+        },
+      });
+      await until(() => count >= 4_000);
+      await consumer.stop();
+      await producer.close();
+      expect(count).toBe(4_000);
+      for (let k = 0; k < 11; k++) {
+        expect(got.get(`k${k}`)).toEqual(Array.from({ length: 4_000 }, (_, i) => i).filter((i) => i % 11 === k));
+      }
+    }, 60_000);
+
     it('resumes a group from its committed offsets and honours seek', async () => {
       const topic = `contract-resume-${randomUUID()}`;
       const group = `g-${randomUUID()}`;
