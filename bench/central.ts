@@ -144,11 +144,17 @@ async function throughput(label: string, env: Env, n: number): Promise<void> {
   const sources = { central: null, ...env.servers };
   const cpu0 = cpuNow(sources);
   await drained(label, c.store, c.group, topic, n);
-  const rate = (n / (performance.now() - t)) * 1000;
+  const stored = (n / (performance.now() - t)) * 1000;
+  // The bins are a day old, so every window they touch is due: what is left of their work is finalisation and
+  // the final results' publication. Counting it as well gives the rate a backlog of any length sustains.
+  while ((await c.central.finalize()).length > 0);
+  await c.central.published();
+  const complete = (n / (performance.now() - t)) * 1000;
   const cpu = cpuSince(cpu0, sources);
   await c.central.stop();
-  rows.push([`log → PostgreSQL, ${label} (${fmt(n)} bins, ${STATIONS} stations × ${LANES} lanes, 6 partitions)`, `${fmt(rate)} bins/s`, '≥ 50,000 bins/s (Kafka)']);
-  cpuRow(label, n, cpu, env.embedded);
+  rows.push([`log → PostgreSQL, ${label} (${fmt(n)} bins, ${STATIONS} stations × ${LANES} lanes, 6 partitions)`, `${fmt(stored)} bins/s`, '≥ 50,000 bins/s (Kafka)']);
+  rows.push([`the same, until every window is final and published to the windows topic`, `${fmt(complete)} bins/s`, '—']);
+  cpuRow(`${label}, stored, final and published`, n, cpu, env.embedded);
 }
 
 /**

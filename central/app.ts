@@ -55,6 +55,8 @@ export interface Central {
   address(): { host: string; port: number } | null;
   /** Runs one finalisation pass now (tests, shutdown). */
   finalize(): Promise<WindowResult[]>;
+  /** Settles once every window result emitted so far has been acknowledged by the log (or failed, logged). */
+  published(): Promise<void>;
   /** Refreshes the rolling view now (it also refreshes every minute). */
   rolling(): Promise<WindowResult[]>;
 }
@@ -81,6 +83,11 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
   let address: { host: string; port: number } | null = null;
   let stopFinalizer: Cancel | null = null;
   let finalizing: Promise<unknown> = Promise.resolve();
+  /** Window results on their way to the log; stop() waits for them, so a clean shutdown drops none. */
+  const publishing = new Set<Promise<void>>();
+  const published = async (): Promise<void> => {
+    while (publishing.size > 0) await Promise.allSettled([...publishing]);
+  };
 
   // Each detector's station: from the detectors table at start (the inventory is written there first) and from
   // every bin stored since, so results about a detector travel keyed by its station, as everything else does.
@@ -97,11 +104,17 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
       metrics.windowsEmitted.inc({ level: w.level, state: w.state });
       events.emit('window', w);
     }
-    if (producer && results.length > 0) {
+    // A provisional result for a window already past its end + grace is superseded by the final one within a
+    // finalisation pass, so the log gets only that: a backlog then costs one message a window, not two.
+    const now = clock.now();
+    const outgoing = results.filter((w) => w.state !== 'provisional' || w.window_end_ms + config.grace_ms > now);
+    if (producer && outgoing.length > 0) {
       // Downstream copy for other consumers; PostgreSQL already holds the result, so a failure here is logged.
-      producer
-        .send(topics.windows, results.map((w) => ({ key: logKey(w), value: encode(w), headers: { type: 'window' } })))
-        .catch((err: unknown) => logger.warn({ err }, 'could not publish window results to the log'));
+      const sent: Promise<void> = producer
+        .send(topics.windows, outgoing.map((w) => ({ key: logKey(w), value: encode(w), headers: { type: 'window' } })))
+        .catch((err: unknown) => logger.warn({ err }, 'could not publish window results to the log'))
+        .finally(() => publishing.delete(sent));
+      publishing.add(sent);
     }
     return results;
   };
@@ -220,6 +233,7 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
     events,
     address: () => address,
     finalize,
+    published,
     rolling,
 
     async start() {
@@ -293,6 +307,7 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
       await finalizing;
       await finalizer.stop();
       await http?.close();
+      await published();
       await producer?.close();
       producer = null;
       logger.info('central stopped');
