@@ -39,15 +39,24 @@ async function dayPartitions(tx: SqlExecutor): Promise<Map<string, number>> {
 export async function maintainPartitions(db: SqlDriver, now_ms: number, plan: PartitionPlan = DEFAULT_PARTITIONS): Promise<{ created: string[]; dropped: string[] }> {
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock(7472363)');
-    // Writers wait while rows move, so none can slip a row of the new day into the default partition between
-    // the move and the attach (which would make the attach fail).
-    await tx.exec('LOCK TABLE windows_default IN SHARE ROW EXCLUSIVE MODE');
     const existing = await dayPartitions(tx);
     const today = Math.floor(now_ms / DAY_MS) * DAY_MS;
-    const created: string[] = [];
+    const wanted: number[] = [];
     for (let day = today - plan.back_days * DAY_MS; day <= today + plan.ahead_days * DAY_MS; day += DAY_MS) {
+      if (!existing.has(dayName(day))) wanted.push(day);
+    }
+    const cutoff = today - plan.retention_days * DAY_MS;
+    const expired = [...existing].filter(([, day]) => day + DAY_MS <= cutoff).map(([name]) => name);
+    if (wanted.length > 0 || expired.length > 0) {
+      // The whole table, first and at once: ingest holds weak locks on every partition (its reads scan them all)
+      // and may then write to the default partition, so locking partitions one by one, stronger as the work
+      // goes on, met ingest in a circle and one side was killed as a deadlock. Writers and readers wait the few
+      // milliseconds this takes, about once a day.
+      await tx.exec('LOCK TABLE windows IN ACCESS EXCLUSIVE MODE');
+    }
+    const created: string[] = [];
+    for (const day of wanted) {
       const name = dayName(day);
-      if (existing.has(name)) continue;
       // Build the partition beside the table, fill it with its day's rows from the default partition, attach it:
       // attaching checks that the default partition holds nothing of that day any more.
       await tx.exec(`CREATE TABLE ${name} (LIKE windows INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`);
@@ -55,14 +64,8 @@ export async function maintainPartitions(db: SqlDriver, now_ms: number, plan: Pa
       await tx.exec(`ALTER TABLE windows ATTACH PARTITION ${name} FOR VALUES FROM (${day}) TO (${day + DAY_MS})`);
       created.push(name);
     }
-    const cutoff = today - plan.retention_days * DAY_MS;
-    const dropped: string[] = [];
-    for (const [name, day] of existing) {
-      if (day + DAY_MS > cutoff) continue;
-      await tx.exec(`DROP TABLE ${name}`);
-      dropped.push(name);
-    }
+    for (const name of expired) await tx.exec(`DROP TABLE ${name}`);
     await tx.query('DELETE FROM windows_default WHERE window_start_ms < $1', [cutoff]);
-    return { created, dropped };
+    return { created, dropped: expired };
   });
 }

@@ -232,6 +232,31 @@ export function storeContract(name: string, open: () => Promise<SqlDriver>): voi
       expect(await store.windowsOf('detector', 'part-d1', day, day + DAY)).toEqual([]);
     });
 
+    it('makes a day partition while an ingest transaction that read the table writes into the default partition', async () => {
+      // Ingest scans every partition (weak locks), then writes a window whose day has no partition yet, as on
+      // a first start with a backlog. Maintenance used to lock the default partition, then need more of it:
+      // the two waited on each other and PostgreSQL killed one as a deadlock.
+      const DAY = 86_400_000;
+      const day = Math.floor(T0 / DAY) * DAY + 40 * DAY;
+      const row: WindowRow = {
+        level: 'detector', key: 'dl-d1', window_start_ms: day + 600_000, window_end_ms: day + 900_000, revision: 0, state: 'provisional',
+        clock_untrusted: false, measures: { ...expecting(15), volume: 3, samples_seen: 15 }, updated_ms: day,
+      };
+      const made = await meet(
+        store,
+        async (tx, pause) => {
+          await tx.query("SELECT level FROM windows WHERE key = 'dl-d1' FOR UPDATE");
+          await pause();
+          await store.writeWindows(tx, [row]);
+        },
+        () => maintainPartitions(store.db, day, { back_days: 0, ahead_days: 0, retention_days: 400 }),
+      );
+      const name = `windows_d${new Date(day).toISOString().slice(0, 10).replaceAll('-', '')}`;
+      expect(made.created).toEqual([name]);
+      const { rows } = await store.db.query<{ part: string }>("SELECT tableoid::regclass::text AS part FROM windows WHERE key = 'dl-d1'");
+      expect(rows.map((r) => r.part.split('.').pop())).toEqual([name]);
+    });
+
     it('stores an alert opened and closed in one batch as one row in its latest state', async () => {
       const open = {
         v: 1 as const, alert_id: 'traffic:speed_kmh_low:s9:1', kind: 'traffic' as const, rule: 'speed_kmh_low', key: 's9', state: 'open' as const,
