@@ -6,6 +6,7 @@
  *   npm run services -- up && WACOFLOW_KAFKA_BROKERS=127.0.0.1:9092 WACOFLOW_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench:central
  *   WACOFLOW_BENCH_ONLY=throughput …   (stages: throughput, scale-out, update latency, final delay)
  *   WACOFLOW_BENCH_BACKENDS=kafka …     (backends: kafka, embedded)
+ *   WACOFLOW_BENCH_LOG=warn …           (central's own log at that level, on stdout; silent by default)
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -89,7 +90,7 @@ function central(env: Env, clock: Clock, prefix: string, grace_ms = 60_000): { c
   const store = new Store(env.db);
   const c = buildCentral(
     CentralConfigSchema.parse({ group_id: group, topic_prefix: prefix, http_port: 0, grace_ms, partitions: { bins: 6, windows: 6 } }),
-    { log: env.log, store, clock, logger: pino({ level: 'silent' }), registry: new Registry(), stations, version: 'bench' },
+    { log: env.log, store, clock, logger: pino({ level: process.env.WACOFLOW_BENCH_LOG ?? 'silent' }), registry: new Registry(), stations, version: 'bench' },
   );
   return { central: c, store, group };
 }
