@@ -109,7 +109,7 @@ async function filledTopic(env: Env, n: number): Promise<{ prefix: string; topic
   return { prefix, topic };
 }
 
-/** Waits until the group has stored every one of `n` bins' offsets; returns the count seen when it started. */
+/** Waits until the group has stored the offsets of all `n` bins. */
 async function drained(label: string, store: Store, group: string, topic: string, n: number): Promise<void> {
   const end = Date.now() + 600_000;
   for (;;) {
@@ -190,6 +190,7 @@ async function scaleOut(label: string, env: Env, n: number, instances: number): 
     // left out (a later member's join, and the rebalance it causes, are part of scaling out and stay in).
     const store = new Store(env.db);
     const ready = await processed(store, group, topic);
+    if (ready >= n) throw new Error(`${label}: all ${fmt(n)} bins were stored before every instance was ready; nothing left to measure`);
     let before = ready;
     while (before === ready) {
       await sleep(5);
