@@ -160,7 +160,11 @@ export class KafkaLog implements Log {
 
   consumer(group_id: string): LogConsumer {
     const consumer: Consumer = this.kafka.consumer({
-      groupId: group_id, allowAutoTopicCreation: false, retry: { retries: 10 },
+      groupId: group_id, allowAutoTopicCreation: false,
+      // A failed batch (the database away, say) is retried at most 5 s apart for about four minutes, then the
+      // consumer restarts. kafkajs's default backoff grows to 30 s, so after a minute-long outage the work
+      // resumed anywhere up to half a minute after the database was back.
+      retry: { retries: 50, maxRetryTime: 5_000 },
       // A consumer's batch is its unit of work (central: one transaction). kafkajs's 1 MiB per partition cut a
       // backlog into ~2,400-bin batches, each rewriting the windows it shares with its neighbours; 4 MiB
       // (~10,000 bins, well under a second of work) cut PostgreSQL's CPU per bin by a fifth.
