@@ -61,14 +61,22 @@ export class GroupCommit<T> {
 
   private take(): Waiter<T>[] {
     const { weigh = () => 1, max_weight = Infinity } = this.options;
-    let weight = 0;
-    let n = 0;
-    while (n < this.queue.length) {
-      const w = weigh(this.queue[n]!.item);
-      if (n > 0 && weight + w > max_weight) break;
-      weight += w;
-      n++;
-    }
-    return this.queue.splice(0, n);
+    return this.queue.splice(0, groupEnd(this.queue, (w) => weigh(w.item), max_weight));
   }
+}
+
+/**
+ * Where a group starting at `from` ends: it takes items while their weights add up to at most `max_weight`,
+ * and always at least one, so an item heavier than that goes alone.
+ */
+export function groupEnd<T>(items: readonly T[], weigh: (item: T) => number, max_weight: number, from = 0): number {
+  let weight = 0;
+  let end = from;
+  while (end < items.length) {
+    const w = weigh(items[end]!);
+    if (end > from && weight + w > max_weight) break;
+    weight += w;
+    end++;
+  }
+  return end;
 }

@@ -6,7 +6,7 @@
  */
 import { Kafka, logLevel, type Consumer, type LogEntry, type Message, type Producer } from 'kafkajs';
 import { ERR, WacoflowError } from '../errors.ts';
-import { GroupCommit } from '../group-commit.ts';
+import { GroupCommit, groupEnd } from '../group-commit.ts';
 import type { ConsumerHandlers, Log, LogConsumer, LogProducer, OutgoingRecord, TopicPartition, TopicSpec } from './log.ts';
 
 export interface KafkaLogOptions {
@@ -28,22 +28,14 @@ const MAX_REQUEST_BYTES = 768 * 1024;
 /** Key and value, plus a generous allowance for the record's framing and headers. */
 const recordBytes = (r: OutgoingRecord): number => Buffer.byteLength(r.key) + r.value.length + 64;
 
-/** Consecutive runs of records, each under MAX_REQUEST_BYTES (a record heavier than that alone). */
+/** Consecutive runs of records cut as grouped sends are, each at most MAX_REQUEST_BYTES (a heavier record alone). */
 function requestSized(records: OutgoingRecord[]): OutgoingRecord[][] {
   const parts: OutgoingRecord[][] = [];
-  let part: OutgoingRecord[] = [];
-  let bytes = 0;
-  for (const r of records) {
-    const b = recordBytes(r);
-    if (part.length > 0 && bytes + b > MAX_REQUEST_BYTES) {
-      parts.push(part);
-      part = [];
-      bytes = 0;
-    }
-    part.push(r);
-    bytes += b;
+  for (let start = 0; start < records.length; ) {
+    const end = groupEnd(records, recordBytes, MAX_REQUEST_BYTES, start);
+    parts.push(records.slice(start, end));
+    start = end;
   }
-  if (part.length > 0) parts.push(part);
   return parts;
 }
 
