@@ -5,7 +5,7 @@
  *   heartbeat every heartbeat_interval_ms ─────────────────────────────────────────────▶ .../health
  */
 import type { Logger } from 'pino';
-import type { ClockState, Heartbeat } from '../protocol/index.ts';
+import type { ClockState, ConfigReport, Heartbeat, UpdateReport } from '../protocol/index.ts';
 import type { Cancel, Clock } from '../platform/clock.ts';
 import { Binner } from './aggregate/binner.ts';
 import { Sealer } from './aggregate/sealer.ts';
@@ -33,11 +33,21 @@ export interface AgentDeps {
   deadLetters?: DeadLetterStore;
   /** TLS material (PEM) for an mqtts:// gateway. */
   tls?: { ca?: string; cert?: string; key?: string };
+  /** Downward topics (configuration, releases) and what receives their messages. */
+  downlink?: { topics: string[]; onMessage(topic: string, payload: Buffer): void };
+  /** What the board reports about its remote configuration and updates, read for every heartbeat. */
+  reports?: () => { config?: ConfigReport; update?: UpdateReport };
 }
 
 export interface Agent {
   start(): void;
-  stop(): Promise<void>;
+  /**
+   * Stops inputs, seals what is due, disconnects. The outbox is closed unless `keep_outbox` (another agent is
+   * about to run on it: a configuration was applied).
+   */
+  stop(options?: { keep_outbox?: boolean }): Promise<void>;
+  /** Sends a heartbeat now (after a configuration or update decision); resolves once the gateway has it. */
+  heartbeatNow(): Promise<void>;
   /** Seals due bins into the outbox and sends; runs on a timer, exposed for tests. */
   flush(): Promise<void>;
   heartbeat(): Promise<Heartbeat>;
@@ -67,9 +77,11 @@ export function buildAgent(config: AgentConfig, deps: AgentDeps): Agent {
       ack_timeout_ms: config.ack_timeout_ms, reconnect_ms: config.reconnect_ms, keepalive_s: config.keepalive_s,
       live_window_ms: config.live_window_ms, backlog_bins_per_s: config.backlog_bins_per_s,
       ...(deps.tls ? { tls: deps.tls } : {}),
+      ...(deps.downlink ? { subscriptions: deps.downlink.topics } : {}),
     },
     {
       outbox, clock, logger,
+      ...(deps.downlink ? { onMessage: deps.downlink.onMessage } : {}),
       takeDropped: () => {
         const d = dropped;
         dropped = {};
@@ -136,6 +148,7 @@ export function buildAgent(config: AgentConfig, deps: AgentDeps): Agent {
       inputs: inputs.map((i) => i.snapshot()),
       clock: deps.clockState(),
       dead_letters_total: deadLetters.total(),
+      ...deps.reports?.(),
     };
   };
 
@@ -163,12 +176,14 @@ export function buildAgent(config: AgentConfig, deps: AgentDeps): Agent {
       logger.info({ inputs: inputs.map((i) => i.input.name), bin_ms: config.bin_ms }, 'agent started');
     },
 
-    async stop() {
+    heartbeatNow: async () => uplink.publishHeartbeat(await heartbeat(), { wait: true }),
+
+    async stop(options = {}) {
       for (const cancel of timers) cancel();
       for (const i of inputs) i.stop();
       await sealer.idle();
       await uplink.stop();
-      await outbox.close();
+      if (!options.keep_outbox) await outbox.close();
       logger.info({ outbox_depth: outbox.stats(clock.now()).depth }, 'agent stopped');
     },
   };

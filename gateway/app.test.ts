@@ -2,7 +2,7 @@ import mqtt from 'mqtt';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decode, encode, KAFKA_TOPICS, mqttTopic } from '../protocol/index.ts';
+import { decode, encode, KAFKA_TOPICS, MQTT_RELEASE_TOPIC, mqttConfigTopics, mqttTopic } from '../protocol/index.ts';
 import { systemClock } from '../platform/clock.ts';
 import type { Log, LogProducer, OutgoingRecord } from '../platform/log/log.ts';
 import { MemoryLog } from '../platform/log/memory-log.ts';
@@ -149,12 +149,16 @@ describe('gateway', () => {
     await client.endAsync();
   });
 
-  it('grants a device only its own config topic', async () => {
+  it('grants a device only what is sent down to it: fleet, site and own config, and releases', async () => {
     const client = await connect('agent-i35', 'agent-i35', 's3cret');
-    const topics = [mqttTopic('waco', 'agent-i35', 'config'), '#', '$SYS/#', mqttTopic('waco', 'agent-other', 'config')];
+    const mine = mqttConfigTopics('waco', 'agent-i35');
+    const topics = [
+      mine.fleet, mine.site, mine.device, MQTT_RELEASE_TOPIC,
+      '#', '$SYS/#', mqttTopic('waco', 'agent-other', 'config'), mqttConfigTopics('austin', 'agent-i35').site, mqttTopic('waco', 'agent-i35', 'bins'),
+    ];
     // mqtt.js rejects a SUBACK that holds any 0x80 failure code; the packet still carries every return code.
     const err = (await client.subscribeAsync(topics, { qos: 1 }).then(() => null, (e: unknown) => e)) as { packet?: { granted: number[] } } | null;
-    expect(err?.packet?.granted).toEqual([1, 128, 128, 128]);
+    expect(err?.packet?.granted).toEqual([1, 1, 1, 1, 128, 128, 128, 128, 128]);
     expect(client.connected).toBe(true); // refused subscriptions do not cost the device its connection
     await client.endAsync();
   });

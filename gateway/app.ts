@@ -11,6 +11,7 @@ import { Aedes } from 'aedes';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { kafkaTopics, tryDecode } from '../protocol/index.ts';
+import { DOWNLINK_HEADER } from './bridge/bridge.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { Log, LogConsumer, LogProducer } from '../platform/log/log.ts';
 import { Breaker } from '../platform/breaker.ts';
@@ -73,6 +74,13 @@ export function buildGateway(input: GatewayConfigInput, deps: GatewayDeps): Gate
       topics: [topics.admin],
       eachBatch: async (batch) => {
         for (const r of batch.records) {
+          if (r.headers.type === DOWNLINK_HEADER) {
+            // A config document or release announcement: retained on this broker, as if its operator had sent it here.
+            broker?.publish({ cmd: 'publish', topic: r.key ?? '', payload: r.value, qos: 1, retain: true, dup: false }, (err) => {
+              if (err) deps.logger.warn({ err, topic: r.key }, 'could not retain a downward message');
+            });
+            continue;
+          }
           const d = tryDecode('device_command', r.value);
           if (!d.ok) {
             deps.logger.warn({ offset: r.offset, err: d.error.message }, 'ignoring an undecodable operator command');
@@ -92,10 +100,6 @@ export function buildGateway(input: GatewayConfigInput, deps: GatewayDeps): Gate
 
     async start() {
       producer = await deps.log.producer();
-      // In the background: joining a consumer group takes seconds on Kafka, and a restarted gateway must take
-      // publishes at once. Until the commands are replayed a disabled device could log in; it is disconnected
-      // as soon as its command is applied.
-      following = followOperators().catch((err: unknown) => deps.logger.error({ err }, 'cannot follow operator commands; registry decisions only'));
       broker = await Aedes.createBroker({
         authenticate: authenticate(registry, sessions, metrics, { require_certificate_cn: config.tls?.require_client_cert ?? false }),
         authorizePublish: authorizePublish(() => producer, sessions, metrics, deps.clock, deps.logger, {
@@ -108,6 +112,10 @@ export function buildGateway(input: GatewayConfigInput, deps: GatewayDeps): Gate
         }),
         authorizeSubscribe: authorizeSubscribe(sessions, metrics),
       });
+      // In the background: joining a consumer group takes seconds on Kafka, and a restarted gateway must take
+      // publishes at once. Until the commands are replayed a disabled device could log in (it is disconnected
+      // as soon as its command is applied), and boards get their retained config once it is replayed.
+      following = followOperators().catch((err: unknown) => deps.logger.error({ err }, 'cannot follow operator commands; registry decisions only'));
       broker.on('clientReady', () => metrics.connected.set(broker?.connectedClients ?? 0));
       broker.on('clientDisconnect', () => metrics.connected.set(broker?.connectedClients ?? 0));
       broker.on('clientError', (client, err) => deps.logger.debug({ client_id: client.id, err: err.message }, 'mqtt client error'));

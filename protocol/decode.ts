@@ -7,6 +7,7 @@ import { ProtocolError } from './errors.ts';
 import { AlertSchema } from './v1/alert.ts';
 import { BinBatchSchema, BinSchema } from './v1/bin.ts';
 import { DeadLetterSchema } from './v1/dead-letter.ts';
+import { ConfigDocumentSchema, ReleaseAnnouncementSchema } from './v1/fleet-control.ts';
 import { DeviceCommandSchema, HeartbeatSchema, StatusSchema } from './v1/heartbeat.ts';
 import { SampleSchema } from './v1/sample.ts';
 import { WindowResultSchema } from './v1/window.ts';
@@ -18,6 +19,8 @@ export const SCHEMAS = {
   heartbeat: HeartbeatSchema,
   device_command: DeviceCommandSchema,
   status: StatusSchema,
+  config_document: ConfigDocumentSchema,
+  release_announcement: ReleaseAnnouncementSchema,
   window: WindowResultSchema,
   alert: AlertSchema,
   dead_letter: DeadLetterSchema,

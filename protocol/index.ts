@@ -9,6 +9,7 @@ export * from './v1/common.ts';
 export * from './v1/sample.ts';
 export * from './v1/bin.ts';
 export * from './v1/heartbeat.ts';
+export * from './v1/fleet-control.ts';
 export * from './v1/window.ts';
 export * from './v1/alert.ts';
 export * from './v1/dead-letter.ts';

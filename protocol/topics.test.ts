@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { binKey, KAFKA_TOPICS, mqttDevicePrefix, mqttTopic, parseMqttTopic } from './topics.ts';
+import { binKey, KAFKA_TOPICS, MQTT_ALL, MQTT_RELEASE_TOPIC, mqttConfigTopics, mqttDevicePrefix, mqttTopic, parseMqttTopic } from './topics.ts';
 
 describe('MQTT topics', () => {
   it.each([
@@ -7,7 +7,7 @@ describe('MQTT topics', () => {
     ['health', 'wacoflow/v1/waco/agent-1/health'],
     ['status', 'wacoflow/v1/waco/agent-1/status'],
     ['config', 'wacoflow/v1/waco/agent-1/config'],
-    ['config/ack', 'wacoflow/v1/waco/agent-1/config/ack'],
+    ['release', 'wacoflow/v1/waco/agent-1/release'],
   ] as const)('%s round-trips', (kind, topic) => {
     expect(mqttTopic('waco', 'agent-1', kind)).toBe(topic);
     expect(parseMqttTopic(topic)).toEqual({ site: 'waco', device_id: 'agent-1', kind });
@@ -23,6 +23,15 @@ describe('MQTT topics', () => {
     '$SYS/broker/uptime',
   ])('rejects %s', (topic) => {
     expect(parseMqttTopic(topic)).toBeNull();
+  });
+});
+
+describe('downward topics', () => {
+  it('give each board its fleet, site and own config topic, which parse back to their scope', () => {
+    const t = mqttConfigTopics('waco', 'agent-1');
+    expect(t).toEqual({ fleet: 'wacoflow/v1/_all/_all/config', site: 'wacoflow/v1/waco/_all/config', device: 'wacoflow/v1/waco/agent-1/config' });
+    expect(parseMqttTopic(t.site)).toEqual({ site: 'waco', device_id: MQTT_ALL, kind: 'config' });
+    expect(parseMqttTopic(MQTT_RELEASE_TOPIC)).toEqual({ site: MQTT_ALL, device_id: MQTT_ALL, kind: 'release' });
   });
 });
 

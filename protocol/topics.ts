@@ -6,13 +6,30 @@ import type { Bin } from './v1/bin.ts';
 
 export const MQTT_ROOT = 'wacoflow/v1';
 
-/** Upward (agent → gateway) and downward (gateway → agent) MQTT topic kinds. */
-export const MQTT_KINDS = ['bins', 'health', 'status', 'config', 'config/ack'] as const;
+/**
+ * Upward (agent → gateway: bins, health, status) and downward (operator → agents: config, release) MQTT topic
+ * kinds. A board acknowledges a configuration in its heartbeat (`config.applied_hash`), not on a topic of its own.
+ */
+export const MQTT_KINDS = ['bins', 'health', 'status', 'config', 'release'] as const;
 export type MqttKind = (typeof MQTT_KINDS)[number];
 
 export function mqttTopic(site: string, device_id: string, kind: MqttKind): string {
   return `${MQTT_ROOT}/${site}/${device_id}/${kind}`;
 }
+
+/**
+ * Stands for "every site" or "every device" in a downward topic. Ids start with a letter or digit, so it can
+ * never be a real site's or device's id.
+ */
+export const MQTT_ALL = '_all';
+
+/** A board's three configuration topics, in the order they apply: fleet, its site, itself. */
+export function mqttConfigTopics(site: string, device_id: string): { fleet: string; site: string; device: string } {
+  return { fleet: mqttTopic(MQTT_ALL, MQTT_ALL, 'config'), site: mqttTopic(site, MQTT_ALL, 'config'), device: mqttTopic(site, device_id, 'config') };
+}
+
+/** The fleet's release announcements (one retained message: the latest release). */
+export const MQTT_RELEASE_TOPIC = `${MQTT_ROOT}/${MQTT_ALL}/${MQTT_ALL}/release`;
 
 export function mqttDevicePrefix(site: string, device_id: string): string {
   return `${MQTT_ROOT}/${site}/${device_id}/`;

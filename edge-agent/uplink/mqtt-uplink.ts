@@ -30,6 +30,8 @@ export interface UplinkConfig {
   backlog_bins_per_s: number | null;
   /** TLS material for mqtts:// (PEM contents). */
   tls?: { ca?: string; cert?: string; key?: string };
+  /** Downward topics to receive (QoS 1): configuration documents and release announcements. */
+  subscriptions?: string[];
 }
 
 export interface UplinkDeps {
@@ -39,6 +41,8 @@ export interface UplinkDeps {
   /** Drop counters to report with the next batch; returns them and forgets them. */
   takeDropped(): Record<string, number>;
   restoreDropped(dropped: Record<string, number>): void;
+  /** A message on one of the subscribed topics (retained ones arrive again after every subscribe). */
+  onMessage?(topic: string, payload: Buffer): void;
 }
 
 export class MqttUplink {
@@ -94,8 +98,18 @@ export class MqttUplink {
       noDelay(client);
       this.deps.logger.info({ broker: c.url }, 'uplink connected');
       client.publish(statusTopic, this.status('online'), { qos: 1, retain: true });
+      // Subscribed on every connect: the broker then sends each topic's retained message again, so a board
+      // that missed a document while offline (or whose gateway restarted) gets the latest.
+      const subscriptions = c.subscriptions ?? [];
+      if (subscriptions.length > 0) {
+        client.subscribe(subscriptions, { qos: 1 }, (err, granted) => {
+          const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
+          if (err || refused.length > 0) this.deps.logger.warn({ err: err?.message, refused }, 'gateway refused a subscription; remote configuration and updates will not reach this board');
+        });
+      }
       this.pump();
     });
+    client.on('message', (topic, payload) => this.deps.onMessage?.(topic, payload));
     client.on('close', () => {
       if (!this.stopping) this.deps.logger.debug('uplink disconnected; bins stay in the outbox');
     });
@@ -185,9 +199,16 @@ export class MqttUplink {
     }
   }
 
-  publishHeartbeat(hb: Heartbeat): void {
-    if (!this.client?.connected) return; // heartbeats are a snapshot: the next one replaces a missed one
-    this.client.publish(mqttTopic(this.config.site, this.config.device_id, 'health'), encode(hb), { qos: 1 });
+  /**
+   * Heartbeats are a snapshot: one sent while disconnected is dropped, and the next replaces it. With `wait`,
+   * resolves once the gateway acknowledged it (rejects if it did not), for reports that must be seen.
+   */
+  publishHeartbeat(hb: Heartbeat, options: { wait?: boolean } = {}): Promise<void> {
+    if (!this.client?.connected) return options.wait ? Promise.reject(new Error('uplink not connected')) : Promise.resolve();
+    const sent = this.client.publishAsync(mqttTopic(this.config.site, this.config.device_id, 'health'), encode(hb), { qos: 1 });
+    if (options.wait) return sent.then(() => undefined);
+    sent.catch(() => {});
+    return Promise.resolve();
   }
 
   /** Graceful stop: retained `offline` (a clean DISCONNECT does not fire the will), then disconnect. */

@@ -6,6 +6,9 @@
 import { binKey, encode, healthKey, KAFKA_TOPICS, tryDecode, type DeadLetter, type MqttKind, type TopicSet } from '../../protocol/index.ts';
 import type { LogProducer } from '../../platform/log/log.ts';
 
+/** The admin-topic record type of a retained downward message (config document or release announcement). */
+export const DOWNLINK_HEADER = 'downlink';
+
 export type ForwardResult = 'forwarded' | 'dead_lettered' | 'ignored';
 
 export interface Publish {
@@ -17,7 +20,7 @@ export interface Publish {
   received_ms: number;
 }
 
-export async function forward(producer: LogProducer, p: Publish, topics: Pick<TopicSet, 'bins' | 'health' | 'dlq'> = KAFKA_TOPICS): Promise<ForwardResult> {
+export async function forward(producer: LogProducer, p: Publish, topics: Pick<TopicSet, 'bins' | 'health' | 'dlq' | 'admin'> = KAFKA_TOPICS): Promise<ForwardResult> {
   const dead = async (reason: string, field: string | null): Promise<ForwardResult> => {
     const letter: DeadLetter = {
       v: 1,
@@ -58,7 +61,14 @@ export async function forward(producer: LogProducer, p: Publish, topics: Pick<To
       await producer.send(topics.health, [{ key: healthKey(p.device_id), value: encode(value), headers: { type } }]);
       return 'forwarded';
     }
-    default:
-      return 'ignored'; // config acknowledgements: handled by the configuration issue, not forwarded
+    case 'config':
+    case 'release': {
+      // An operator's document for boards: kept in the compacted admin topic under its MQTT topic, so every
+      // gateway (and this one after a restart) publishes it again as the retained message boards receive.
+      const d = p.kind === 'config' ? tryDecode('config_document', p.payload) : tryDecode('release_announcement', p.payload);
+      if (!d.ok) return dead(d.error.message, d.error.field);
+      await producer.send(topics.admin, [{ key: p.topic, value: p.payload, headers: { type: DOWNLINK_HEADER } }]);
+      return 'forwarded';
+    }
   }
 }

@@ -47,15 +47,16 @@ export function authorizePublish(
     };
     if (!topic) return refuse('topic_outside_namespace');
     if (session?.role === 'operator') {
-      // A tool writes devices' configuration and nothing else: it cannot speak for a device.
-      if (topic.kind !== 'config') return refuse('operator_publish_outside_config');
-      return callback(null);
+      // A tool writes configuration and announces releases, nothing else: it cannot speak for a device. What it
+      // writes is forwarded to the admin topic like a device's bins, so the PUBACK means every gateway has it.
+      if (topic.kind !== 'config' && topic.kind !== 'release') return refuse('operator_publish_outside_config');
+    } else {
+      if (!isWill && (!session || session.device_id !== topic.device_id || session.site !== topic.site)) return refuse('foreign_topic');
+      if (topic.kind === 'config' || topic.kind === 'release') return refuse('device_publish_to_config');
+      // QoS 0 has no PUBACK, so a bin sent that way could be lost without the agent knowing: refuse it.
+      if (topic.kind === 'bins' && packet.qos === 0) return refuse('bins_without_qos1');
+      if (isWill && topic.kind !== 'status') return refuse('will_not_status');
     }
-    if (!isWill && (!session || session.device_id !== topic.device_id || session.site !== topic.site)) return refuse('foreign_topic');
-    if (topic.kind === 'config') return refuse('device_publish_to_config');
-    // QoS 0 has no PUBACK, so a bin sent that way could be lost without the agent knowing: refuse it.
-    if (topic.kind === 'bins' && packet.qos === 0) return refuse('bins_without_qos1');
-    if (isWill && topic.kind !== 'status') return refuse('will_not_status');
 
     // Backpressure (checked for device publishes; wills come from the broker itself).
     if (session) {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ClockState, Count, EpochMs, Id } from './common.ts';
+import { ConfigReportSchema, UpdateReportSchema } from './fleet-control.ts';
 
 export const BreakerState = z.enum(['closed', 'open', 'half_open']);
 export const InputState = z.enum(['starting', 'ok', 'degraded', 'failed', 'stopped']);
@@ -36,6 +37,10 @@ export const HeartbeatSchema = z.object({
   ),
   clock: ClockState,
   dead_letters_total: Count,
+  /** Remote configuration: the applied hash and any refusal (absent from agents that predate it). */
+  config: ConfigReportSchema.optional(),
+  /** Software updates: the latest offer's state (absent from agents that predate it). */
+  update: UpdateReportSchema.optional(),
 });
 export type Heartbeat = z.infer<typeof HeartbeatSchema>;
 
