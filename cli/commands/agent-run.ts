@@ -19,6 +19,7 @@ import { ERR, WacoflowError } from '../../platform/errors.ts';
 import { createLogger, type LogLevel } from '../../platform/logger.ts';
 import { listen } from '../../platform/net.ts';
 import { loadConfigFile } from '../../platform/config-file.ts';
+import { systemdService } from '../../platform/sd-notify.ts';
 import { VERSION } from '../run.ts';
 import { createHash } from 'node:crypto';
 
@@ -83,10 +84,14 @@ export async function run(file: string, logLevel: LogLevel): Promise<void> {
     logger.info({ metrics: `http://${a.host}:${a.port}/metrics` }, 'local metrics endpoint on');
   }
   agent.start();
+  // Healthy while a flush, queued behind the periodic ones, completes: a wedged outbox stops the watchdog.
+  const systemd = systemdService(process.env, logger, () => agent.flush().then(() => true));
+  systemd.ready(`device ${agentConfig.device_id}, ${agentConfig.inputs.length} input(s)`);
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) process.exit(130);
     stopping = true;
+    systemd.stopping();
     logger.info({ signal }, 'stopping');
     setTimeout(() => process.exit(1), 10_000).unref();
     void agent.stop().then(() => {

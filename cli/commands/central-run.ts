@@ -14,6 +14,7 @@ import { systemClock } from '../../platform/clock.ts';
 import { loadConfigFile } from '../../platform/config-file.ts';
 import { KafkaLog } from '../../platform/log/kafka-log.ts';
 import { createLogger, type LogLevel } from '../../platform/logger.ts';
+import { answering, systemdService } from '../../platform/sd-notify.ts';
 import { VERSION } from '../run.ts';
 
 export async function runCentral(file: string, logLevel: LogLevel): Promise<void> {
@@ -35,10 +36,15 @@ export async function runCentral(file: string, logLevel: LogLevel): Promise<void
   const http = central.address();
   logger.info({ http: http ? `http://${http.host}:${http.port}` : null, stations: inventory.stations.length, detectors: inventory.detectors.length, kafka: kafka_brokers }, 'central ready');
 
+  // Healthy while the API answers and says the consumer runs; a store that is down does not count (a restart would not bring it back).
+  const consuming = (body: unknown): boolean => (body as { checks?: { consumer?: string } }).checks?.consumer === 'running';
+  const systemd = systemdService(process.env, logger, http ? () => answering(http.host, http.port, '/api/health', consuming) : undefined);
+  systemd.ready(`consuming; API on ${http ? `${http.host}:${http.port}` : 'none'}`);
   let stopping = false;
   const shutdown = (): void => {
     if (stopping) process.exit(130);
     stopping = true;
+    systemd.stopping();
     setTimeout(() => process.exit(1), 15_000).unref();
     void central
       .stop()

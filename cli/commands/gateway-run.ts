@@ -17,6 +17,7 @@ import { ERR, WacoflowError } from '../../platform/errors.ts';
 import { createLogger, type LogLevel } from '../../platform/logger.ts';
 import { listen } from '../../platform/net.ts';
 import { loadConfigFile } from '../../platform/config-file.ts';
+import { accepting, systemdService } from '../../platform/sd-notify.ts';
 
 export async function runGateway(file: string, logLevel: LogLevel): Promise<void> {
   const config = loadConfigFile(file, GatewayFileConfigSchema);
@@ -50,6 +51,7 @@ export async function runGateway(file: string, logLevel: LogLevel): Promise<void
       }
     : undefined;
   let stopBroker: () => Promise<void>;
+  let listening: (() => Promise<boolean>) | undefined; // the watchdog's check: the embedded broker takes connections
   let watch: NodeJS.Timeout | null = null;
   if (config.external_broker) {
     const e = config.external_broker;
@@ -70,6 +72,8 @@ export async function runGateway(file: string, logLevel: LogLevel): Promise<void
     const gateway = buildGateway({ mqtt_host: config.mqtt_host, mqtt_port: config.mqtt_port, topic_prefix: config.topic_prefix, ...limits, ...(tls ? { tls } : {}) }, { log, registry: devices, clock: systemClock, logger, metrics });
     await gateway.start();
     stopBroker = () => gateway.stop();
+    const port = Number(new URL(gateway.url()).port);
+    listening = () => accepting(config.mqtt_host, port);
     logger.info({ mqtt: gateway.url(), mqtts: gateway.tlsUrl() || null, devices: devices.size(), kafka: config.kafka_brokers }, 'gateway ready');
     watch = setInterval(() => {
       try {
@@ -92,10 +96,13 @@ export async function runGateway(file: string, logLevel: LogLevel): Promise<void
     logger.info({ metrics: `http://${a.host}:${a.port}/metrics` }, 'metrics endpoint on');
   }
 
+  const systemd = systemdService(process.env, logger, listening);
+  systemd.ready(config.external_broker ? 'bridging the external broker to Kafka' : 'broker listening, Kafka connected');
   let stopping = false;
   const shutdown = (): void => {
     if (stopping) process.exit(130);
     stopping = true;
+    systemd.stopping();
     if (watch) clearInterval(watch);
     setTimeout(() => process.exit(1), 10_000).unref();
     void stopBroker()
