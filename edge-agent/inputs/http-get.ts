@@ -78,7 +78,8 @@ async function readBody(res: IncomingMessage, url: string, limit: number): Promi
   return Buffer.concat(chunks, size);
 }
 
-export async function httpGet(url: string, options: HttpGetOptions): Promise<HttpGetResult> {
+/** Sends the GET and follows redirects; resolves with the final response (2xx or 304), its body unread. */
+async function open(url: string, options: HttpGetOptions): Promise<{ res: IncomingMessage; href: string }> {
   let target = new URL(url);
   for (let hop = 0; ; hop++) {
     let res: IncomingMessage;
@@ -98,11 +99,7 @@ export async function httpGet(url: string, options: HttpGetOptions): Promise<Htt
       target = next;
       continue;
     }
-    if (status === 304) {
-      res.resume();
-      return { status, headers: res.headers, body: Buffer.alloc(0) };
-    }
-    if (status < 200 || status >= 300) {
+    if (status !== 304 && (status < 200 || status >= 300)) {
       res.resume();
       throw new WacoflowError(ERR.FEED_HTTP, `GET ${target.href} answered HTTP ${status}`, { retriable: status >= 500 || status === 429 });
     }
@@ -110,8 +107,37 @@ export async function httpGet(url: string, options: HttpGetOptions): Promise<Htt
       res.destroy();
       throw tooLarge(target.href, options.max_bytes);
     }
-    return { status, headers: res.headers, body: await readBody(res, target.href, options.max_bytes) };
+    return { res, href: target.href };
   }
+}
+
+export async function httpGet(url: string, options: HttpGetOptions): Promise<HttpGetResult> {
+  const { res, href } = await open(url, options);
+  if (res.statusCode === 304) {
+    res.resume();
+    return { status: 304, headers: res.headers, body: Buffer.alloc(0) };
+  }
+  return { status: res.statusCode!, headers: res.headers, body: await readBody(res, href, options.max_bytes) };
+}
+
+/**
+ * GETs a large body into `sink` chunk by chunk (a release file: never whole in memory), refusing it past
+ * `max_bytes`. Resolves with the byte count once the body has ended.
+ */
+export async function httpGetStream(url: string, options: HttpGetOptions, sink: (chunk: Buffer) => void | Promise<void>): Promise<number> {
+  const { res, href } = await open(url, { ...options, headers: { ...options.headers, 'accept-encoding': 'identity' } });
+  let size = 0;
+  try {
+    for await (const chunk of res as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > options.max_bytes) throw tooLarge(href, options.max_bytes);
+      await sink(chunk);
+    }
+  } catch (err) {
+    res.destroy();
+    throw err instanceof WacoflowError ? err : unreachable(href, err);
+  }
+  return size;
 }
 
 /** A response header as one string (Node gives arrays for repeated headers), or null. */
