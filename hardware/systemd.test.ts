@@ -97,6 +97,8 @@ describe.skipIf(!hasAnalyze)('hardware/systemd units', () => {
     // Serial lines for the agent only; servers see no devices.
     expect(u.get('Service.DeviceAllow') ?? []).toEqual(agent ? ['char-ttyS rw', 'char-ttyUSB rw', 'char-ttyAMA rw', 'char-ttyACM rw'] : []);
     if (!agent) expect(one('PrivateDevices')).toBe('yes');
+    // The launcher forwards SIGTERM to an agent on trial; systemd must not send a second one to it.
+    if (agent) expect(one('KillMode')).toBe('mixed');
   });
 });
 
