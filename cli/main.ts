@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { agentCommand } from './commands/agent.ts';
 import { devicesCommand } from './commands/devices.ts';
+import { flashCommand } from './commands/flash.ts';
 import { centralCommand } from './commands/central.ts';
 import { gatewayCommand } from './commands/gateway.ts';
 import { replayCommand } from './commands/replay.ts';
@@ -20,6 +21,7 @@ const program = new Command('wacoflow')
   .addCommand(centralCommand())
   .addCommand(replayCommand())
   .addCommand(devicesCommand())
+  .addCommand(flashCommand())
   .addCommand(tmddCommand());
 
 program.parseAsync(process.argv).catch((err: unknown) => fail(err));
