@@ -24,10 +24,6 @@ export async function checkBundle(dir: string, arch: string, what = `--bundle ${
   return manifest;
 }
 
-interface BuildModule {
-  buildAgentBundle(options: { arch: 'arm64' | 'x64'; out: string; log?: (line: string) => void }): Promise<BundleManifest>;
-}
-
 /** A bundle for `arch`: `given` if there is one, else the cached build for this version, built if needed. */
 export async function resolveBundle(o: { given?: string; arch: 'arm64' | 'x64'; version: string; cache?: string; log: (line: string) => void }): Promise<{ dir: string; manifest: BundleManifest; built: boolean }> {
   if (o.given) return { dir: o.given, manifest: await checkBundle(o.given, o.arch), built: false };
@@ -43,15 +39,9 @@ export async function resolveBundle(o: { given?: string; arch: 'arm64' | 'x64'; 
       // A stale or damaged cache is rebuilt below.
     }
   }
-  // Loaded by path only when needed: the builder pulls in esbuild and the Node runtime download.
-  const builder = new URL('../bundle/build.ts', import.meta.url);
-  let mod: BuildModule;
-  try {
-    mod = (await import(builder.href)) as BuildModule;
-  } catch (err) {
-    throw new WacoflowError(ERR.CONFIG, `--bundle: no bundle given and the bundle builder cannot be loaded (${(err as Error).message.split('\n')[0]}); give --bundle DIR built with 'wacoflow build-agent --arch ${o.arch} --out DIR'`);
-  }
+  // Loaded only when needed: the builder pulls in esbuild and the Node runtime download.
+  const { buildAgentBundle } = await import('../bundle/build.ts');
   o.log(`building the ${o.arch} agent bundle into ${dir} (once per version)`);
-  await mod.buildAgentBundle({ arch: o.arch, out: dir, log: o.log });
+  await buildAgentBundle({ arch: o.arch, out: dir, version: o.version, force: true, log: o.log });
   return { dir, manifest: await checkBundle(dir, o.arch, `built bundle ${dir}`), built: true };
 }
