@@ -78,6 +78,18 @@ export const AgentFileConfigSchema = AgentFields.extend({
   /** Where the outbox and the sequence file live (an SD card partition on a Pi). */
   data_dir: z.string().min(1).default('/var/lib/wacoflow'),
   outbox: OutboxConfigSchema,
+  /** Signed updates (docs/edge-boards.md): off unless the release public key is given. */
+  update: z
+    .object({
+      /** The release public key (PEM) this board trusts, written by `wacoflow flash --release-key`. */
+      public_key_file: z.string().min(1).nullable().default(null),
+      /** How long a new version has to get a heartbeat acknowledged before the launcher rolls it back. */
+      health_timeout_ms: z.number().int().min(10_000).max(3_600_000).default(120_000),
+      /** The longest one file of a release may take to download. */
+      download_timeout_ms: z.number().int().min(1_000).max(3_600_000).default(600_000),
+    })
+    .strict()
+    .prefault({}),
   /** Local Prometheus /metrics, off unless a port is given. */
   metrics_host: z.string().min(1).default('127.0.0.1'),
   metrics_port: z.number().int().min(0).max(65_535).nullable().default(null),

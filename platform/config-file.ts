@@ -8,6 +8,11 @@ import type { z } from 'zod';
 import { ERR, WacoflowError } from './errors.ts';
 
 export function loadConfigFile<T extends z.ZodType>(file: string, schema: T): z.infer<T> {
+  return loadConfigFileAndSource(file, schema).config;
+}
+
+/** The validated configuration and the file's content as written (before defaults), for layering over it. */
+export function loadConfigFileAndSource<T extends z.ZodType>(file: string, schema: T): { config: z.infer<T>; source: Record<string, unknown> } {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -23,8 +28,9 @@ export function loadConfigFile<T extends z.ZodType>(file: string, schema: T): z.
     });
     throw new WacoflowError(ERR.CONFIG, lines.join('\n'));
   }
-  const r = schema.safeParse(doc.toJS() ?? {});
-  if (r.success) return r.data;
+  const source = (doc.toJS() ?? {}) as Record<string, unknown>;
+  const r = schema.safeParse(source);
+  if (r.success) return { config: r.data, source };
   const lines = r.error.issues.map((i) => `${file}: ${i.path.length ? i.path.map(String).join('.') : '(top level)'}: ${i.message}`);
   throw new WacoflowError(ERR.CONFIG, lines.join('\n'));
 }

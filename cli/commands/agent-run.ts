@@ -7,8 +7,13 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
-import { buildAgent } from '../../edge-agent/app.ts';
-import { AgentConfigSchema, AgentFileConfigSchema, type AgentFileConfig } from '../../edge-agent/config.ts';
+import { buildAgent, type Agent } from '../../edge-agent/app.ts';
+import { AgentConfigSchema, AgentFileConfigSchema, type AgentConfig, type AgentFileConfig } from '../../edge-agent/config.ts';
+import { RemoteConfig, remoteConfigFile } from '../../edge-agent/remote/remote-config.ts';
+import { installOf } from '../../edge-agent/update/install-state.ts';
+import { publicKeyFromPem } from '../../edge-agent/update/signature.ts';
+import { Updater } from '../../edge-agent/update/updater.ts';
+import { Arch, MQTT_RELEASE_TOPIC, mqttConfigTopics } from '../../protocol/index.ts';
 import { fileClockSync } from '../../edge-agent/health/clock-sync.ts';
 import { FileDeadLetters } from '../../edge-agent/health/dead-letters.ts';
 import { linuxProbe } from '../../edge-agent/health/system-probe.ts';
@@ -18,10 +23,9 @@ import { systemClock } from '../../platform/clock.ts';
 import { ERR, WacoflowError } from '../../platform/errors.ts';
 import { createLogger, type LogLevel } from '../../platform/logger.ts';
 import { listen } from '../../platform/net.ts';
-import { loadConfigFile } from '../../platform/config-file.ts';
+import { loadConfigFile, loadConfigFileAndSource } from '../../platform/config-file.ts';
 import { systemdService } from '../../platform/sd-notify.ts';
 import { VERSION } from '../run.ts';
-import { createHash } from 'node:crypto';
 
 function password(c: AgentFileConfig, file: string): string {
   if (c.mqtt_password) return c.mqtt_password;
@@ -36,38 +40,81 @@ function readPem(file: string, field: string, path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
-    throw new WacoflowError(ERR.CONFIG, `${file}: mqtt_tls.${field}: cannot read ${path} (${(err as NodeJS.ErrnoException).code}); check the path and its permissions`);
+    throw new WacoflowError(ERR.CONFIG, `${file}: ${field}: cannot read ${path} (${(err as NodeJS.ErrnoException).code}); check the path and its permissions`);
   }
 }
 
 function tlsOf(c: AgentFileConfig, file: string): { ca?: string; cert?: string; key?: string } | undefined {
   if (!c.mqtt_tls) return undefined;
   return {
-    ...(c.mqtt_tls.ca_file ? { ca: readPem(file, 'ca_file', c.mqtt_tls.ca_file) } : {}),
-    ...(c.mqtt_tls.cert_file ? { cert: readPem(file, 'cert_file', c.mqtt_tls.cert_file) } : {}),
-    ...(c.mqtt_tls.key_file ? { key: readPem(file, 'key_file', c.mqtt_tls.key_file) } : {}),
+    ...(c.mqtt_tls.ca_file ? { ca: readPem(file, 'mqtt_tls.ca_file', c.mqtt_tls.ca_file) } : {}),
+    ...(c.mqtt_tls.cert_file ? { cert: readPem(file, 'mqtt_tls.cert_file', c.mqtt_tls.cert_file) } : {}),
+    ...(c.mqtt_tls.key_file ? { key: readPem(file, 'mqtt_tls.key_file', c.mqtt_tls.key_file) } : {}),
   };
 }
 
+/** The settings only the agent's own process uses, not the agent inside it. */
+const PROCESS_ONLY = ['mqtt_password_file', 'mqtt_tls', 'data_dir', 'outbox', 'metrics_host', 'metrics_port', 'update'];
+
 export async function run(file: string, logLevel: LogLevel): Promise<void> {
-  const config = loadConfigFile(file, AgentFileConfigSchema);
+  const { config: fileConfig, source } = loadConfigFileAndSource(file, AgentFileConfigSchema);
   const logger = await createLogger(logLevel, process.stderr.isTTY ? 'pretty' : 'json');
-  const config_hash = `sha256:${createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 16)}`;
+  const remote = new RemoteConfig({ base: source, site: fileConfig.site, device_id: fileConfig.device_id, state_file: remoteConfigFile(fileConfig.data_dir), now: () => systemClock.now() });
+  const config = remote.restore();
   const outbox = await FileOutbox.open({ ...DEFAULT_OUTBOX, ...config.outbox, dir: join(config.data_dir, 'outbox') }, () => systemClock.now());
   if (outbox.counters.recovered > 0 || outbox.counters.corrupt_bytes > 0 || outbox.counters.torn_tail_bytes > 0) {
     logger.info({ recovered_bins: outbox.counters.recovered, corrupt_bytes: outbox.counters.corrupt_bytes, torn_tail_bytes: outbox.counters.torn_tail_bytes }, 'outbox recovered');
   }
-  const agentConfig = AgentConfigSchema.parse({
-    ...Object.fromEntries(Object.entries(config).filter(([k]) => !['mqtt_password_file', 'mqtt_tls', 'data_dir', 'outbox', 'metrics_host', 'metrics_port'].includes(k))),
-    mqtt_password: password(config, file),
-  });
-  const agent = buildAgent(agentConfig, {
-    clock: systemClock, logger, outbox, version: VERSION, config_hash,
-    probe: linuxProbe(config.data_dir),
-    deadLetters: new FileDeadLetters(join(config.data_dir, 'dead-letters')),
-    ...(config.mqtt_tls ? { tls: tlsOf(config, file)! } : {}),
-    clockState: fileClockSync(),
-  });
+  const secret = password(config, file);
+  const agentConfigOf = (c: AgentFileConfig): AgentConfig =>
+    AgentConfigSchema.parse({ ...Object.fromEntries(Object.entries(c).filter(([k]) => !PROCESS_ONLY.includes(k))), mqtt_password: secret });
+
+  let stopping = false;
+  let agent: Agent;
+  const updater = new Updater(
+    {
+      // Updates need an A/B install and a known architecture; anywhere else they are off (and the report says so).
+      install: Arch.safeParse(process.arch).success ? installOf(process.argv[1] ?? '') : null, running_version: VERSION, arch: process.arch as Arch, device_id: config.device_id, site: config.site,
+      public_key: config.update.public_key_file ? publicKeyFromPem(readPem(file, 'update.public_key_file', config.update.public_key_file), `${file}: update.public_key_file`) : null,
+      health_timeout_ms: config.update.health_timeout_ms, download_timeout_ms: config.update.download_timeout_ms,
+    },
+    { logger, now: () => systemClock.now(), onReport: () => void agent?.heartbeatNow().catch(() => {}), onSwitched: () => shutdown('update') },
+  );
+  const topics = mqttConfigTopics(config.site, config.device_id);
+  const scopeOf = new Map<string, 'fleet' | 'site' | 'device'>([[topics.fleet, 'fleet'], [topics.site, 'site'], [topics.device, 'device']]);
+  // Documents are applied one after another: each stops the running agent (its outbox stays open and untouched)
+  // and starts one on the new configuration, as a restart would, without leaving the process.
+  let applying = Promise.resolve();
+  const onMessage = (topic: string, payload: Buffer): void => {
+    if (topic === MQTT_RELEASE_TOPIC) return updater.offer(payload);
+    const scope = scopeOf.get(topic);
+    if (!scope) return;
+    applying = applying.then(async () => {
+      const decision = remote.receive(scope, payload);
+      if (decision.kind === 'same' || stopping) return;
+      if (decision.kind === 'refuse') {
+        logger.warn({ scope, reason: decision.reason }, 'configuration document refused; keeping the running configuration');
+      } else {
+        logger.info({ scope, applied_hash: decision.hash }, 'applying a configuration document');
+        await agent.stop({ keep_outbox: true });
+        agent = build(agentConfigOf(decision.config));
+        agent.start();
+      }
+      await agent.heartbeatNow().catch(() => {}); // the acknowledgement: the next heartbeat carries the report
+    });
+  };
+  const build = (c: AgentConfig): Agent =>
+    buildAgent(c, {
+      clock: systemClock, logger, outbox, version: VERSION, config_hash: remote.report().applied_hash,
+      probe: linuxProbe(config.data_dir),
+      deadLetters: new FileDeadLetters(join(config.data_dir, 'dead-letters')),
+      ...(config.mqtt_tls ? { tls: tlsOf(config, file)! } : {}),
+      clockState: fileClockSync(),
+      downlink: { topics: [topics.fleet, topics.site, topics.device, MQTT_RELEASE_TOPIC], onMessage },
+      reports: () => ({ config: remote.report(), update: updater.report() }),
+    });
+  agent = build(agentConfigOf(config));
+
   let metricsServer: ReturnType<typeof createServer> | null = null;
   if (config.metrics_port !== null) {
     // Loaded only when asked for: prom-client and its start-up work are memory a board without a scraper keeps.
@@ -86,21 +133,41 @@ export async function run(file: string, logLevel: LogLevel): Promise<void> {
   agent.start();
   // Healthy while a flush, queued behind the periodic ones, completes: a wedged outbox stops the watchdog.
   const systemd = systemdService(process.env, logger, () => agent.flush().then(() => true));
-  systemd.ready(`device ${agentConfig.device_id}, ${agentConfig.inputs.length} input(s)`);
-  let stopping = false;
-  const shutdown = (signal: string): void => {
+  systemd.ready(`device ${config.device_id}, ${config.inputs.length} input(s)`);
+  if (updater.onTrial()) confirmWhenHealthy(updater, () => agent, () => stopping);
+
+  const shutdown = (reason: string): void => {
     if (stopping) process.exit(130);
     stopping = true;
     systemd.stopping();
-    logger.info({ signal }, 'stopping');
+    logger.info({ reason }, 'stopping');
     setTimeout(() => process.exit(1), 10_000).unref();
-    void agent.stop().then(() => {
-      metricsServer?.close();
-      process.exit(0);
-    });
+    void applying
+      .then(() => agent.stop())
+      .then(() => {
+        metricsServer?.close();
+        process.exit(0);
+      });
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+/**
+ * A version on trial proves itself by getting a heartbeat acknowledged by the gateway: then the launcher keeps
+ * it. Tried every few seconds until it works; if it never does, the launcher rolls the version back.
+ */
+function confirmWhenHealthy(updater: Updater, agent: () => Agent, stopped: () => boolean): void {
+  const attempt = (): void => {
+    if (stopped()) return;
+    agent()
+      .heartbeatNow()
+      .then(
+        () => updater.confirmHealthy(),
+        () => setTimeout(attempt, 2_000).unref(),
+      );
+  };
+  setTimeout(attempt, 1_000).unref();
 }
 
 function reachable(url: string, timeout_ms: number): Promise<string> {

@@ -51,6 +51,8 @@ export interface DeviceSettings {
   mqtt_url: string;
   /** Which TLS files the payload carries. */
   tls: { ca: boolean; client: boolean };
+  /** Whether the payload carries the release public key (the board then takes signed updates). */
+  release_key: boolean;
   /** From --inputs; null: the board profile's default_inputs. */
   inputs: unknown[] | null;
 }
@@ -70,6 +72,7 @@ export function buildAgentConfig(board: BoardProfile, d: DeviceSettings): { conf
       ...(d.tls.client ? { cert_file: `${BOARD_ETC}/client.pem`, key_file: `${BOARD_ETC}/client.key` } : {}),
     };
   }
+  if (d.release_key) device.update = { public_key_file: `${BOARD_ETC}/release-key.pub` };
   const config = { ...mergeConfig(board.agent_defaults, device), inputs };
   const r = AgentFileConfigSchema.safeParse(config);
   if (!r.success) {

@@ -83,7 +83,9 @@ describe('flash --out', () => {
     expect(mode(join(etc, 'client.key'))).toBe(0o600);
     expect(readFileSync(join(etc, 'ca.pem'), 'utf8')).toBe(readFileSync(certs.ca, 'utf8'));
     expect(readFileSync(join(etc, 'release-key.pub'), 'utf8')).toContain('BEGIN PUBLIC KEY');
-    expect(loadConfigFile(join(etc, 'agent.yaml'), AgentFileConfigSchema).mqtt_tls).toEqual({ ca_file: '/etc/wacoflow/ca.pem', cert_file: '/etc/wacoflow/client.pem', key_file: '/etc/wacoflow/client.key' });
+    const agent = loadConfigFile(join(etc, 'agent.yaml'), AgentFileConfigSchema);
+    expect(agent.mqtt_tls).toEqual({ ca_file: '/etc/wacoflow/ca.pem', cert_file: '/etc/wacoflow/client.pem', key_file: '/etc/wacoflow/client.key' });
+    expect(agent.update.public_key_file).toBe('/etc/wacoflow/release-key.pub'); // the board takes releases signed by that key
   });
 
   it('refuses bad input before writing anything, saying which option and what to do', async () => {

@@ -94,7 +94,7 @@ export async function flash(o: FlashOptions): Promise<FlashResult> {
   if (ca && !ca.includes('-----BEGIN CERTIFICATE-----')) throw new WacoflowError(ERR.CONFIG, `--ca ${o.ca}: not a PEM certificate`);
   const releaseKey = o.release_key ? readReleaseKey(o.release_key) : undefined;
   const inputs = o.inputs ? readInputsFile(o.inputs) : null;
-  const { config, yaml } = buildAgentConfig(board, { device_id: o.device_id, site: o.site, mqtt_url: o.gateway, tls: { ca: !!ca, client: !!o.device_ca_cert }, inputs });
+  const { config, yaml } = buildAgentConfig(board, { device_id: o.device_id, site: o.site, mqtt_url: o.gateway, tls: { ca: !!ca, client: !!o.device_ca_cert }, release_key: !!releaseKey, inputs });
 
   const devices = readRegistryFile(o.registry);
   const known = devices.find((d) => d.device_id === o.device_id);
