@@ -1,8 +1,9 @@
 /**
  * The fleet as operators see it: one row per device from its status and its latest heartbeat, with the health
- * of the detectors it reads (the open detector-health alerts on detectors whose latest data it sent).
+ * of the detectors it reads (the open detector-health alerts on detectors whose latest data it sent), and what it
+ * last reported about its remote configuration and software updates (null from agents that predate those reports).
  */
-import type { Alert } from '../protocol/index.ts';
+import type { Alert, ConfigReport } from '../protocol/index.ts';
 import type { FleetDevice } from './http/api.ts';
 import type { DetectorRow, DeviceRow } from './store/store.ts';
 
@@ -44,5 +45,17 @@ function toFleetDevice(d: DeviceRow, now_ms: number): Omit<FleetDevice, 'detecto
     clock_synced: hb ? hb.clock.synced : null,
     inputs: (hb?.inputs ?? []).map((i) => ({ name: i.name, driver: i.driver, state: i.state, breaker: i.breaker, last_error: i.last_error })),
     dead_letters_total: hb?.dead_letters_total ?? null,
+    config: hb?.config ? toFleetConfig(hb.config) : null,
+    update: hb?.update ? { state: hb.update.state, version: hb.update.version, reason: hb.update.reason, ts_ms: hb.update.ts_ms } : null,
+  };
+}
+
+/** Field by field: the heartbeat is kept as the board sent it, and the API shows only what it documents. */
+function toFleetConfig(c: ConfigReport): FleetDevice['config'] {
+  const { refused } = c;
+  return {
+    applied_hash: c.applied_hash,
+    versions: { fleet: c.versions.fleet, site: c.versions.site, device: c.versions.device },
+    refused: refused ? { scope: refused.scope, version: refused.version, reason: refused.reason, ts_ms: refused.ts_ms } : null,
   };
 }

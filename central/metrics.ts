@@ -1,6 +1,6 @@
 /** Central's metrics, all in one place. Names: wacoflow_central_<thing>_<unit>[_total]. */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { Alert } from '../protocol/index.ts';
+import { UpdateState, type Alert } from '../protocol/index.ts';
 import { shared } from '../platform/shared.ts';
 import type { FleetDevice } from './http/api.ts';
 
@@ -81,7 +81,7 @@ export interface GaugeViews {
  */
 export function viewMetrics(registry: Registry, views: GaugeViews): void {
   const registers = [registry];
-  // Six gauges read the fleet at each scrape: one query set serves them all (a scrape takes well under a second).
+  // Eight gauges read the fleet at each scrape: one query set serves them all (a scrape takes well under a second).
   const fleet = shared(views.fleet, 1_000);
   const perDevice = (name: string, help: string, value: (d: FleetDevice) => number | null) =>
     new Gauge({
@@ -100,6 +100,20 @@ export function viewMetrics(registry: Registry, views: GaugeViews): void {
   perDevice('wacoflow_fleet_device_outbox_oldest_age_seconds', 'Age of the oldest bin in the device’s outbox, as of its latest heartbeat.', (d) => (d.outbox_oldest_age_ms === null ? null : d.outbox_oldest_age_ms / 1000));
   perDevice('wacoflow_fleet_device_temperature_celsius', 'Board temperature from the device’s latest heartbeat, where it has a sensor.', (d) => d.temperature_c);
   perDevice('wacoflow_fleet_device_clock_synced', 'The device’s clock is synchronised (1) or not (0).', (d) => (d.clock_synced === null ? null : d.clock_synced ? 1 : 0));
+  perDevice('wacoflow_fleet_device_config_refused', 'The device reports a refused configuration document (1), or none since a later one applied (0), as of its latest heartbeat; absent where it does not report its configuration.', (d) => (d.config === null ? null : d.config.refused ? 1 : 0));
+  new Gauge({
+    name: 'wacoflow_fleet_devices_by_update_state',
+    help: 'Devices by the state of their latest software update (idle, downloading, installing, trial, installed, refused, rolled_back, failed), as of their latest heartbeat.',
+    labelNames: ['state'] as const,
+    registers,
+    async collect() {
+      this.reset();
+      // Every state, zero included, so a rule on rolled_back or failed sees 0 rather than no series.
+      const counts = new Map<string, number>(UpdateState.options.map((state) => [state, 0]));
+      for (const d of await fleet()) if (d.update) counts.set(d.update.state, (counts.get(d.update.state) ?? 0) + 1);
+      for (const [state, n] of counts) this.set({ state }, n);
+    },
+  });
   new Gauge({
     name: 'wacoflow_detector_health_open_alerts',
     help: 'Open detector-health alerts, by rule (no_hits, stuck_on, chatter, flat_line_<measure>).',

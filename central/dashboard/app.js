@@ -167,26 +167,49 @@ function renderAlerts() {
 
 const FLEET_COLUMNS = [
   ['device_id', 'device'], ['status', 'status'], ['heartbeat_age_s', 'heartbeat'], ['outbox_depth', 'outbox'], ['temperature_c', '°C'],
-  ['version', 'version'], ['clock_synced', 'clock'], ['inputs', 'inputs'], ['detector_alerts', 'detector health'],
+  ['version', 'version'], ['config_hash', 'config'], ['update_state', 'update'], ['clock_synced', 'clock'], ['inputs', 'inputs'], ['detector_alerts', 'detector health'],
 ];
+/** Update states that need an operator's eye. */
+const UPDATE_TROUBLE = ['refused', 'rolled_back', 'failed'];
+
+/** The applied configuration: its hash (short; the full one on hover), each scope's version, any refusal. */
+function fleetConfig(c) {
+  if (!c) return '—';
+  const short = c.applied_hash.replace(/^sha256:/, '').slice(0, 8);
+  const versions = ['fleet', 'site', 'device'].map((scope) => `${scope} ${c.versions[scope] ?? '—'}`).join(' · ');
+  const refused = c.refused
+    ? `<div class="warn refusal" title="${esc(c.refused.reason)}"><strong>⚠ refused</strong> ${esc(c.refused.scope)} v${esc(c.refused.version)} at ${time(c.refused.ts_ms)}: ${esc(c.refused.reason)}</div>`
+    : '';
+  return `<code title="${esc(c.applied_hash)}">${esc(short)}</code> <span class="muted versions">${versions}</span>${refused}`;
+}
+
+/** The latest update's state and release, e.g. "installed 0.2.0" or "rolled back 0.3.0: reason". */
+function fleetUpdate(u) {
+  if (!u) return '—';
+  const text = `${esc(u.state.replace('_', ' '))}${u.version ? ` ${esc(u.version)}` : ''}`;
+  const reason = u.reason ? `: ${esc(u.reason)}` : '';
+  return UPDATE_TROUBLE.includes(u.state) ? `<span class="warn"><strong>⚠ ${text}</strong>${reason}</span>` : `${text}${reason}`;
+}
 
 function renderFleet() {
   const { key, dir } = state.fleetSort;
   const q = state.fleetFilter.toLowerCase();
   const rows = state.fleet
-    .map((d) => ({ ...d, detector_alerts: d.detector_health.length }))
-    .filter((d) => (state.fleetStatus === 'all' || d.status === state.fleetStatus) && (!q || d.device_id.toLowerCase().includes(q) || (d.version ?? '').includes(q)))
+    .map((d) => ({ ...d, detector_alerts: d.detector_health.length, config_hash: d.config?.applied_hash ?? null, update_state: d.update?.state ?? null }))
+    .filter((d) => (state.fleetStatus === 'all' || d.status === state.fleetStatus) && (!q || d.device_id.toLowerCase().includes(q) || (d.version ?? '').includes(q) || (d.config_hash ?? '').includes(q)))
     .sort((a, b) => {
       const [x, y] = [a[key], b[key]];
       return (x === y ? 0 : x === null || x === undefined ? 1 : y === null || y === undefined ? -1 : x < y ? -1 : 1) * dir;
     });
   const inputs = (d) => d.inputs.map((i) => `${esc(i.name)}: ${esc(i.state)}${i.breaker !== 'closed' ? ` (breaker ${esc(i.breaker)})` : ''}`).join(', ') || '—';
-  page.innerHTML = `<div class="panel"><h2>Fleet: ${state.fleet.filter((d) => d.status === 'online').length} of ${state.fleet.length} online</h2>
-    <div class="filters"><input type="search" id="fleet-filter" placeholder="filter by device or version" value="${esc(state.fleetFilter)}">
+  const refusing = state.fleet.filter((d) => d.config?.refused).length;
+  page.innerHTML = `<div class="panel"><h2>Fleet: ${state.fleet.filter((d) => d.status === 'online').length} of ${state.fleet.length} online${refusing ? ` · <span class="warn" id="fleet-refusing">${refusing} refused a configuration</span>` : ''}</h2>
+    <div class="filters"><input type="search" id="fleet-filter" placeholder="filter by device, version or config hash" aria-label="filter by device, version or config hash" value="${esc(state.fleetFilter)}">
       <select id="fleet-status">${['all', 'online', 'offline', 'unknown'].map((s) => `<option ${s === state.fleetStatus ? 'selected' : ''}>${s}</option>`).join('')}</select></div>
     <table id="fleet"><thead><tr>${FLEET_COLUMNS.map(([k, label]) => `<th data-key="${k}" ${k === key ? `aria-sort="${dir > 0 ? 'ascending' : 'descending'}"` : ''}>${label}</th>`).join('')}</tr></thead><tbody>
     ${rows.map((d) => `<tr data-device="${esc(d.device_id)}"><td>${esc(d.device_id)}</td><td>${chip(d.status)}</td><td class="num">${ago(d.heartbeat_age_s)}</td>
       <td class="num">${fmt(d.outbox_depth)}</td><td class="num">${fmt(d.temperature_c, 1)}</td><td>${esc(d.version ?? '—')}</td>
+      <td class="config">${fleetConfig(d.config)}</td><td class="update">${fleetUpdate(d.update)}</td>
       <td>${d.clock_synced === null ? '—' : d.clock_synced ? 'synced' : '<strong>not synced</strong>'}</td><td>${inputs(d)}</td>
       <td>${d.detector_health.length === 0 ? `${d.detectors} ok` : d.detector_health.map((h) => `${esc(h.detector_id)}: ${esc(h.rule)}`).join(', ')}</td></tr>`).join('')}
     </tbody></table></div>`;

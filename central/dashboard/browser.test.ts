@@ -5,6 +5,8 @@
  * - the map shows every station, coloured and labelled by congestion;
  * - the scheduled I-35 incident turns its station severe on the open page, without a reload;
  * - SIGKILLing the agent process shows it offline on the fleet page (its last will, through the gateway);
+ * - boards' heartbeats over MQTT show each one's applied configuration, a refused document and its update state
+ *   on the fleet page, and a dash for a board that predates those reports;
  * - the station page draws its speed, volume and occupancy charts.
  *
  * Screenshots go to test-artifacts/screenshots/.
@@ -13,11 +15,13 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import mqtt from 'mqtt';
 import pino from 'pino';
 import { chromium, type Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { buildEmbedded } from '../../embedded/app.ts';
 import { EmbeddedConfigSchema } from '../../embedded/config.ts';
+import { encode, mqttTopic, type Heartbeat } from '../../protocol/index.ts';
 import { scaledClock } from '../../platform/clock.ts';
 import { WACO_STATIONS } from '../../simulators/waco-network.ts';
 
@@ -26,6 +30,12 @@ const required = process.env.WACOFLOW_REQUIRE_SERVICES === '1';
 const ROOT = join(import.meta.dirname, '..', '..');
 const SHOTS = join(ROOT, 'test-artifacts', 'screenshots');
 const INCIDENT_STATION = 'i35-nb-4th-5th';
+
+/** A board's heartbeat as an agent sends it, with whatever configuration and update reports it carries. */
+const heartbeat = (device_id: string, ts_ms: number, reports: Pick<Heartbeat, 'config' | 'update'>): Heartbeat => ({
+  ...reports, v: 1, device_id, ts_ms, uptime_s: 600, version: '0.2.0', config_hash: 'local', cpu_pct: 5, mem_rss_bytes: 40_000_000, temperature_c: 51,
+  disk_free_bytes: 1e9, outbox: { depth: 0, bytes: 0, oldest_age_ms: null, last_error: null }, inputs: [], clock: { synced: true, offset_ms: 1 }, dead_letters_total: 0,
+});
 
 const shot = async (page: Page, name: string) => {
   mkdirSync(SHOTS, { recursive: true });
@@ -36,7 +46,8 @@ describe.skipIf(!CHROMIUM && !required)('dashboard in Chromium', () => {
   it('shows every station, follows a congestion change live, an agent going offline, and draws station charts', async () => {
     expect(CHROMIUM, 'chromium is required in CI: apt-get install chromium').toBeDefined();
     const logger = pino({ level: 'silent' });
-    const system = buildEmbedded(EmbeddedConfigSchema.parse({ speedup: 60, http_port: 0, grace_ms: 30_000 }), { clock: scaledClock(60), logger, version: 'test' });
+    const clock = scaledClock(60);
+    const system = buildEmbedded(EmbeddedConfigSchema.parse({ speedup: 60, http_port: 0, grace_ms: 30_000 }), { clock, logger, version: 'test' });
     await system.start();
     const dir = mkdtempSync(join(tmpdir(), 'wacoflow-dashboard-'));
     await system.addDevice('agent-cabinet-7', 'cabinet-secret');
@@ -98,6 +109,41 @@ describe.skipIf(!CHROMIUM && !required)('dashboard in Chromium', () => {
       expect(await page.$$eval('#fleet tbody tr', (rows) => rows.map((r) => r.getAttribute('data-device')))).toEqual(['agent-cabinet-7']);
       await page.fill('#fleet-filter', '');
       await page.click('th[data-key="status"]');
+
+      // Three boards report over MQTT: one refused its device document and rolled an update back, one applied
+      // everything and installed its update, one is an agent from before these reports.
+      const reports: Record<string, Pick<Heartbeat, 'config' | 'update'>> = {
+        'board-refusing': {
+          config: { applied_hash: 'sha256:0123456789abcdef', versions: { fleet: 3, site: 2, device: null }, refused: { scope: 'device', version: 4, reason: 'inputs.0.url: must be a URL', ts_ms: clock.now() } },
+          update: { state: 'rolled_back', version: '0.3.0', reason: 'no heartbeat acknowledged on trial', ts_ms: clock.now() },
+        },
+        'board-current': {
+          config: { applied_hash: 'sha256:fedcba9876543210', versions: { fleet: 3, site: 2, device: 1 }, refused: null },
+          update: { state: 'installed', version: '0.2.0', reason: null, ts_ms: clock.now() },
+        },
+        'board-old': {},
+      };
+      for (const [device_id, report] of Object.entries(reports)) {
+        await system.addDevice(device_id, 'board-secret');
+        const board = await mqtt.connectAsync(system.mqttUrl(), { clientId: device_id, username: device_id, password: 'board-secret', reconnectPeriod: 0 });
+        await board.publishAsync(mqttTopic('waco', device_id, 'health'), encode(heartbeat(device_id, clock.now(), report)), { qos: 1 });
+        await board.endAsync();
+      }
+      await page.waitForSelector('tr[data-device="board-old"]', { timeout: 30_000 });
+      const cells = async (device_id: string) =>
+        page.$eval(`tr[data-device="${device_id}"]`, (tr) => {
+          const text = (selector: string) => tr.querySelector(selector)?.textContent?.trim() ?? null;
+          return { config: text('td.config'), hash: text('td.config code'), versions: text('td.config .versions'), refusal: text('td.config .refusal'), update: text('td.update'), updateWarns: tr.querySelector('td.update .warn') !== null };
+        });
+      expect(await cells('board-refusing')).toEqual({
+        config: expect.any(String), hash: '01234567', versions: 'fleet 3 · site 2 · device —',
+        refusal: expect.stringMatching(/^⚠ refused device v4 at .+: inputs\.0\.url: must be a URL$/),
+        update: '⚠ rolled back 0.3.0: no heartbeat acknowledged on trial', updateWarns: true,
+      });
+      expect(await page.isVisible('tr[data-device="board-refusing"] .refusal')).toBe(true);
+      expect(await cells('board-current')).toEqual({ config: 'fedcba98 fleet 3 · site 2 · device 1', hash: 'fedcba98', versions: 'fleet 3 · site 2 · device 1', refusal: null, update: 'installed 0.2.0', updateWarns: false });
+      expect(await cells('board-old')).toEqual({ config: '—', hash: null, versions: null, refusal: null, update: '—', updateWarns: false });
+      expect(await page.textContent('#fleet-refusing')).toBe('1 refused a configuration');
       await shot(page, 'fleet');
 
       // The station page: three charts with data.

@@ -23,8 +23,8 @@ const bins = (minutes: number): Bin[] =>
     })),
   );
 
-const heartbeat = (device_id: string, ts_ms: number): Heartbeat => ({
-  v: 1, device_id, ts_ms, uptime_s: 3_600, version: '0.1.0', config_hash: 'abc', cpu_pct: 12, mem_rss_bytes: 50_000_000, temperature_c: 48.5,
+const heartbeat = (device_id: string, ts_ms: number, reports: Pick<Heartbeat, 'config' | 'update'> = {}): Heartbeat => ({
+  ...reports, v: 1, device_id, ts_ms, uptime_s: 3_600, version: '0.1.0', config_hash: 'abc', cpu_pct: 12, mem_rss_bytes: 50_000_000, temperature_c: 48.5,
   disk_free_bytes: 1e9, outbox: { depth: 7, bytes: 2_000, oldest_age_ms: 90_000, last_error: null },
   inputs: [{ name: 'feed', driver: 'tmdd-http', state: 'ok', breaker: 'closed', last_error: null, samples_total: 100, dropped_total: 0 }],
   clock: { synced: true, offset_ms: 3 }, dead_letters_total: 0,
@@ -200,10 +200,18 @@ describe('central HTTP API', () => {
 
     // The device's detectors (those whose bins it sent) carry their open health alerts onto its fleet row.
     await t.store.analytics.saveAlerts([{ v: 1, alert_id: 'detector_health:stuck_on:api-s1-l2:x', kind: 'detector_health', rule: 'stuck_on', key: 'api-s1-l2', state: 'open', severity: 'warning', opened_ms: T0, closed_ms: null, window_start_ms: T0, window_revision: 0, detail: 'occupancy 99 %' }], T0);
+    // One board reports its remote configuration (with a refused device document) and a rolled-back update; the
+    // other is an agent from before those reports.
+    const config = { applied_hash: 'sha256:0123456789abcdef', versions: { fleet: 3, site: 2, device: null }, refused: { scope: 'device' as const, version: 4, reason: 'inputs.0.url: must be a URL', ts_ms: T0 + 38 * MIN } };
+    const update = { state: 'rolled_back' as const, version: '0.3.0', reason: 'no heartbeat acknowledged within 120 s', ts_ms: T0 + 37 * MIN };
     const producer = await env.log.producer();
-    await producer.send(topics.health, [{ key: 'api-agent-api-s1', value: encode(heartbeat('api-agent-api-s1', T0 + 39 * MIN)), headers: { type: 'heartbeat' } }]);
+    await producer.send(topics.health, [
+      { key: 'api-agent-api-s1', value: encode(heartbeat('api-agent-api-s1', T0 + 39 * MIN, { config, update })), headers: { type: 'heartbeat' } },
+      { key: 'api-agent-api-s2', value: encode(heartbeat('api-agent-api-s2', T0 + 39 * MIN)), headers: { type: 'heartbeat' } },
+    ]);
     await producer.close();
     expect(await until('event: fleet')).toBe(true);
+    await waitProcessed(t, topics.health, 2);
 
     const fleet = await get(t, '/api/fleet');
     expect(fleet.body.devices).toEqual([
@@ -211,8 +219,22 @@ describe('central HTTP API', () => {
         device_id: 'api-agent-api-s1', version: '0.1.0', outbox_depth: 7, temperature_c: 48.5, clock_synced: true, heartbeat_age_s: 60,
         inputs: [expect.objectContaining({ name: 'feed', state: 'ok', breaker: 'closed' })],
         detectors: 2, detector_health: [{ detector_id: 'api-s1-l2', rule: 'stuck_on', since_ms: T0 }],
+        config, update,
       }),
+      expect.objectContaining({ device_id: 'api-agent-api-s2', version: '0.1.0', detectors: 2, detector_health: [], config: null, update: null }),
     ]);
+    // The OpenAPI document explains the new fields.
+    const doc = await get(t, '/openapi.json');
+    const device = doc.body.paths['/api/fleet'].get.responses[200].content['application/json'].schema.properties.devices.items;
+    expect(device.properties.config.description).toContain('applied hash');
+    expect(JSON.stringify(device.properties.config)).toContain('the latest document it refused');
+    expect(device.properties.update.description).toContain('software updates');
+    // And Prometheus: the refusal per device (none for the board that does not report it), boards by update state.
+    const metrics = await get(t, '/metrics');
+    expect(metrics.body).toContain('wacoflow_fleet_device_config_refused{device_id="api-agent-api-s1"} 1');
+    expect(metrics.body).not.toContain('wacoflow_fleet_device_config_refused{device_id="api-agent-api-s2"}');
+    expect(metrics.body).toContain('wacoflow_fleet_devices_by_update_state{state="rolled_back"} 1');
+    expect(metrics.body).toContain('wacoflow_fleet_devices_by_update_state{state="installed"} 0');
 
     // A late bin for a final window: its revision arrives as a 'window' event.
     await produceBins(env.log, topics.bins, [{ ...bins(1)[0]!, seq: 99_999 }]);

@@ -3,7 +3,7 @@
  * turned into the OpenAPI document served at /openapi.json, so the document cannot drift from the code.
  */
 import { z } from 'zod';
-import { AlertSchema, EpochMs, Id, StationSchema, WindowLevel, WindowResultSchema } from '../../protocol/index.ts';
+import { AlertSchema, ConfigScope, EpochMs, Id, StationSchema, UpdateState, WindowLevel, WindowResultSchema } from '../../protocol/index.ts';
 
 /** History endpoints answer at most this many windows per page. */
 export const MAX_PAGE = 1_000;
@@ -82,6 +82,31 @@ export const DetectorView = z.object({
 });
 export type DetectorView = z.infer<typeof DetectorView>;
 
+/** A board's remote configuration, from its latest heartbeat (protocol/v1/fleet-control.ts, ConfigReport). */
+const FleetConfig = z.object({
+  applied_hash: z.string().describe('hash of the effective configuration the board runs (`sha256:` and 16 hex digits)'),
+  versions: z
+    .object({ fleet: z.number().int().nullable(), site: z.number().int().nullable(), device: z.number().int().nullable() })
+    .describe("the version of each scope's configuration document it applied; null where it has received none"),
+  refused: z
+    .object({
+      scope: ConfigScope,
+      version: z.number().int(),
+      reason: z.string().describe('why the board refused it, e.g. a key it does not accept'),
+      ts_ms: EpochMs.describe('when it refused it'),
+    })
+    .nullable()
+    .describe('the latest document it refused and why; null once a later document applied'),
+});
+
+/** A board's software updates, from its latest heartbeat (protocol/v1/fleet-control.ts, UpdateReport). */
+const FleetUpdate = z.object({
+  state: UpdateState.describe('where the latest offered release stands; trial: the new version runs and is rolled back unless it proves itself'),
+  version: z.string().nullable().describe('the release this state is about (offered, installed, refused or rolled back)'),
+  reason: z.string().nullable().describe('why it was refused, rolled back or failed'),
+  ts_ms: EpochMs.describe('when the board entered this state'),
+});
+
 export const FleetDevice = z.object({
   device_id: Id,
   status: z.enum(['online', 'offline', 'unknown']),
@@ -97,6 +122,8 @@ export const FleetDevice = z.object({
   dead_letters_total: z.number().int().nullable(),
   detectors: z.number().int().describe('detectors whose latest data came from this device'),
   detector_health: z.array(z.object({ detector_id: z.string(), rule: z.string(), since_ms: EpochMs })).describe('open detector-health alerts on those detectors'),
+  config: FleetConfig.nullable().describe('remote configuration as of the latest heartbeat: applied hash, document versions, latest refusal; null from agents that do not report it'),
+  update: FleetUpdate.nullable().describe('software updates as of the latest heartbeat; null from agents that do not report them'),
 });
 export type FleetDevice = z.infer<typeof FleetDevice>;
 
@@ -127,7 +154,7 @@ const ROUTES: RouteDoc[] = [
   { method: 'post', operator: true, path: '/api/alerts/{id}/ack', summary: 'Acknowledge an alert (operator token required)', params: IdParams, body: AckBody, response: z.object({ alert_id: z.string(), acknowledged: z.literal(true) }) },
   { method: 'post', operator: true, path: '/api/devices/{id}/disable', summary: 'Disable a device on every gateway: it is disconnected and refused until enabled (operator token required)', params: IdParams, body: AckBody, response: z.object({ device_id: z.string(), action: z.literal('disable') }) },
   { method: 'post', operator: true, path: '/api/devices/{id}/enable', summary: 'Let a disabled device log in again (operator token required)', params: IdParams, body: AckBody, response: z.object({ device_id: z.string(), action: z.literal('enable') }) },
-  { path: '/api/fleet', summary: 'Every device: status, heartbeat age, version, outbox, temperature, clock sync, inputs', response: z.object({ generated_ms: EpochMs, count: z.number().int(), devices: z.array(FleetDevice) }) },
+  { path: '/api/fleet', summary: 'Every device: status, heartbeat age, version, outbox, temperature, clock sync, inputs, applied configuration and any refusal, update state', response: z.object({ generated_ms: EpochMs, count: z.number().int(), devices: z.array(FleetDevice) }) },
   { path: '/api/events', summary: "Server-sent events: 'window', 'rolling', 'alert', 'forecast' and 'fleet' changes, each as JSON", response: 'text/event-stream' },
   { path: '/api/processing', summary: 'Pipeline figures: bins by result, consumer lag per partition, mean batch time', response: z.object({ generated_ms: EpochMs, bins: z.record(z.string(), z.number()), lag_records: z.number(), partitions: z.array(z.object({ topic: z.string(), partition: z.number().int(), lag: z.number() })), batch_mean_ms: z.number().nullable() }) },
   { path: '/metrics', summary: 'Prometheus metrics (text exposition format)', response: 'text/plain' },
