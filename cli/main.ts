@@ -1,10 +1,13 @@
 /** `wacoflow`: one CLI, one subcommand per way of running WacoFlow. */
 import { Command } from 'commander';
 import { agentCommand } from './commands/agent.ts';
+import { buildAgentCommand } from './commands/build-agent.ts';
+import { configCommand } from './commands/config.ts';
 import { devicesCommand } from './commands/devices.ts';
 import { flashCommand } from './commands/flash.ts';
 import { centralCommand } from './commands/central.ts';
 import { gatewayCommand } from './commands/gateway.ts';
+import { releaseCommand } from './commands/release.ts';
 import { replayCommand } from './commands/replay.ts';
 import { simCommand } from './commands/sim.ts';
 import { tmddCommand } from './commands/tmdd.ts';
@@ -21,7 +24,10 @@ const program = new Command('wacoflow')
   .addCommand(centralCommand())
   .addCommand(replayCommand())
   .addCommand(devicesCommand())
+  .addCommand(buildAgentCommand())
   .addCommand(flashCommand())
+  .addCommand(configCommand())
+  .addCommand(releaseCommand())
   .addCommand(tmddCommand());
 
 program.parseAsync(process.argv).catch((err: unknown) => fail(err));

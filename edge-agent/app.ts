@@ -82,6 +82,9 @@ export function buildAgent(config: AgentConfig, deps: AgentDeps): Agent {
     {
       outbox, clock, logger,
       ...(deps.downlink ? { onMessage: deps.downlink.onMessage } : {}),
+      // A heartbeat as soon as the link is up: the fleet sees a board's version and configuration at once, not a
+      // heartbeat interval later.
+      onConnect: () => void sendHeartbeat(),
       takeDropped: () => {
         const d = dropped;
         dropped = {};
@@ -152,6 +155,8 @@ export function buildAgent(config: AgentConfig, deps: AgentDeps): Agent {
     };
   };
 
+  const sendHeartbeat = (): Promise<void> => heartbeat().then((hb) => uplink.publishHeartbeat(hb), (err: unknown) => logger.warn({ err }, 'heartbeat failed'));
+
   return {
     flush,
     heartbeat,
@@ -168,11 +173,7 @@ export function buildAgent(config: AgentConfig, deps: AgentDeps): Agent {
       for (const i of inputs) i.start();
       // Seal often enough that a bin leaves within a few seconds of close_delay_ms.
       timers.push(clock.every(Math.min(5_000, config.bin_ms / 4), () => void flush()));
-      timers.push(
-        clock.every(config.heartbeat_interval_ms, () => {
-          void heartbeat().then((hb) => uplink.publishHeartbeat(hb), (err: unknown) => logger.warn({ err }, 'heartbeat failed'));
-        }),
-      );
+      timers.push(clock.every(config.heartbeat_interval_ms, () => void sendHeartbeat()));
       logger.info({ inputs: inputs.map((i) => i.input.name), bin_ms: config.bin_ms }, 'agent started');
     },
 

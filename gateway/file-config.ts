@@ -51,9 +51,12 @@ export const GatewayFileConfigSchema = z
       .strict()
       .optional(),
     metrics_host: z.string().min(1).default('127.0.0.1'),
-    /** Prometheus /metrics, off unless a port is given. */
+    /** Prometheus /metrics (and /releases/ when releases_dir is set), off unless a port is given. */
     metrics_port: z.number().int().min(0).max(65_535).nullable().default(null),
+    /** Signed agent releases served to boards at /releases/ on the metrics listener (docs/edge-boards.md). */
+    releases_dir: z.string().min(1).nullable().default(null),
   })
   .strict()
+  .refine((c) => c.releases_dir === null || c.metrics_port !== null, { message: 'releases are served on the metrics listener: set metrics_port (and metrics_host to an address boards reach)', path: ['releases_dir'] })
   .refine((c) => c.external_broker || c.registry_file, { message: 'give registry_file (own broker) or external_broker', path: ['registry_file'] });
 export type GatewayFileConfig = z.infer<typeof GatewayFileConfigSchema>;

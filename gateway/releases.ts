@@ -6,12 +6,18 @@
 import { createReadStream, realpathSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join, sep } from 'node:path';
+import { ERR, WacoflowError } from '../platform/errors.ts';
 
 export const RELEASES_PATH = '/releases/';
 
 /** Handles the request if it is for a release file; returns false for any other path. */
 export function releasesHandler(dir: string): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const root = realpathSync(dir);
+  let root: string;
+  try {
+    root = realpathSync(dir);
+  } catch (err) {
+    throw new WacoflowError(ERR.CONFIG, `releases_dir: cannot open ${dir} (${(err as NodeJS.ErrnoException).code}); create it, or leave releases_dir out`);
+  }
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://gateway');
     if (!url.pathname.startsWith(RELEASES_PATH)) return false;

@@ -1,4 +1,6 @@
 /** The store's behaviour, run against PGlite always and against a real PostgreSQL when one is configured. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode, expecting, type Bin } from '../../protocol/index.ts';
 import { MIGRATIONS } from './migrations.ts';
@@ -291,5 +293,18 @@ export function storeContract(name: string, open: () => Promise<SqlDriver>): voi
       const [device] = await store.devices();
       expect(device).toMatchObject({ device_id: 'agent-1', status: 'offline', status_ms: T0 + 10 });
     });
+
+    it('keeps the newest heartbeat by its own time, even one a little older than the status before it', async () => {
+      const hb = (ts_ms: number, version: string) => ({ ...(decode('heartbeat', HEARTBEAT) as object), device_id: 'agent-2', ts_ms, version }) as Parameters<Store['recordHeartbeats']>[1][number];
+      // The gateway stamps `online` as it receives it; the heartbeat the agent sends on connecting was stamped 2 ms earlier.
+      await store.transaction((tx) => store.recordStatuses(tx, [{ v: 1, device_id: 'agent-2', state: 'online', ts_ms: T0 + 2 }]));
+      await store.transaction((tx) => store.recordHeartbeats(tx, [hb(T0, '0.2.0')]));
+      expect((await store.devices()).find((d) => d.device_id === 'agent-2')?.last_heartbeat?.version).toBe('0.2.0');
+      await store.transaction((tx) => store.recordHeartbeats(tx, [hb(T0 + 60_000, '0.3.0')]));
+      await store.transaction((tx) => store.recordHeartbeats(tx, [hb(T0 + 30_000, '0.2.9')])); // a late redelivery
+      expect((await store.devices()).find((d) => d.device_id === 'agent-2')?.last_heartbeat?.version).toBe('0.3.0');
+    });
   });
 }
+
+const HEARTBEAT = readFileSync(join(import.meta.dirname, '..', '..', 'protocol', 'fixtures', 'valid', 'heartbeat.json'));

@@ -522,12 +522,18 @@ export class Store {
     );
   }
 
+  /**
+   * Keeps each device's newest heartbeat by its own time. Compared with the previous heartbeat, not with
+   * last_seen_ms: a status is stamped with the gateway's receive time, so the heartbeat an agent sends as it
+   * connects is often a few milliseconds older than the `online` that went before it, and was once dropped.
+   */
   async recordHeartbeats(tx: SqlExecutor, beats: Heartbeat[]): Promise<void> {
     for (const hb of latestBy(beats, (h) => h.device_id, (h) => h.ts_ms)) {
       await tx.query(
         `INSERT INTO devices (device_id, status, status_ms, last_seen_ms, last_heartbeat) VALUES ($1, 'online', NULL, $2, $3)
          ON CONFLICT (device_id) DO UPDATE SET last_seen_ms = GREATEST(devices.last_seen_ms, EXCLUDED.last_seen_ms),
-           last_heartbeat = CASE WHEN EXCLUDED.last_seen_ms >= devices.last_seen_ms THEN EXCLUDED.last_heartbeat ELSE devices.last_heartbeat END`,
+           last_heartbeat = CASE WHEN devices.last_heartbeat IS NULL OR (EXCLUDED.last_heartbeat->>'ts_ms')::bigint >= (devices.last_heartbeat->>'ts_ms')::bigint
+             THEN EXCLUDED.last_heartbeat ELSE devices.last_heartbeat END`,
         [hb.device_id, hb.ts_ms, JSON.stringify(hb)],
       );
     }

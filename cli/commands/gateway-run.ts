@@ -10,6 +10,7 @@ import { buildExternalBridge } from '../../gateway/bridge/external.ts';
 import { gatewayMetrics } from '../../gateway/metrics.ts';
 import { GatewayFileConfigSchema } from '../../gateway/file-config.ts';
 import { FileDeviceRegistry } from '../../gateway/registry/file-registry.ts';
+import { releasesHandler } from '../../gateway/releases.ts';
 import { kafkaTopics } from '../../protocol/index.ts';
 import { systemClock } from '../../platform/clock.ts';
 import { KafkaLog } from '../../platform/log/kafka-log.ts';
@@ -88,8 +89,10 @@ export async function runGateway(file: string, logLevel: LogLevel): Promise<void
 
   let metricsServer: ReturnType<typeof createServer> | null = null;
   if (config.metrics_port !== null) {
+    const releases = config.releases_dir ? releasesHandler(config.releases_dir) : () => false;
     metricsServer = createServer((req, res) => {
-      if (req.url !== '/metrics') return void res.writeHead(404).end('GET /metrics\n');
+      if (releases(req, res)) return;
+      if (req.url !== '/metrics') return void res.writeHead(404).end(`GET /metrics${config.releases_dir ? ' or /releases/…' : ''}\n`);
       void metrics.metrics().then((body) => res.writeHead(200, { 'content-type': metrics.contentType }).end(body));
     });
     const a = await listen(metricsServer, config.metrics_host, config.metrics_port, `${file}: metrics_port`);

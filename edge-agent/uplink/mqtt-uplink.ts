@@ -43,6 +43,8 @@ export interface UplinkDeps {
   restoreDropped(dropped: Record<string, number>): void;
   /** A message on one of the subscribed topics (retained ones arrive again after every subscribe). */
   onMessage?(topic: string, payload: Buffer): void;
+  /** Each (re)connection, after the online status went out. */
+  onConnect?(): void;
 }
 
 export class MqttUplink {
@@ -108,6 +110,7 @@ export class MqttUplink {
         });
       }
       this.pump();
+      this.deps.onConnect?.();
     });
     client.on('message', (topic, payload) => this.deps.onMessage?.(topic, payload));
     client.on('close', () => {

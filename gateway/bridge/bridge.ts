@@ -65,8 +65,11 @@ export async function forward(producer: LogProducer, p: Publish, topics: Pick<To
     case 'release': {
       // An operator's document for boards: kept in the compacted admin topic under its MQTT topic, so every
       // gateway (and this one after a restart) publishes it again as the retained message boards receive.
-      const d = p.kind === 'config' ? tryDecode('config_document', p.payload) : tryDecode('release_announcement', p.payload);
-      if (!d.ok) return dead(d.error.message, d.error.field);
+      // An empty payload withdraws the retained message (MQTT 3.1.1 §3.3.1.3): it travels like a document.
+      if (p.payload.length > 0) {
+        const d = p.kind === 'config' ? tryDecode('config_document', p.payload) : tryDecode('release_announcement', p.payload);
+        if (!d.ok) return dead(d.error.message, d.error.field);
+      }
       await producer.send(topics.admin, [{ key: p.topic, value: p.payload, headers: { type: DOWNLINK_HEADER } }]);
       return 'forwarded';
     }

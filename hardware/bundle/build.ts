@@ -14,7 +14,7 @@
  */
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { Arch } from '../../protocol/index.ts';
+import { Version, type Arch } from '../../protocol/index.ts';
 import { ERR, WacoflowError } from '../../platform/errors.ts';
 import { AGENT_SCRIPT, buildAgentScript, NODE_FLAGS, packageVersion } from './agent-script.ts';
 import { type BundleManifest, writeManifest } from '../../edge-agent/update/manifest.ts';
@@ -54,6 +54,7 @@ export async function buildAgentBundle(options: BuildOptions): Promise<BundleMan
   const unit = join(hardware, 'systemd', 'wacoflow-agent.service');
   if (!existsSync(unit)) throw new WacoflowError(ERR.CONFIG, `${unit} is missing from this checkout`);
   const version = options.version ?? packageVersion();
+  if (!Version.safeParse(version).success) throw new WacoflowError(ERR.CONFIG, `--version "${version}": give a version like 1.2.3 (boards compare versions to refuse older releases)`);
   const node = nodeRuntime(options.arch, BUNDLED_NODE_VERSION, log);
 
   const tmp = `${out}.partial`;
