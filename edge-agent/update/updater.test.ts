@@ -131,7 +131,22 @@ describe('updater', () => {
     await b.ready;
     writeResult(b.home, { result: 'rolled_back', version: '0.2.0', reason: 'no healthy heartbeat within 120s' });
     const u = await offer(b, announce('0.2.0'));
-    expect(u.report()).toMatchObject({ state: 'refused', reason: '0.2.0 was rolled back on this board (no healthy heartbeat within 120s); announce a newer release' });
+    // It keeps reporting the rollback and its reason (the announcement arrives again on every reconnect).
+    expect(u.report()).toMatchObject({ state: 'rolled_back', version: '0.2.0', reason: 'no healthy heartbeat within 120s' });
+    expect(readlinkSync(join(b.home, 'current'))).toBe(join('slots', 'a'));
+    expect(b.steps).toEqual([]);
+  });
+
+  it('takes an announcement once, however often it arrives while installing', async () => {
+    const b = board();
+    await b.ready;
+    const u = b.make();
+    for (let i = 0; i < 3; i++) u.offer(announce('0.2.0'));
+    await u.idle();
+    u.offer(announce('0.2.0')); // after the switch, as the gateway's copy of the retained message arrives
+    await u.idle();
+    expect(b.switched).toEqual(['0.2.0']);
+    expect(b.steps).toEqual([...INSTALL_STEPS]);
   });
 
   it('leaves alone a release for other sites, or outside its rollout share, and takes it when the share grows', async () => {

@@ -66,6 +66,7 @@ export class Updater {
   private state: UpdateReport;
   private busy: Promise<void> | null = null;
   private next: ReleaseAnnouncement | null = null;
+  private switched = false;
 
   constructor(options: UpdaterOptions, deps: UpdaterDeps) {
     this.o = options;
@@ -103,6 +104,7 @@ export class Updater {
       this.setReport('refused', null, `announcement unreadable: ${d.error.message}`);
       return;
     }
+    if (this.switched) return; // a new version is in place and this process is about to stop
     this.next = d.value;
     if (!this.busy) this.busy = this.drain().finally(() => (this.busy = null));
   }
@@ -156,7 +158,11 @@ export class Updater {
     if (order < 0) throw new Refusal(`${a.version} is older than the running ${this.o.running_version}; boards never go back to an older release`);
     const rolledBack = this.o.install ? readResult(this.o.install.home) : null;
     if (rolledBack?.result === 'rolled_back' && rolledBack.version === a.version) {
-      throw new Refusal(`${a.version} was rolled back on this board (${rolledBack.reason ?? 'unhealthy'}); announce a newer release`);
+      // The announcement stays retained after a rollback and arrives again on every reconnect: the report keeps
+      // saying what happened to it rather than turning into a refusal that hides the reason.
+      if (this.state.state !== 'rolled_back' || this.state.version !== a.version) this.setReport('rolled_back', a.version, rolledBack.reason);
+      this.deps.logger.debug({ version: a.version }, 'release was rolled back on this board before; not taking it again');
+      return;
     }
     if (!this.o.install) throw new Refusal('updates are off: the agent does not run from an A/B install (/opt/wacoflow/slots), see docs/edge-boards.md');
     if (!this.o.public_key) throw new Refusal('updates are off: no release public key configured (update.public_key_file)');
@@ -235,6 +241,8 @@ export class Updater {
     switchCurrent(home, target);
     this.step('switched', version);
     this.deps.logger.info({ version, slot: target, downloaded_bytes: needed }, 'update installed; restarting into it');
+    this.switched = true;
+    this.next = null;
     this.setReport('trial', version, null);
     this.deps.onSwitched(version);
   }
