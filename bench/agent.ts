@@ -23,6 +23,7 @@ import { buildGateway } from '../gateway/app.ts';
 import { hashSecret, MemoryDeviceRegistry } from '../gateway/registry/devices.ts';
 import { systemClock } from '../platform/clock.ts';
 import { MemoryLog } from '../platform/log/memory-log.ts';
+import { buildAgentScript, NODE_FLAGS } from '../hardware/bundle/agent-script.ts';
 import { buildFeedServer } from '../simulators/tmdd-feed/server.ts';
 import { detectorDataMsg } from '../simulators/tmdd-feed/xml.ts';
 import { TrafficModel } from '../simulators/traffic-model.ts';
@@ -92,20 +93,17 @@ function parseRate(): void {
   rows.push([`TMDD 3.03 parse (${(Buffer.byteLength(xml) / 1e6).toFixed(1)} MB, 5,000 details)${flags ? `, node ${flags}` : ''}`, `${median(runs).toFixed(1)} MB/s`, '—']);
 }
 
-let built: { bundle: string; flags: string[] } | null = null;
+let built: Promise<{ bundle: string; flags: string[] }> | null = null;
 
-/** The agent bundle as a board runs it (npm run build:agent, once per run): its path and its first line's Node flags. */
-function agentBundle(): { bundle: string; flags: string[] } {
-  if (built) return built;
-  execFileSync(process.execPath, [join(import.meta.dirname, '..', 'scripts', 'build-agent.mjs')], { stdio: 'ignore' });
-  const bundle = join(import.meta.dirname, '..', 'dist', 'wacoflow-agent.mjs');
-  const flags = readFileSync(bundle, 'utf8').split('\n', 1)[0]!.replace(/^#!.*?\bnode\b/, '').split(' ').filter(Boolean);
-  return (built = { bundle, flags });
+/** The agent as its bundle runs it (built once per run, as build-agent builds it): the script and its Node flags. */
+function agentBundle(): Promise<{ bundle: string; flags: string[] }> {
+  built ??= buildAgentScript(mkdtempSync(join(tmpdir(), 'wf-bench-bundle-')), process.arch === 'arm64' ? 'arm64' : 'x64').then((bundle) => ({ bundle, flags: NODE_FLAGS }));
+  return built;
 }
 
 /** The same parse in a Node started with the bundle's flags (no optimising compiler): what a board gets. */
-function parseRateWithBundleFlags(): void {
-  const { flags } = agentBundle();
+async function parseRateWithBundleFlags(): Promise<void> {
+  const { flags } = await agentBundle();
   const out = execFileSync(process.execPath, [...flags, ...process.execArgv, fileURLToPath(import.meta.url)], { env: { ...process.env, WACOFLOW_BENCH_ONLY: 'parse', WACOFLOW_BENCH_PARSE_FLAGS: flags.join(' ') } }).toString();
   const row = out.split('\n').find((line) => line.startsWith('| TMDD 3.03 parse'));
   if (!row) throw new Error(`no parse row in the child's output:\n${out}`);
@@ -130,7 +128,7 @@ async function agentProcess(seconds: number): Promise<void> {
     '  - driver: tmdd-http', '    name: f', `    url: ${feed.feedUrl('f')}/detectorDataMsg`, '    poll_interval_ms: 20000',
   ].join('\n'));
   // The bundle, started as its first line says (`#!/usr/bin/env -S node <flags>`), with this process's Node.
-  const { bundle, flags: shebangFlags } = agentBundle();
+  const { bundle, flags: shebangFlags } = await agentBundle();
   const extraFlags = (process.env.WACOFLOW_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...shebangFlags, ...extraFlags, bundle, '-c', join(dir, 'agent.yaml'), '--log-level', 'warn'], { stdio: 'ignore' });
   const stat = () => {
@@ -163,7 +161,7 @@ async function agentProcess(seconds: number): Promise<void> {
 const only = (process.env.WACOFLOW_BENCH_ONLY ?? '').split(',').filter(Boolean);
 const want = (stage: string) => only.length === 0 || only.includes(stage);
 if (want('parse')) parseRate();
-if (want('parse-bundle')) parseRateWithBundleFlags();
+if (want('parse-bundle')) await parseRateWithBundleFlags();
 if (want('append')) {
   await appendRate('1 bin per append, 1 writer', 2_000, 1, 1);
   await appendRate('64 bins per append, 1 writer', 64_000, 64, 1);

@@ -1,5 +1,5 @@
 /**
- * The one-file agent bundle a board runs (`npm run build:agent`): built into a temporary folder and started
+ * The agent script of the bundle a board runs (`wacoflow build-agent`): built into a temporary folder and started
  * through its own first line, the way `./wacoflow-agent.mjs --config FILE` starts it on a board, so the V8 flags
  * written there are accepted by Node. The build leaves zod's other languages out: its messages must still be
  * the English ones, naming the field. It also swaps mqtt.js's copy of Node's streams for Node's own and leaves out
@@ -17,15 +17,15 @@ import { systemClock } from '../platform/clock.ts';
 import { buildFeedServer } from '../simulators/tmdd-feed/server.ts';
 import { TrafficModel } from '../simulators/traffic-model.ts';
 import { localGateway } from '../test/local-gateway.ts';
+import { buildAgentScript } from '../hardware/bundle/agent-script.ts';
 
 const run = promisify(execFile);
-const root = join(import.meta.dirname, '..');
 
 describe('agent bundle', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wacoflow-bundle-'));
   const bundle = join(dir, 'wacoflow-agent.mjs');
   beforeAll(async () => {
-    await run(process.execPath, [join(root, 'scripts', 'build-agent.mjs'), bundle]);
+    await buildAgentScript(dir, process.arch === 'arm64' ? 'arm64' : 'x64');
   }, 120_000);
 
   it('starts through its first line and reports a bad configuration in English, field by field', async () => {
