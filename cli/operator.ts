@@ -62,3 +62,13 @@ export async function readRetained(client: MqttClient, topic: string, wait_ms = 
     client.subscribe(topic, { qos: 1 }, (err) => err && reject(err));
   });
 }
+
+/** Connects as the operator, runs `fn`, and disconnects whatever happened. */
+export async function withOperator<T>(o: OperatorOptions, fn: (client: MqttClient) => Promise<T>): Promise<T> {
+  const client = await connectOperator(o);
+  try {
+    return await fn(client);
+  } finally {
+    await client.endAsync();
+  }
+}

@@ -12,7 +12,7 @@ import { AgentFileConfigSchema } from '../../edge-agent/config.ts';
 import { checkRemoteKeys } from '../../edge-agent/remote/remote-config.ts';
 import { encode, mqttConfigTopics, MQTT_ALL, tryDecode, type ConfigDocument, type ConfigScope } from '../../protocol/index.ts';
 import { ERR, WacoflowError } from '../../platform/errors.ts';
-import { addOperatorOptions, connectOperator, readRetained, type OperatorOptions } from '../operator.ts';
+import { addOperatorOptions, readRetained, withOperator, type OperatorOptions } from '../operator.ts';
 import { fail } from '../run.ts';
 
 type ScopeOptions = { scope: ConfigScope; target?: string };
@@ -71,8 +71,7 @@ export function configCommand(): Command {
       try {
         const topic = topicOf(o);
         const settings = readSettings(o.file);
-        const client = await connectOperator(o);
-        try {
+        await withOperator(o, async (client) => {
           const previous = await readRetained(client, topic);
           const before = previous ? tryDecode('config_document', previous) : null;
           const version = o.version !== undefined ? Number(o.version) : (before?.ok ? before.value.version : 0) + 1;
@@ -82,9 +81,7 @@ export function configCommand(): Command {
           const doc: ConfigDocument = { v: 1, scope: o.scope, target, version, config: settings, by: o.by, ts_ms: Date.now() };
           await client.publishAsync(topic, encode(doc), { qos: 1, retain: true });
           process.stdout.write(`published ${o.scope} document version ${version} on ${topic}\nboards report the result in their heartbeat: GET /api/fleet (config.applied_hash, config.refused)\n`);
-        } finally {
-          await client.endAsync();
-        }
+        });
       } catch (err) {
         fail(err);
       }
@@ -95,13 +92,8 @@ export function configCommand(): Command {
     .action(async (o: ScopeOptions & OperatorOptions) => {
       try {
         const topic = topicOf(o);
-        const client = await connectOperator(o);
-        try {
-          await client.publishAsync(topic, Buffer.alloc(0), { qos: 1, retain: true });
-          process.stdout.write(`withdrew the ${o.scope} document on ${topic}\n`);
-        } finally {
-          await client.endAsync();
-        }
+        await withOperator(o, (client) => client.publishAsync(topic, Buffer.alloc(0), { qos: 1, retain: true }));
+        process.stdout.write(`withdrew the ${o.scope} document on ${topic}\n`);
       } catch (err) {
         fail(err);
       }
@@ -112,13 +104,8 @@ export function configCommand(): Command {
     .action(async (o: ScopeOptions & OperatorOptions) => {
       try {
         const topic = topicOf(o);
-        const client = await connectOperator(o);
-        try {
-          const payload = await readRetained(client, topic);
-          process.stdout.write(payload ? `${JSON.stringify(JSON.parse(payload.toString()), null, 2)}\n` : `no document on ${topic}\n`);
-        } finally {
-          await client.endAsync();
-        }
+        const payload = await withOperator(o, (client) => readRetained(client, topic));
+        process.stdout.write(payload ? `${JSON.stringify(JSON.parse(payload.toString()), null, 2)}\n` : `no document on ${topic}\n`);
       } catch (err) {
         fail(err);
       }

@@ -12,7 +12,7 @@ import { MANIFEST_FILE, parseManifest, SIGNATURE_FILE } from '../../edge-agent/u
 import { verifyManifestSignature } from '../../edge-agent/update/signature.ts';
 import { Arch, encode, MQTT_RELEASE_TOPIC, ReleaseAnnouncementSchema, type ReleaseAnnouncement } from '../../protocol/index.ts';
 import { ERR, WacoflowError } from '../../platform/errors.ts';
-import { addOperatorOptions, connectOperator, type OperatorOptions } from '../operator.ts';
+import { addOperatorOptions, withOperator, type OperatorOptions } from '../operator.ts';
 import { fail } from '../run.ts';
 
 /** `arm64=https://…/` → [arm64, URL], checked. */
@@ -98,12 +98,7 @@ export function releaseCommand(): Command {
         throw new WacoflowError(ERR.CONFIG, r.error.issues.map((i) => `${flag[String(i.path[0])] ?? i.path.join('.')}: ${i.message}`).join('\n'));
       }
       const checked = await checkBundles(r.data, o.releaseKey);
-      const client = await connectOperator(o);
-      try {
-        await client.publishAsync(MQTT_RELEASE_TOPIC, encode(r.data), { qos: 1, retain: true });
-      } finally {
-        await client.endAsync();
-      }
+      await withOperator(o, (client) => client.publishAsync(MQTT_RELEASE_TOPIC, encode(r.data), { qos: 1, retain: true }));
       const who = `${r.data.share_pct} % of the boards${r.data.sites ? ` at ${r.data.sites.join(', ')}` : ''}`;
       process.stdout.write(`announced ${r.data.version} to ${who}\n${checked.join('\n')}\nboards report progress in their heartbeat: GET /api/fleet (update.state)\n`);
     } catch (err) {

@@ -43,7 +43,8 @@ export function other(slot: Slot): Slot {
   return slot === 'a' ? 'b' : 'a';
 }
 
-function fsyncPath(path: string): void {
+/** Flushes a file, or a folder's entries (after a rename into it), to disk. */
+export function fsyncPath(path: string): void {
   const fd = openSync(path, 'r');
   try {
     fsyncSync(fd);

@@ -18,7 +18,7 @@ import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { tryDecode, type Arch, type ReleaseAnnouncement, type UpdateReport } from '../../protocol/index.ts';
 import { httpGet, httpGetStream } from '../inputs/http-get.ts';
-import { currentSlot, other, readPending, readResult, removeDurably, switchCurrent, writeDurably, writePending, writeResult, type Slot } from './install-state.ts';
+import { currentSlot, fsyncPath, other, readPending, readResult, removeDurably, switchCurrent, writeDurably, writePending, writeResult, type Slot } from './install-state.ts';
 import { MANIFEST_FILE, parseManifest, readManifest, SIGNATURE_FILE, type BundleManifest } from './manifest.ts';
 import { verifyManifestSignature } from './signature.ts';
 import { compareVersions } from './version.ts';
@@ -234,7 +234,7 @@ export class Updater {
 
     rmSync(join(slots, target), { recursive: true, force: true });
     renameSync(staging, join(slots, target));
-    syncDir(slots);
+    fsyncPath(slots);
     this.step('staged', version);
     writePending(home, { slot: target, previous: slot, version, health_timeout_s: Math.ceil(this.o.health_timeout_ms / 1000), starts: 0 });
     this.step('pending', version);
@@ -276,14 +276,5 @@ export class Updater {
     } finally {
       closeSync(fd);
     }
-  }
-}
-
-function syncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
