@@ -31,17 +31,25 @@ export async function receiveBins(log: Log, group: string, keep: (bin: Bin) => b
 
 /**
  * What an agent delivered, checked as central's dedupe and windows rely on: seqs from the first to the last with
- * none missing (nothing lost), and no detector interval carried by two different seqs (nothing counted twice).
+ * none missing (nothing lost), and each detector interval binned once (nothing counted twice): one bin that
+ * expects its samples, and no more samples in all than that. A late sample may follow in a supplementary bin,
+ * which expects none of its own.
  */
 export function expectEveryBinOnce(bins: Map<number, Bin>): void {
   const seqs = [...bins.keys()].sort((a, b) => a - b);
   expect(seqs.length).toBeGreaterThan(0);
-  const missing = seqs.length === 0 ? [] : Array.from({ length: seqs.at(-1)! - seqs[0]! + 1 }, (_, i) => seqs[0]! + i).filter((q) => !bins.has(q));
+  const missing = Array.from({ length: seqs.at(-1)! - seqs[0]! + 1 }, (_, i) => seqs[0]! + i).filter((q) => !bins.has(q));
   expect(missing, 'seqs missing between the first and the last delivered').toEqual([]);
-  const byInterval = new Map<string, number>();
+  const byInterval = new Map<string, { seen: number; expected: number; binned: number; seqs: number[] }>();
   for (const b of bins.values()) {
-    const k = `${b.detector_id}@${b.bin_start_ms}`;
-    expect(byInterval.get(k), `${k} carried by seq ${byInterval.get(k)} and seq ${b.seq}`).toBeUndefined();
-    byInterval.set(k, b.seq);
+    const k = `${b.detector_id}@${new Date(b.bin_start_ms).toISOString()}`;
+    const t = byInterval.get(k) ?? { seen: 0, expected: 0, binned: 0, seqs: [] };
+    if (b.measures.samples_expected > 0) t.binned++;
+    t.seen += b.measures.samples_seen;
+    t.expected += b.measures.samples_expected;
+    t.seqs.push(b.seq);
+    byInterval.set(k, t);
   }
+  const twice = [...byInterval].filter(([, t]) => t.binned > 1 || t.seen > t.expected).map(([k, t]) => `${k}: binned ${t.binned} times, ${t.seen} samples of ${t.expected}, in seqs ${t.seqs.join(', ')}`);
+  expect(twice, 'intervals carrying more samples than they expect').toEqual([]);
 }
