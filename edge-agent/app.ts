@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { ClockState, ConfigReport, Heartbeat, UpdateReport } from '../protocol/index.ts';
 import type { Cancel, Clock } from '../platform/clock.ts';
-import { Binner } from './aggregate/binner.ts';
+import { Binner, type BinDraft } from './aggregate/binner.ts';
 import { Sealer } from './aggregate/sealer.ts';
 import type { AgentConfig } from './config.ts';
 import { MemoryDeadLetters, type DeadLetterStore } from './health/dead-letters.ts';
@@ -37,6 +37,21 @@ export interface AgentDeps {
   downlink?: { topics: string[]; onMessage(topic: string, payload: Buffer): void };
   /** What the board reports about its remote configuration and updates, read for every heartbeat. */
   reports?: () => { config?: ConfigReport; update?: UpdateReport };
+  /** The work in progress of the agent this one replaces in the same process (`handOver`). */
+  carry?: AgentState;
+}
+
+/**
+ * An agent's work in progress, handed to the agent that replaces it on a new configuration: the bins still
+ * open, the sealed bins the outbox has not taken yet, and where each input's samples got to. Without it, the
+ * samples of the open bins would be lost for inputs that cannot read them again (serial sensors answer with
+ * their latest interval only).
+ */
+export interface AgentState {
+  binner: Binner;
+  unsaved: BinDraft[];
+  /** Per input name, each detector's first sample start not yet taken. */
+  marks: Map<string, Map<string, number>>;
 }
 
 export interface Agent {
@@ -48,6 +63,8 @@ export interface Agent {
   stop(options?: { keep_outbox?: boolean }): Promise<void>;
   /** Sends a heartbeat now (after a configuration or update decision); resolves once the gateway has it. */
   heartbeatNow(): Promise<void>;
+  /** After `stop({ keep_outbox: true })`: the work in progress, for the agent that takes over. */
+  handOver(): AgentState;
   /** Seals due bins into the outbox and sends; runs on a timer, exposed for tests. */
   flush(): Promise<void>;
   heartbeat(): Promise<Heartbeat>;
@@ -61,7 +78,9 @@ export function buildAgent(config: AgentConfig, deps: AgentDeps): Agent {
   const { clock, outbox } = deps;
   const logger = deps.logger.child({ device_id: config.device_id });
   const started_ms = clock.now();
-  const binner = new Binner(config.bin_ms, config.close_delay_ms);
+  // Open bins carry over only to an agent that bins the same way; otherwise the new one starts afresh.
+  const carried = deps.carry && deps.carry.binner.bin_ms === config.bin_ms && deps.carry.binner.close_delay_ms === config.close_delay_ms ? deps.carry : null;
+  const binner = carried?.binner ?? new Binner(config.bin_ms, config.close_delay_ms);
   let dropped: Record<string, number> = {};
   const droppedTotals: Record<string, number> = {};
   const addDropped = (d: Record<string, number>, count = true): void => {
@@ -110,8 +129,13 @@ export function buildAgent(config: AgentConfig, deps: AgentDeps): Agent {
         },
       ),
   );
-  // After a restart, skip what the outbox already holds bins for.
-  for (const i of inputs) i.resume(outbox.marks());
+  // After a restart, skip what the outbox already holds bins for; after a new configuration, also what the
+  // open bins handed over already hold.
+  for (const i of inputs) {
+    i.resume(outbox.marks());
+    const taken = carried?.marks.get(i.input.name);
+    if (taken) i.resume(taken);
+  }
   const timers: Cancel[] = [];
   let outboxFailing = false;
   const sealer = new Sealer(
@@ -128,6 +152,7 @@ export function buildAgent(config: AgentConfig, deps: AgentDeps): Agent {
     },
     MAX_UNSAVED,
   );
+  if (deps.carry) sealer.restoreUnsaved(deps.carry.unsaved);
   const flush = async (): Promise<void> => {
     await sealer.flush(clock.now());
     uplink.pump();
@@ -178,6 +203,8 @@ export function buildAgent(config: AgentConfig, deps: AgentDeps): Agent {
     },
 
     heartbeatNow: async () => uplink.publishHeartbeat(await heartbeat(), { wait: true }),
+
+    handOver: () => ({ binner, unsaved: sealer.takeUnsaved(), marks: new Map(inputs.map((i) => [i.input.name, i.marks()])) }),
 
     async stop(options = {}) {
       for (const cancel of timers) cancel();

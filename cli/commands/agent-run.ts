@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
-import { buildAgent, type Agent } from '../../edge-agent/app.ts';
+import { buildAgent, type Agent, type AgentState } from '../../edge-agent/app.ts';
 import { AgentConfigSchema, AgentFileConfigSchema, type AgentConfig, type AgentFileConfig } from '../../edge-agent/config.ts';
 import { RemoteConfig, remoteConfigFile } from '../../edge-agent/remote/remote-config.ts';
 import { installOf } from '../../edge-agent/update/install-state.ts';
@@ -97,14 +97,15 @@ export async function run(file: string, logLevel: LogLevel): Promise<void> {
       } else {
         logger.info({ scope, applied_hash: decision.hash }, 'applying a configuration document');
         await agent.stop({ keep_outbox: true });
-        agent = build(agentConfigOf(decision.config));
+        agent = build(agentConfigOf(decision.config), agent.handOver());
         agent.start();
       }
       await agent.heartbeatNow().catch(() => {}); // the acknowledgement: the next heartbeat carries the report
     });
   };
-  const build = (c: AgentConfig): Agent =>
+  const build = (c: AgentConfig, carry?: AgentState): Agent =>
     buildAgent(c, {
+      ...(carry ? { carry } : {}),
       clock: systemClock, logger, outbox, version: VERSION, config_hash: remote.report().applied_hash,
       probe: linuxProbe(config.data_dir),
       deadLetters: new FileDeadLetters(join(config.data_dir, 'dead-letters')),

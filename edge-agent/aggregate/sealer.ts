@@ -32,6 +32,18 @@ export class Sealer {
     return this.unsaved.length;
   }
 
+  /** Hands the sealed bins not yet in the outbox to whoever takes over (an agent on a new configuration). */
+  takeUnsaved(): BinDraft[] {
+    const drafts = this.unsaved;
+    this.unsaved = [];
+    return drafts;
+  }
+
+  /** Takes over sealed bins that another sealer could not save; they go first at the next flush. */
+  restoreUnsaved(drafts: BinDraft[]): void {
+    this.unsaved = [...drafts, ...this.unsaved];
+  }
+
   error(): string | null {
     return this.lastError;
   }

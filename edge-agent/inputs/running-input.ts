@@ -77,6 +77,14 @@ export class RunningInput {
   }
 
   /**
+   * Per detector, the first sample start not yet taken (the newest taken, plus one): what a successor on the same
+   * bins resumes from, so that `resume(marks())` takes nothing twice.
+   */
+  marks(): Map<string, number> {
+    return new Map([...this.newest].map(([detector, start]) => [detector, start + 1]));
+  }
+
+  /**
    * Continues after a restart: samples that start before a detector's mark are already in durable bins, so a
    * feed that repeats its history is not counted twice.
    */
