@@ -83,7 +83,7 @@ export async function run(file: string, logLevel: LogLevel): Promise<void> {
   const topics = mqttConfigTopics(config.site, config.device_id);
   const scopeOf = new Map<string, 'fleet' | 'site' | 'device'>([[topics.fleet, 'fleet'], [topics.site, 'site'], [topics.device, 'device']]);
   // Documents are applied one after another: each stops the running agent (its outbox stays open and untouched)
-  // and starts one on the new configuration, as a restart would, without leaving the process.
+  // and starts one on the new configuration that takes over its open bins, without leaving the process.
   let applying = Promise.resolve();
   const onMessage = (topic: string, payload: Buffer): void => {
     if (topic === MQTT_RELEASE_TOPIC) return updater.offer(payload);
@@ -101,7 +101,7 @@ export async function run(file: string, logLevel: LogLevel): Promise<void> {
         agent.start();
       }
       await agent.heartbeatNow().catch(() => {}); // the acknowledgement: the next heartbeat carries the report
-    });
+    }).catch((err: unknown) => logger.error({ err, scope }, 'applying a configuration document failed'));
   };
   const build = (c: AgentConfig, carry?: AgentState): Agent =>
     buildAgent(c, {
