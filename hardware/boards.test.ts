@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AgentFileConfigSchema } from '../edge-agent/config.ts';
-import { BOARDS_DIR, listBoards, loadBoard, mergeConfig, parseBoard, usesGpioUart } from './boards.ts';
+import { BOARDS_DIR, listBoards, loadBoard, mergeConfig, usesGpioUart } from './boards.ts';
 
 const DEVICE = {
   device_id: 'agent-test', site: 'waco', mqtt_url: 'mqtts://gateway.example:8883', mqtt_password_file: '/etc/wacoflow/mqtt-password',
@@ -56,10 +56,10 @@ describe('board profiles', () => {
     ].join('\n');
     writeFileSync(file, text);
     expect(() => loadBoard('bad', dir)).toThrow(new RegExp(`${file}: arch: .*\\n${file}: serial\\.gpio_uart\\.path: must be a device path`));
-    const agentBad = `${text.replace('armhf', 'arm64').replace('path: serial0', 'path: /dev/serial0')}\nagent_defaults: { device_id: x, outbox: { max_bytes: 10 } }`;
-    expect(() => parseBoard(agentBad, 'b.yaml')).toThrow(/b\.yaml: agent_defaults\.device_id: is set per device/);
-    const agentRange = `${text.replace('armhf', 'arm64').replace('path: serial0', 'path: /dev/serial0')}\nagent_defaults: { outbox: { max_bytes: 10 } }`;
-    expect(() => parseBoard(agentRange, join(dir, 'bad.yaml'))).toThrow(/bad\.yaml: agent_defaults\.outbox\.max_bytes: .*\(checked as agent configuration\)/);
+    writeFileSync(join(dir, 'b.yaml'), `${text.replace('armhf', 'arm64').replace('path: serial0', 'path: /dev/serial0')}\nagent_defaults: { device_id: x, outbox: { max_bytes: 10 } }`);
+    expect(() => loadBoard('b', dir)).toThrow(/b\.yaml: agent_defaults\.device_id: is set per device/);
+    writeFileSync(file, `${text.replace('armhf', 'arm64').replace('path: serial0', 'path: /dev/serial0')}\nagent_defaults: { outbox: { max_bytes: 10 } }`);
+    expect(() => loadBoard('bad', dir)).toThrow(/bad\.yaml: agent_defaults\.outbox\.max_bytes: .*\(checked as agent configuration\)/);
   });
 
   it('checks default inputs against the input drivers', () => {

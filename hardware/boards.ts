@@ -7,12 +7,12 @@
  * agent defaults are checked against the agent's own schema (merged into a placeholder device), so a profile
  * can never hand `flash` a setting the agent would refuse.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { AgentFileConfigSchema } from '../edge-agent/config.ts';
 import { InputConfigSchema } from '../edge-agent/inputs/registry.ts';
+import { loadConfigFile } from '../platform/config-file.ts';
 import { ERR, WacoflowError } from '../platform/errors.ts';
 
 export const BOARDS_DIR = join(import.meta.dirname, 'boards');
@@ -80,31 +80,6 @@ const PLACEHOLDER_DEVICE = {
   inputs: [{ driver: 'tmdd-http', name: 'check', url: 'http://127.0.0.1/detectorDataMsg' }],
 };
 
-/** Parses and checks one profile's text; `file` names it in errors. */
-export function parseBoard(text: string, file: string): BoardProfile {
-  const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length > 0) {
-    throw new WacoflowError(ERR.CONFIG, doc.errors.map((e) => `${file}${e.linePos?.[0] ? `:${e.linePos[0].line}:${e.linePos[0].col}` : ''}: YAML: ${e.message.split('\n')[0]}`).join('\n'));
-  }
-  const r = BoardProfileSchema.safeParse(doc.toJS() ?? {});
-  const problems = r.success ? [] : r.error.issues.map((i) => `${file}: ${i.path.length ? i.path.map(String).join('.') : '(top level)'}: ${i.message}`);
-  if (r.success) {
-    const merged = mergeConfig(PLACEHOLDER_DEVICE, r.data.agent_defaults);
-    if (r.data.default_inputs) merged.inputs = r.data.default_inputs;
-    const agent = AgentFileConfigSchema.safeParse(merged);
-    if (!agent.success) {
-      for (const i of agent.error.issues) {
-        const field = i.path[0] === 'inputs' ? ['default_inputs', ...i.path.slice(1)] : ['agent_defaults', ...i.path];
-        problems.push(`${file}: ${field.map(String).join('.')}: ${i.message} (checked as agent configuration)`);
-      }
-    }
-    const base = file.replace(/^.*\//, '').replace(/\.yaml$/, '');
-    if (r.data.name !== base) problems.push(`${file}: name: "${r.data.name}" must match the file name (${base}.yaml)`);
-  }
-  if (problems.length > 0) throw new WacoflowError(ERR.CONFIG, problems.join('\n'));
-  return r.data!;
-}
-
 /** The profiles' names, sorted. */
 export function listBoards(dir = BOARDS_DIR): string[] {
   return readdirSync(dir)
@@ -117,7 +92,18 @@ export function loadBoard(name: string, dir = BOARDS_DIR): BoardProfile {
   const known = listBoards(dir);
   if (!known.includes(name)) throw new WacoflowError(ERR.CONFIG, `--board "${name}": no such board profile; known boards: ${known.join(', ')} (profiles live in ${dir})`);
   const file = join(dir, `${name}.yaml`);
-  return parseBoard(readFileSync(file, 'utf8'), file);
+  const board = loadConfigFile(file, BoardProfileSchema);
+  // Past the profile's own schema: its defaults must make a valid agent configuration, and its name its file's.
+  const merged = mergeConfig(PLACEHOLDER_DEVICE, board.agent_defaults);
+  if (board.default_inputs) merged.inputs = board.default_inputs;
+  const agent = AgentFileConfigSchema.safeParse(merged);
+  const problems = (agent.error?.issues ?? []).map((i) => {
+    const field = i.path[0] === 'inputs' ? ['default_inputs', ...i.path.slice(1)] : ['agent_defaults', ...i.path];
+    return `${file}: ${field.map(String).join('.')}: ${i.message} (checked as agent configuration)`;
+  });
+  if (board.name !== name) problems.push(`${file}: name: "${board.name}" must match the file name (${name}.yaml)`);
+  if (problems.length > 0) throw new WacoflowError(ERR.CONFIG, problems.join('\n'));
+  return board;
 }
 
 /** True when an input's serial line is the board's GPIO UART (so config.txt must switch it on). */
