@@ -3,7 +3,6 @@
  * paths the installer puts its secrets at) and its inputs. Checked whole with the agent's schema before anything
  * is written, so a payload never carries a config the agent would refuse.
  */
-import { readFileSync } from 'node:fs';
 import { parseDocument, stringify } from 'yaml';
 import { z } from 'zod';
 import { AgentFileConfigSchema } from '../../edge-agent/config.ts';
@@ -25,14 +24,8 @@ export const INPUTS_EXAMPLE = [
   '    url: http://10.0.0.5/tmdd/detectorDataMsg',
 ].join('\n');
 
-/** Reads an --inputs file: a YAML list of inputs, each checked against its driver's schema. */
-export function readInputsFile(file: string): unknown[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new WacoflowError(ERR.CONFIG, `--inputs ${file}: cannot read it (${(err as NodeJS.ErrnoException).code}); give a YAML list of inputs`);
-  }
+/** An --inputs file's text: a YAML list of inputs, each checked against its driver's schema. */
+export function parseInputs(text: string, file: string): unknown[] {
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
@@ -42,7 +35,7 @@ export function readInputsFile(file: string): unknown[] {
   if (!r.success) {
     throw new WacoflowError(ERR.CONFIG, r.error.issues.map((i) => `--inputs ${file}: ${i.path.length ? i.path.map(String).join('.') : '(top level)'}: ${i.message}`).join('\n') + `\n  an inputs file looks like:\n${INPUTS_EXAMPLE}`);
   }
-  return doc.toJS() as unknown[]; // as written: defaults stay out of agent.yaml so the agent's own apply
+  return doc.toJS() as unknown[]; // as written, without the schema's defaults: the agent applies its own when it loads agent.yaml
 }
 
 export interface DeviceSettings {

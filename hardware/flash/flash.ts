@@ -14,7 +14,7 @@ import { hashSecret, newSecret } from '../../gateway/registry/devices.ts';
 import { readRegistryFile, writeRegistryFile } from '../../gateway/registry/file-registry.ts';
 import { ERR, WacoflowError } from '../../platform/errors.ts';
 import { loadBoard } from '../boards.ts';
-import { buildAgentConfig, readInputsFile, serialPaths } from './agent-config.ts';
+import { buildAgentConfig, parseInputs, serialPaths } from './agent-config.ts';
 import { BOOT_PAYLOAD, checkBootPartition, prepareBoot } from './boot.ts';
 import { resolveBundle } from './bundle.ts';
 import { issueClientCert } from './certs.ts';
@@ -93,7 +93,7 @@ export async function flash(o: FlashOptions): Promise<FlashResult> {
   const ca = o.ca ? readOptionFile('--ca', o.ca, "the PEM certificate of the CA that signed the gateway's certificate") : undefined;
   if (ca && !ca.includes('-----BEGIN CERTIFICATE-----')) throw new WacoflowError(ERR.CONFIG, `--ca ${o.ca}: not a PEM certificate`);
   const releaseKey = o.release_key ? readReleaseKey(o.release_key) : undefined;
-  const inputs = o.inputs ? readInputsFile(o.inputs) : null;
+  const inputs = o.inputs ? parseInputs(readOptionFile('--inputs', o.inputs, 'a YAML list of inputs'), o.inputs) : null;
   const { config, yaml } = buildAgentConfig(board, { device_id: o.device_id, site: o.site, mqtt_url: o.gateway, tls: { ca: !!ca, client: !!o.device_ca_cert }, release_key: !!releaseKey, inputs });
 
   const devices = readRegistryFile(o.registry);

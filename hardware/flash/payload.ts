@@ -1,7 +1,7 @@
 /**
  * The payload a board is installed from (layout fixed by the team; install.sh reads it):
- *   install.sh   bundle/   etc/agent.yaml   etc/mqtt-password (0600)   etc/ca.pem, client.pem, client.key (0600),
- *   release-key.pub (when given or issued)
+ *   install.sh   bundle/   etc/agent.yaml   etc/mqtt-password (0600)
+ *   etc/ca.pem and etc/release-key.pub when given; etc/client.pem and etc/client.key (0600) when issued (mutual TLS)
  * It is written into a staging folder beside its destination and renamed into place, so a destination holds a
  * whole payload or none.
  */
