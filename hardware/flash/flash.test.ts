@@ -29,6 +29,14 @@ async function setup() {
 
 const mode = (p: string) => statSync(p).mode & 0o777;
 
+/** A mounted Raspberry Pi OS boot partition (`bootfs`) in `dir`, holding `files` as the image has them. */
+function bootPartition(dir: string, files: Record<string, string>): string {
+  const boot = join(dir, 'bootfs');
+  mkdirSync(boot);
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(boot, name), text);
+  return boot;
+}
+
 describe('flash --out', () => {
   it('writes the payload with the right modes, a config that loads, and registers a secret that verifies', async () => {
     const { dir, base } = await setup();
@@ -108,17 +116,17 @@ describe('flash --out', () => {
 describe('flash --boot', () => {
   it('adds the payload and first-boot install to a Raspberry Pi OS boot partition, keeping what the image had', async () => {
     const { dir, base } = await setup();
-    const boot = join(dir, 'bootfs');
-    mkdirSync(boot);
-    writeFileSync(join(boot, 'config.txt'), '# For more options and information see\n# http://rptl.io/configtxt\ndtparam=audio=on\n\n[cm5]\ndtoverlay=dwc2,dr_mode=host\n\n[all]\n');
-    writeFileSync(join(boot, 'cmdline.txt'), 'console=serial0,115200 console=tty1 root=PARTUUID=0b7e6e36-02 rootfstype=ext4 fsck.repair=yes rootwait quiet\n');
     const userData = [
       '#cloud-config', '# written by Raspberry Pi Imager', 'hostname: i35-north', 'manage_etc_hosts: true', 'users:', '  - name: tech', '    groups: users,adm,dialout,sudo',
       '    shell: /bin/bash', '    lock_passwd: true', '    ssh_authorized_keys:', '      - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHyPfGQ0hnUwoTpbgXqHdK5lwrM8V4m8wL3p0yN0rS6J tech@laptop',
       'ssh_pwauth: false', 'runcmd:', '  - [ timedatectl, set-timezone, America/Chicago ]', '',
     ].join('\n');
-    writeFileSync(join(boot, 'user-data'), userData);
-    writeFileSync(join(boot, 'network-config'), 'network:\n  version: 2\n  ethernets:\n    eth0:\n      dhcp4: true\n');
+    const boot = bootPartition(dir, {
+      'config.txt': '# For more options and information see\n# http://rptl.io/configtxt\ndtparam=audio=on\n\n[cm5]\ndtoverlay=dwc2,dr_mode=host\n\n[all]\n',
+      'cmdline.txt': 'console=serial0,115200 console=tty1 root=PARTUUID=0b7e6e36-02 rootfstype=ext4 fsck.repair=yes rootwait quiet\n',
+      'user-data': userData,
+      'network-config': 'network:\n  version: 2\n  ethernets:\n    eth0:\n      dhcp4: true\n',
+    });
 
     const r = await flash({ ...base, target: { kind: 'boot', path: boot } });
     const payload = join(boot, 'wacoflow');
@@ -150,10 +158,7 @@ describe('flash --boot', () => {
 
   it('writes a fresh user-data when the image has none, leaves config.txt alone without a GPIO UART detector, and refuses a non-boot folder', async () => {
     const { dir, base } = await setup();
-    const boot = join(dir, 'bootfs');
-    mkdirSync(boot);
-    writeFileSync(join(boot, 'config.txt'), 'dtparam=audio=on\n');
-    writeFileSync(join(boot, 'cmdline.txt'), 'console=serial0,115200 console=tty1 root=PARTUUID=1-02\n');
+    const boot = bootPartition(dir, { 'config.txt': 'dtparam=audio=on\n', 'cmdline.txt': 'console=serial0,115200 console=tty1 root=PARTUUID=1-02\n' });
     writeFileSync(join(dir, 'usb.yaml'), '- driver: ss125-serial\n  name: usb\n  line: { path: /dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A10K1234-if00-port0 }\n  drops: [{ drop: 1, station_id: s1 }]\n');
     await flash({ ...base, board: 'rpi-zero2w', inputs: join(dir, 'usb.yaml'), target: { kind: 'boot', path: boot } });
     const ud = readFileSync(join(boot, 'user-data'), 'utf8');
