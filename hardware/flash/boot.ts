@@ -4,7 +4,8 @@
  *
  * - user-data (`#cloud-config`): the image's own content (users, hostname, ssh keys, …) is kept as it is,
  *   comments included; one `runcmd` entry is appended (or the list created) that runs the payload's install.sh
- *   and then deletes the payload from the FAT partition, which cannot protect the secrets in it. A user-data
+ *   and, if it succeeded, deletes the payload from the FAT partition, which cannot protect the secrets in it (a
+ *   failed install leaves it there, secret included, to be looked at). A user-data
  *   that is not #cloud-config (a script, MIME multipart, #include) is refused rather than guessed at.
  * - meta-data: written with an instance-id (the key cloud-init's NoCloud reads) only if missing; an existing
  *   instance-id is kept, because changing it makes cloud-init redo every per-instance module.
@@ -14,7 +15,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { isMap, isSeq, parseDocument, YAMLSeq } from 'yaml';
+import { isMap, isSeq, parseDocument } from 'yaml';
 import { ERR, WacoflowError } from '../../platform/errors.ts';
 import { usesGpioUart, type BoardProfile } from '../boards.ts';
 
@@ -51,7 +52,7 @@ export function mergeUserData(existing: string | null, file: string): { text: st
   } else if (isSeq(runcmd)) {
     if (JSON.stringify(runcmd.toJSON()).includes(`${BOARD_BOOT_MOUNT}/${BOOT_PAYLOAD}/install.sh`)) notes.push('runcmd already installs the agent');
     else {
-      (runcmd as YAMLSeq).add(doc.createNode(FIRST_BOOT_COMMAND));
+      runcmd.add(doc.createNode(FIRST_BOOT_COMMAND));
       notes.push('runcmd entry appended');
     }
   } else throw new WacoflowError(ERR.CONFIG, `--boot: ${file}: runcmd must be a list`);
