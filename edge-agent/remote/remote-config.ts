@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { z } from 'zod';
 import { ConfigScope, tryDecode, type ConfigDocument, type ConfigReport } from '../../protocol/index.ts';
 import { AgentFileConfigSchema, type AgentFileConfig } from '../config.ts';
-import { writeDurably } from '../update/install-state.ts';
+import { writeFileDurably } from '../../platform/durable-file.ts';
 
 /** The settings a document may carry; everything else belongs to the board's own file. */
 export const REMOTE_KEYS = [
@@ -70,9 +70,13 @@ export class RemoteConfig {
   private docs: Documents = { fleet: null, site: null, device: null };
   private refused: ConfigReport['refused'] = null;
   private hash: string;
+  /** The configuration to start with (see the constructor). */
+  readonly initial: AgentFileConfig;
 
   /**
    * `base` is the local file's content as read (before defaults); applied documents are kept in `state_file`.
+   * Starts from the file with the documents applied before a restart, if they still make a valid configuration
+   * with today's file (if not, from the file alone, and the documents are dropped).
    */
   constructor(o: { base: Record<string, unknown>; site: string; device_id: string; state_file: string; now(): number }) {
     this.base = o.base;
@@ -80,14 +84,6 @@ export class RemoteConfig {
     this.device_id = o.device_id;
     this.stateFile = o.state_file;
     this.now = o.now;
-    this.hash = configHash(AgentFileConfigSchema.parse(this.base));
-  }
-
-  /**
-   * The configuration to start with: the local file with the documents applied before a restart, if they still
-   * make a valid configuration with today's file (if not, the file alone, and the documents are dropped).
-   */
-  restore(): AgentFileConfig {
     let saved: Partial<Documents> = {};
     try {
       saved = JSON.parse(readFileSync(this.stateFile, 'utf8')) as Partial<Documents>;
@@ -101,9 +97,8 @@ export class RemoteConfig {
     }
     const r = AgentFileConfigSchema.safeParse(merge(this.base, docs));
     if (r.success) this.docs = docs;
-    const config = r.success ? r.data : AgentFileConfigSchema.parse(this.base);
-    this.hash = configHash(config);
-    return config;
+    this.initial = r.success ? r.data : AgentFileConfigSchema.parse(this.base);
+    this.hash = configHash(this.initial);
   }
 
   report(): ConfigReport {
@@ -134,7 +129,7 @@ export class RemoteConfig {
     this.docs = next;
     this.refused = null;
     this.hash = configHash(r.data);
-    writeDurably(this.stateFile, `${JSON.stringify(this.docs)}\n`);
+    writeFileDurably(this.stateFile, `${JSON.stringify(this.docs)}\n`);
     return { kind: 'apply', config: r.data, hash: this.hash };
   }
 

@@ -4,8 +4,9 @@
  * (the last install or rollback). Both are key=value lines: the launcher is a POSIX shell script and reads
  * `pending` with `.`, so values are restricted to characters that need no quoting.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, readlinkSync, realpathSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { fsyncPath, writeFileDurably } from '../../platform/durable-file.ts';
 
 export type Slot = 'a' | 'b';
 
@@ -43,30 +44,6 @@ export function other(slot: Slot): Slot {
   return slot === 'a' ? 'b' : 'a';
 }
 
-/** Flushes a file, or a folder's entries (after a rename into it), to disk. */
-export function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** Writes a file whole: beside it, flushed, renamed over it, the folder flushed (a power cut leaves old or new). */
-export function writeDurably(path: string, text: string): void {
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, text);
-  fsyncPath(tmp);
-  renameSync(tmp, path);
-  fsyncPath(dirname(path));
-}
-
-export function removeDurably(path: string): void {
-  rmSync(path, { force: true });
-  fsyncPath(dirname(path));
-}
-
 function readKeyValues(path: string): Map<string, string> | null {
   let text: string;
   try {
@@ -93,7 +70,7 @@ export function readPending(home: string): Pending | null {
 
 export function writePending(home: string, p: Pending): void {
   if (!SAFE.test(p.version)) throw new Error(`version ${p.version} has characters the launcher cannot read`);
-  writeDurably(join(home, 'pending'), `slot=${p.slot}\nprevious=${p.previous}\nversion=${p.version}\nhealth_timeout_s=${p.health_timeout_s}\nstarts=${p.starts}\n`);
+  writeFileDurably(join(home, 'pending'), `slot=${p.slot}\nprevious=${p.previous}\nversion=${p.version}\nhealth_timeout_s=${p.health_timeout_s}\nstarts=${p.starts}\n`);
 }
 
 export function readResult(home: string): UpdateResult | null {
@@ -104,7 +81,7 @@ export function readResult(home: string): UpdateResult | null {
 }
 
 export function writeResult(home: string, r: UpdateResult): void {
-  writeDurably(join(home, 'update-result'), `result=${r.result}\nversion=${r.version}\nreason=${(r.reason ?? '').replace(/\n/g, ' ')}\n`);
+  writeFileDurably(join(home, 'update-result'), `result=${r.result}\nversion=${r.version}\nreason=${(r.reason ?? '').replace(/\n/g, ' ')}\n`);
 }
 
 export function currentSlot(home: string): Slot | null {

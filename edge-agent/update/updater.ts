@@ -18,7 +18,8 @@ import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { tryDecode, type Arch, type ReleaseAnnouncement, type UpdateReport } from '../../protocol/index.ts';
 import { httpGet, httpGetStream } from '../inputs/http-get.ts';
-import { currentSlot, fsyncPath, other, readPending, readResult, removeDurably, switchCurrent, writeDurably, writePending, writeResult, type Slot } from './install-state.ts';
+import { fsyncPath, removeDurably, writeFileDurably } from '../../platform/durable-file.ts';
+import { currentSlot, other, readPending, readResult, switchCurrent, writePending, writeResult, type Slot } from './install-state.ts';
 import { MANIFEST_FILE, parseManifest, readManifest, SIGNATURE_FILE, type BundleManifest } from './manifest.ts';
 import { verifyManifestSignature } from './signature.ts';
 import { compareVersions } from './version.ts';
@@ -228,8 +229,8 @@ export class Updater {
         });
       }
     }
-    writeDurably(join(staging, MANIFEST_FILE), manifestBytes.toString('utf8'));
-    writeDurably(join(staging, SIGNATURE_FILE), signature);
+    writeFileDurably(join(staging, MANIFEST_FILE), manifestBytes.toString('utf8'));
+    writeFileDurably(join(staging, SIGNATURE_FILE), signature);
     this.step('downloaded', version);
 
     rmSync(join(slots, target), { recursive: true, force: true });

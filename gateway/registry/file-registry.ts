@@ -1,17 +1,28 @@
 /**
- * The device registry on disk: one JSON file, written atomically (temporary file, fsync, rename) by
+ * The device registry on disk: one JSON file, written atomically (platform/durable-file.ts) by
  * `wacoflow devices …`, and re-read by a running gateway when it changes, so a device disabled or rotated takes
  * effect without a restart. Secrets are never stored: only their scrypt hashes.
  */
-import { openSync, closeSync, fsyncSync, readFileSync, renameSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { writeFileDurably } from '../../platform/durable-file.ts';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { ERR, WacoflowError } from '../../platform/errors.ts';
 import type { DeviceRecord, DeviceRegistry } from './devices.ts';
 
+/** A device id (also its MQTT clientId, username and a topic level) and a site: at most 64 characters each. */
+export const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
+export const SITE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/** Refuses, naming the option, an id the registry could not hold. */
+export function checkRegistryId(option: string, value: string, kind: 'device' | 'site'): void {
+  const [pattern, allowed] = kind === 'device' ? [DEVICE_ID, '. _ : -'] : [SITE_ID, '. _ -'];
+  if (!pattern.test(value) || value.length > 64) throw new WacoflowError(ERR.CONFIG, `${option} "${value}": use letters, digits and ${allowed} (at most 64, starting with a letter or digit)`);
+}
+
 const RecordSchema = z.object({
-  device_id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/).max(64),
-  site: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/).max(64),
+  device_id: z.string().regex(DEVICE_ID).max(64),
+  site: z.string().regex(SITE_ID).max(64),
   enabled: z.boolean(),
   role: z.enum(['device', 'operator']).default('device'),
   secret_hash: z.string().startsWith('scrypt$'),
@@ -45,12 +56,7 @@ export function readRegistryFile(path: string): StoredDevice[] {
 
 export function writeRegistryFile(path: string, devices: StoredDevice[]): void {
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify({ v: 1, devices }, null, 2)}\n`, { mode: 0o600 });
-  const fd = openSync(tmp, 'r');
-  fsyncSync(fd);
-  closeSync(fd);
-  renameSync(tmp, path);
+  writeFileDurably(path, `${JSON.stringify({ v: 1, devices }, null, 2)}\n`, 0o600);
 }
 
 /** A registry the gateway reads from the file, re-reading it when its modification time changes. */
