@@ -36,7 +36,7 @@ describe('remote configuration, end to end', () => {
     received = await receiveBins(rig.log, 'remote-config-test', () => true, rig.topics.bins);
     base = {
       device_id: DEVICE, site: 'waco', mqtt_url: rig.gateway.url(), mqtt_password: 'pw', data_dir: join(dir, 'data'),
-      bin_ms: 20_000, close_delay_ms: 10_000, heartbeat_interval_ms: 3_600_000, reconnect_ms: 500,
+      bin_ms: 20_000, close_delay_ms: 6_000, heartbeat_interval_ms: 3_600_000, reconnect_ms: 500,
       inputs: [{ driver: 'tmdd-http', name: 'i35', url: rig.feedUrl('txdot-i35'), poll_interval_ms: 5_000 }],
     };
     writeFileSync(join(dir, 'agent.yaml'), JSON.stringify(base)); // JSON is YAML
@@ -103,7 +103,7 @@ describe('remote configuration, end to end', () => {
   }, 60_000);
 
   it('lost and counted twice nothing from its outbox across every change', async () => {
-    // Bins of 20 s leave 10 s after they end: one that ended after the last change was sealed by the agent running now.
+    // Bins of 20 s leave 6 s after they end: one that ended after the last change was sealed by the agent running now.
     const after = Date.now();
     await eventually(async () => [...received.bins.values()].some((b) => b.bin_start_ms + b.bin_ms > after), 'bins after the changes', 60_000);
     expectEveryBinOnce(received.bins);

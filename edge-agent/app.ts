@@ -180,7 +180,12 @@ export function buildAgent(config: AgentConfig, deps: AgentDeps): Agent {
     };
   };
 
-  const sendHeartbeat = (): Promise<void> => heartbeat().then((hb) => uplink.publishHeartbeat(hb), (err: unknown) => logger.warn({ err }, 'heartbeat failed'));
+  /** A periodic heartbeat: one that does not get through is replaced by the next. */
+  const sendHeartbeat = (): Promise<void> =>
+    heartbeat().then(
+      (hb) => uplink.publishHeartbeat(hb).catch(() => {}),
+      (err: unknown) => logger.warn({ err }, 'heartbeat failed'),
+    );
 
   return {
     flush,
@@ -202,7 +207,7 @@ export function buildAgent(config: AgentConfig, deps: AgentDeps): Agent {
       logger.info({ inputs: inputs.map((i) => i.input.name), bin_ms: config.bin_ms }, 'agent started');
     },
 
-    heartbeatNow: async () => uplink.publishHeartbeat(await heartbeat(), { wait: true }),
+    heartbeatNow: async () => uplink.publishHeartbeat(await heartbeat()),
 
     handOver: () => ({ binner, unsaved: sealer.takeUnsaved(), marks: new Map(inputs.map((i) => [i.input.name, i.marks()])) }),
 

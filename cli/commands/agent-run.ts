@@ -53,21 +53,19 @@ function tlsOf(c: AgentFileConfig, file: string): { ca?: string; cert?: string; 
   };
 }
 
-/** The settings only the agent's own process uses, not the agent inside it. */
-const PROCESS_ONLY = ['mqtt_password_file', 'mqtt_tls', 'data_dir', 'outbox', 'metrics_host', 'metrics_port', 'update'];
-
 export async function run(file: string, logLevel: LogLevel): Promise<void> {
   const { config: fileConfig, source } = loadConfigFileAndSource(file, AgentFileConfigSchema);
   const logger = await createLogger(logLevel, process.stderr.isTTY ? 'pretty' : 'json');
   const remote = new RemoteConfig({ base: source, site: fileConfig.site, device_id: fileConfig.device_id, state_file: remoteConfigFile(fileConfig.data_dir), now: () => systemClock.now() });
-  const config = remote.restore();
+  const config = remote.initial;
   const outbox = await FileOutbox.open({ ...DEFAULT_OUTBOX, ...config.outbox, dir: join(config.data_dir, 'outbox') }, () => systemClock.now());
   if (outbox.counters.recovered > 0 || outbox.counters.corrupt_bytes > 0 || outbox.counters.torn_tail_bytes > 0) {
     logger.info({ recovered_bins: outbox.counters.recovered, corrupt_bytes: outbox.counters.corrupt_bytes, torn_tail_bytes: outbox.counters.torn_tail_bytes }, 'outbox recovered');
   }
   const secret = password(config, file);
+  // The agent inside the process takes its own settings; the file's others (outbox, TLS files, …) are the process's.
   const agentConfigOf = (c: AgentFileConfig): AgentConfig =>
-    AgentConfigSchema.parse({ ...Object.fromEntries(Object.entries(c).filter(([k]) => !PROCESS_ONLY.includes(k))), mqtt_password: secret });
+    AgentConfigSchema.parse({ ...Object.fromEntries(Object.entries(c).filter(([k]) => k in AgentConfigSchema.shape)), mqtt_password: secret });
 
   let stopping = false;
   let agent: Agent;

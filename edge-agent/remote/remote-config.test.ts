@@ -17,7 +17,7 @@ const base = {
 
 function board(state_file = join(mkdtempSync(join(tmpdir(), 'wacoflow-remote-')), 'remote-config.json')) {
   const r = new RemoteConfig({ base, site: 'waco', device_id: 'pi-1', state_file, now: () => 1_764_835_200_000 });
-  return { r, state_file, initial: r.restore() };
+  return { r, state_file, initial: r.initial };
 }
 
 const doc = (scope: ConfigDocument['scope'], version: number, config: Record<string, unknown>): Buffer =>

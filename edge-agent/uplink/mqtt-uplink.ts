@@ -203,15 +203,13 @@ export class MqttUplink {
   }
 
   /**
-   * Heartbeats are a snapshot: one sent while disconnected is dropped, and the next replaces it. With `wait`,
-   * resolves once the gateway acknowledged it (rejects if it did not), for reports that must be seen.
+   * Resolves once the gateway acknowledged the heartbeat; rejects when it did not, or the link is down. Heartbeats
+   * are a snapshot, so the periodic ones ignore that (the next replaces a missed one); reports that must be
+   * seen wait for it.
    */
-  publishHeartbeat(hb: Heartbeat, options: { wait?: boolean } = {}): Promise<void> {
-    if (!this.client?.connected) return options.wait ? Promise.reject(new Error('uplink not connected')) : Promise.resolve();
-    const sent = this.client.publishAsync(mqttTopic(this.config.site, this.config.device_id, 'health'), encode(hb), { qos: 1 });
-    if (options.wait) return sent.then(() => undefined);
-    sent.catch(() => {});
-    return Promise.resolve();
+  publishHeartbeat(hb: Heartbeat): Promise<void> {
+    if (!this.client?.connected) return Promise.reject(new Error('uplink not connected'));
+    return this.client.publishAsync(mqttTopic(this.config.site, this.config.device_id, 'health'), encode(hb), { qos: 1 }).then(() => undefined);
   }
 
   /** Graceful stop: retained `offline` (a clean DISCONNECT does not fire the will), then disconnect. */

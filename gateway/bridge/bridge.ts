@@ -9,7 +9,7 @@ import type { LogProducer } from '../../platform/log/log.ts';
 /** The admin-topic record type of a retained downward message (config document or release announcement). */
 export const DOWNLINK_HEADER = 'downlink';
 
-export type ForwardResult = 'forwarded' | 'dead_lettered' | 'ignored';
+export type ForwardResult = 'forwarded' | 'dead_lettered';
 
 export interface Publish {
   topic: string;
