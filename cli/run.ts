@@ -36,6 +36,17 @@ export function fail(err: unknown, settings: Setting[] = []): never {
   process.exit(1);
 }
 
+/** A command's action whose errors end the process through `fail`: one line per problem and an exit code. */
+export function failing<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args) => {
+    try {
+      await fn(...args);
+    } catch (err) {
+      fail(err);
+    }
+  };
+}
+
 /**
  * A process run from a YAML file: `wacoflow <name> --config FILE [--log-level L]`. `load` imports the process's
  * code only when the command runs, so `--help` and the other commands stay fast.

@@ -84,7 +84,7 @@ describe.skipIf(process.arch !== 'x64' && process.arch !== 'arm64')('signed upda
     files = await serveHttp((req, res) => void (handle(req, res) || res.writeHead(404).end()));
     writeFileSync(join(dir, 'agent.yaml'), JSON.stringify({
       device_id: DEVICE, site: 'waco', mqtt_url: rig.gateway.url(), mqtt_password: 'pw', data_dir: join(dir, 'data'),
-      bin_ms: 20_000, close_delay_ms: 10_000, heartbeat_interval_ms: 5_000, reconnect_ms: 500,
+      bin_ms: 20_000, close_delay_ms: 6_000, heartbeat_interval_ms: 5_000, reconnect_ms: 500,
       update: { public_key_file: keys.publicKey, health_timeout_ms: 20_000 },
       inputs: [{ driver: 'tmdd-http', name: 'i35', url: rig.feedUrl('txdot-i35'), poll_interval_ms: 5_000 }],
     }));

@@ -1,7 +1,7 @@
 /** `wacoflow build-agent --arch arm64|x64 --out DIR`: the self-contained agent bundle for boards. */
 import { Command, Option } from 'commander';
 import { ERR, WacoflowError } from '../../platform/errors.ts';
-import { fail } from '../run.ts';
+import { failing } from '../run.ts';
 
 export function buildAgentCommand(): Command {
   return new Command('build-agent')
@@ -17,8 +17,8 @@ export function buildAgentCommand(): Command {
     .option('--version <version>', 'the version the bundle carries (default: the package\'s)')
     .option('--expires <days>', 'boards refuse the bundle after this many days (default: never)')
     .option('--force', 'replace an existing bundle at --out')
-    .action(async (o: { arch: 'arm64' | 'x64'; out: string; version?: string; expires?: string; force?: boolean }) => {
-      try {
+    .action(
+      failing(async (o: { arch: 'arm64' | 'x64'; out: string; version?: string; expires?: string; force?: boolean }) => {
         const { buildAgentBundle } = await import('../../hardware/bundle/build.ts');
         const days = o.expires === undefined ? null : Number(o.expires);
         if (days !== null && !(days > 0)) throw new WacoflowError(ERR.CONFIG, `--expires "${o.expires}": give a number of days, for example --expires 90`);
@@ -27,8 +27,6 @@ export function buildAgentCommand(): Command {
           ...(o.version ? { version: o.version } : {}),
           expires_ms: days === null ? null : Date.now() + days * 86_400_000,
         });
-      } catch (err) {
-        fail(err);
-      }
-    });
+      }),
+    );
 }

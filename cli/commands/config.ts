@@ -13,20 +13,21 @@ import { checkRemoteKeys } from '../../edge-agent/remote/remote-config.ts';
 import { encode, mqttConfigTopics, MQTT_ALL, tryDecode, type ConfigDocument, type ConfigScope } from '../../protocol/index.ts';
 import { ERR, WacoflowError } from '../../platform/errors.ts';
 import { addOperatorOptions, readRetained, withOperator, type OperatorOptions } from '../operator.ts';
-import { fail } from '../run.ts';
+import { failing } from '../run.ts';
 
 type ScopeOptions = { scope: ConfigScope; target?: string };
 
-function topicOf(o: ScopeOptions): string {
+/** The MQTT topic of a scope's document, and the target the document names (null for the fleet). */
+function addressOf(o: ScopeOptions): { topic: string; target: string | null } {
   if (o.scope === 'fleet') {
     if (o.target) throw new WacoflowError(ERR.CONFIG, '--target: a fleet document is for every board; leave --target out');
-    return mqttConfigTopics(MQTT_ALL, MQTT_ALL).fleet;
+    return { topic: mqttConfigTopics(MQTT_ALL, MQTT_ALL).fleet, target: null };
   }
   if (!o.target) throw new WacoflowError(ERR.CONFIG, `--target: name the ${o.scope === 'site' ? 'site' : 'device (as --target SITE/DEVICE)'} the document is for`);
-  if (o.scope === 'site') return mqttConfigTopics(o.target, MQTT_ALL).site;
+  if (o.scope === 'site') return { topic: mqttConfigTopics(o.target, MQTT_ALL).site, target: o.target };
   const [site, device] = o.target.split('/');
   if (!site || !device) throw new WacoflowError(ERR.CONFIG, `--target "${o.target}": a device document names its site too: --target waco/agent-i35-north`);
-  return mqttConfigTopics(site, device).device;
+  return { topic: mqttConfigTopics(site, device).device, target: device };
 }
 
 /** Reads the settings file and checks each setting against the agent's schema; every problem at once. */
@@ -67,9 +68,9 @@ export function configCommand(): Command {
     .requiredOption('--file <file>', 'YAML settings for the boards, e.g. heartbeat_interval_ms: 15000 (identity, uplink and update settings stay in each board\'s file)')
     .option('--version <n>', 'the document version (default: one more than the one published)')
     .option('--by <name>', 'who publishes it', process.env.USER ?? 'operator')
-    .action(async (o: ScopeOptions & OperatorOptions & { file: string; version?: string; by: string }) => {
-      try {
-        const topic = topicOf(o);
+    .action(
+      failing(async (o: ScopeOptions & OperatorOptions & { file: string; version?: string; by: string }) => {
+        const { topic, target } = addressOf(o);
         const settings = readSettings(o.file);
         await withOperator(o, async (client) => {
           const previous = await readRetained(client, topic);
@@ -77,38 +78,31 @@ export function configCommand(): Command {
           const version = o.version !== undefined ? Number(o.version) : (before?.ok ? before.value.version : 0) + 1;
           if (!Number.isInteger(version) || version < 1) throw new WacoflowError(ERR.CONFIG, `--version "${o.version}": give a whole number above 0`);
           if (before?.ok && version <= before.value.version) throw new WacoflowError(ERR.CONFIG, `--version ${version}: boards have version ${before.value.version} at this scope and take only newer ones`);
-          const target = o.scope === 'fleet' ? null : o.scope === 'site' ? o.target! : o.target!.split('/')[1]!;
           const doc: ConfigDocument = { v: 1, scope: o.scope, target, version, config: settings, by: o.by, ts_ms: Date.now() };
           await client.publishAsync(topic, encode(doc), { qos: 1, retain: true });
           process.stdout.write(`published ${o.scope} document version ${version} on ${topic}\nboards report the result in their heartbeat: GET /api/fleet (config.applied_hash, config.refused)\n`);
         });
-      } catch (err) {
-        fail(err);
-      }
-    });
+      }),
+    );
 
   scoped(config.command('withdraw'))
     .summary('withdraw the document at a scope; boards fall back to the scopes beneath it and their own file')
-    .action(async (o: ScopeOptions & OperatorOptions) => {
-      try {
-        const topic = topicOf(o);
+    .action(
+      failing(async (o: ScopeOptions & OperatorOptions) => {
+        const { topic } = addressOf(o);
         await withOperator(o, (client) => client.publishAsync(topic, Buffer.alloc(0), { qos: 1, retain: true }));
         process.stdout.write(`withdrew the ${o.scope} document on ${topic}\n`);
-      } catch (err) {
-        fail(err);
-      }
-    });
+      }),
+    );
 
   scoped(config.command('show'))
     .summary('print the document published at a scope')
-    .action(async (o: ScopeOptions & OperatorOptions) => {
-      try {
-        const topic = topicOf(o);
+    .action(
+      failing(async (o: ScopeOptions & OperatorOptions) => {
+        const { topic } = addressOf(o);
         const payload = await withOperator(o, (client) => readRetained(client, topic));
         process.stdout.write(payload ? `${JSON.stringify(JSON.parse(payload.toString()), null, 2)}\n` : `no document on ${topic}\n`);
-      } catch (err) {
-        fail(err);
-      }
-    });
+      }),
+    );
   return config;
 }

@@ -5,20 +5,15 @@
  */
 import { Command, Option } from 'commander';
 import { hashSecret, newSecret } from '../../gateway/registry/devices.ts';
-import { readRegistryFile, writeRegistryFile } from '../../gateway/registry/file-registry.ts';
+import { checkRegistryId, readRegistryFile, writeRegistryFile } from '../../gateway/registry/file-registry.ts';
 import { ERR, WacoflowError } from '../../platform/errors.ts';
 import { fail } from '../run.ts';
 
-const ID = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
-
-function registryPath(o: { registry?: string }): string {
+/** The registry file: --registry, or WACOFLOW_REGISTRY_FILE. */
+export function registryPath(o: { registry?: string }): string {
   const path = o.registry ?? process.env.WACOFLOW_REGISTRY_FILE;
   if (!path) throw new WacoflowError(ERR.CONFIG, '--registry: give the device registry file (or set WACOFLOW_REGISTRY_FILE), for example --registry /var/lib/wacoflow/devices.json');
   return path;
-}
-
-function checkId(what: string, id: string): void {
-  if (!ID.test(id) || id.length > 64) throw new WacoflowError(ERR.CONFIG, `${what} "${id}": use letters, digits and . _ : - (at most 64, starting with a letter or digit)`);
 }
 
 /** Wraps an action: resolves the registry path, reads the file, and turns errors into one line and an exit code. */
@@ -48,8 +43,8 @@ export function devicesCommand(): Command {
     .action(
       withRegistry(async (path, list, cmd) => {
         const [id, o] = [cmd.args[0]!, cmd.opts() as { site: string; role: 'device' | 'operator' }];
-        checkId('device id', id);
-        checkId('site', o.site);
+        checkRegistryId('device id', id, 'device');
+        checkRegistryId('--site', o.site, 'site');
         if (list.some((d) => d.device_id === id)) throw new WacoflowError(ERR.CONFIG, `${id} is already registered; use 'wacoflow devices rotate ${id}' for a new secret`);
         const secret = newSecret();
         const now = Date.now();

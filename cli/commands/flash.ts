@@ -4,7 +4,8 @@
  */
 import { Command, Option } from 'commander';
 import { ERR, WacoflowError } from '../../platform/errors.ts';
-import { fail, VERSION } from '../run.ts';
+import { failing, VERSION } from '../run.ts';
+import { registryPath } from './devices.ts';
 
 interface Opts {
   board: string; deviceId: string; site: string; gateway: string; out?: string; boot?: string; ssh?: string; sshPort?: string; sshIdentity?: string;
@@ -41,8 +42,8 @@ export function flashCommand(): Command {
     .option('--release-key <file>', 'the Ed25519 public key (PEM) the board trusts for updates')
     .option('--bundle <dir>', "an agent bundle built with 'wacoflow build-agent' (default: build one for the board)")
     .option('--force', 'replace a provisioned board: new secret, new payload')
-    .action(async (o: Opts) => {
-      try {
+    .action(
+      failing(async (o: Opts) => {
         const targets = [o.out && '--out', o.boot && '--boot', o.ssh && '--ssh'].filter(Boolean);
         if (targets.length !== 1) {
           throw new WacoflowError(ERR.CONFIG, `${targets.length ? targets.join(' and ') : '--out, --boot or --ssh'}: give exactly one of --out DIR, --boot PATH or --ssh USER@HOST`);
@@ -50,8 +51,7 @@ export function flashCommand(): Command {
         if (!o.ssh && (o.sshPort || o.sshIdentity || o.root || o.sshOption.length)) throw new WacoflowError(ERR.CONFIG, '--ssh-port, --ssh-identity, --ssh-option and --root go with --ssh');
         const port = o.sshPort === undefined ? undefined : Number(o.sshPort);
         if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65_536)) throw new WacoflowError(ERR.CONFIG, `--ssh-port "${o.sshPort}": give a port number 1–65535`);
-        const registry = o.registry ?? process.env.WACOFLOW_REGISTRY_FILE;
-        if (!registry) throw new WacoflowError(ERR.CONFIG, '--registry: give the device registry file (or set WACOFLOW_REGISTRY_FILE), for example --registry /var/lib/wacoflow/devices.json');
+        const registry = registryPath(o);
         const { flash } = await import('../../hardware/flash/flash.ts');
         const r = await flash({
           board: o.board, device_id: o.deviceId, site: o.site, gateway: o.gateway, registry, ca: o.ca, device_ca_cert: o.deviceCaCert, device_ca_key: o.deviceCaKey,
@@ -61,8 +61,6 @@ export function flashCommand(): Command {
           log: (line) => process.stderr.write(`${line}\n`),
         });
         process.stdout.write(`${r.summary.join('\n')}\n`);
-      } catch (err) {
-        fail(err);
-      }
-    });
+      }),
+    );
 }

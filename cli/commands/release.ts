@@ -4,16 +4,15 @@
  * A release is a bundle from `wacoflow build-agent`, signed, put where boards can fetch it (the gateway's
  * releases_dir, or any HTTP(S) server), and announced to the fleet, to a share of it, or to named sites.
  */
-import { createPublicKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { httpGet } from '../../edge-agent/inputs/http-get.ts';
 import { MANIFEST_FILE, parseManifest, SIGNATURE_FILE } from '../../edge-agent/update/manifest.ts';
-import { verifyManifestSignature } from '../../edge-agent/update/signature.ts';
+import { publicKeyFromPem, verifyManifestSignature } from '../../edge-agent/update/signature.ts';
 import { Arch, encode, MQTT_RELEASE_TOPIC, ReleaseAnnouncementSchema, type ReleaseAnnouncement } from '../../protocol/index.ts';
 import { ERR, WacoflowError } from '../../platform/errors.ts';
 import { addOperatorOptions, withOperator, type OperatorOptions } from '../operator.ts';
-import { fail } from '../run.ts';
+import { failing } from '../run.ts';
 
 /** `arm64=https://…/` → [arm64, URL], checked. */
 function bundleOption(value: string, previous: Record<string, string> = {}): Record<string, string> {
@@ -25,7 +24,7 @@ function bundleOption(value: string, previous: Record<string, string> = {}): Rec
 
 /** Fetches each bundle's manifest and signature as a board will, so a wrong URL or version fails here, not on 500 boards. */
 async function checkBundles(a: ReleaseAnnouncement, publicKey: string | undefined): Promise<string[]> {
-  const key = publicKey ? createPublicKey(readFileSync(publicKey)) : null;
+  const key = publicKey ? publicKeyFromPem(readFileSync(publicKey, 'utf8'), `--release-key ${publicKey}`) : null;
   const lines: string[] = [];
   for (const [arch, url] of Object.entries(a.bundles)) {
     const base = url.endsWith('/') ? url : `${url}/`;
@@ -53,30 +52,26 @@ export function releaseCommand(): Command {
     .summary('make the Ed25519 release key pair (private key 0600; keep it off the boards)')
     .requiredOption('--out <dir>', 'where to write release-key.pem and release-key.pub')
     .option('--force', 'replace an existing key (every board must then be given the new public key)')
-    .action(async (o: { out: string; force?: boolean }) => {
-      try {
+    .action(
+      failing(async (o: { out: string; force?: boolean }) => {
         const { generateReleaseKeys } = await import('../../hardware/bundle/signing.ts');
         const k = generateReleaseKeys(o.out, o.force ?? false);
         process.stdout.write(`private key ${k.privateKey} (keep it safe and off the boards)\npublic key  ${k.publicKey} (give it to 'wacoflow flash --release-key')\n`);
-      } catch (err) {
-        fail(err);
-      }
-    });
+      }),
+    );
 
   release
     .command('sign')
     .summary('check a built bundle against its manifest and sign the manifest (writes manifest.sig)')
     .argument('<bundle-dir>', "a folder written by 'wacoflow build-agent'")
     .requiredOption('--key <file>', 'the release private key (release-key.pem)')
-    .action(async (dir: string, o: { key: string }) => {
-      try {
+    .action(
+      failing(async (dir: string, o: { key: string }) => {
         const { signBundle } = await import('../../hardware/bundle/signing.ts');
         const s = await signBundle(dir, o.key);
         process.stdout.write(`signed ${dir}: wacoflow-agent ${s.version} for ${s.arch}\ncopy the folder to the gateway's releases_dir as ${s.version}/${s.arch}/, then 'wacoflow release announce'\n`);
-      } catch (err) {
-        fail(err);
-      }
-    });
+      }),
+    );
 
   addOperatorOptions(
     release
@@ -88,8 +83,8 @@ export function releaseCommand(): Command {
       .option('--sites <list>', 'only boards at these sites (comma-separated)')
       .option('--release-key <file>', 'check each bundle\'s signature with this public key before announcing')
       .option('--by <name>', 'who announces it', process.env.USER ?? 'operator'),
-  ).action(async (o: OperatorOptions & { version: string; bundle: Record<string, string>; share: string; sites?: string; releaseKey?: string; by: string }) => {
-    try {
+  ).action(
+    failing(async (o: OperatorOptions & { version: string; bundle: Record<string, string>; share: string; sites?: string; releaseKey?: string; by: string }) => {
       const r = ReleaseAnnouncementSchema.safeParse({
         v: 1, version: o.version, bundles: o.bundle, share_pct: Number(o.share), sites: o.sites ? o.sites.split(',').map((s) => s.trim()) : null, by: o.by, ts_ms: Date.now(),
       });
@@ -101,9 +96,7 @@ export function releaseCommand(): Command {
       await withOperator(o, (client) => client.publishAsync(MQTT_RELEASE_TOPIC, encode(r.data), { qos: 1, retain: true }));
       const who = `${r.data.share_pct} % of the boards${r.data.sites ? ` at ${r.data.sites.join(', ')}` : ''}`;
       process.stdout.write(`announced ${r.data.version} to ${who}\n${checked.join('\n')}\nboards report progress in their heartbeat: GET /api/fleet (update.state)\n`);
-    } catch (err) {
-      fail(err);
-    }
-  });
+    }),
+  );
   return release;
 }

@@ -6,10 +6,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ERR, WacoflowError } from '../../platform/errors.ts';
-import { readManifest, verifyFiles, type BundleManifest } from '../bundle/manifest.ts';
+import { readManifest, verifyFiles, type BundleManifest } from '../../edge-agent/update/manifest.ts';
 
 /** Files install.sh relies on, besides those the manifest lists. */
-export const BUNDLE_REQUIRED = ['manifest.json', 'wacoflow-launch', 'systemd/wacoflow-agent.service'];
+export const BUNDLE_REQUIRED = ['manifest.json', 'run', 'wacoflow-launch', 'systemd/wacoflow-agent.service'];
 
 export const BUNDLE_CACHE = join(import.meta.dirname, '..', '..', '.services', 'agent-bundles');
 

@@ -6,12 +6,12 @@
  *   mutual TLS → the payload, staged and put in place (--out, --boot) or copied and installed (--ssh)
  *   → the registry last, so a failed delivery leaves the registry (and a re-flashed board's old secret) as it was.
  */
-import { createPublicKey } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { publicKeyFromPem } from '../../edge-agent/update/signature.ts';
 import { hashSecret, newSecret } from '../../gateway/registry/devices.ts';
-import { readRegistryFile, writeRegistryFile } from '../../gateway/registry/file-registry.ts';
+import { checkRegistryId, readRegistryFile, writeRegistryFile } from '../../gateway/registry/file-registry.ts';
 import { ERR, WacoflowError } from '../../platform/errors.ts';
 import { loadBoard } from '../boards.ts';
 import { buildAgentConfig, parseInputs, serialPaths } from './agent-config.ts';
@@ -20,9 +20,6 @@ import { resolveBundle } from './bundle.ts';
 import { issueClientCert } from './certs.ts';
 import { checkDestination, placePayload, writePayload, type PayloadContent } from './payload.ts';
 import { spawnRunner, sshCleanup, sshInstall, sshProbe, parseDest, type Runner, type SshTarget } from './ssh.ts';
-
-const ID = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
-const SITE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 export type FlashTarget = { kind: 'out'; dir: string } | { kind: 'boot'; path: string } | ({ kind: 'ssh' } & SshTarget);
 
@@ -59,8 +56,8 @@ function readOptionFile(option: string, file: string, expect: string): string {
 }
 
 function checkOptions(o: FlashOptions): void {
-  if (!ID.test(o.device_id) || o.device_id.length > 64) throw new WacoflowError(ERR.CONFIG, `--device-id "${o.device_id}": use letters, digits and . _ : - (at most 64, starting with a letter or digit)`);
-  if (!SITE.test(o.site) || o.site.length > 64) throw new WacoflowError(ERR.CONFIG, `--site "${o.site}": use letters, digits and . _ - (at most 64, starting with a letter or digit)`);
+  checkRegistryId('--device-id', o.device_id, 'device');
+  checkRegistryId('--site', o.site, 'site');
   if (!/^mqtts?:\/\/[^/]+$/.test(o.gateway)) throw new WacoflowError(ERR.CONFIG, `--gateway "${o.gateway}": give the gateway's MQTT URL, for example mqtts://gateway.example:8883 or mqtt://10.0.0.2:1883`);
   const tls = o.gateway.startsWith('mqtts://');
   if (!tls && (o.ca || o.device_ca_cert)) throw new WacoflowError(ERR.CONFIG, `--gateway ${o.gateway}: --ca and --device-ca-cert are for a TLS gateway; give an mqtts:// URL`);
@@ -70,13 +67,7 @@ function checkOptions(o: FlashOptions): void {
 
 function readReleaseKey(file: string): string {
   const pem = readOptionFile('--release-key', file, 'the Ed25519 public key (PEM) that signs releases');
-  let type: string | undefined;
-  try {
-    type = createPublicKey(pem).asymmetricKeyType;
-  } catch {
-    type = undefined;
-  }
-  if (type !== 'ed25519') throw new WacoflowError(ERR.CONFIG, `--release-key ${file}: not an Ed25519 public key in PEM${type ? ` (it is ${type})` : ''}; give the release signing key's public half`);
+  publicKeyFromPem(pem, `--release-key ${file}`); // checked as a board will read it
   return pem;
 }
 

@@ -32,7 +32,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 say() { echo "install.sh: $*"; }
 die() { echo "install.sh: $*" >&2; exit 1; }
 
-for f in bundle/manifest.json bundle/wacoflow-launch bundle/systemd/wacoflow-agent.service etc/agent.yaml etc/mqtt-password; do
+for f in bundle/manifest.json bundle/run bundle/wacoflow-launch bundle/systemd/wacoflow-agent.service etc/agent.yaml etc/mqtt-password; do
   [ -e "$here/$f" ] || die "$here/$f is missing: this is not a complete wacoflow payload (write one with 'wacoflow flash')"
 done
 [ -d "$root" ] || die "--root $root: no such directory"

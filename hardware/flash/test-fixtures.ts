@@ -6,12 +6,10 @@ import { fixtureBundle } from '../../test/release-fixtures.ts';
 
 const UNIT = join(import.meta.dirname, '..', 'systemd', 'wacoflow-agent.service');
 
-/** The update tests' bundle, plus what install.sh installs from it: the launcher, the unit, a native module. */
+/** The update tests' bundle, plus what install.sh installs from it: the launcher and the unit. */
 export async function makeBundle(arch: 'arm64' | 'x64' = 'arm64', version = '0.1.0'): Promise<string> {
   const dir = tmp('bundle');
   mkdirSync(join(dir, 'systemd'));
-  mkdirSync(join(dir, 'node_modules', 'serialport'), { recursive: true });
-  writeFileSync(join(dir, 'node_modules', 'serialport', 'package.json'), '{"name":"serialport"}\n');
   writeFileSync(join(dir, 'wacoflow-launch'), '#!/bin/sh\nexec ./current/run "$@"\n', { mode: 0o755 });
   copyFileSync(UNIT, join(dir, 'systemd', 'wacoflow-agent.service'));
   return fixtureBundle(dir, { version, arch }); // its manifest covers the files above too
