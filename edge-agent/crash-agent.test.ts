@@ -1,5 +1,5 @@
 /**
- * The whole agent under SIGKILL: 50 times, at random moments, while it polls, seals, writes and publishes. The
+ * The whole agent under SIGKILL: 50 times (20 unless WACOFLOW_TEST_SCALE=full, test/scale.ts), at random moments, while it polls, seals, writes and publishes. The
  * feed repeats fifteen minutes of history (30 s of real time: longer than a restart takes on a loaded machine),
  * so a restarted agent reads again what it had not sealed yet — and must not count again what it had. In the end every lane's every 60-second slot holds exactly the vehicles
  * the feed served: none lost, none twice, and no seq ever stands for two different bins.
@@ -16,8 +16,9 @@ import { TrafficModel } from '../simulators/traffic-model.ts';
 import { WACO_STATIONS } from '../simulators/waco-network.ts';
 import { receiveBins } from '../test/agent-helpers.ts';
 import { localGateway } from '../test/local-gateway.ts';
+import { scaled } from '../test/scale.ts';
 
-const KILLS = 50;
+const KILLS = scaled(20, 50);
 const SPEEDUP = 30;
 const CHILD = join(import.meta.dirname, 'crash-agent.ts');
 

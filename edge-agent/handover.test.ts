@@ -17,6 +17,7 @@ import { buildAgent, type Agent } from './app.ts';
 import { AgentConfigSchema } from './config.ts';
 import { MemoryOutbox } from './outbox/memory-outbox.ts';
 import { MemorySeqSource } from './outbox/seq-file.ts';
+import { FULL_SCALE } from '../test/scale.ts';
 
 const SPEEDUP = 10;
 
@@ -77,7 +78,8 @@ describe('an agent replaced on a new configuration', () => {
     expect([...perInterval.values()].every((n) => n <= 3)).toBe(true);
   }, 60_000);
 
-  it('without the hand-over, the bin open at the change comes out short', async () => {
+  // Why the hand-over is there, shown by its absence: at full scale only (test/scale.ts), CI has the case above.
+  it.runIf(FULL_SCALE)('without the hand-over, the bin open at the change comes out short', async () => {
     const { bins, open } = await changeMidBin(false);
     const atChange = bins.filter((b) => b.bin_start_ms === open);
     expect(atChange.some((b) => b.measures.samples_seen < b.measures.samples_expected || b.measures.samples_expected < 3)).toBe(true);

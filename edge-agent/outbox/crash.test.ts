@@ -1,5 +1,6 @@
 /**
  * Crash safety of the on-disk outbox, with real processes: a writer is killed with SIGKILL at 50 random moments
+ * (20 unless WACOFLOW_TEST_SCALE=full, test/scale.ts)
  * while it appends and acknowledges, and after every other kill a power cut is simulated by cutting the segment
  * being written at a random byte past what had been fsynced (or, when the kill left nothing unsynced, by leaving a
  * torn fragment there, as a cut in the middle of a write does). After each restart: nothing that was reported
@@ -13,8 +14,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_OUTBOX, FileOutbox } from './file-outbox.ts';
+import { scaled } from '../../test/scale.ts';
 
-const ROUNDS = 50;
+const ROUNDS = scaled(20, 50);
 const WRITER = join(import.meta.dirname, 'crash-writer.ts');
 
 interface Round {
