@@ -9,7 +9,7 @@ import { AgentFileConfigSchema } from '../edge-agent/config.ts';
 import { systemClock } from '../platform/clock.ts';
 import { buildFeedServer } from '../simulators/tmdd-feed/server.ts';
 import { TrafficModel } from '../simulators/traffic-model.ts';
-import { detectorIds, WACO_FEEDS, WACO_STATIONS } from '../simulators/waco-network.ts';
+import { detectorIds, CORE_FEEDS, CORE_STATIONS } from '../simulators/waco/core.ts';
 import { loadConfigFile } from '../platform/config-file.ts';
 
 const run = promisify(execFile);
@@ -23,7 +23,7 @@ describe('wacoflow agent', () => {
 
   it('check: reads every input once and prints a row per detector', async () => {
     const feed = buildFeedServer({
-      feeds: WACO_FEEDS, stations: WACO_STATIONS, model: new TrafficModel('check'), clock: systemClock, interval_ms: 20_000,
+      feeds: CORE_FEEDS, stations: CORE_STATIONS, model: new TrafficModel('check'), clock: systemClock, interval_ms: 20_000,
       history_intervals: 3, time_zone: 'America/Chicago', host: '127.0.0.1', port: 0,
     });
     await feed.start();
@@ -42,7 +42,7 @@ describe('wacoflow agent', () => {
       expect((r as { code?: number }).code).toBe(1); // one input is broken
       expect(out).toContain('configuration valid — device agent-check');
       expect(out).toMatch(/uplink mqtt:\/\/127\.0\.0\.1:9: not reachable/);
-      const signals = WACO_STATIONS.filter((s) => s.kind === 'intersection').flatMap(detectorIds);
+      const signals = CORE_STATIONS.filter((s) => s.kind === 'intersection').flatMap(detectorIds);
       for (const d of signals) expect(out).toMatch(new RegExp(`^signals\\s+${d}\\s+`, 'm'));
       expect(out).toContain('broken: FAILED: GET');
       expect(out).toContain('HTTP 404');

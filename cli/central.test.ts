@@ -14,7 +14,7 @@ import { ownTopics, produceBins } from '../central/testing.ts';
 import { loadConfigFile } from '../platform/config-file.ts';
 import { KafkaLog } from '../platform/log/kafka-log.ts';
 import { expecting, type Bin } from '../protocol/index.ts';
-import { WACO_STATIONS } from '../simulators/waco-network.ts';
+import { CORE_STATIONS } from '../simulators/waco/core.ts';
 import { serviceAddress } from '../test/services.ts';
 import { freePort } from '../test/ports.ts';
 
@@ -26,8 +26,8 @@ describe('central/sample.yaml and its inventory', () => {
     const config = loadConfigFile(SAMPLE, CentralFileConfigSchema);
     expect(config).toMatchObject({ kafka_brokers: ['127.0.0.1:9092'], grace_ms: 60_000, http_port: 8080 });
     const inventory = loadInventory(join(import.meta.dirname, '..', 'central', config.inventory_file));
-    expect(inventory.stations.map((s) => s.station_id)).toEqual(WACO_STATIONS.map((s) => s.station_id));
-    expect(inventory.detectors).toHaveLength(WACO_STATIONS.reduce((n, s) => n + s.lanes, 0));
+    expect(inventory.stations.map((s) => s.station_id)).toEqual(CORE_STATIONS.map((s) => s.station_id));
+    expect(inventory.detectors).toHaveLength(CORE_STATIONS.reduce((n, s) => n + s.lanes, 0));
   });
 
   it('reports every inventory mistake with the file and the field', () => {
@@ -49,7 +49,7 @@ describe.skipIf(!brokers || !database)('wacoflow central on Kafka and PostgreSQL
     const schema = withSchema(database!);
     const topics = ownTopics();
     const port = await freePort();
-    const station = WACO_STATIONS[0]!;
+    const station = CORE_STATIONS[0]!;
     writeFileSync(join(dir, 'inventory.yaml'), ['stations:', `  - ${JSON.stringify(station)}`].join('\n'));
     writeFileSync(join(dir, 'central.yaml'), [
       'kafka_brokers:', ...brokers!.split(',').map((b) => `  - ${b}`), `database_url: "${await schema.url()}"`, 'inventory_file: inventory.yaml',

@@ -13,7 +13,7 @@ import { alignDown } from '../protocol/index.ts';
 import { scaledClock } from '../platform/clock.ts';
 import { buildFeedServer } from '../simulators/tmdd-feed/server.ts';
 import { TrafficModel } from '../simulators/traffic-model.ts';
-import { WACO_STATIONS } from '../simulators/waco-network.ts';
+import { CORE_STATIONS } from '../simulators/waco/core.ts';
 import { receiveBins } from '../test/agent-helpers.ts';
 import { localGateway } from '../test/local-gateway.ts';
 import { scaled } from '../test/scale.ts';
@@ -27,7 +27,7 @@ describe('agent under SIGKILL', () => {
     const anchor = Date.now();
     const start = alignDown(Date.UTC(2026, 10, 24, 23, 0, 0), 60_000) - 30_000;
     const clock = scaledClock(SPEEDUP, start, anchor);
-    const stations = [WACO_STATIONS[0]!, WACO_STATIONS[6]!];
+    const stations = [CORE_STATIONS[0]!, CORE_STATIONS[6]!];
     const model = new TrafficModel('agent-crash');
     const feed = buildFeedServer({
       feeds: [{ feed_id: 'f', organization_id: 'o', station_ids: stations.map((s) => s.station_id) }], stations, model, clock,

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { scaledClock, type Clock } from '../platform/clock.ts';
 import { buildFeedServer } from '../simulators/tmdd-feed/server.ts';
 import { TrafficModel } from '../simulators/traffic-model.ts';
-import { WACO_FEEDS, WACO_STATIONS } from '../simulators/waco-network.ts';
+import { CORE_FEEDS, CORE_STATIONS } from '../simulators/waco/core.ts';
 import { QUIET_PROBE, receiveBins } from '../test/agent-helpers.ts';
 import { localGateway } from '../test/local-gateway.ts';
 import { buildAgent, type Agent } from './app.ts';
@@ -32,7 +32,7 @@ async function changeMidBin(handOver: boolean) {
   const local = await localGateway([{ device_id: 'agent-handover', secret: 'pw' }], clock);
   // The feed serves only its latest 20 s interval: what an agent missed, or dropped, is gone.
   const feed = buildFeedServer({
-    feeds: WACO_FEEDS, stations: WACO_STATIONS, model: new TrafficModel('handover'), clock, interval_ms: 20_000, history_intervals: 1,
+    feeds: CORE_FEEDS, stations: CORE_STATIONS, model: new TrafficModel('handover'), clock, interval_ms: 20_000, history_intervals: 1,
     time_zone: 'America/Chicago', host: '127.0.0.1', port: 0,
   });
   await feed.start();

@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { scaledClock } from '../platform/clock.ts';
 import { buildFeedServer } from '../simulators/tmdd-feed/server.ts';
 import { TrafficModel } from '../simulators/traffic-model.ts';
-import { WACO_FEEDS, WACO_STATIONS } from '../simulators/waco-network.ts';
+import { CORE_FEEDS, CORE_STATIONS } from '../simulators/waco/core.ts';
 import { QUIET_PROBE, receiveBins } from '../test/agent-helpers.ts';
 import { localGateway } from '../test/local-gateway.ts';
 import { buildAgent } from './app.ts';
@@ -35,7 +35,7 @@ describe('agent through a gateway outage', () => {
     const local = await localGateway([{ device_id: 'agent-outage', secret: 'pw' }], clock, 3);
     const log = local.log;
     const feed = buildFeedServer({
-      feeds: WACO_FEEDS, stations: WACO_STATIONS, model: new TrafficModel('outage'), clock, interval_ms: 20_000, history_intervals: 9,
+      feeds: CORE_FEEDS, stations: CORE_STATIONS, model: new TrafficModel('outage'), clock, interval_ms: 20_000, history_intervals: 9,
       time_zone: 'America/Chicago', host: '127.0.0.1', port: 0,
     });
     await feed.start();

@@ -1,9 +1,10 @@
 /**
- * The whole system in one process, on embedded defaults: simulated TMDD feeds, one edge agent per feed speaking
- * real MQTT over loopback, the gateway's embedded broker, central, storage and the HTTP API. Only the adapters
+ * The whole system in one process, on embedded defaults: the simulated city's devices (simulators/city.ts: TMDD
+ * feeds, serial sensors on PTY pairs, intersection cameras), the edge agents that read them speaking real MQTT
+ * over loopback, the gateway's embedded broker, central, storage and the HTTP API. Only the adapters
  * differ from distributed mode: `Log` (in-process or Kafka) and the SQL driver (PGlite or PostgreSQL).
  *
- *   TMDD feed (HTTP) ─▶ agents ─MQTT─▶ gateway (aedes) ─▶ Log ─▶ central ─▶ PGlite | PostgreSQL ─▶ HTTP :8080
+ *   feeds, sensors, cameras ─▶ agents ─MQTT─▶ gateway (aedes) ─▶ Log ─▶ central ─▶ PGlite | PostgreSQL ─▶ HTTP :8080
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -26,13 +27,12 @@ import type { Clock } from '../platform/clock.ts';
 import { KafkaLog } from '../platform/log/kafka-log.ts';
 import type { Log } from '../platform/log/log.ts';
 import { MemoryLog } from '../platform/log/memory-log.ts';
-import { buildFeedServer, type FeedServer } from '../simulators/tmdd-feed/server.ts';
+import { buildCity } from '../simulators/city.ts';
 import { TrafficModel, type Incident } from '../simulators/traffic-model.ts';
-import { detectorIds, WACO_FEEDS, WACO_STATIONS } from '../simulators/waco-network.ts';
+import { wacoNetwork } from '../simulators/waco/network.ts';
 import type { EmbeddedConfig } from './config.ts';
 
 export const SITE = 'waco';
-const FEED_INTERVAL_MS = 20_000;
 
 export interface EmbeddedDeps {
   clock: Clock;
@@ -56,12 +56,13 @@ export interface EmbeddedSystem {
 
 /**
  * Two incidents a newcomer can watch: a crash closing every I-35 lane at 4th/5th Street from minute 15 (traffic
- * squeezes past on the shoulder at 5 % of capacity), and a stalled truck on Valley Mills Drive at Waco Drive
- * from minute 30 (10 %). Severe enough to queue traffic at any hour, night included.
+ * squeezes past on the shoulder at 2 % of capacity, and the queue spills back towards 12th Street), and a
+ * stalled truck on Valley Mills Drive at Waco Drive from minute 30 (10 %). Severe enough to queue traffic at
+ * any hour, night included.
  */
 export function defaultIncidents(start_ms: number): Incident[] {
   return [
-    { station_id: 'i35-nb-4th-5th', start_ms: start_ms + 15 * MINUTE_MS, duration_ms: 25 * MINUTE_MS, capacity_factor: 0.05 },
+    { station_id: 'i35-nb-4th-5th', start_ms: start_ms + 15 * MINUTE_MS, duration_ms: 25 * MINUTE_MS, capacity_factor: 0.02 },
     { station_id: 'valley-mills-nb-waco-dr', start_ms: start_ms + 30 * MINUTE_MS, duration_ms: 20 * MINUTE_MS, capacity_factor: 0.1 },
   ];
 }
@@ -74,11 +75,8 @@ export function buildEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps): Embed
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
     registry.removeSingleMetric(`wacoflow_process_${name}`);
   }
-  const model = new TrafficModel(config.seed, config.incidents === 'on' ? defaultIncidents(clock.now()) : []);
-  const feeds: FeedServer = buildFeedServer({
-    feeds: WACO_FEEDS, stations: WACO_STATIONS, model, clock, interval_ms: FEED_INTERVAL_MS, history_intervals: 9,
-    time_zone: 'America/Chicago', host: '127.0.0.1', port: config.feed_port,
-  });
+  const model = new TrafficModel(config.seed, { incidents: config.incidents === 'on' ? defaultIncidents(clock.now()) : [], network: wacoNetwork() });
+  const city = buildCity({ network: config.network, model, clock, logger: logger.child({ component: 'simulator' }), host: '127.0.0.1', feed_port: config.feed_port });
   const log: Log =
     config.kafka_brokers.length > 0
       ? new KafkaLog({
@@ -103,11 +101,11 @@ export function buildEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps): Embed
     mqttUrl: () => gateway?.url() ?? '',
     central: () => central!,
     agents: () => agents,
-    feedUrl: (feed_id) => `${feeds.feedUrl(feed_id)}/detectorDataMsg`,
+    feedUrl: (feed_id) => city.feedUrl(feed_id),
     addDevice: async (device_id, secret) => devices.add({ device_id, site: SITE, enabled: true, secret_hash: await hashSecret(secret) }),
 
     async start() {
-      await feeds.start();
+      await city.start();
       db = config.database_url ? await openPostgres(config.database_url) : await openPglite(config.data_dir ? join(config.data_dir, 'pglite') : undefined);
       store = new Store(db);
       central = buildCentral(
@@ -120,14 +118,13 @@ export function buildEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps): Embed
           partitions: { bins: config.bin_partitions, windows: config.bin_partitions },
           topic_prefix: config.topic_prefix,
         }),
-        { log, store, clock, logger: logger.child({ component: 'central' }), registry, stations: WACO_STATIONS,
-          detectors: WACO_STATIONS.flatMap((st) => detectorIds(st).map((detector_id) => ({ detector_id, station_id: st.station_id }))), version: deps.version },
+        { log, store, clock, logger: logger.child({ component: 'central' }), registry, stations: city.stations,
+          detectors: city.detectors, version: deps.version },
       );
       await central.start();
 
       const secrets = new Map<string, string>();
-      const agentIds = WACO_FEEDS.map((f) => `agent-${f.feed_id}`);
-      for (const device_id of agentIds) {
+      for (const device_id of city.agentIds) {
         const secret = newSecret();
         secrets.set(device_id, secret);
         devices.add({ device_id, site: SITE, enabled: true, secret_hash: await hashSecret(secret) });
@@ -135,15 +132,8 @@ export function buildEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps): Embed
       gateway = buildGateway({ mqtt_host: '127.0.0.1', mqtt_port: config.mqtt_port, topic_prefix: config.topic_prefix }, { log, registry: devices, clock, logger: logger.child({ component: 'gateway' }), metrics: registry });
       await gateway.start();
 
-      agents = WACO_FEEDS.map((feed) => {
-        const device_id = `agent-${feed.feed_id}`;
-        const agentConfig = AgentConfigSchema.parse({
-          device_id,
-          site: SITE,
-          mqtt_url: gateway!.url(),
-          mqtt_password: secrets.get(device_id),
-          inputs: [{ driver: 'tmdd-http', name: feed.feed_id, url: `${feeds.feedUrl(feed.feed_id)}/detectorDataMsg`, poll_interval_ms: FEED_INTERVAL_MS, sample_interval_ms: FEED_INTERVAL_MS }],
-        });
+      agents = city.agents().map(({ device_id, inputs }) => {
+        const agentConfig = AgentConfigSchema.parse({ device_id, site: SITE, mqtt_url: gateway!.url(), mqtt_password: secrets.get(device_id), inputs });
         const seq = config.data_dir ? new FileSeqSource(join(config.data_dir, 'agents', device_id, 'seq')) : new MemorySeqSource();
         return buildAgent(agentConfig, {
           clock, logger, version: deps.version, config_hash: 'embedded',
@@ -161,7 +151,7 @@ export function buildEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps): Embed
       await central?.stop();
       await log.close();
       await store?.close();
-      await feeds.stop();
+      await city.stop();
     },
   };
 }

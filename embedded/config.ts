@@ -22,6 +22,8 @@ export const EmbeddedConfigSchema = z
     grace_ms: z.number().int().min(0).max(3_600_000).default(60_000),
     /** Seed of the traffic model: the same seed gives the same traffic. */
     seed: z.string().min(1).default('waco'),
+    /** The whole Waco network on every driver, or its nine-station core on two TMDD feeds (light runs, tests). */
+    network: z.enum(['city', 'core']).default('city'),
     /** Scheduled incidents that push stations into congestion. */
     incidents: z.enum(['on', 'off']).default('on'),
     /** Kafka topics under this prefix ("staging" → staging.wacoflow.bins.v1); null: the protocol's names. */

@@ -20,9 +20,9 @@ import { hashSecret, MemoryDeviceRegistry } from '../gateway/registry/devices.ts
 import { systemClock } from '../platform/clock.ts';
 import { ss105Device } from '../simulators/serial/ss105-device.ts';
 import { TrafficModel } from '../simulators/traffic-model.ts';
-import { WACO_STATIONS } from '../simulators/waco-network.ts';
+import { CORE_STATIONS } from '../simulators/waco/core.ts';
 import { arm64Available, underQemu } from '../test/arm64.ts';
-import { ptyPair } from '../test/pty-pair.ts';
+import { ptyPair } from '../simulators/serial/pty-pair.ts';
 import { buildAgentBundle } from './bundle/build.ts';
 import { BUNDLED_NODE_VERSION } from './bundle/node-runtime.ts';
 
@@ -60,7 +60,7 @@ describe.skipIf(!arm64Available() && !required)('agent bundle on arm64 (qemu)', 
   }, 120_000);
 
   describe('an SS105 on a serial line, through a gateway, to stored windows', () => {
-    const station = WACO_STATIONS[0]!;
+    const station = CORE_STATIONS[0]!;
     let cleanup: (() => Promise<void>)[] = [];
     afterAll(async () => {
       for (const c of cleanup.reverse()) await c().catch(() => {});
@@ -79,7 +79,7 @@ describe.skipIf(!arm64Available() && !required)('agent bundle on arm64 (qemu)', 
       const env = await backends()[0]!.open();
       cleanup.push(() => env.close());
       const topics = ownTopics();
-      const central = await startCentral(env, { clock: systemClock, stations: WACO_STATIONS, topics });
+      const central = await startCentral(env, { clock: systemClock, stations: CORE_STATIONS, topics });
       cleanup.push(() => central.central.stop());
       const registry = new MemoryDeviceRegistry();
       registry.add({ device_id: 'pi-arm64', site: 'waco', enabled: true, secret_hash: await hashSecret('pw') });

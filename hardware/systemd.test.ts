@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { withSchema } from '../central/store/test-schema.ts';
 import { ownTopics } from '../central/testing.ts';
 import { recentlySucceeded, sdNotifier, type ExecFile } from '../platform/sd-notify.ts';
-import { WACO_STATIONS } from '../simulators/waco-network.ts';
+import { CORE_STATIONS } from '../simulators/waco/core.ts';
 import { localGateway } from '../test/local-gateway.ts';
 import { freePort } from '../test/ports.ts';
 import { serviceAddress } from '../test/services.ts';
@@ -194,7 +194,7 @@ describe.skipIf(!hasNotify)('READY and WATCHDOG from the processes', () => {
     const schema = withSchema(database!);
     const topics = ownTopics();
     try {
-      writeFileSync(join(dir, 'inventory.yaml'), ['stations:', `  - ${JSON.stringify(WACO_STATIONS[0])}`].join('\n'));
+      writeFileSync(join(dir, 'inventory.yaml'), ['stations:', `  - ${JSON.stringify(CORE_STATIONS[0])}`].join('\n'));
       writeFileSync(join(dir, 'central.yaml'), [
         'kafka_brokers:', ...brokers!.split(',').map((b) => `  - ${b}`), `database_url: "${await schema.url()}"`, 'inventory_file: inventory.yaml',
         `topic_prefix: ${topics.prefix}`, `http_port: ${await freePort()}`, `group_id: central-${topics.prefix}`,

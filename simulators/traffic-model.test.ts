@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { congestionOf } from '../central/classify/congestion.ts';
 import { summarise, mergeAll, measuresOfSample } from '../protocol/index.ts';
 import { demandShare, TrafficModel } from './traffic-model.ts';
-import { WACO_STATIONS } from './waco-network.ts';
+import { CORE_STATIONS } from './waco/core.ts';
 
-const station = WACO_STATIONS.find((s) => s.station_id === 'i35-nb-4th-5th')!;
+const station = CORE_STATIONS.find((s) => s.station_id === 'i35-nb-4th-5th')!;
 const EVENING = Date.UTC(2026, 10, 24, 23, 0, 0); // 17:00 in Waco (CST)
 const NIGHT = Date.UTC(2026, 10, 25, 9, 0, 0); // 03:00
 
@@ -34,7 +34,7 @@ describe('TrafficModel', () => {
   it('stays free-flowing without incidents and queues behind a lane-closing incident, day or night', () => {
     const plain = new TrafficModel('waco');
     expect(windowLevel(plain, NIGHT)).toBe('clear');
-    const closed = (t: number) => new TrafficModel('waco', [{ station_id: station.station_id, start_ms: t, duration_ms: 600_000, capacity_factor: 0.05 }]);
+    const closed = (t: number) => new TrafficModel('waco', [{ station_id: station.station_id, start_ms: t, duration_ms: 600_000, capacity_factor: 0.02 }]);
     expect(windowLevel(closed(NIGHT), NIGHT)).toBe('severe');
     expect(windowLevel(closed(EVENING), EVENING)).toBe('severe');
     // A mild incident at night passes all the demand: no queue forms.

@@ -14,7 +14,7 @@ import type { Log } from '../platform/log/log.ts';
 import { systemClock } from '../platform/clock.ts';
 import { buildFeedServer } from '../simulators/tmdd-feed/server.ts';
 import { TrafficModel } from '../simulators/traffic-model.ts';
-import { WACO_FEEDS, WACO_STATIONS } from '../simulators/waco-network.ts';
+import { CORE_FEEDS, CORE_STATIONS } from '../simulators/waco/core.ts';
 import type { TopicSet } from '../protocol/index.ts';
 
 export const OPERATOR = { id: 'ops-console', secret: 'operator-secret' };
@@ -35,14 +35,14 @@ export interface FleetRig {
 export async function fleetRig(devices: { device_id: string; secret: string }[]): Promise<FleetRig> {
   const env = await backends()[0]!.open();
   const topics = ownTopics();
-  const central = await startCentral(env, { clock: systemClock, stations: WACO_STATIONS, topics });
+  const central = await startCentral(env, { clock: systemClock, stations: CORE_STATIONS, topics });
   const registry = new MemoryDeviceRegistry();
   for (const d of devices) registry.add({ device_id: d.device_id, site: 'waco', enabled: true, secret_hash: await hashSecret(d.secret) });
   registry.add({ device_id: OPERATOR.id, site: 'waco', enabled: true, role: 'operator', secret_hash: await hashSecret(OPERATOR.secret) });
   const gateway = buildGateway({ mqtt_host: '127.0.0.1', mqtt_port: 0, topic_prefix: topics.prefix }, { log: env.log, registry, clock: systemClock, logger: pino({ level: 'silent' }), metrics: new Registry() });
   await gateway.start();
   const feed = buildFeedServer({
-    feeds: WACO_FEEDS, stations: WACO_STATIONS, model: new TrafficModel('fleet-rig'), clock: systemClock, interval_ms: 20_000,
+    feeds: CORE_FEEDS, stations: CORE_STATIONS, model: new TrafficModel('fleet-rig'), clock: systemClock, interval_ms: 20_000,
     history_intervals: 3, time_zone: 'America/Chicago', host: '127.0.0.1', port: 0,
   });
   await feed.start();

@@ -23,7 +23,7 @@ import { buildEmbedded } from '../../embedded/app.ts';
 import { EmbeddedConfigSchema } from '../../embedded/config.ts';
 import { encode, mqttTopic, type Heartbeat } from '../../protocol/index.ts';
 import { scaledClock } from '../../platform/clock.ts';
-import { WACO_STATIONS } from '../../simulators/waco-network.ts';
+import { CORE_STATIONS } from '../../simulators/waco/core.ts';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 const required = process.env.WACOFLOW_REQUIRE_SERVICES === '1';
@@ -47,7 +47,7 @@ describe.skipIf(!CHROMIUM && !required)('dashboard in Chromium', () => {
     expect(CHROMIUM, 'chromium is required in CI: apt-get install chromium').toBeDefined();
     const logger = pino({ level: 'silent' });
     const clock = scaledClock(60);
-    const system = buildEmbedded(EmbeddedConfigSchema.parse({ speedup: 60, http_port: 0, grace_ms: 30_000 }), { clock, logger, version: 'test' });
+    const system = buildEmbedded(EmbeddedConfigSchema.parse({ speedup: 60, http_port: 0, grace_ms: 30_000, network: 'core' }), { clock, logger, version: 'test' });
     await system.start();
     const dir = mkdtempSync(join(tmpdir(), 'wacoflow-dashboard-'));
     await system.addDevice('agent-cabinet-7', 'cabinet-secret');
@@ -65,7 +65,7 @@ describe.skipIf(!CHROMIUM && !required)('dashboard in Chromium', () => {
 
       // Every station on the map, each with its level as a word beside its colour.
       const marks = await page.$$eval('svg.map g.station', (gs) => gs.map((g) => ({ id: g.getAttribute('data-station'), level: g.getAttribute('data-level'), text: g.textContent })));
-      expect(marks.map((m) => m.id).sort()).toEqual(WACO_STATIONS.map((s) => s.station_id).sort());
+      expect(marks.map((m) => m.id).sort()).toEqual(CORE_STATIONS.map((s) => s.station_id).sort());
       for (const m of marks) expect(m.text).toContain(m.level!);
       // Every label readable: none covers another station's label or mark, none runs off the map.
       const boxes = await page.$$eval('svg.map g.station', (gs) => {

@@ -21,6 +21,7 @@ const SETTINGS: Setting[] = [
   { key: 'grace_ms', flag: '--grace-ms' },
   { key: 'seed', flag: '--seed' },
   { key: 'incidents', flag: '--incidents' },
+  { key: 'network', flag: '--network' },
   { key: 'bin_partitions', flag: '--bin-partitions' },
 ];
 
@@ -28,8 +29,10 @@ export function simCommand(): Command {
   return new Command('sim')
     .summary('run the whole system in one process on simulated Waco detectors')
     .description(
-      'Runs simulated TMDD detector feeds for I-35 and Valley Mills Drive, one edge agent per feed (real MQTT over ' +
-        'loopback), the gateway with its embedded broker, central with 5-minute windows, storage, and the HTTP API. ' +
+      'Runs the simulated Waco network — 80 detector stations on I-35, Loop 340, SH 6, US 84 and the arterials, and 22 ' +
+        'signalised intersections — on every driver: TMDD 3.03 and Iowa SIMS feeds over HTTP, Wavetronix SS105 and SS125 ' +
+        'sensors on serial lines (PTY pairs; needs socat), and intersection cameras. Edge agents read them (real MQTT over ' +
+        'loopback) and feed the gateway with its embedded broker, central with 5-minute windows, storage, and the HTTP API. ' +
         'By default everything is in memory: the in-process log instead of Kafka and PGlite instead of PostgreSQL. ' +
         'Give --kafka-brokers and --database-url to run the same pipeline on real services.\n\n' +
         'Environment: WACOFLOW_SPEEDUP, WACOFLOW_HTTP_HOST, WACOFLOW_HTTP_PORT, WACOFLOW_MQTT_PORT, WACOFLOW_KAFKA_BROKERS, ' +
@@ -47,6 +50,7 @@ export function simCommand(): Command {
     .option('--grace-ms <ms>', 'simulated ms after a window ends before it becomes final', '60000')
     .option('--seed <text>', 'traffic model seed: the same seed gives the same traffic', 'waco')
     .addOption(new Option('--incidents <on|off>', 'schedule two incidents (I-35 at Baylor from minute 15, Valley Mills at Waco Dr from minute 30)').choices(['on', 'off']).default('on'))
+    .addOption(new Option('--network <city|core>', 'the whole city, or the nine-station core on two TMDD feeds').choices(['city', 'core']).default('city'))
     .option('--bin-partitions <n>', 'partitions of the bins and windows topics when they are created', '6')
     .addOption(new Option('--log-level <level>', 'log detail').choices(['error', 'warn', 'info', 'debug']).default(process.env.WACOFLOW_LOG_LEVEL ?? 'info'))
     .addOption(new Option('--log-format <format>', 'log lines as JSON or for people (default: pretty on a terminal)').choices(['json', 'pretty']))
@@ -65,6 +69,7 @@ export function simCommand(): Command {
           grace_ms: int(o.graceMs!),
           seed: o.seed,
           incidents: o.incidents,
+          network: o.network,
           bin_partitions: int(o.binPartitions!),
         },
         SETTINGS,

@@ -2,6 +2,7 @@
  * A TMDD detector feed over HTTP, as a traffic management centre would publish it:
  *   GET /tmdd/<feed>/detectorDataMsg       the last `history_intervals` complete intervals of every lane
  *   GET /tmdd/<feed>/detectorInventoryMsg  stations and lane detectors with micro-degree positions
+ * A feed with `dialect: iowa-sims` serves Iowa DOT SIMS `trafficDetectorData` instead of TMDD 3.03.
  * Data responses carry an ETag (the newest interval) and answer If-None-Match with 304, so pollers only
  * download new intervals.
  */
@@ -10,8 +11,8 @@ import { alignDown, type Station } from '../../protocol/index.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { listen } from '../../platform/net.ts';
 import type { TrafficModel } from '../traffic-model.ts';
-import type { Feed } from '../waco-network.ts';
-import { detectorDataMsg, detectorInventoryMsg } from './xml.ts';
+import type { Feed } from '../waco/core.ts';
+import { detectorDataMsg, detectorInventoryMsg, iowaTrafficDetectorData } from './xml.ts';
 
 export interface FeedServerOptions {
   feeds: Feed[];
@@ -65,7 +66,8 @@ export function buildFeedServer(o: FeedServerOptions): FeedServer {
       const start = newest - i * o.interval_ms;
       for (const s of feedStations) for (let lane = 1; lane <= s.lanes; lane++) lanes.push(o.model.laneInterval(s, lane, start, o.interval_ms));
     }
-    res.writeHead(200, { 'content-type': 'application/xml', etag }).end(detectorDataMsg(feed.organization_id, lanes, o.time_zone));
+    const body = feed.dialect === 'iowa-sims' ? iowaTrafficDetectorData(feed.organization_id, lanes, o.time_zone) : detectorDataMsg(feed.organization_id, lanes, o.time_zone);
+    res.writeHead(200, { 'content-type': 'application/xml', etag }).end(body);
   };
 
   return {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseDetectorData } from '../../edge-agent/inputs/tmdd-http/parse.ts';
 import { TrafficModel } from '../traffic-model.ts';
-import { WACO_STATIONS } from '../waco-network.ts';
+import { CORE_STATIONS } from '../waco/core.ts';
 import { dateTimeZone, detectorDataMsg } from './xml.ts';
 
 describe('simulated TMDD feed', () => {
@@ -16,7 +16,7 @@ describe('simulated TMDD feed', () => {
   it('round-trips through the agent parser: every lane interval, its values and its sentinels', () => {
     const model = new TrafficModel('rt');
     const t0 = Date.UTC(2026, 10, 24, 23, 0, 0);
-    const lanes = WACO_STATIONS.flatMap((s) =>
+    const lanes = CORE_STATIONS.flatMap((s) =>
       [0, 20_000, 40_000].flatMap((dt) => Array.from({ length: s.lanes }, (_, i) => model.laneInterval(s, i + 1, t0 + dt, 20_000))),
     );
     const { samples, dropped } = parseDetectorData(detectorDataMsg('TxDOT-WAC', lanes, 'America/Chicago'), {

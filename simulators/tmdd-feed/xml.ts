@@ -78,3 +78,42 @@ function header(organization_id: string, device_id: string, name: string, s: Sta
     'last-update-time': dateTimeZone(now_ms, time_zone),
   };
 }
+
+/**
+ * The Iowa DOT SIMS dialect (`trafficDetectorData`): one collection period per interval, one detector report
+ * per station with its lanes. Times are local HHMMSS with the date and UTC offset in the period's stamp.
+ */
+export function iowaTrafficDetectorData(owner_id: string, lanes: LaneInterval[], time_zone: string): string {
+  const periods = new Map<number, LaneInterval[]>();
+  for (const l of lanes) periods.set(l.start_ms, [...(periods.get(l.start_ms) ?? []), l]);
+  const collection = [...periods].map(([start_ms, members]) => {
+    const start = dateTimeZone(start_ms, time_zone);
+    const end = dateTimeZone(start_ms + members[0]!.duration_ms, time_zone);
+    const reports = new Map<string, LaneInterval[]>();
+    for (const l of members) reports.set(l.station_id, [...(reports.get(l.station_id) ?? []), l]);
+    return {
+      'detection-time-stamp': { 'local-date': start.date, 'local-time': start.time, 'utc-offset': start.offset },
+      'start-time': start.time,
+      'end-time': end.time,
+      'detector-reports': {
+        'detector-report': [...reports].map(([station_id, ls]) => ({
+          'detector-id': station_id,
+          status: 'operational',
+          lanes: {
+            lane: ls.map((l) => ({
+              'lane-id': Number(l.detector_id.slice(l.detector_id.lastIndexOf('-l') + 2)),
+              count: l.volume,
+              volume: l.volume,
+              occupancy: l.occupancy_pct,
+              speed: l.speed_sentinel ? 255 : l.speed_kmh,
+            })),
+          },
+        })),
+      },
+    };
+  });
+  return (
+    '<?xml version="1.0" encoding="utf-8"?>\n' +
+    builder.build({ trafficDetectorData: { 'owner-id': owner_id, 'network-id': owner_id, 'collection-periods': { 'collection-period': collection } } })
+  );
+}

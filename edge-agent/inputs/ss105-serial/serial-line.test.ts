@@ -7,8 +7,8 @@ import { ManualClock } from '../../../platform/clock.ts';
 import { alignDown } from '../../../protocol/index.ts';
 import { ss105Device } from '../../../simulators/serial/ss105-device.ts';
 import { TrafficModel } from '../../../simulators/traffic-model.ts';
-import { WACO_STATIONS } from '../../../simulators/waco-network.ts';
-import { ptyPair, socatAvailable, type PtyPair } from '../../../test/pty-pair.ts';
+import { CORE_STATIONS } from '../../../simulators/waco/core.ts';
+import { ptyPair, socatAvailable, type PtyPair } from '../../../simulators/serial/pty-pair.ts';
 import { openSerial, type SerialLink } from '../serial/link.ts';
 import { Ss105ConfigSchema } from './config.ts';
 import { ss105Input } from './driver.ts';
@@ -21,7 +21,7 @@ describe.skipIf(!socatAvailable() && !required)('ss105-serial over a socat PTY p
   let deviceLink: SerialLink;
   let noise = false;
   const model = new TrafficModel('serial');
-  const stations = [WACO_STATIONS[0]!, WACO_STATIONS[3]!];
+  const stations = [CORE_STATIONS[0]!, CORE_STATIONS[3]!];
   beforeAll(async () => {
     pty = await ptyPair();
     deviceLink = await openSerial({ path: pty.b, baud_rate: 9600, data_bits: 8, parity: 'none', stop_bits: 1 });

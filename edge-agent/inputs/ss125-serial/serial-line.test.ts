@@ -4,8 +4,8 @@ import { ManualClock } from '../../../platform/clock.ts';
 import { alignDown } from '../../../protocol/index.ts';
 import { ss125Device } from '../../../simulators/serial/ss125-device.ts';
 import { TrafficModel } from '../../../simulators/traffic-model.ts';
-import { WACO_STATIONS } from '../../../simulators/waco-network.ts';
-import { ptyPair, socatAvailable, type PtyPair } from '../../../test/pty-pair.ts';
+import { CORE_STATIONS } from '../../../simulators/waco/core.ts';
+import { ptyPair, socatAvailable, type PtyPair } from '../../../simulators/serial/pty-pair.ts';
 import { openSerial, type SerialLink } from '../serial/link.ts';
 import { Ss125ConfigSchema } from './config.ts';
 import { ss125Input } from './driver.ts';
@@ -18,7 +18,7 @@ describe.skipIf(!socatAvailable() && !required)('ss125-serial over a socat PTY p
   let deviceLink: SerialLink;
   let device: ReturnType<typeof ss125Device>;
   const model = new TrafficModel('ss125');
-  const station = WACO_STATIONS[4]!; // 4 lanes
+  const station = CORE_STATIONS[4]!; // 4 lanes
   beforeAll(async () => {
     pty = await ptyPair();
     deviceLink = await openSerial({ path: pty.b, baud_rate: 9600, data_bits: 8, parity: 'none', stop_bits: 1 });

@@ -73,12 +73,12 @@ describe('totals counted by hand from the sample documents', () => {
 
   it("the simulator's own inventory: micro-degrees and one detector per lane", async () => {
     const { detectorInventoryMsg } = await import('../../../simulators/tmdd-feed/xml.ts');
-    const { WACO_STATIONS } = await import('../../../simulators/waco-network.ts');
-    const stations = parseInventory(detectorInventoryMsg('TxDOT-WAC', WACO_STATIONS, 'America/Chicago', Date.UTC(2026, 10, 1)));
-    expect(stations).toHaveLength(WACO_STATIONS.length);
+    const { CORE_STATIONS } = await import('../../../simulators/waco/core.ts');
+    const stations = parseInventory(detectorInventoryMsg('TxDOT-WAC', CORE_STATIONS, 'America/Chicago', Date.UTC(2026, 10, 1)));
+    expect(stations).toHaveLength(CORE_STATIONS.length);
     for (const [i, s] of stations.entries()) {
-      expect(s.lat).toBeCloseTo(WACO_STATIONS[i]!.lat, 6);
-      expect(s.detectors.map((d) => d.lanes)).toEqual(Array.from({ length: WACO_STATIONS[i]!.lanes }, (_, l) => [l + 1]));
+      expect(s.lat).toBeCloseTo(CORE_STATIONS[i]!.lat, 6);
+      expect(s.detectors.map((d) => d.lanes)).toEqual(Array.from({ length: CORE_STATIONS[i]!.lanes }, (_, l) => [l + 1]));
     }
   });
 });

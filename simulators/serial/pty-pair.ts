@@ -1,4 +1,4 @@
-/** A real serial line for tests: two pseudo-terminals joined by socat, as a cable between two devices. */
+/** A real serial line between a simulated device and an agent (and in tests): two pseudo-terminals joined by socat, as a cable between two devices. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,0 +1,81 @@
+/**
+ * Intersection cameras serving counts over HTTP in WacoFlow's counts format (edge-agent/inputs/camera-http):
+ *   GET /camera/<intersection_id>/counts   the last `history_intervals` complete intervals of every approach,
+ *                                          one record per approach and movement
+ */
+import { createServer, type Server } from 'node:http';
+import { alignDown, type Station } from '../../protocol/index.ts';
+import type { Clock } from '../../platform/clock.ts';
+import { listen } from '../../platform/net.ts';
+import type { TrafficModel } from '../traffic-model.ts';
+import type { Intersection } from '../waco/network.ts';
+
+export interface CameraServerOptions {
+  intersections: Intersection[];
+  /** The approach stations, by id. */
+  stations: Map<string, Station>;
+  model: TrafficModel;
+  clock: Clock;
+  interval_ms: number;
+  history_intervals: number;
+  host: string;
+  port: number;
+}
+
+export interface CameraServer {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** e.g. http://127.0.0.1:40123/camera/vm-franklin/counts */
+  countsUrl(intersection_id: string): string;
+}
+
+/** The counts document a camera serves for the intervals ending at or before `now_ms`. */
+export function countsDocument(o: Pick<CameraServerOptions, 'stations' | 'model' | 'interval_ms' | 'history_intervals'>, x: Intersection, now_ms: number): string {
+  const newest = alignDown(now_ms, o.interval_ms) - o.interval_ms;
+  const bins = [];
+  for (let i = o.history_intervals - 1; i >= 0; i--) {
+    const start = newest - i * o.interval_ms;
+    for (const a of x.approaches) {
+      const r = o.model.approachInterval(a, o.stations.get(a.station_id)!, start, o.interval_ms);
+      for (const m of r.movements) {
+        bins.push({
+          start: new Date(start).toISOString(),
+          end: new Date(start + o.interval_ms).toISOString(),
+          approach: a.approach,
+          movement: m.movement,
+          volume: m.volume,
+          ...(r.speed_kmh === null ? {} : { speed_kmh: r.speed_kmh }),
+          occupancy_pct: r.occupancy_pct,
+          ...(m.movement === 'T' ? { queue_veh: r.queue_veh } : {}),
+        });
+      }
+    }
+  }
+  return `${JSON.stringify({ intersection_id: x.intersection_id, bins })}\n`;
+}
+
+export function buildCameraServer(o: CameraServerOptions): CameraServer {
+  const byId = new Map(o.intersections.map((x) => [x.intersection_id, x]));
+  let server: Server | null = null;
+  let base = '';
+  return {
+    countsUrl: (id) => `${base}/camera/${id}/counts`,
+    async start() {
+      server = createServer((req, res) => {
+        const m = /^\/camera\/([^/]+)\/counts$/.exec((req.url ?? '').split('?')[0]!);
+        const x = m ? byId.get(m[1]!) : undefined;
+        if (!x || req.method !== 'GET') {
+          res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /camera/<intersection_id>/counts\n');
+          return;
+        }
+        res.writeHead(200, { 'content-type': 'application/json' }).end(countsDocument(o, x, o.clock.now()));
+      });
+      const a = await listen(server, o.host, o.port, 'camera_port');
+      base = `http://${a.host}:${a.port}`;
+    },
+    async stop() {
+      server?.closeAllConnections();
+      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    },
+  };
+}
