@@ -76,7 +76,7 @@ export function buildEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps): Embed
     registry.removeSingleMetric(`wacoflow_process_${name}`);
   }
   const model = new TrafficModel(config.seed, { incidents: config.incidents === 'on' ? defaultIncidents(clock.now()) : [], network: wacoNetwork() });
-  const city = buildCity({ network: config.network, model, clock, logger: logger.child({ component: 'simulator' }), host: '127.0.0.1', feed_port: config.feed_port });
+  const city = buildCity({ network: config.network, model, clock, logger: logger.child({ component: 'simulator' }), host: '127.0.0.1', feed_port: config.feed_port, faults: config.faults });
   const log: Log =
     config.kafka_brokers.length > 0
       ? new KafkaLog({

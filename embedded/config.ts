@@ -24,6 +24,8 @@ export const EmbeddedConfigSchema = z
     seed: z.string().min(1).default('waco'),
     /** The whole Waco network on every driver, or its nine-station core on two TMDD feeds (light runs, tests). */
     network: z.enum(['city', 'core']).default('city'),
+    /** Faults injected into simulated devices: TARGET:KIND[@START[+MINUTES]] (simulators/faults.ts). */
+    faults: z.array(z.string().min(1)).default([]),
     /** Scheduled incidents that push stations into congestion. */
     incidents: z.enum(['on', 'off']).default('on'),
     /** Kafka topics under this prefix ("staging" → staging.wacoflow.bins.v1); null: the protocol's names. */

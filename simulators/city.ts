@@ -12,6 +12,8 @@ import { alignDown, type Station } from '../protocol/index.ts';
 import type { Clock, Cancel } from '../platform/clock.ts';
 import { openSerial, type SerialLink } from '../edge-agent/inputs/serial/link.ts';
 import { buildCameraServer, type CameraServer } from './camera/server.ts';
+import { FaultPlan, parseFault, type FaultTarget } from './faults.ts';
+import { lineFaults } from './serial/line-faults.ts';
 import { ptyPair, socatAvailable, type PtyPair } from './serial/pty-pair.ts';
 import { ss105Device } from './serial/ss105-device.ts';
 import { ss125Device } from './serial/ss125-device.ts';
@@ -32,6 +34,8 @@ export interface CityOptions {
   logger: Logger;
   host: string;
   feed_port: number;
+  /** `TARGET:KIND[@START[+MINUTES]]` (simulators/faults.ts); refused with the choices named when wrong. */
+  faults?: string[];
 }
 
 export interface SimulatedAgent {
@@ -87,13 +91,22 @@ export function buildCity(o: CityOptions): SimulatedCity {
   const cameraAgents = city ? [...new Set(net.intersections.map((x) => x.cabinet))] : [];
   const agentIds = [...new Set([...feeds.map((f) => feedAgent.get(f.feed_id)!), ...(serialUsable ? serial.map((s) => s.agent) : []), ...cameraAgents])];
 
+  const targets = new Map<string, FaultTarget>([
+    ...feeds.map((f) => [f.feed_id, 'http'] as const),
+    ...serial.map((x) => [x.name, 'serial'] as const),
+    ...(city ? net.intersections.map((x) => [`camera-${x.intersection_id}`, 'camera'] as const) : []),
+    ...roadStations.map((st) => [st.station_id, 'station'] as const),
+  ]);
+  const plan = new FaultPlan((o.faults ?? []).map((f) => parseFault(f, targets)), o.clock.now());
+  const lanes = plan.lanes(o.model);
+
   const feedServer: FeedServer = buildFeedServer({
-    feeds, stations: roadStations, model: o.model, clock: o.clock, interval_ms: FEED_INTERVAL_MS, history_intervals: 9,
+    feeds, stations: roadStations, model: lanes, faults: plan, clock: o.clock, interval_ms: FEED_INTERVAL_MS, history_intervals: 9,
     time_zone: 'America/Chicago', host: o.host, port: o.feed_port,
   });
   const cameras: CameraServer | null = city
     ? buildCameraServer({
-        intersections: net.intersections, stations: new Map(net.approachStations.map((s) => [s.station_id, s])), model: o.model, clock: o.clock,
+        intersections: net.intersections, stations: new Map(net.approachStations.map((s) => [s.station_id, s])), model: lanes, faults: plan, clock: o.clock,
         interval_ms: CAMERA_INTERVAL_MS, history_intervals: 5, host: o.host, port: 0,
       })
     : null;
@@ -118,11 +131,12 @@ export function buildCity(o: CityOptions): SimulatedCity {
         const device = await openSerial({ path: pty.b, baud_rate: 9600, data_bits: 8, parity: 'none', stop_bits: 1 });
         const drops = new Map(setup.stations.map((s, i) => [i + 1, asStation(s)]));
         let stopPush: Cancel | null = null;
+        const faults = lineFaults(plan, setup.name, () => o.clock.now());
         if (setup.driver === 'ss105-serial') {
-          ss105Device({ link: device, model: o.model, clock: o.clock, drops, interval_ms: FEED_INTERVAL_MS });
+          ss105Device({ link: device, model: lanes, clock: o.clock, drops, interval_ms: FEED_INTERVAL_MS, faults });
         } else {
           // The SmartSensor HD pushes each interval as it completes.
-          const sensor = ss125Device({ link: device, model: o.model, clock: o.clock, drops, interval_ms: FEED_INTERVAL_MS });
+          const sensor = ss125Device({ link: device, model: lanes, clock: o.clock, drops, interval_ms: FEED_INTERVAL_MS, faults });
           let pushed = alignDown(o.clock.now(), FEED_INTERVAL_MS);
           stopPush = o.clock.every(FEED_INTERVAL_MS / 4, () => {
             for (let end = pushed + FEED_INTERVAL_MS; end <= alignDown(o.clock.now(), FEED_INTERVAL_MS); end += FEED_INTERVAL_MS) {

@@ -8,6 +8,7 @@ import { scaledClock } from '../../platform/clock.ts';
 import { createLogger, type LogLevel } from '../../platform/logger.ts';
 import { int, list, num, validate, type Setting } from '../options.ts';
 import { fail, VERSION } from '../run.ts';
+import { FAULTS } from '../../simulators/faults.ts';
 
 const SETTINGS: Setting[] = [
   { key: 'speedup', flag: '--speedup', env: 'WACOFLOW_SPEEDUP' },
@@ -22,6 +23,7 @@ const SETTINGS: Setting[] = [
   { key: 'seed', flag: '--seed' },
   { key: 'incidents', flag: '--incidents' },
   { key: 'network', flag: '--network' },
+  { key: 'faults', flag: '--fault' },
   { key: 'bin_partitions', flag: '--bin-partitions' },
 ];
 
@@ -51,6 +53,13 @@ export function simCommand(): Command {
     .option('--seed <text>', 'traffic model seed: the same seed gives the same traffic', 'waco')
     .addOption(new Option('--incidents <on|off>', 'schedule two incidents (I-35 at Baylor from minute 15, Valley Mills at Waco Dr from minute 30)').choices(['on', 'off']).default('on'))
     .addOption(new Option('--network <city|core>', 'the whole city, or the nine-station core on two TMDD feeds').choices(['city', 'core']).default('city'))
+    .option(
+      '--fault <spec>',
+      'inject a fault into a simulated device: TARGET:KIND[@START[+MINUTES]] (simulated minutes), repeatable; e.g. txdot-i35:outage@5+10. ' +
+        `Kinds: ${Object.entries(FAULTS).map(([k, f]) => `${k} (${f.on.join('/')})`).join(', ')}`,
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
     .option('--bin-partitions <n>', 'partitions of the bins and windows topics when they are created', '6')
     .addOption(new Option('--log-level <level>', 'log detail').choices(['error', 'warn', 'info', 'debug']).default(process.env.WACOFLOW_LOG_LEVEL ?? 'info'))
     .addOption(new Option('--log-format <format>', 'log lines as JSON or for people (default: pretty on a terminal)').choices(['json', 'pretty']))
@@ -70,6 +79,7 @@ export function simCommand(): Command {
           seed: o.seed,
           incidents: o.incidents,
           network: o.network,
+          faults: o.fault as unknown as string[],
           bin_partitions: int(o.binPartitions!),
         },
         SETTINGS,
@@ -77,7 +87,12 @@ export function simCommand(): Command {
       const logger = await createLogger(o.logLevel as LogLevel, (o.logFormat as 'json' | 'pretty' | undefined) ?? (process.stderr.isTTY ? 'pretty' : 'json'));
       const clock = scaledClock(config.speedup);
       const { buildEmbedded } = await import('../../embedded/app.ts'); // only this command needs the whole system
-      const system = buildEmbedded(config, { clock, logger, version: VERSION });
+      let system: ReturnType<typeof buildEmbedded>;
+      try {
+        system = buildEmbedded(config, { clock, logger, version: VERSION });
+      } catch (err) {
+        fail(err, SETTINGS);
+      }
 
       let stopping: Promise<void> | null = null;
       const shutdown = (signal: string): void => {

@@ -7,15 +7,17 @@ import { createServer, type Server } from 'node:http';
 import { alignDown, type Station } from '../../protocol/index.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { listen } from '../../platform/net.ts';
-import type { TrafficModel } from '../traffic-model.ts';
+import { FaultPlan, SKEW_MS, SLOW_MS, type LaneSource } from '../faults.ts';
 import type { Intersection } from '../waco/network.ts';
 
 export interface CameraServerOptions {
   intersections: Intersection[];
   /** The approach stations, by id. */
   stations: Map<string, Station>;
-  model: TrafficModel;
+  model: LaneSource;
   clock: Clock;
+  /** Faults injected per camera (target `camera-<intersection_id>`). */
+  faults?: FaultPlan;
   interval_ms: number;
   history_intervals: number;
   host: string;
@@ -30,7 +32,12 @@ export interface CameraServer {
 }
 
 /** The counts document a camera serves for the intervals ending at or before `now_ms`. */
-export function countsDocument(o: Pick<CameraServerOptions, 'stations' | 'model' | 'interval_ms' | 'history_intervals'>, x: Intersection, now_ms: number): string {
+export function countsDocument(
+  o: Pick<CameraServerOptions, 'stations' | 'model' | 'interval_ms' | 'history_intervals'>,
+  x: Intersection,
+  now_ms: number,
+  fault: { skew_ms: number; nonsense: boolean } = { skew_ms: 0, nonsense: false },
+): string {
   const newest = alignDown(now_ms, o.interval_ms) - o.interval_ms;
   const bins = [];
   for (let i = o.history_intervals - 1; i >= 0; i--) {
@@ -39,12 +46,12 @@ export function countsDocument(o: Pick<CameraServerOptions, 'stations' | 'model'
       const r = o.model.approachInterval(a, o.stations.get(a.station_id)!, start, o.interval_ms);
       for (const m of r.movements) {
         bins.push({
-          start: new Date(start).toISOString(),
-          end: new Date(start + o.interval_ms).toISOString(),
+          start: new Date(start + fault.skew_ms).toISOString(),
+          end: new Date(start + fault.skew_ms + o.interval_ms).toISOString(),
           approach: a.approach,
           movement: m.movement,
-          volume: m.volume,
-          ...(r.speed_kmh === null ? {} : { speed_kmh: r.speed_kmh }),
+          volume: fault.nonsense ? -1 - m.volume : m.volume,
+          ...(fault.nonsense ? { speed_kmh: 900 } : r.speed_kmh === null ? {} : { speed_kmh: r.speed_kmh }),
           occupancy_pct: r.occupancy_pct,
           ...(m.movement === 'T' ? { queue_veh: r.queue_veh } : {}),
         });
@@ -56,6 +63,7 @@ export function countsDocument(o: Pick<CameraServerOptions, 'stations' | 'model'
 
 export function buildCameraServer(o: CameraServerOptions): CameraServer {
   const byId = new Map(o.intersections.map((x) => [x.intersection_id, x]));
+  const faults = o.faults ?? FaultPlan.none();
   let server: Server | null = null;
   let base = '';
   return {
@@ -68,7 +76,15 @@ export function buildCameraServer(o: CameraServerOptions): CameraServer {
           res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: GET /camera/<intersection_id>/counts\n');
           return;
         }
-        res.writeHead(200, { 'content-type': 'application/json' }).end(countsDocument(o, x, o.clock.now()));
+        const now = o.clock.now();
+        const fault = (kind: Parameters<FaultPlan['has']>[1]) => faults.has(`camera-${x.intersection_id}`, kind, now);
+        if (fault('outage')) return void req.socket.destroy();
+        if (fault('hang')) return;
+        let body = countsDocument(o, x, now, { skew_ms: fault('clock-skew') ? SKEW_MS : 0, nonsense: fault('nonsense') });
+        if (fault('malformed')) body = body.slice(0, Math.floor(body.length / 2));
+        const send = () => void res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+        if (fault('slow')) o.clock.after(SLOW_MS, send);
+        else send();
       });
       const a = await listen(server, o.host, o.port, 'camera_port');
       base = `http://${a.host}:${a.port}`;

@@ -3,6 +3,8 @@
  *   GET /tmdd/<feed>/detectorDataMsg       the last `history_intervals` complete intervals of every lane
  *   GET /tmdd/<feed>/detectorInventoryMsg  stations and lane detectors with micro-degree positions
  * A feed with `dialect: iowa-sims` serves Iowa DOT SIMS `trafficDetectorData` instead of TMDD 3.03.
+ * Faults (simulators/faults.ts) make a feed drop connections, answer late or never, or serve broken, hostile
+ * or skewed documents.
  * Data responses carry an ETag (the newest interval) and answer If-None-Match with 304, so pollers only
  * download new intervals.
  */
@@ -10,14 +12,19 @@ import { createServer, type Server } from 'node:http';
 import { alignDown, type Station } from '../../protocol/index.ts';
 import type { Clock } from '../../platform/clock.ts';
 import { listen } from '../../platform/net.ts';
-import type { TrafficModel } from '../traffic-model.ts';
+import { FaultPlan, SKEW_MS, SLOW_MS, skewed, type LaneSource } from '../faults.ts';
 import type { Feed } from '../waco/core.ts';
 import { detectorDataMsg, detectorInventoryMsg, iowaTrafficDetectorData } from './xml.ts';
+
+/** The 'billion laughs' prologue a hostile feed puts before its document. */
+const ENTITY_BOMB = '<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>';
 
 export interface FeedServerOptions {
   feeds: Feed[];
   stations: Station[];
-  model: TrafficModel;
+  model: LaneSource;
+  /** Faults injected per feed (by feed id) and per station. */
+  faults?: FaultPlan;
   clock: Clock;
   /** The detectors' collection interval (the feed's cadence). */
   interval_ms: number;
@@ -37,6 +44,7 @@ export interface FeedServer {
 
 export function buildFeedServer(o: FeedServerOptions): FeedServer {
   const stations = new Map(o.stations.map((s) => [s.station_id, s]));
+  const faults = o.faults ?? FaultPlan.none();
   let server: Server | null = null;
   let base = '';
   let served = 0;
@@ -51,23 +59,34 @@ export function buildFeedServer(o: FeedServerOptions): FeedServer {
     }
     const feedStations = feed.station_ids.map((id) => stations.get(id)!).filter(Boolean);
     const now = o.clock.now();
+    const fault = (kind: Parameters<FaultPlan['has']>[1]) => faults.has(feed.feed_id, kind, now);
+    if (fault('outage')) return void req.socket.destroy();
+    if (fault('hang')) return; // the request is read and never answered
+    const send = (status: number, headers: Record<string, string>, body?: string): void => {
+      if (fault('slow')) o.clock.after(SLOW_MS, () => void res.writeHead(status, headers).end(body));
+      else res.writeHead(status, headers).end(body);
+    };
     if (m[2] === 'detectorInventoryMsg') {
-      res.writeHead(200, { 'content-type': 'application/xml' }).end(detectorInventoryMsg(feed.organization_id, feedStations, o.time_zone, now));
+      send(200, { 'content-type': 'application/xml' }, detectorInventoryMsg(feed.organization_id, feedStations, o.time_zone, now));
       return;
     }
     const newest = alignDown(now, o.interval_ms) - o.interval_ms; // the last complete interval
     const etag = `"${feed.feed_id}-${newest}"`;
     if (req.headers['if-none-match'] === etag) {
-      res.writeHead(304, { etag }).end();
+      send(304, { etag });
       return;
     }
+    const skew = fault('clock-skew') ? SKEW_MS : 0;
     const lanes = [];
     for (let i = o.history_intervals - 1; i >= 0; i--) {
       const start = newest - i * o.interval_ms;
-      for (const s of feedStations) for (let lane = 1; lane <= s.lanes; lane++) lanes.push(o.model.laneInterval(s, lane, start, o.interval_ms));
+      for (const s of feedStations) for (let lane = 1; lane <= s.lanes; lane++) lanes.push(skewed(o.model.laneInterval(s, lane, start, o.interval_ms), skew));
     }
-    const body = feed.dialect === 'iowa-sims' ? iowaTrafficDetectorData(feed.organization_id, lanes, o.time_zone) : detectorDataMsg(feed.organization_id, lanes, o.time_zone);
-    res.writeHead(200, { 'content-type': 'application/xml', etag }).end(body);
+    let body = feed.dialect === 'iowa-sims' ? iowaTrafficDetectorData(feed.organization_id, lanes, o.time_zone) : detectorDataMsg(feed.organization_id, lanes, o.time_zone);
+    if (fault('malformed')) body = body.slice(0, Math.floor(body.length / 2));
+    if (fault('hostile')) body = body.replace('?>', `?>\n${ENTITY_BOMB}`);
+    // A broken document carries no ETag, so the feed's next good answer is not taken for it.
+    send(200, skew || fault('malformed') || fault('hostile') ? { 'content-type': 'application/xml' } : { 'content-type': 'application/xml', etag }, body);
   };
 
   return {

@@ -1,0 +1,61 @@
+/**
+ * Faults injected into simulated devices (`wacoflow sim --fault`), each seen where the system is meant to
+ * catch it: a feed outage opens the input's circuit breaker, which closes again when the feed is back; broken
+ * XML becomes dead letters; nonsense camera values, serial line noise and a skewed sensor clock are dropped
+ * and counted; a stuck detector raises central's stuck_on alert.
+ */
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { scaledClock } from '../platform/clock.ts';
+import type { Alert, Heartbeat } from '../protocol/index.ts';
+import { socatAvailable } from '../simulators/serial/pty-pair.ts';
+import { buildEmbedded } from './app.ts';
+import { EmbeddedConfigSchema } from './config.ts';
+
+const required = process.env.WACOFLOW_REQUIRE_SERVICES === '1';
+const SPEEDUP = 40;
+
+describe.skipIf(!socatAvailable() && !required)('faults injected into the simulated city', () => {
+  it('shows each fault where the agent or central catches it', async () => {
+    const faults = [
+      'txdot-lp340:outage@1+3',
+      'waco-signals:malformed',
+      'camera-vm-franklin:nonsense',
+      'hwy6-radar:noise',
+      'us84-hd:clock-skew',
+      'i35-sb-12th:stuck',
+    ];
+    const system = buildEmbedded(EmbeddedConfigSchema.parse({ speedup: SPEEDUP, http_port: 0, grace_ms: 30_000, incidents: 'off', faults }), {
+      clock: scaledClock(SPEEDUP), logger: pino({ level: 'silent' }), version: 'test',
+    });
+    const breakerSeen = new Set<string>();
+    let beats: Heartbeat[] = [];
+    let alerts: Alert[] = [];
+    const input = (name: string) => beats.flatMap((b) => b.inputs).find((i) => i.name === name)!;
+    const done = () =>
+      breakerSeen.has('open') && input('txdot-lp340').breaker === 'closed' && input('txdot-lp340').state === 'ok' &&
+      beats.find((b) => b.device_id === 'agent-waco-signals')!.dead_letters_total > 0 &&
+      input('camera-vm-franklin').dropped_total > 0 && input('hwy6-radar').dropped_total > 0 && input('us84-hd').dropped_total > 0 &&
+      alerts.some((a) => a.rule === 'stuck_on' && a.key.startsWith('i35-sb-12th'));
+    try {
+      await system.start();
+      const deadline = Date.now() + 100_000;
+      while (Date.now() < deadline) {
+        beats = await Promise.all(system.agents().map((a) => a.heartbeat()));
+        breakerSeen.add(input('txdot-lp340').breaker);
+        alerts = ((await (await fetch(`${system.httpUrl()}/api/alerts?state=all`)).json()) as { alerts: Alert[] }).alerts;
+        if (done()) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect.soft([...breakerSeen]).toContain('open');
+      expect.soft(input('txdot-lp340')).toMatchObject({ breaker: 'closed', state: 'ok' }); // back after the 3-minute outage
+      expect.soft(beats.find((b) => b.device_id === 'agent-waco-signals')!.dead_letters_total).toBeGreaterThan(0);
+      for (const name of ['camera-vm-franklin', 'hwy6-radar', 'us84-hd']) expect.soft(input(name).dropped_total, name).toBeGreaterThan(0);
+      expect.soft(alerts.filter((a) => a.rule === 'stuck_on').map((a) => a.key)).toContain('i35-sb-12th-l1');
+      // Untouched inputs stay clean.
+      expect.soft(input('txdot-i35')).toMatchObject({ state: 'ok', breaker: 'closed' });
+    } finally {
+      await system.stop();
+    }
+  }, 150_000);
+});
