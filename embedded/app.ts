@@ -28,7 +28,7 @@ import { KafkaLog } from '../platform/log/kafka-log.ts';
 import type { Log } from '../platform/log/log.ts';
 import { MemoryLog } from '../platform/log/memory-log.ts';
 import { buildCity } from '../simulators/city.ts';
-import { TrafficModel, type Incident } from '../simulators/traffic-model.ts';
+import { TrafficModel, type Incident, type WeatherSpell } from '../simulators/traffic-model.ts';
 import { wacoNetwork } from '../simulators/waco/network.ts';
 import type { EmbeddedConfig } from './config.ts';
 
@@ -67,6 +67,13 @@ export function defaultIncidents(start_ms: number): Incident[] {
   ];
 }
 
+/** `rain@30+60`: light rain (speeds and capacity −10 %) from minute 30 for an hour; `heavy-rain`: −20 %. */
+export function weatherSpell(text: string, start_ms: number): WeatherSpell {
+  const [kind, when] = text.split('@') as [string, string];
+  const [from, minutes] = when.split('+').map(Number) as [number, number];
+  return { start_ms: start_ms + from * MINUTE_MS, duration_ms: minutes * MINUTE_MS, speed_factor: kind === 'heavy-rain' ? 0.8 : 0.9 };
+}
+
 export function buildEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps): EmbeddedSystem {
   const { clock, logger } = deps;
   const registry = new Registry();
@@ -75,7 +82,13 @@ export function buildEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps): Embed
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
     registry.removeSingleMetric(`wacoflow_process_${name}`);
   }
-  const model = new TrafficModel(config.seed, { incidents: config.incidents === 'on' ? defaultIncidents(clock.now()) : [], network: wacoNetwork() });
+  const start_ms = clock.now();
+  const model = new TrafficModel(config.seed, {
+    incidents: config.incidents === 'on' ? defaultIncidents(start_ms) : [],
+    weather: config.weather.map((w) => weatherSpell(w, start_ms)),
+    games: config.game_kickoff_min === null ? [] : [{ kickoff_ms: start_ms + config.game_kickoff_min * MINUTE_MS, duration_ms: 210 * MINUTE_MS }],
+    network: wacoNetwork(),
+  });
   const city = buildCity({ network: config.network, model, clock, logger: logger.child({ component: 'simulator' }), host: '127.0.0.1', feed_port: config.feed_port, faults: config.faults });
   const log: Log =
     config.kafka_brokers.length > 0

@@ -24,6 +24,10 @@ export const EmbeddedConfigSchema = z
     seed: z.string().min(1).default('waco'),
     /** The whole Waco network on every driver, or its nine-station core on two TMDD feeds (light runs, tests). */
     network: z.enum(['city', 'core']).default('city'),
+    /** Weather spells: rain@START+MINUTES or heavy-rain@START+MINUTES, in simulated minutes from the start. */
+    weather: z.array(z.string().regex(/^(rain|heavy-rain)@\d+(\.\d+)?\+\d+(\.\d+)?$/, 'must be rain@START+MINUTES or heavy-rain@START+MINUTES, e.g. rain@30+60')).default([]),
+    /** A home game at McLane Stadium kicking off this many simulated minutes after the start; null: no game. */
+    game_kickoff_min: z.number().min(0).max(10_080).nullable().default(null),
     /** Faults injected into simulated devices: TARGET:KIND[@START[+MINUTES]] (simulators/faults.ts). */
     faults: z.array(z.string().min(1)).default([]),
     /** Scheduled incidents that push stations into congestion. */

@@ -24,6 +24,8 @@ const SETTINGS: Setting[] = [
   { key: 'incidents', flag: '--incidents' },
   { key: 'network', flag: '--network' },
   { key: 'faults', flag: '--fault' },
+  { key: 'weather', flag: '--weather' },
+  { key: 'game_kickoff_min', flag: '--game-kickoff' },
   { key: 'bin_partitions', flag: '--bin-partitions' },
 ];
 
@@ -53,6 +55,8 @@ export function simCommand(): Command {
     .option('--seed <text>', 'traffic model seed: the same seed gives the same traffic', 'waco')
     .addOption(new Option('--incidents <on|off>', 'schedule two incidents (I-35 at Baylor from minute 15, Valley Mills at Waco Dr from minute 30)').choices(['on', 'off']).default('on'))
     .addOption(new Option('--network <city|core>', 'the whole city, or the nine-station core on two TMDD feeds').choices(['city', 'core']).default('city'))
+    .option('--weather <spell>', 'rain@START+MINUTES or heavy-rain@START+MINUTES (simulated minutes): speeds and capacity fall 10 % or 20 %; repeatable', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--game-kickoff <minute>', 'a home game at McLane Stadium kicking off this many simulated minutes after the start')
     .option(
       '--fault <spec>',
       'inject a fault into a simulated device: TARGET:KIND[@START[+MINUTES]] (simulated minutes), repeatable; e.g. txdot-i35:outage@5+10. ' +
@@ -80,6 +84,8 @@ export function simCommand(): Command {
           incidents: o.incidents,
           network: o.network,
           faults: o.fault as unknown as string[],
+          weather: o.weather as unknown as string[],
+          game_kickoff_min: o.gameKickoff === undefined ? null : num(o.gameKickoff),
           bin_partitions: int(o.binPartitions!),
         },
         SETTINGS,
