@@ -43,6 +43,8 @@ export interface EmbeddedDeps {
 export interface EmbeddedSystem {
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** What `stop()` is waiting for while it runs ('agents', 'gateway', ...); empty before and after. */
+  stopping(): string;
   httpUrl(): string;
   mqttUrl(): string;
   central(): Central;
@@ -104,6 +106,7 @@ export function buildEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps): Embed
   let gateway: Gateway | null = null;
   let central: Central | null = null;
   let agents: Agent[] = [];
+  let stopStage = ''; // what stop() waits for
 
   return {
     registry,
@@ -159,12 +162,19 @@ export function buildEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps): Embed
     },
 
     async stop() {
-      await Promise.allSettled(agents.map((a) => a.stop()));
-      await gateway?.stop();
-      await central?.stop();
-      await log.close();
-      await store?.close();
-      await city.stop();
+      const stage = async (name: string, step: () => Promise<unknown> | undefined): Promise<void> => {
+        stopStage = name;
+        await step();
+      };
+      await stage('agents', () => Promise.allSettled(agents.map((a) => a.stop())));
+      await stage('gateway', () => gateway?.stop());
+      await stage('central', () => central?.stop());
+      await stage('bins log', () => log.close());
+      await stage('database', () => store?.close());
+      await stage('simulated devices', () => city.stop());
+      stopStage = '';
     },
+
+    stopping: () => stopStage,
   };
 }

@@ -1,13 +1,13 @@
 /**
  * `wacoflow sim` on the whole city, as `npm start` runs it: every road station and every intersection approach
- * has a window within a simulated quarter hour, from every driver kind, and nothing is logged at warning or
+ * has a window within a minute, from every driver kind, and nothing is logged at warning or
  * error level (no fault is injected).
  */
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { scaledClock } from '../platform/clock.ts';
-import type { WindowResult } from '../protocol/index.ts';
+import type { Heartbeat, WindowResult } from '../protocol/index.ts';
 import { socatAvailable } from '../simulators/serial/pty-pair.ts';
 import { wacoNetwork } from '../simulators/waco/network.ts';
 import { buildEmbedded } from './app.ts';
@@ -34,18 +34,21 @@ describe.skipIf(!socatAvailable() && !required)('simulator mode on the whole Wac
     const net = wacoNetwork();
     try {
       await system.start();
+      // Within a minute (as the README promises for `npm start`, on a machine as loaded as CI's): every station
+      // has a window and every input has read samples.
       let body: StationsBody = { count: 0, stations: [] };
+      let inputs: Heartbeat['inputs'] = [];
       const deadline = Date.now() + 60_000;
       while (Date.now() < deadline) {
         body = (await (await fetch(`${system.httpUrl()}/api/stations`)).json()) as StationsBody;
-        if (body.stations.every((s) => s.current)) break;
+        inputs = (await Promise.all(system.agents().map((a) => a.heartbeat()))).flatMap((hb) => hb.inputs);
+        if (body.stations.every((s) => s.current) && inputs.every((i) => i.state === 'ok' && i.samples_total > 0)) break;
         await new Promise((r) => setTimeout(r, 500));
       }
       expect(body.count).toBe(net.stations.length + net.approachStations.length);
       expect(body.stations.filter((s) => !s.current).map((s) => s.station_id)).toEqual([]);
 
       // Every driver kind delivered: the agents' inputs, each healthy and with samples read.
-      const inputs = (await Promise.all(system.agents().map((a) => a.heartbeat()))).flatMap((hb) => hb.inputs);
       expect([...new Set(inputs.map((i) => i.driver))].sort()).toEqual(['camera-http', 'ss105-serial', 'ss125-serial', 'tmdd-http']);
       expect(inputs.filter((i) => i.state !== 'ok' || i.samples_total === 0).map((i) => `${i.name}: ${i.state}`)).toEqual([]);
       expect(inputs).toHaveLength(net.inputs.length + net.intersections.length);

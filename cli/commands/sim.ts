@@ -108,7 +108,7 @@ export function simCommand(): Command {
         }
         process.stderr.write(`\nwacoflow: ${signal} received, stopping…\n`);
         const force = setTimeout(() => {
-          process.stderr.write('wacoflow: did not stop within 10 s, exiting\n');
+          process.stderr.write(`wacoflow: did not stop within 10 s (still stopping: ${system.stopping() || 'unknown'}), exiting\n`);
           process.exit(1);
         }, 10_000);
         force.unref();
