@@ -43,7 +43,7 @@ function toFleetDevice(d: DeviceRow, now_ms: number): Omit<FleetDevice, 'detecto
     outbox_oldest_age_ms: hb?.outbox.oldest_age_ms ?? null,
     temperature_c: hb?.temperature_c ?? null,
     clock_synced: hb ? hb.clock.synced : null,
-    inputs: (hb?.inputs ?? []).map((i) => ({ name: i.name, driver: i.driver, state: i.state, breaker: i.breaker, last_error: i.last_error })),
+    inputs: (hb?.inputs ?? []).map((i) => ({ name: i.name, driver: i.driver, state: i.state, breaker: i.breaker, breaker_transitions: i.breaker_transitions ?? null, last_error: i.last_error })),
     dead_letters_total: hb?.dead_letters_total ?? null,
     config: hb?.config ? toFleetConfig(hb.config) : null,
     update: hb?.update ? { state: hb.update.state, version: hb.update.version, reason: hb.update.reason, ts_ms: hb.update.ts_ms } : null,

@@ -1,6 +1,6 @@
 /** Central's metrics, all in one place. Names: wacoflow_central_<thing>_<unit>[_total]. */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { UpdateState, type Alert } from '../protocol/index.ts';
+import { BreakerState, UpdateState, type Alert } from '../protocol/index.ts';
 import { shared } from '../platform/shared.ts';
 import type { FleetDevice } from './http/api.ts';
 
@@ -101,6 +101,33 @@ export function viewMetrics(registry: Registry, views: GaugeViews): void {
   perDevice('wacoflow_fleet_device_temperature_celsius', 'Board temperature from the device’s latest heartbeat, where it has a sensor.', (d) => d.temperature_c);
   perDevice('wacoflow_fleet_device_clock_synced', 'The device’s clock is synchronised (1) or not (0).', (d) => (d.clock_synced === null ? null : d.clock_synced ? 1 : 0));
   perDevice('wacoflow_fleet_device_config_refused', 'The device reports a refused configuration document (1), or none since a later one applied (0), as of its latest heartbeat; absent where it does not report its configuration.', (d) => (d.config === null ? null : d.config.refused ? 1 : 0));
+  new Gauge({
+    name: 'wacoflow_fleet_input_breaker_state',
+    help: 'Each input’s circuit breaker as of its device’s latest heartbeat: 1 for its state (closed, open, half_open), 0 for the others.',
+    labelNames: ['device_id', 'input', 'state'] as const,
+    registers,
+    async collect() {
+      this.reset();
+      for (const d of await fleet()) {
+        for (const i of d.inputs) for (const state of BreakerState.options) this.set({ device_id: d.device_id, input: i.name, state }, i.breaker === state ? 1 : 0);
+      }
+    },
+  });
+  new Counter({
+    name: 'wacoflow_fleet_input_breaker_transitions_total',
+    help: 'Circuit-breaker transitions of each input since its agent started, by the state entered (open, half_open, closed), as of the latest heartbeat.',
+    labelNames: ['device_id', 'input', 'to'] as const,
+    registers,
+    async collect() {
+      this.reset();
+      for (const d of await fleet()) {
+        for (const i of d.inputs) {
+          if (!i.breaker_transitions) continue;
+          for (const to of BreakerState.options) this.inc({ device_id: d.device_id, input: i.name, to }, i.breaker_transitions[to]);
+        }
+      }
+    },
+  });
   new Gauge({
     name: 'wacoflow_fleet_devices_by_update_state',
     help: 'Devices by the state of their latest software update (idle, downloading, installing, trial, installed, refused, rolled_back, failed), as of their latest heartbeat.',

@@ -44,6 +44,16 @@ export function agentRegistry(snapshot: () => Promise<{ heartbeat: Heartbeat; ac
     },
   });
   new Counter({
+    name: 'wacoflow_agent_input_breaker_transitions_total', help: 'Circuit-breaker transitions, by input and the state entered (open, half_open, closed).', labelNames: ['input', 'to'] as const, registers,
+    async collect() {
+      const current = await get();
+      this.reset();
+      for (const i of current.heartbeat.inputs ?? []) {
+        for (const [to, n] of Object.entries(i.breaker_transitions ?? {})) this.inc({ input: i.name, to }, n);
+      }
+    },
+  });
+  new Counter({
     name: 'wacoflow_agent_dropped_total', help: 'Values and bins dropped, by reason (sentinels, outbox full, too old).', labelNames: ['reason'] as const, registers,
     async collect() {
       const current = await get();

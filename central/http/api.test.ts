@@ -23,10 +23,10 @@ const bins = (minutes: number): Bin[] =>
     })),
   );
 
-const heartbeat = (device_id: string, ts_ms: number, reports: Pick<Heartbeat, 'config' | 'update'> = {}): Heartbeat => ({
+const heartbeat = (device_id: string, ts_ms: number, reports: Pick<Heartbeat, 'config' | 'update'> = {}, input: Partial<Heartbeat['inputs'][number]> = {}): Heartbeat => ({
   ...reports, v: 1, device_id, ts_ms, uptime_s: 3_600, version: '0.1.0', config_hash: 'abc', cpu_pct: 12, mem_rss_bytes: 50_000_000, temperature_c: 48.5,
   disk_free_bytes: 1e9, outbox: { depth: 7, bytes: 2_000, oldest_age_ms: 90_000, last_error: null },
-  inputs: [{ name: 'feed', driver: 'tmdd-http', state: 'ok', breaker: 'closed', last_error: null, samples_total: 100, dropped_total: 0 }],
+  inputs: [{ name: 'feed', driver: 'tmdd-http', state: 'ok', breaker: 'closed', last_error: null, samples_total: 100, dropped_total: 0, ...input }],
   clock: { synced: true, offset_ms: 3 }, dead_letters_total: 0,
 });
 
@@ -206,7 +206,11 @@ describe('central HTTP API', () => {
     const update = { state: 'rolled_back' as const, version: '0.3.0', reason: 'no heartbeat acknowledged within 120 s', ts_ms: T0 + 37 * MIN };
     const producer = await env.log.producer();
     await producer.send(topics.health, [
-      { key: 'api-agent-api-s1', value: encode(heartbeat('api-agent-api-s1', T0 + 39 * MIN, { config, update })), headers: { type: 'heartbeat' } },
+      {
+        key: 'api-agent-api-s1',
+        value: encode(heartbeat('api-agent-api-s1', T0 + 39 * MIN, { config, update }, { state: 'degraded', breaker: 'open', breaker_transitions: { open: 3, half_open: 2, closed: 1 } })),
+        headers: { type: 'heartbeat' },
+      },
       { key: 'api-agent-api-s2', value: encode(heartbeat('api-agent-api-s2', T0 + 39 * MIN)), headers: { type: 'heartbeat' } },
     ]);
     await producer.close();
@@ -217,7 +221,7 @@ describe('central HTTP API', () => {
     expect(fleet.body.devices).toEqual([
       expect.objectContaining({
         device_id: 'api-agent-api-s1', version: '0.1.0', outbox_depth: 7, temperature_c: 48.5, clock_synced: true, heartbeat_age_s: 60,
-        inputs: [expect.objectContaining({ name: 'feed', state: 'ok', breaker: 'closed' })],
+        inputs: [expect.objectContaining({ name: 'feed', state: 'degraded', breaker: 'open', breaker_transitions: { open: 3, half_open: 2, closed: 1 } })],
         detectors: 2, detector_health: [{ detector_id: 'api-s1-l2', rule: 'stuck_on', since_ms: T0 }],
         config, update,
       }),
@@ -235,6 +239,12 @@ describe('central HTTP API', () => {
     expect(metrics.body).not.toContain('wacoflow_fleet_device_config_refused{device_id="api-agent-api-s2"}');
     expect(metrics.body).toContain('wacoflow_fleet_devices_by_update_state{state="rolled_back"} 1');
     expect(metrics.body).toContain('wacoflow_fleet_devices_by_update_state{state="installed"} 0');
+    // Each input's breaker: its state, and its transitions where the agent reports them.
+    expect(metrics.body).toContain('wacoflow_fleet_input_breaker_state{device_id="api-agent-api-s1",input="feed",state="open"} 1');
+    expect(metrics.body).toContain('wacoflow_fleet_input_breaker_state{device_id="api-agent-api-s1",input="feed",state="closed"} 0');
+    expect(metrics.body).toContain('wacoflow_fleet_input_breaker_state{device_id="api-agent-api-s2",input="feed",state="closed"} 1');
+    expect(metrics.body).toContain('wacoflow_fleet_input_breaker_transitions_total{device_id="api-agent-api-s1",input="feed",to="half_open"} 2');
+    expect(metrics.body).not.toContain('wacoflow_fleet_input_breaker_transitions_total{device_id="api-agent-api-s2"');
 
     // A late bin for a final window: its revision arrives as a 'window' event.
     await produceBins(env.log, topics.bins, [{ ...bins(1)[0]!, seq: 99_999 }]);

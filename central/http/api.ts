@@ -118,7 +118,16 @@ export const FleetDevice = z.object({
   outbox_oldest_age_ms: z.number().nullable(),
   temperature_c: z.number().nullable(),
   clock_synced: z.boolean().nullable(),
-  inputs: z.array(z.object({ name: z.string(), driver: z.string(), state: z.string(), breaker: z.string(), last_error: z.string().nullable() })),
+  inputs: z.array(
+    z.object({
+      name: z.string(),
+      driver: z.string(),
+      state: z.string(),
+      breaker: z.string(),
+      breaker_transitions: z.object({ open: z.number().int(), half_open: z.number().int(), closed: z.number().int() }).nullable().describe('since the agent started, by the state entered; null from agents that do not report them'),
+      last_error: z.string().nullable(),
+    }),
+  ),
   dead_letters_total: z.number().int().nullable(),
   detectors: z.number().int().describe('detectors whose latest data came from this device'),
   detector_health: z.array(z.object({ detector_id: z.string(), rule: z.string(), since_ms: EpochMs })).describe('open detector-health alerts on those detectors'),

@@ -50,7 +50,7 @@ describe('RunningInput', () => {
     expect(running.snapshot()).toMatchObject({ state: 'ok', last_error: null });
   });
 
-  it('opens its breaker after repeated failures, skips reads while open, and closes after a good trial', async () => {
+  it('opens its breaker after repeated failures, skips reads while open, closes after a good trial, and counts each transition', async () => {
     const boom = async (): Promise<Sample[]> => {
       throw new Error('no answer');
     };
@@ -66,6 +66,9 @@ describe('RunningInput', () => {
     clock.advance(60_000);
     await running.pollOnce(); // the trial succeeds: closed
     expect([calls(), running.snapshot().breaker, running.snapshot().state]).toEqual([5, 'closed', 'ok']);
+    // Every transition is counted, for the heartbeat and the fleet's metrics: opened, re-opened by the failed
+    // trial; two trials; closed once.
+    expect(running.snapshot().breaker_transitions).toEqual({ open: 2, half_open: 2, closed: 1 });
   });
 
   it('passes on a sample listed twice in one document once, and drops samples stamped far from now', async () => {

@@ -33,6 +33,12 @@ export const HeartbeatSchema = z.object({
       last_error: z.string().max(1000).nullable(),
       samples_total: Count,
       dropped_total: Count,
+      /**
+       * Circuit-breaker transitions since the agent started, by the state entered: `open` (threshold reached or
+       * a trial failed), `half_open` (a trial read after the open period), `closed` (a trial succeeded). Absent
+       * from agents that predate it.
+       */
+      breaker_transitions: z.object({ open: Count, half_open: Count, closed: Count }).optional(),
     }),
   ),
   clock: ClockState,
