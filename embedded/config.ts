@@ -18,6 +18,16 @@ export const EmbeddedConfigSchema = z
     database_url: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').nullable().default(null),
     /** Where PGlite and the agents keep their files; null keeps everything in memory for this run. */
     data_dir: z.string().min(1).nullable().default(null),
+    /**
+     * When simulated time begins, as an ISO 8601 time with its offset (2026-12-05T17:00-06:00), within a day of
+     * now (so a real Kafka broker's retention keeps what is sent); null: now.
+     */
+    start: z
+      .string()
+      .refine((v) => !Number.isNaN(Date.parse(v)) && /(Z|[+-]\d\d:?\d\d)$/i.test(v), 'must be an ISO 8601 time with its offset, e.g. 2026-12-05T17:00-06:00')
+      .refine((v) => Math.abs(Date.parse(v) - Date.now()) <= 86_400_000, 'must be within a day of now')
+      .nullable()
+      .default(null),
     /** Window grace period, in simulated milliseconds. */
     grace_ms: z.number().int().min(0).max(3_600_000).default(60_000),
     /** Seed of the traffic model: the same seed gives the same traffic. */

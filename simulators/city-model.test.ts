@@ -106,7 +106,7 @@ describe('the traffic model on the Waco network', () => {
     expect(window(model, 'i35-nb-12th', later)).toEqual(window(plain, 'i35-nb-12th', later));
   });
 
-  it('slows traffic in the rain and surges around McLane Stadium on game day', () => {
+  it('slows traffic in the rain, and on game day surges around McLane Stadium and queues at its gates', () => {
     const t = MONDAY + 5 * 24 * HOUR + 12 * HOUR; // a Saturday noon
     const dry = new TrafficModel('wx', { network: net });
     const wet = new TrafficModel('wx', { network: net, weather: [{ start_ms: t - HOUR, duration_ms: 2 * HOUR, speed_factor: 0.85 }] });
@@ -121,6 +121,14 @@ describe('the traffic model on the Waco network', () => {
     expect(ratio(far)).toBeLessThan(1.1);
     const after = kickoff + 3.5 * HOUR + 20 * MIN;
     expect(game.demandPerLane(near, after)).toBeGreaterThan(game.demandPerLane(near, kickoff - 45 * MIN));
+
+    // The stadium gates pass less from 90 minutes before kickoff: a queue stands at the gate and spills back to
+    // Elm Ave, upstream on MLK southbound; before the gates close, and on a day without a game, traffic flows.
+    const speed = (m: TrafficModel, id: string, at: number) => window(m, id, at).speed_kmh!;
+    expect(speed(game, 'mlk-sb-stadium', kickoff - 100 * MIN)).toBeGreaterThan(35);
+    expect(speed(game, 'mlk-sb-stadium', kickoff - 80 * MIN)).toBeLessThan(15);
+    expect(speed(game, 'mlk-sb-elm', kickoff - 30 * MIN)).toBeLessThan(15);
+    expect(speed(dry, 'mlk-sb-elm', kickoff - 30 * MIN)).toBeGreaterThan(35);
   });
 
   it("counts each linked camera approach's vehicles as its road station does, split into movements", () => {

@@ -6,8 +6,9 @@
  * - incidents cut capacity at a station; while more arrives than passes, the queue grows, and it spills back
  *   along the corridor: an upstream station is congested once the queue's tail has reached it;
  * - weather spells slow traffic (free-flow speed and capacity fall together, as the diagram says);
- * - a game at McLane Stadium brings a surge before kickoff and a sharper one after the final whistle, largest
- *   near the stadium;
+ * - a game at McLane Stadium adds its fans' cars before kickoff and, sharper, after the final whistle, most
+ *   near the stadium; from 90 minutes before kickoff its entrance gates pass less (traffic control for the
+ *   lots), so queues form there and spill back like an incident's;
  * - a signalised approach's camera counts per movement add up to the detector station it is linked to.
  *
  * Every value is a pure function of (seed, detector, interval) and the scenario, so a feed returns the same
@@ -29,6 +30,15 @@ const PEAK_SHARE = 0.92;
 /** Queues are integrated in steps of this length. */
 const STEP_MS = 60_000;
 const MINUTE_MS = 60_000;
+/**
+ * Game traffic per lane at the stadium's doorstep at the height of arrivals, veh/h. Our estimate: 45,000 seats
+ * at about 2.5 fans a car is 18,000 cars, about half of them in the last hour, over a dozen approach lanes.
+ */
+const GAME_PEAK_VPHPL = 700;
+/** Game traffic falls off by e for each this many km from the stadium. */
+const GAME_REACH_KM = 1;
+/** Before kickoff the stadium gates pass less for this long. */
+const GATE_CONTROL_MS = 90 * MINUTE_MS;
 /** Share of an approach's vehicles turning left, going through, turning right. */
 const MOVEMENT_SHARES = [0.15, 0.72, 0.13] as const;
 
@@ -173,10 +183,15 @@ export class TrafficModel {
   constructor(seed: string, incidentsOrScenario: Incident[] | Scenario = []) {
     const s: Scenario = Array.isArray(incidentsOrScenario) ? { incidents: incidentsOrScenario } : incidentsOrScenario;
     this.seed = seed;
-    this.incidents = s.incidents ?? [];
     this.weather = s.weather ?? [];
     this.games = s.games ?? [];
     this.network = s.network ?? null;
+    // A game's gate control is a capacity drop at a point, like an incident's, and queues the same way.
+    const stadium = this.network?.stadium;
+    const gates = stadium
+      ? this.games.flatMap((g) => stadium.gates.map((station_id) => ({ station_id, start_ms: g.kickoff_ms - GATE_CONTROL_MS, duration_ms: GATE_CONTROL_MS, capacity_factor: stadium.gate_capacity_factor })))
+      : [];
+    this.incidents = [...(s.incidents ?? []), ...gates];
     for (const st of this.network?.stations ?? []) this.roadStations.set(st.station_id, st);
   }
 
@@ -197,18 +212,18 @@ export class TrafficModel {
     return f;
   }
 
-  /** Demand multiplier from a game at the stadium: arrivals before kickoff, a sharper departure after it ends. */
-  gameFactor(station: Pick<Station, 'lat' | 'lon'>, t_ms: number): number {
-    if (this.games.length === 0 || !this.network) return 1;
+  /** Game traffic per lane, veh/h: arrivals peaking 45 minutes before kickoff, a sharper departure after the game. */
+  gameDemandPerLane(station: Pick<Station, 'lat' | 'lon'>, t_ms: number): number {
+    if (this.games.length === 0 || !this.network) return 0;
     const { lat, lon } = this.network.stadium;
-    const near = 1.2 * Math.exp(-distanceKm([lat, lon], [station.lat, station.lon]) / 2);
+    const near = Math.exp(-distanceKm([lat, lon], [station.lat, station.lon]) / GAME_REACH_KM);
     let surge = 0;
     for (const g of this.games) {
       const arrive = (t_ms - (g.kickoff_ms - 45 * MINUTE_MS)) / (40 * MINUTE_MS);
       const leave = (t_ms - (g.kickoff_ms + g.duration_ms + 20 * MINUTE_MS)) / (25 * MINUTE_MS);
       surge += Math.exp(-(arrive ** 2) / 2) + 1.3 * Math.exp(-(leave ** 2) / 2);
     }
-    return 1 + near * surge;
+    return GAME_PEAK_VPHPL * near * surge;
   }
 
   private stationLevel(station: Station): number {
@@ -218,7 +233,7 @@ export class TrafficModel {
 
   /** Mean demand per lane at a station, veh/h, before any queue (the weather slows traffic, it does not cut demand). */
   demandPerLane(station: Station, t_ms: number): number {
-    return TrafficModel.capacity(station) * demandShare(t_ms) * this.stationLevel(station) * this.gameFactor(station, t_ms);
+    return TrafficModel.capacity(station) * demandShare(t_ms) * this.stationLevel(station) + this.gameDemandPerLane(station, t_ms);
   }
 
   private capacityAt(station: Station, t_ms: number): number {
@@ -342,7 +357,7 @@ export class TrafficModel {
     } else {
       const vf = station.free_flow_kmh * this.weatherFactor(start_ms);
       const capacity = this.capacityAt(station, start_ms);
-      const flow = Math.min(capacity * 0.98, TrafficModel.capacity(station) * demandShare(start_ms) * approach.level * this.gameFactor(station, start_ms)) * station.lanes;
+      const flow = Math.min(capacity * 0.98, TrafficModel.capacity(station) * demandShare(start_ms) * approach.level + this.gameDemandPerLane(station, start_ms)) * station.lanes;
       volume = poisson((flow * duration_ms) / 3_600_000, rand);
       const density = densityAt(flow / station.lanes, vf, false);
       speedSum = volume * (density > 0 ? flow / station.lanes / density : vf);

@@ -20,6 +20,7 @@ const SETTINGS: Setting[] = [
   { key: 'database_url', flag: '--database-url', env: 'WACOFLOW_DATABASE_URL' },
   { key: 'data_dir', flag: '--data-dir', env: 'WACOFLOW_DATA_DIR' },
   { key: 'grace_ms', flag: '--grace-ms' },
+  { key: 'start', flag: '--start' },
   { key: 'seed', flag: '--seed' },
   { key: 'incidents', flag: '--incidents' },
   { key: 'network', flag: '--network' },
@@ -51,6 +52,7 @@ export function simCommand(): Command {
     .option('--kafka-brokers <list>', 'comma-separated host:port list: use Kafka instead of the in-process log')
     .option('--database-url <url>', 'postgres:// URL: use PostgreSQL instead of PGlite')
     .option('--data-dir <dir>', 'keep PGlite and agent state in this directory between runs (default: memory only)')
+    .option('--start <time>', 'when simulated time begins, ISO 8601 with offset, within a day of now (default: now), e.g. 2026-12-05T17:00-06:00')
     .option('--grace-ms <ms>', 'simulated ms after a window ends before it becomes final', '60000')
     .option('--seed <text>', 'traffic model seed: the same seed gives the same traffic', 'waco')
     .addOption(new Option('--incidents <on|off>', 'schedule two incidents (I-35 at Baylor from minute 15, Valley Mills at Waco Dr from minute 30)').choices(['on', 'off']).default('on'))
@@ -80,6 +82,7 @@ export function simCommand(): Command {
           database_url: (o.databaseUrl ?? process.env.WACOFLOW_DATABASE_URL) || null,
           data_dir: (o.dataDir ?? process.env.WACOFLOW_DATA_DIR) || null,
           grace_ms: int(o.graceMs!),
+          start: o.start ?? null,
           seed: o.seed,
           incidents: o.incidents,
           network: o.network,
@@ -91,7 +94,7 @@ export function simCommand(): Command {
         SETTINGS,
       );
       const logger = await createLogger(o.logLevel as LogLevel, (o.logFormat as 'json' | 'pretty' | undefined) ?? (process.stderr.isTTY ? 'pretty' : 'json'));
-      const clock = scaledClock(config.speedup);
+      const clock = scaledClock(config.speedup, config.start === null ? undefined : Date.parse(config.start));
       const { buildEmbedded } = await import('../../embedded/app.ts'); // only this command needs the whole system
       let system: ReturnType<typeof buildEmbedded>;
       try {

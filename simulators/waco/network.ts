@@ -60,7 +60,13 @@ const NetworkFileSchema = z
     inputs: z.array(InputSchema).min(1),
     roads: z.array(RoadSchema).min(1),
     intersections: z.array(IntersectionSchema),
-    places: z.object({ mclane_stadium: z.object({ name: z.string(), at: LatLon, capacity_seats: z.number().int().positive() }).strict() }).strict(),
+    places: z
+      .object({
+        mclane_stadium: z
+          .object({ name: z.string(), at: LatLon, capacity_seats: z.number().int().positive(), gates: z.array(Id).min(1), gate_capacity_factor: z.number().gt(0).max(1) })
+          .strict(),
+      })
+      .strict(),
   })
   .strict();
 
@@ -119,7 +125,8 @@ export interface WacoNetwork {
   intersections: Intersection[];
   /** One station per intersection approach, as the camera reports them. */
   approachStations: Station[];
-  stadium: { name: string; lat: number; lon: number; capacity_seats: number };
+  /** The stadium, and the stations at its entrances whose capacity falls to `gate_capacity_factor` before a game. */
+  stadium: { name: string; lat: number; lon: number; capacity_seats: number; gates: string[]; gate_capacity_factor: number };
 }
 
 /** Camera movements: left, through, right. */
@@ -209,7 +216,9 @@ export function parseNetwork(text: string, file: string): WacoNetwork {
     return { intersection_id: x.intersection_id, name: x.name, lat: x.at[0], lon: x.at[1], cabinet: x.cabinet, approaches };
   });
   const s = data.places.mclane_stadium;
-  return { inputs: data.inputs, stations, corridors, intersections, approachStations, stadium: { name: s.name, lat: s.at[0], lon: s.at[1], capacity_seats: s.capacity_seats } };
+  for (const gate of s.gates) if (!byId.has(gate)) throw new Error(`${file}: places.mclane_stadium.gates names station "${gate}", which no road site generates`);
+  const stadium = { name: s.name, lat: s.at[0], lon: s.at[1], capacity_seats: s.capacity_seats, gates: s.gates, gate_capacity_factor: s.gate_capacity_factor };
+  return { inputs: data.inputs, stations, corridors, intersections, approachStations, stadium };
 }
 
 export const NETWORK_FILE = new URL('./network.yaml', import.meta.url);
