@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { agentCommand } from './commands/agent.ts';
 import { buildAgentCommand } from './commands/build-agent.ts';
 import { configCommand } from './commands/config.ts';
+import { demoCommand } from './commands/demo.ts';
 import { devicesCommand } from './commands/devices.ts';
 import { flashCommand } from './commands/flash.ts';
 import { centralCommand } from './commands/central.ts';
@@ -19,6 +20,7 @@ const program = new Command('wacoflow')
   .showHelpAfterError('(run with --help for the options)')
   .enablePositionalOptions() // `agent --config` and `agent check --config` each own their --config
   .addCommand(simCommand())
+  .addCommand(demoCommand())
   .addCommand(agentCommand())
   .addCommand(gatewayCommand())
   .addCommand(centralCommand())

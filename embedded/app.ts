@@ -84,14 +84,15 @@ export function buildEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps): Embed
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
     registry.removeSingleMetric(`wacoflow_process_${name}`);
   }
-  const start_ms = clock.now();
+  // Scenario minutes (incidents, weather, game, faults) count from the configured start, else from now.
+  const start_ms = config.start === null ? clock.now() : Date.parse(config.start);
   const model = new TrafficModel(config.seed, {
     incidents: config.incidents === 'on' ? defaultIncidents(start_ms) : [],
     weather: config.weather.map((w) => weatherSpell(w, start_ms)),
     games: config.game_kickoff_min === null ? [] : [{ kickoff_ms: start_ms + config.game_kickoff_min * MINUTE_MS, duration_ms: 210 * MINUTE_MS }],
     network: wacoNetwork(),
   });
-  const city = buildCity({ network: config.network, model, clock, logger: logger.child({ component: 'simulator' }), host: '127.0.0.1', feed_port: config.feed_port, faults: config.faults });
+  const city = buildCity({ network: config.network, model, clock, logger: logger.child({ component: 'simulator' }), host: '127.0.0.1', feed_port: config.feed_port, faults: config.faults, start_ms });
   const log: Log =
     config.kafka_brokers.length > 0
       ? new KafkaLog({

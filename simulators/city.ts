@@ -36,6 +36,8 @@ export interface CityOptions {
   feed_port: number;
   /** `TARGET:KIND[@START[+MINUTES]]` (simulators/faults.ts); refused with the choices named when wrong. */
   faults?: string[];
+  /** Simulated time fault minutes count from (default: the clock's time when the city is built). */
+  start_ms?: number;
 }
 
 export interface SimulatedAgent {
@@ -97,7 +99,7 @@ export function buildCity(o: CityOptions): SimulatedCity {
     ...(city ? net.intersections.map((x) => [`camera-${x.intersection_id}`, 'camera'] as const) : []),
     ...roadStations.map((st) => [st.station_id, 'station'] as const),
   ]);
-  const plan = new FaultPlan((o.faults ?? []).map((f) => parseFault(f, targets)), o.clock.now());
+  const plan = new FaultPlan((o.faults ?? []).map((f) => parseFault(f, targets)), o.start_ms ?? o.clock.now());
   const lanes = plan.lanes(o.model);
 
   const feedServer: FeedServer = buildFeedServer({

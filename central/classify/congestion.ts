@@ -9,7 +9,8 @@ export const SPEED_RATIO = { light: 0.8, moderate: 0.67, severe: 0.5 } as const;
 /** Occupancy percent at or above which each level starts. */
 export const OCCUPANCY_PCT = { light: 15, moderate: 25, severe: 35 } as const;
 
-const ORDER: Congestion[] = ['clear', 'light', 'moderate', 'severe'];
+/** Congestion levels from least to most. */
+export const ORDER: Congestion[] = ['clear', 'light', 'moderate', 'severe'];
 
 function bySpeed(speed_kmh: number, free_flow_kmh: number): Congestion {
   const r = speed_kmh / free_flow_kmh;

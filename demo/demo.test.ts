@@ -1,0 +1,54 @@
+/**
+ * `wacoflow demo` as a user runs it: every scenario on a simulated city of its own, each ending in a PASS line
+ * whose evidence was read from the running system; and a scenario whose expectation is broken on purpose
+ * ends in FAIL with the reason, and a non-zero exit.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { socatAvailable } from '../simulators/serial/pty-pair.ts';
+import { runScenario, scenarioNamed, wacoToday } from './runner.ts';
+import { SCENARIOS } from './scenarios.ts';
+
+const BIN = fileURLToPath(new URL('../bin/wacoflow.js', import.meta.url));
+const required = process.env.WACOFLOW_REQUIRE_SERVICES === '1';
+// 30×: serial lines run at their real baud rate, and above about 40× the SS105 line cannot poll its ten
+// sensors within a 20-second interval (docs/simulator.md).
+const SPEEDUP = '30';
+
+describe.skipIf(!socatAvailable() && !required)('wacoflow demo', () => {
+  it('runs every scenario in turn and passes each, with its evidence', () => {
+    const r = spawnSync(process.execPath, [BIN, 'demo', '--speedup', SPEEDUP], { encoding: 'utf8', timeout: 600_000 });
+    const results = r.stdout.split('\n').filter((l) => /^(PASS|FAIL) /.test(l));
+    expect(results.map((l) => l.split(':')[0]), r.stdout + r.stderr).toEqual(SCENARIOS.map((s) => `PASS ${s.name}`));
+    expect(r.stdout).toContain(`${SCENARIOS.length} of ${SCENARIOS.length} scenarios passed`);
+    expect(r.status).toBe(0);
+    // The evidence is what the system reported: every station of the city final, the breaker's transitions.
+    expect(results[0]).toMatch(/168\/168 stations final .* camera-http, ss105-serial, ss125-serial, tmdd-http on 7 agents; [\d,]+ bins stored, 0 invalid; 0 warnings/);
+    expect(results[1]).toMatch(/breaker .*open .*→ closed .*; transitions open [1-9]\d*, half_open [1-9]\d*, closed 1/);
+    expect(results[2]).toMatch(/mlk-sb-stadium congested from 16:30:00, the queue at mlk-sb-elm from \d\d:\d\d:00/);
+  }, 660_000);
+
+  it('fails a scenario whose expectation does not hold, saying why', async () => {
+    const lines: string[] = [];
+    // Normal operation with a feed that never answers: the warnings and the failed input are the reasons.
+    const outcome = await runScenario(scenarioNamed('normal'), { speedup: Number(SPEEDUP), out: (l) => lines.push(l), extra: { faults: ['waco-signals:outage@0'] } });
+    expect(outcome.pass).toBe(false);
+    expect(outcome.evidence).toMatch(/inputs not ok: waco-signals (degraded|failed)/);
+    expect(outcome.evidence).toMatch(/\d+ warnings logged, first: /);
+  }, 180_000);
+
+  it('names the choices for an unknown scenario, before starting anything', () => {
+    const r = spawnSync(process.execPath, [BIN, 'demo', 'rush-hour'], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe('wacoflow: configuration error: unknown scenario "rush-hour"; choose one of: normal, feed-failure, game-day, topology, metrics');
+  });
+
+  it('starts scenarios at a local time of day in Waco', () => {
+    // 2026-07-01 is in daylight time (UTC−5), 2026-12-01 in standard time (UTC−6).
+    expect(new Date(wacoToday('07:30', Date.parse('2026-07-01T15:00:00Z'))).toISOString()).toBe('2026-07-01T12:30:00.000Z');
+    expect(new Date(wacoToday('16:20', Date.parse('2026-12-01T15:00:00Z'))).toISOString()).toBe('2026-12-01T22:20:00.000Z');
+    // Late in the evening in Waco it is already tomorrow in UTC: still Waco's today.
+    expect(new Date(wacoToday('07:30', Date.parse('2026-12-02T04:00:00Z'))).toISOString()).toBe('2026-12-01T13:30:00.000Z');
+  });
+});
