@@ -8,6 +8,7 @@ import { devicesCommand } from './commands/devices.ts';
 import { flashCommand } from './commands/flash.ts';
 import { centralCommand } from './commands/central.ts';
 import { gatewayCommand } from './commands/gateway.ts';
+import { loadtestCommand } from './commands/loadtest.ts';
 import { releaseCommand } from './commands/release.ts';
 import { replayCommand } from './commands/replay.ts';
 import { simCommand } from './commands/sim.ts';
@@ -21,6 +22,7 @@ const program = new Command('wacoflow')
   .enablePositionalOptions() // `agent --config` and `agent check --config` each own their --config
   .addCommand(simCommand())
   .addCommand(demoCommand())
+  .addCommand(loadtestCommand())
   .addCommand(agentCommand())
   .addCommand(gatewayCommand())
   .addCommand(centralCommand())
