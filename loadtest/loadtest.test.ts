@@ -30,8 +30,10 @@ describe('wacoflow loadtest', () => {
     expect(result.latency_ms!.measured).toBe(720);
     expect(result.latency_ms!.p50).toBeLessThanOrEqual(result.latency_ms!.p95);
     expect(result.latency_ms!.p95).toBeLessThanOrEqual(result.latency_ms!.max);
-    expect(result.cpu.us_per_bin).toBeGreaterThan(0);
-    expect(result.rss_bytes_max).toBeGreaterThan(0);
+    expect(result.cpu.wacoflow_us_per_bin).toBeGreaterThan(0);
+    expect(result.cpu.agents_s).toBeGreaterThan(0);
+    expect(result.rss_bytes_max.wacoflow).toBeGreaterThan(0);
+    expect(result.rss_bytes_max.agents).toBeGreaterThan(0);
     // The table says the same.
     expect(r.stdout).toMatch(/acknowledged\s+720 bins/);
     expect(r.stdout).toMatch(/lost\s+0\n/);
