@@ -114,10 +114,10 @@ function renderMap() {
 
 // ---- Station page: the last day of speed, volume and occupancy, the forecast ahead, its alerts ---------------
 
-function chart(title, points, forecast, unit) {
+function chart(title, points, forecast, unit, empty = 'No data in the last day.') {
   const [W, H, L, B] = [520, 180, 42, 22];
   const all = [...points, ...forecast].filter((p) => p.v !== null);
-  if (all.length === 0) return `<div class="panel"><h2>${esc(title)}</h2><p class="muted">No data in the last day.</p></div>`;
+  if (all.length === 0) return `<div class="panel"><h2>${esc(title)}</h2><p class="muted">${esc(empty)}</p></div>`;
   const t0 = Math.min(...all.map((p) => p.t)), t1 = Math.max(...all.map((p) => p.t), t0 + 1);
   const vmax = Math.max(...all.map((p) => p.v), 1);
   const x = (t) => L + ((t - t0) / (t1 - t0)) * (W - L - 8), y = (v) => H - B - (v / vmax) * (H - B - 10);
@@ -230,7 +230,7 @@ function renderFleet() {
   page.querySelector('#fleet-status').addEventListener('change', (e) => { state.fleetStatus = e.target.value; renderFleet(); });
 }
 
-// ---- Processing: lag, rates, latency ---------------------------------------------------------------------------
+// ---- Processing: lag, rates, batch time; now and over the last hour -------------------------------------------
 
 let lastProcessing = null;
 async function renderProcessing() {
@@ -242,6 +242,10 @@ async function renderProcessing() {
     <div class="panel kpi"><div class="muted">bins stored per second</div><div class="value" id="kpi-rate">${rate === null ? '…' : fmt(rate, 1)}</div></div>
     <div class="panel kpi"><div class="muted">mean batch time (window update)</div><div class="value">${fmt(p.batch_mean_ms, 1)} ms</div></div>
     <div class="panel kpi"><div class="muted">bins stored / late / duplicate / invalid</div><div class="value" style="font-size:1.1rem">${fmt(p.bins.stored)} / ${fmt(p.bins.late)} / ${fmt(p.bins.duplicate)} / ${fmt(p.bins.invalid)}</div></div>
+  </div><div class="charts">
+    ${chart('bins consumed per second, last hour', p.history.map((h) => ({ t: h.t_ms, v: h.bins_per_s })), [], 'bins/s', 'No points yet: one is taken every 10 s.')}
+    ${chart('consumer lag, last hour', p.history.map((h) => ({ t: h.t_ms, v: h.lag_records })), [], 'bins', 'No points yet: one is taken every 10 s.')}
+    ${chart('mean batch time, last hour', p.history.map((h) => ({ t: h.t_ms, v: h.batch_ms })), [], 'ms', 'No points yet: one is taken every 10 s.')}
   </div><div class="panel"><h2>Partitions</h2><table><thead><tr><th>topic</th><th>partition</th><th>lag</th></tr></thead><tbody>
     ${p.partitions.map((x) => `<tr><td>${esc(x.topic)}</td><td class="num">${x.partition}</td><td class="num">${fmt(x.lag)}</td></tr>`).join('')}</tbody></table></div>`;
 }

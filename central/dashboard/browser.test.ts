@@ -160,6 +160,9 @@ describe.skipIf(!CHROMIUM && !required)('dashboard in Chromium', () => {
       // Alerts and processing pages render from the same API.
       await page.goto(`${system.httpUrl()}/dashboard/#/processing`);
       await page.waitForSelector('#kpi-lag');
+      // The last hour as charts: consume rate, lag and batch time, each drawn from the API's history.
+      const pipelineCharts = await page.$$eval('svg.chart', (svgs) => svgs.map((s) => ({ name: s.getAttribute('data-chart'), points: Number(s.getAttribute('data-points')) })));
+      expect(pipelineCharts.find((c) => c.name === 'consumer lag, last hour')?.points).toBeGreaterThan(0);
       await shot(page, 'processing');
     } finally {
       agent.kill('SIGKILL');

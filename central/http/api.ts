@@ -165,7 +165,16 @@ const ROUTES: RouteDoc[] = [
   { method: 'post', operator: true, path: '/api/devices/{id}/enable', summary: 'Let a disabled device log in again (operator token required)', params: IdParams, body: AckBody, response: z.object({ device_id: z.string(), action: z.literal('enable') }) },
   { path: '/api/fleet', summary: 'Every device: status, heartbeat age, version, outbox, temperature, clock sync, inputs, applied configuration and any refusal, update state', response: z.object({ generated_ms: EpochMs, count: z.number().int(), devices: z.array(FleetDevice) }) },
   { path: '/api/events', summary: "Server-sent events: 'window', 'rolling', 'alert', 'forecast' and 'fleet' changes, each as JSON", response: 'text/event-stream' },
-  { path: '/api/processing', summary: 'Pipeline figures: bins by result, consumer lag per partition, mean batch time', response: z.object({ generated_ms: EpochMs, bins: z.record(z.string(), z.number()), lag_records: z.number(), partitions: z.array(z.object({ topic: z.string(), partition: z.number().int(), lag: z.number() })), batch_mean_ms: z.number().nullable() }) },
+  { path: '/api/processing', summary: 'Pipeline figures: bins by result, consumer lag per partition, mean batch time, and the last hour of consume rate, lag and batch time', response: z.object({
+      generated_ms: EpochMs,
+      bins: z.record(z.string(), z.number()),
+      lag_records: z.number(),
+      partitions: z.array(z.object({ topic: z.string(), partition: z.number().int(), lag: z.number() })),
+      batch_mean_ms: z.number().nullable(),
+      history: z
+        .array(z.object({ t_ms: EpochMs, bins_per_s: z.number().nullable(), lag_records: z.number(), batch_ms: z.number().nullable() }))
+        .describe('the last hour, a point every 10 s of wall-clock time, oldest first: bins consumed per second, consumer lag, mean batch time'),
+    }) },
   { path: '/metrics', summary: 'Prometheus metrics (text exposition format)', response: 'text/plain' },
 ];
 

@@ -12,6 +12,7 @@ import type { Registry } from 'prom-client';
 import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { Alert, WindowLevel } from '../../protocol/index.ts';
+import { ProcessingHistory } from './processing.ts';
 import {
   AckBody, AlertsQuery, HistoryQuery, IdParams, NoQuery, openApiDocument, StationHistoryQuery,
   type DetectorView, type FleetDevice, type StationView, type WindowPage,
@@ -45,6 +46,8 @@ export interface HttpOptions {
   operator_token: string | null;
   registry: Registry;
   source: ApiSource;
+  /** How often the processing page's history takes a point, wall-clock ms (default 10 s; an hour is kept). */
+  processing_sample_ms?: number;
 }
 
 /** The kinds of change /api/events streams. */
@@ -76,6 +79,9 @@ export function buildHttp(options: HttpOptions): FastifyInstance {
   const { source } = options;
   const app = Fastify({ logger: false });
   const started = Date.now();
+  const history = new ProcessingHistory(options.registry, options.processing_sample_ms);
+  app.addHook('onReady', async () => history.start());
+  app.addHook('onClose', async () => history.stop());
 
   app.setErrorHandler((err, _req, reply) => {
     if (err instanceof BadRequest) {
@@ -181,7 +187,7 @@ export function buildHttp(options: HttpOptions): FastifyInstance {
 
   app.get('/api/processing', async (req) => {
     parse(NoQuery, req.query);
-    return processing(options.registry, source.now());
+    return history.view(source.now());
   });
 
   // The dashboard: static files, nothing fetched from elsewhere.
@@ -194,24 +200,6 @@ export function buildHttp(options: HttpOptions): FastifyInstance {
   });
 
   return app;
-}
-
-/** Pipeline figures for the processing page, from central's own metrics. */
-async function processing(registry: Registry, now_ms: number) {
-  const metrics = await registry.getMetricsAsJSON();
-  const values = (name: string) => (metrics.find((m) => m.name === name)?.values ?? []) as { labels: Record<string, string | number>; value: number; metricName?: string }[];
-  const bins = Object.fromEntries(['stored', 'late', 'duplicate', 'invalid'].map((r) => [r, values('wacoflow_central_bins_total').find((v) => v.labels.result === r)?.value ?? 0]));
-  const partitions = values('wacoflow_central_consumer_lag_records').map((v) => ({ topic: String(v.labels.topic), partition: Number(v.labels.partition), lag: v.value }));
-  const batch = values('wacoflow_central_batch_duration_seconds');
-  const sum = batch.filter((v) => v.metricName?.endsWith('_sum')).reduce((a, v) => a + v.value, 0);
-  const count = batch.filter((v) => v.metricName?.endsWith('_count')).reduce((a, v) => a + v.value, 0);
-  return {
-    generated_ms: now_ms,
-    bins,
-    lag_records: partitions.filter((p) => p.topic.includes('bins')).reduce((a, p) => a + p.lag, 0),
-    partitions: partitions.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition),
-    batch_mean_ms: count > 0 ? (sum / count) * 1000 : null,
-  };
 }
 
 /** Server-sent events until the client goes: one `event:` per change, a comment every 15 s to keep proxies open. */
