@@ -23,6 +23,8 @@ export interface Progress {
   elapsed_s: number;
   duration_s: number;
   acknowledged: number;
+  /** Bins central's windows count so far. */
+  counted: number;
   rate: number;
   p95_ms: number | null;
 }
@@ -112,6 +114,8 @@ export async function driveAgents(o: DriveOptions, progress: (p: Progress) => vo
     }
 
     const cpu0 = process.cpuUsage();
+    const countedTotal = () => [...counted.values()].reduce((n, v) => n + v, 0);
+    let send_s: number | null = null;
     let published = 0;
     let acknowledged = 0;
     let rssMax = process.memoryUsage().rss;
@@ -120,7 +124,8 @@ export async function driveAgents(o: DriveOptions, progress: (p: Progress) => vo
       rssMax = Math.max(rssMax, process.memoryUsage().rss);
       const elapsed = (Date.now() - started) / 1000;
       const recent = latencies.slice(-5_000).sort((a, b) => a - b);
-      progress({ elapsed_s: elapsed, duration_s: o.duration_s, acknowledged, rate: acknowledged / Math.max(elapsed, 0.001), p95_ms: recent.length > 0 ? percentile(recent, 0.95) : null });
+      const sending = Math.min(elapsed, send_s ?? elapsed);
+      progress({ elapsed_s: elapsed, duration_s: o.duration_s, acknowledged, counted: countedTotal(), rate: acknowledged / Math.max(sending, 0.001), p95_ms: recent.length > 0 ? percentile(recent, 0.95) : null });
     }, 1_000);
     // Each agent sends one message per tick, the agents spread over the tick so the rate is even.
     await Promise.all(
@@ -148,11 +153,10 @@ export async function driveAgents(o: DriveOptions, progress: (p: Progress) => vo
         }
       }),
     );
-    const send_s = (Date.now() - started) / 1000;
+    send_s = (Date.now() - started) / 1000;
     const cpu = process.cpuUsage(cpu0);
     // Every acknowledged bin must show up in a committed window: wait while central is still catching up,
     // giving up once the count has not moved for STALL_MS.
-    const countedTotal = () => [...counted.values()].reduce((n, v) => n + v, 0);
     let last = countedTotal();
     let moved = Date.now();
     while (last < acknowledged && Date.now() - moved < STALL_MS) {

@@ -67,7 +67,11 @@ export function loadtestCommand(): Command {
           out: (line) => process.stdout.write(`${line}\n`),
           progress: (p) => {
             const share = Math.min(1, p.elapsed_s / p.duration_s);
-            const text = `${Math.round(p.elapsed_s)}/${p.duration_s} s, ${Math.round(p.acknowledged).toLocaleString('en-US')} bins acknowledged, ${Math.round(p.rate).toLocaleString('en-US')} bins/s, p95 ${p.p95_ms ?? '–'} ms`;
+            const n = (x: number) => Math.round(x).toLocaleString('en-US');
+            const text =
+              p.elapsed_s <= p.duration_s
+                ? `${n(p.elapsed_s)}/${p.duration_s} s, ${n(p.acknowledged)} bins acknowledged, ${n(p.rate)} bins/s, p95 ${p.p95_ms ?? '–'} ms`
+                : `sent; waiting for central: ${n(p.counted)} of ${n(p.acknowledged)} bins in windows, p95 ${p.p95_ms ?? '–'} ms`;
             if (tty) process.stdout.write(`\r[${'#'.repeat(Math.round(share * 30)).padEnd(30)}] ${text}  `);
             else if (p.elapsed_s - lastLine >= 10) {
               lastLine = p.elapsed_s;

@@ -10,6 +10,9 @@ import { int, list, num, validate, type Setting } from '../options.ts';
 import { fail, VERSION } from '../run.ts';
 import { FAULTS } from '../../simulators/faults.ts';
 
+/** Above this the simulated SS105 multidrop line (ten sensors at 9,600 baud) cannot be polled each interval. */
+const SERIAL_MAX_SPEEDUP = 40;
+
 const SETTINGS: Setting[] = [
   { key: 'speedup', flag: '--speedup', env: 'WACOFLOW_SPEEDUP' },
   { key: 'http_host', flag: '--http-host', env: 'WACOFLOW_HTTP_HOST' },
@@ -93,6 +96,12 @@ export function simCommand(): Command {
         },
         SETTINGS,
       );
+      if (config.network === 'city' && config.speedup > SERIAL_MAX_SPEEDUP) {
+        process.stderr.write(
+          `wacoflow: --speedup ${config.speedup}: serial lines keep their real baud rate, and above ${SERIAL_MAX_SPEEDUP}× the SS105 line cannot poll ` +
+            `its ten sensors within an interval: expect 'no sensor answered' from hwy6-radar (use --network core, or a lower speed-up)\n`,
+        );
+      }
       const logger = await createLogger(o.logLevel as LogLevel, (o.logFormat as 'json' | 'pretty' | undefined) ?? (process.stderr.isTTY ? 'pretty' : 'json'));
       const clock = scaledClock(config.speedup, config.start === null ? undefined : Date.parse(config.start));
       const { buildEmbedded } = await import('../../embedded/app.ts'); // only this command needs the whole system
