@@ -21,7 +21,7 @@ import type { CentralConfig } from './config.ts';
 import { ingestBins } from './consume/bin-ingest.ts';
 import { ingestHealth } from './consume/health-ingest.ts';
 import { PartitionPositions } from './consume/partition-positions.ts';
-import type { AlertsQuery } from './http/api.ts';
+import type { AlertsQuery, NetworkView } from './http/api.ts';
 import { buildHttp, type StationView } from './http/server.ts';
 import { toFleetDevices } from './fleet.ts';
 import { centralMetrics, viewMetrics } from './metrics.ts';
@@ -43,6 +43,8 @@ export interface CentralDeps {
   stations: Station[];
   /** The detector inventory; detectors not listed are learned from their first bin. */
   detectors?: DetectorRef[];
+  /** The road network's geometry for maps (optional: without it a map joins a corridor's stations). */
+  network?: NetworkView;
   version: string;
 }
 
@@ -180,6 +182,7 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
 
   const source = {
     now: () => clock.now(),
+    network: () => deps.network ?? { corridors: [], intersections: [] },
     async health() {
       const checks: Record<string, string> = { log: log.kind, store: store.db.kind, consumer: consumer ? 'running' : 'stopped' };
       try {

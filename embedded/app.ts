@@ -136,7 +136,7 @@ export function buildEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps): Embed
           topic_prefix: config.topic_prefix,
         }),
         { log, store, clock, logger: logger.child({ component: 'central' }), registry, stations: city.stations,
-          detectors: city.detectors, version: deps.version },
+          detectors: city.detectors, network: city.network, version: deps.version },
       );
       await central.start();
 

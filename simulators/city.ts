@@ -50,6 +50,11 @@ export interface SimulatedCity {
   /** Central's inventory: the stations and the detector ids the drivers report for them. */
   stations: Station[];
   detectors: { detector_id: string; station_id: string }[];
+  /** The network's geometry for maps (the whole city only: the core has none). */
+  network: {
+    corridors: { corridor_id: string; name: string; path: [number, number][] }[];
+    intersections: { intersection_id: string; name: string; lat: number; lon: number; station_ids: string[] }[];
+  };
   /** Agent device ids, known before start. */
   agentIds: string[];
   start(): Promise<void>;
@@ -118,6 +123,10 @@ export function buildCity(o: CityOptions): SimulatedCity {
   return {
     stations,
     detectors,
+    network: {
+      corridors: city ? net.corridors.map(({ corridor_id, name, path }) => ({ corridor_id, name, path })) : [],
+      intersections: city ? net.intersections.map((x) => ({ intersection_id: x.intersection_id, name: x.name, lat: x.lat, lon: x.lon, station_ids: x.approaches.map((a) => a.station_id) })) : [],
+    },
     agentIds,
     feedUrl: (feed_id) => `${feedServer.feedUrl(feed_id)}/detectorDataMsg`,
     agents: () => agents,

@@ -5,7 +5,7 @@
 const LEVELS = ['clear', 'light', 'moderate', 'severe', 'unknown'];
 const COLOURS = { clear: '#009e73', light: '#f0e442', moderate: '#e69f00', severe: '#d55e00', unknown: '#999999' };
 const page = document.getElementById('page');
-const state = { stations: new Map(), alerts: [], fleet: [], fleetSort: { key: 'device_id', dir: 1 }, fleetFilter: '', fleetStatus: 'all' };
+const state = { stations: new Map(), corridors: new Map(), intersectionOf: new Map(), alerts: [], fleet: [], fleetSort: { key: 'device_id', dir: 1 }, fleetFilter: '', fleetStatus: 'all', mapView: null };
 
 const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const fmt = (n, digits = 0) => (n === null || n === undefined ? '—' : Number(n).toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
@@ -23,7 +23,7 @@ function shown(s) {
   return s.current && s.current.status === 'ok' ? s.current : s.last_final ?? s.current;
 }
 
-// ---- Map: stations placed by their coordinates, corridors drawn through their stations ------------------------
+// ---- Map: stations placed by their coordinates, corridors drawn along their roads -----------------------------
 
 function project(stations, width, height, pad) {
   const lats = stations.map((s) => s.lat), lons = stations.map((s) => s.lon);
@@ -72,44 +72,137 @@ function placeLabels(items, W, H) {
   });
 }
 
+/** Above this many marks the map hides labels until a mark is hovered or the map is zoomed in. */
+const CROWDED = 40;
+
+/**
+ * A signalised intersection's approach stations (as /api/network lists them) share its position: on a city map
+ * they are one mark, coloured by its worst approach and labelled with the vehicles each approach counted.
+ */
+function groupIntersections(stations) {
+  const groups = new Map();
+  for (const s of stations) {
+    const key = state.intersectionOf.get(s.station_id)?.intersection_id ?? `station ${s.station_id}`;
+    groups.set(key, [...(groups.get(key) ?? []), s]);
+  }
+  return [...groups.values()];
+}
+
+let mapDraws = 0;
 function renderMap() {
   const stations = [...state.stations.values()];
   if (stations.length === 0) return void (page.innerHTML = '<p class="muted">No stations yet.</p>');
   const [W, H] = [900, 640];
   const xy = project(stations, W, H, 60);
-  const corridors = new Map();
-  for (const s of stations) if (s.corridor_id) corridors.set(s.corridor_id, [...(corridors.get(s.corridor_id) ?? []), s]);
-  const roads = [...corridors.values()].map((members) => {
-    const pts = members.sort((a, b) => a.lat - b.lat || a.lon - b.lon).map((s) => xy(s).join(',')).join(' ');
-    return `<polyline class="road" points="${pts}"/>`;
+  const members = new Map();
+  for (const s of stations) if (s.corridor_id) members.set(s.corridor_id, [...(members.get(s.corridor_id) ?? []), s]);
+  // Along the road where the inventory gives its geometry, else straight between the corridor's stations.
+  const roads = [...members].map(([id, list]) => {
+    const path = state.corridors.get(id)?.path;
+    const pts = path ? path.map(([lat, lon]) => xy({ lat, lon })) : list.sort((a, b) => a.lat - b.lat || a.lon - b.lon).map(xy);
+    return `<polyline class="road" data-corridor="${esc(id)}" points="${pts.map((p) => p.map((v) => v.toFixed(1)).join(',')).join(' ')}"/>`;
   });
-  const items = stations.map((s) => {
+  const crowded = stations.length > CROWDED;
+  const items = (crowded ? groupIntersections(stations) : stations.map((s) => [s])).map((group) => {
+    const known = group.map((s) => shown(s)?.congestion ?? 'unknown').filter((l) => l !== 'unknown');
+    const worst = known.length === 0 ? 'unknown' : known.reduce((a, b) => (LEVELS.indexOf(b) > LEVELS.indexOf(a) ? b : a));
+    const [x, y] = xy(group[0]);
+    if (group.length > 1) {
+      const name = state.intersectionOf.get(group[0].station_id).name;
+      const counts = group.map((s) => `${s.station_id.split('-').pop()} ${fmt(shown(s)?.volume)}`);
+      return { s: group[0], group, level: worst, x, y, r: 9, name, detail: `${worst} · ${counts.join(' ')} veh` };
+    }
+    const s = group[0];
     const w = shown(s);
-    const level = w?.congestion ?? 'unknown';
-    const [x, y] = xy(s);
     // The level is the worse of what speed and occupancy say, so both are shown: "severe · 82 km/h" alone
     // reads as a contradiction when a queue over the detector drove it.
     const measured = [w?.speed_kmh != null ? `${fmt(w.speed_kmh)} km/h` : null, w?.occupancy_pct != null ? `${fmt(w.occupancy_pct)} % occ.` : null].filter(Boolean);
-    return { s, level, x, y, r: s.kind === 'intersection' ? 9 : 11, name: s.name, detail: [level, ...measured].join(' · ') };
+    return { s, group, level: worst, x, y, r: s.kind === 'intersection' ? 9 : 11, name: s.name, detail: [worst, ...measured].join(' · ') };
   });
   const spots = placeLabels(items, W, H);
-  const marks = items.map(({ s, level, x, y, r, name, detail }, i) => {
+  const marks = items.map(({ s, group, level, x, y, r, name, detail }, i) => {
     const { anchor, x: tx, y: ty } = spots[i];
-    return `<g class="station" data-station="${esc(s.station_id)}" data-level="${esc(level)}" tabindex="0" role="link" aria-label="${esc(name)}: ${esc(level)}">
-      <circle cx="${x}" cy="${y}" r="${r}" fill="${COLOURS[level]}"/>
-      <text x="${tx}" y="${ty}" text-anchor="${anchor}">${esc(name)}</text>
-      <text class="level" x="${tx}" y="${ty + 13}" text-anchor="${anchor}">${esc(detail)}</text>
+    const intersection = group.length > 1 ? ` data-intersection="${esc(name)}" data-approaches="${group.length}"` : '';
+    // Drawn around its own origin, so zooming can keep a mark and its label the same size on screen.
+    return `<g class="station" data-station="${esc(s.station_id)}" data-level="${esc(level)}"${intersection} data-x="${x}" data-y="${y}" transform="translate(${x},${y})" tabindex="0" role="link" aria-label="${esc(name)}: ${esc(detail)}">
+      <title>${esc(name)}: ${esc(detail)}</title>
+      <circle cx="0" cy="0" r="${r}" fill="${COLOURS[level]}"${group.length > 1 ? ' class="intersection"' : ''}/>
+      <text x="${tx - x}" y="${ty - y}" text-anchor="${anchor}">${esc(name)}</text>
+      <text class="level" x="${tx - x}" y="${ty - y + 13}" text-anchor="${anchor}">${esc(detail)}</text>
     </g>`;
   });
   const counts = LEVELS.map((l) => [l, stations.filter((s) => (shown(s)?.congestion ?? 'unknown') === l).length]);
-  page.innerHTML = `<div class="map-layout">
-    <div class="panel"><h2>Waco: ${stations.length} stations</h2>
-      <svg class="map" viewBox="0 0 ${W} ${H}" role="img" aria-label="Map of Waco stations by congestion">${roads.join('')}${marks.join('')}</svg>
-      <div class="legend">${counts.map(([l, n]) => `${chip(l)} ${n}`).join(' ')}</div></div>
-    <div class="panel"><h2>Stations</h2><table><thead><tr><th>station</th><th>level</th><th>km/h</th><th>occ. %</th><th>LOS</th></tr></thead><tbody>
-      ${stations.map((s) => { const w = shown(s); return `<tr data-row="${esc(s.station_id)}"><td><a href="#/station/${encodeURIComponent(s.station_id)}">${esc(s.name)}</a></td><td>${chip(w?.congestion ?? 'unknown')}</td><td class="num">${fmt(w?.speed_kmh)}</td><td class="num">${fmt(w?.occupancy_pct)}</td><td>${esc(w?.los ?? '—')}</td></tr>`; }).join('')}
-    </tbody></table></div></div>`;
-  for (const g of page.querySelectorAll('g.station')) g.addEventListener('click', () => (location.hash = `#/station/${encodeURIComponent(g.dataset.station)}`));
+  const intersections = items.filter((it) => it.group.length > 1).length;
+  const parts = {
+    title: `Waco: ${stations.length} stations${intersections ? ` (${intersections} intersections drawn as one mark each)` : ''}`,
+    svg: roads.join('') + marks.join(''),
+    legend: counts.map(([l, n]) => `${chip(l)} ${n}`).join(' '),
+    rows: stations.map((s) => { const w = shown(s); return `<tr data-row="${esc(s.station_id)}"><td><a href="#/station/${encodeURIComponent(s.station_id)}">${esc(s.name)}</a></td><td>${chip(w?.congestion ?? 'unknown')}</td><td class="num">${fmt(w?.speed_kmh)}</td><td class="num">${fmt(w?.occupancy_pct)}</td><td>${esc(w?.los ?? '—')}</td></tr>`; }).join(''),
+  };
+  // Live updates redraw what is inside the map, not the page around it: the tools, the zoom and a hovered
+  // mark's neighbours stay put.
+  let svg = page.querySelector('svg.map');
+  if (!svg) {
+    page.innerHTML = `<div class="map-layout">
+      <div class="panel"><h2 id="map-title"></h2>
+        <div class="map-tools"><button type="button" data-zoom="in" aria-label="zoom in">+</button><button type="button" data-zoom="out" aria-label="zoom out">−</button><button type="button" data-zoom="reset">reset</button>
+          <span class="muted">${crowded ? 'scroll or + to zoom, drag to pan; labels show on hover and when zoomed in' : 'scroll or + to zoom, drag to pan'}</span></div>
+        <svg class="map${crowded ? ' crowded' : ''}" viewBox="0 0 ${W} ${H}" role="img" aria-label="Map of Waco stations by congestion"></svg>
+        <div class="legend"></div></div>
+      <div class="panel"><h2>Stations</h2><table><thead><tr><th>station</th><th>level</th><th>km/h</th><th>occ. %</th><th>LOS</th></tr></thead><tbody></tbody></table></div></div>`;
+    svg = page.querySelector('svg.map');
+    zoomable(svg, W, H);
+  }
+  page.querySelector('#map-title').textContent = parts.title;
+  svg.innerHTML = parts.svg;
+  svg.dataset.drawn = String(++mapDraws);
+  page.querySelector('.legend').innerHTML = parts.legend;
+  page.querySelector('tbody').innerHTML = parts.rows;
+  for (const g of svg.querySelectorAll('g.station')) g.addEventListener('click', () => (location.hash = `#/station/${encodeURIComponent(g.dataset.station)}`));
+  svg.dispatchEvent(new Event('redrawn'));
+}
+
+/** A crowded map shows every label once zoomed in this far (the view this many times narrower). */
+const ZOOMED = 2.5;
+
+/**
+ * Zoom (wheel, buttons) and pan (drag) by the SVG's viewBox, kept across the re-renders live updates cause.
+ * Marks and labels keep their size on screen; the map spreads out under them.
+ */
+function zoomable(svg, W, H) {
+  const view = state.mapView ?? { x: 0, y: 0, w: W, h: H };
+  const apply = () => {
+    state.mapView = view;
+    svg.setAttribute('viewBox', `${view.x} ${view.y} ${view.w} ${view.h}`);
+    svg.classList.toggle('zoomed', view.w < W / ZOOMED);
+    const k = view.w / W;
+    for (const g of svg.querySelectorAll('g.station')) g.setAttribute('transform', `translate(${g.dataset.x},${g.dataset.y}) scale(${k})`);
+  };
+  svg.addEventListener('redrawn', apply);
+  const zoom = (factor, cx = view.x + view.w / 2, cy = view.y + view.h / 2) => {
+    const w = Math.min(W, Math.max(W / 12, view.w * factor));
+    const k = w / view.w;
+    Object.assign(view, { x: cx - (cx - view.x) * k, y: cy - (cy - view.y) * k, w, h: view.h * k });
+    apply();
+  };
+  const toMap = (e) => {
+    const r = svg.getBoundingClientRect();
+    return [view.x + ((e.clientX - r.left) / r.width) * view.w, view.y + ((e.clientY - r.top) / r.height) * view.h];
+  };
+  svg.addEventListener('wheel', (e) => { e.preventDefault(); zoom(e.deltaY > 0 ? 1.25 : 0.8, ...toMap(e)); }, { passive: false });
+  let drag = null;
+  svg.addEventListener('pointerdown', (e) => { if (!e.target.closest('g.station')) drag = { x: e.clientX, y: e.clientY, view: { ...view } }; });
+  svg.addEventListener('pointermove', (e) => {
+    if (!drag) return;
+    const r = svg.getBoundingClientRect();
+    Object.assign(view, { x: drag.view.x - ((e.clientX - drag.x) / r.width) * view.w, y: drag.view.y - ((e.clientY - drag.y) / r.height) * view.h });
+    apply();
+  });
+  for (const end of ['pointerup', 'pointerleave']) svg.addEventListener(end, () => (drag = null));
+  for (const b of page.querySelectorAll('[data-zoom]')) {
+    b.addEventListener('click', () => (b.dataset.zoom === 'reset' ? (Object.assign(view, { x: 0, y: 0, w: W, h: H }), apply()) : zoom(b.dataset.zoom === 'in' ? 0.6 : 1 / 0.6)));
+  }
+  apply();
 }
 
 // ---- Station page: the last day of speed, volume and occupancy, the forecast ahead, its alerts ---------------
@@ -275,7 +368,9 @@ function changed(pages) {
 }
 
 async function load() {
-  const [stations, alerts, fleet] = await Promise.all([api('/api/stations'), api('/api/alerts?limit=500'), api('/api/fleet')]);
+  const [stations, alerts, fleet, network] = await Promise.all([api('/api/stations'), api('/api/alerts?limit=500'), api('/api/fleet'), api('/api/network')]);
+  state.corridors = new Map(network.corridors.map((c) => [c.corridor_id, c]));
+  state.intersectionOf = new Map(network.intersections.flatMap((x) => x.station_ids.map((id) => [id, x])));
   state.stations = new Map(stations.stations.map((s) => [s.station_id, s]));
   state.alerts = alerts.alerts;
   state.fleet = fleet.devices;

@@ -64,6 +64,28 @@ export const StationView = StationSchema.extend({
 });
 export type StationView = z.infer<typeof StationView>;
 
+export const CorridorView = z.object({
+  corridor_id: Id,
+  name: z.string(),
+  path: z.array(z.tuple([z.number().min(-90).max(90), z.number().min(-180).max(180)])).min(2).describe('the road in travel order, [lat, lon]'),
+});
+export type CorridorView = z.infer<typeof CorridorView>;
+
+export const IntersectionView = z.object({
+  intersection_id: Id,
+  name: z.string(),
+  lat: z.number().min(-90).max(90),
+  lon: z.number().min(-180).max(180),
+  station_ids: z.array(Id).min(1).describe('one station per approach'),
+});
+export type IntersectionView = z.infer<typeof IntersectionView>;
+
+/** The road network as a map draws it; both lists are empty when the inventory gives no geometry. */
+export interface NetworkView {
+  corridors: CorridorView[];
+  intersections: IntersectionView[];
+}
+
 export const WindowPage = z.object({
   level: WindowLevel,
   key: Id,
@@ -155,6 +177,7 @@ interface RouteDoc {
 
 const ROUTES: RouteDoc[] = [
   { path: '/api/health', summary: 'Liveness: 200 when the store answers and the consumer runs, 503 otherwise', response: z.object({ status: z.enum(['ok', 'degraded']), version: z.string(), uptime_s: z.number(), now_ms: EpochMs, checks: z.record(z.string(), z.string()) }) },
+  { path: '/api/network', summary: 'The road network for maps: corridors along their roads, intersections with their approach stations (empty when the inventory gives none)', response: z.object({ corridors: z.array(CorridorView), intersections: z.array(IntersectionView) }) },
   { path: '/api/stations', summary: 'Every station with its current, last final and rolling window, congestion, level of service and forecast', response: z.object({ generated_ms: EpochMs, count: z.number().int(), stations: z.array(StationView) }) },
   { path: '/api/stations/{id}/windows', summary: "A station's window history (or its detectors', with level=detector), oldest first, paginated", params: IdParams, query: StationHistoryQuery, response: WindowPage },
   { path: '/api/detectors', summary: 'Every known detector: from the inventory or first seen in bins', response: z.object({ count: z.number().int(), detectors: z.array(DetectorView) }) },

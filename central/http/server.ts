@@ -15,7 +15,7 @@ import type { Alert, WindowLevel } from '../../protocol/index.ts';
 import { ProcessingHistory } from './processing.ts';
 import {
   AckBody, AlertsQuery, HistoryQuery, IdParams, NoQuery, openApiDocument, StationHistoryQuery,
-  type DetectorView, type FleetDevice, type StationView, type WindowPage,
+  type DetectorView, type NetworkView, type FleetDevice, type StationView, type WindowPage,
 } from './api.ts';
 
 export type { StationView } from './api.ts';
@@ -23,6 +23,8 @@ export type { StationView } from './api.ts';
 export interface ApiSource {
   health(): Promise<{ status: 'ok' | 'degraded'; checks: Record<string, string> }>;
   stations(): Promise<StationView[]>;
+  /** The road network's geometry for maps, where the inventory has it. */
+  network(): NetworkView;
   /** Whether the inventory has this station (cheap: no query). */
   hasStation(station_id: string): boolean;
   /** Windows of one key, oldest first, starting in [from_ms, to_ms), at most `limit`. */
@@ -101,6 +103,11 @@ export function buildHttp(options: HttpOptions): FastifyInstance {
     const h = await source.health();
     reply.code(h.status === 'ok' ? 200 : 503);
     return { status: h.status, version: options.version, uptime_s: (Date.now() - started) / 1000, now_ms: source.now(), checks: h.checks };
+  });
+
+  app.get('/api/network', async (req) => {
+    parse(NoQuery, req.query);
+    return source.network();
   });
 
   app.get('/api/stations', async (req) => {
