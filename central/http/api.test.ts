@@ -92,7 +92,9 @@ describe('central HTTP API', () => {
 
     const doc = await get(t, '/openapi.json');
     expect(doc.status).toBe(200);
-    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/api/stations', '/api/stations/{id}/windows', '/api/detectors', '/api/detectors/{id}/windows', '/api/alerts', '/api/fleet', '/api/events']));
+    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/api/stations', '/api/stations/{id}/windows', '/api/detectors', '/api/detectors/{id}/windows', '/api/network', '/api/alerts', '/api/fleet', '/api/events']));
+    // An inventory without road geometry: the network is empty, and a map joins each corridor's stations.
+    expect((await get(t, '/api/network')).body).toEqual({ corridors: [], intersections: [] });
     expect(doc.body.paths['/api/stations/{id}/windows'].get.parameters.map((p: { name: string }) => p.name)).toEqual(['id', 'from_ms', 'to_ms', 'limit', 'level']);
     const docs = await get(t, '/docs/');
     expect(docs.status).toBe(200);
