@@ -11,6 +11,8 @@ export interface BreakerOptions {
 }
 
 export class Breaker {
+  /** Transitions since construction, by the state entered; a trial's entry into half_open is counted with its outcome. */
+  readonly transitions: Record<BreakerState, number> = { open: 0, half_open: 0, closed: 0 };
   private readonly options: BreakerOptions;
   private failures = 0;
   private opened_at: number | null = null;
@@ -34,14 +36,22 @@ export class Breaker {
     return this.opened_at === null ? 0 : Math.max(0, this.opened_at + this.options.open_ms - now_ms);
   }
 
-  success(): void {
+  success(now_ms: number): void {
+    const was = this.state(now_ms);
+    if (was === 'half_open') this.transitions.half_open++;
+    if (was !== 'closed') this.transitions.closed++;
     this.failures = 0;
     this.opened_at = null;
   }
 
   failure(now_ms: number): void {
+    const was = this.state(now_ms);
+    if (was === 'half_open') this.transitions.half_open++;
     this.failures++;
     // A failed trial re-opens at once; otherwise open at the threshold.
-    if (this.opened_at !== null || this.failures >= this.options.failure_threshold) this.opened_at = now_ms;
+    if (this.opened_at !== null || this.failures >= this.options.failure_threshold) {
+      this.opened_at = now_ms;
+      if (was !== 'open') this.transitions.open++;
+    }
   }
 }

@@ -74,8 +74,8 @@ export class RunningInput {
     this.onDropped = deps.onDropped;
     this.deadLetters = deps.deadLetters;
     this.options = options;
-    this.status = { name: input.name, driver: input.driver, state: 'starting', breaker: 'closed', last_error: null, samples_total: 0, dropped_total: 0, breaker_transitions: { open: 0, half_open: 0, closed: 0 } };
     this.breaker = new Breaker({ failure_threshold: options.breaker_threshold, open_ms: options.breaker_open_ms });
+    this.status = { name: input.name, driver: input.driver, state: 'starting', breaker: 'closed', last_error: null, samples_total: 0, dropped_total: 0, breaker_transitions: this.breaker.transitions };
   }
 
   /**
@@ -95,7 +95,7 @@ export class RunningInput {
   }
 
   snapshot(): InputStatus {
-    return { ...this.status, breaker: this.breaker.state(this.clock.now()), breaker_transitions: { ...this.status.breaker_transitions } };
+    return { ...this.status, breaker: this.breaker.state(this.clock.now()), breaker_transitions: { ...this.breaker.transitions } };
   }
 
   start(): void {
@@ -115,12 +115,8 @@ export class RunningInput {
   /** One read now; exposed for tests. Resolves after the samples were handed on. */
   async pollOnce(): Promise<void> {
     if (!this.breaker.allows(this.clock.now())) return;
-    const transitions = this.status.breaker_transitions;
     const trial = this.breaker.state(this.clock.now()) === 'half_open';
-    if (trial) {
-      transitions.half_open++;
-      this.logger.info('circuit breaker half-open: one trial read');
-    }
+    if (trial) this.logger.info('circuit breaker half-open: one trial read');
     const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.options.timeout_ms)]);
     try {
       const reading = await this.input.read(signal);
@@ -153,11 +149,8 @@ export class RunningInput {
       if (fresh.length > 0) this.onSamples(fresh, this.input);
       if (this.failures > 0) this.logger.info({ after_failures: this.failures }, 'input recovered');
       this.failures = 0;
-      this.breaker.success();
-      if (trial) {
-        transitions.closed++;
-        this.logger.info('circuit breaker closed: the trial read succeeded');
-      }
+      this.breaker.success(this.clock.now());
+      if (trial) this.logger.info('circuit breaker closed: the trial read succeeded');
       this.status.state = 'ok';
       this.status.last_error = null;
     } catch (err) {
@@ -165,10 +158,9 @@ export class RunningInput {
       if (err instanceof PayloadError) this.deadLetters?.keep(this.input.name, err.message, err.payload, this.clock.now());
       this.failures++;
       this.breaker.failure(this.clock.now());
-      if (this.breaker.state(this.clock.now()) === 'open') {
-        transitions.open++;
-        // The first opening is news; a failed trial re-opening it is not (the counter shows each one).
-        if (!trial) this.logger.warn({ failures: this.failures, open_ms: this.options.breaker_open_ms }, 'circuit breaker open: not reading this input for a while');
+      // The first opening is news; a failed trial re-opening it is not (the breaker counts each one).
+      if (!trial && this.breaker.state(this.clock.now()) === 'open') {
+        this.logger.warn({ failures: this.failures, open_ms: this.options.breaker_open_ms }, 'circuit breaker open: not reading this input for a while');
       }
       const message = signal.aborted ? `no answer within ${this.options.timeout_ms} ms` : (err as Error).message;
       this.status.last_error = message;

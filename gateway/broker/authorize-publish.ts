@@ -85,7 +85,7 @@ export function authorizePublish(
     forward(log, { topic: packet.topic, kind: topic.kind, device_id: topic.device_id, client_id: client?.id ?? null, payload, received_ms: clock.now() }, limits.topics)
       .then(
         (result) => {
-          limits.breaker.success();
+          limits.breaker.success(clock.now());
           metrics.messages.inc({ kind: topic.kind, result });
           if (result === 'dead_lettered') logger.warn({ device_id: topic.device_id, topic: packet.topic }, 'undecodable payload dead-lettered');
           callback(null);
