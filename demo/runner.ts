@@ -9,11 +9,13 @@ import { buildEmbedded, type EmbeddedSystem } from '../embedded/app.ts';
 import { EmbeddedConfigSchema, type EmbeddedConfig } from '../embedded/config.ts';
 import { scaledClock, type Clock } from '../platform/clock.ts';
 import { ERR, WacoflowError } from '../platform/errors.ts';
+import { zoneOffsetMinutes } from '../platform/time-zones.ts';
 import { Metrics } from './prometheus-text.ts';
 import { SCENARIOS, type Scenario } from './scenarios.ts';
 
 export const TIME_ZONE = 'America/Chicago';
 const MINUTE_MS = 60_000;
+const DAY_MS = 24 * 60 * MINUTE_MS;
 /** Real time allowed for a system to start before its scenario's clock reaches the start. */
 const STARTUP_MS = 10_000;
 
@@ -34,8 +36,6 @@ export interface DemoContext {
   get<T>(path: string): Promise<T>;
   /** A scrape of the running system's /metrics. */
   metrics(): Promise<Metrics>;
-  /** The raw /metrics text. */
-  metricsText(): Promise<string>;
   /**
    * Waits until `until_min` simulated minutes after the start, calling `each` every `every_s` simulated seconds;
    * ends early once `each` returns true.
@@ -70,29 +70,21 @@ export function scenarioNamed(name: string): Scenario {
   return s;
 }
 
+/** Waco's wall clock at an instant, as if it were UTC. */
+const wall = (t_ms: number): number => t_ms + zoneOffsetMinutes(t_ms, TIME_ZONE) * MINUTE_MS;
+
 /** Today's `hh:mm` in Waco, as epoch ms. */
 export function wacoToday(hh_mm: string, now_ms = Date.now()): number {
   const [h, m] = hh_mm.split(':').map(Number) as [number, number];
-  const parts = (t: number) =>
-    Object.fromEntries(
-      new Intl.DateTimeFormat('en-US', { timeZone: TIME_ZONE, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' })
-        .formatToParts(t)
-        .filter((p) => p.type !== 'literal')
-        .map((p) => [p.type, Number(p.value)]),
-    ) as Record<'year' | 'month' | 'day' | 'hour' | 'minute' | 'second', number>;
-  const today = parts(now_ms);
-  const wall = Date.UTC(today.year, today.month - 1, today.day, h, m);
-  // The zone's offset at that wall time (checked once more after applying it, for the days clocks change).
-  let t = wall;
-  for (let i = 0; i < 2; i++) {
-    const p = parts(t);
-    t = wall - (Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - t);
-  }
-  return t;
+  const target = Math.floor(wall(now_ms) / DAY_MS) * DAY_MS + h * 60 * MINUTE_MS + m * MINUTE_MS;
+  // The offset at the target, looked up again from the first guess for the days the clocks change.
+  const guess = target - zoneOffsetMinutes(target, TIME_ZONE) * MINUTE_MS;
+  return target - zoneOffsetMinutes(guess, TIME_ZONE) * MINUTE_MS;
 }
 
+/** HH:MM:SS in Waco. */
 export function localHHMM(t_ms: number): string {
-  return new Intl.DateTimeFormat('en-GB', { timeZone: TIME_ZONE, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }).format(t_ms);
+  return new Date(wall(t_ms)).toISOString().slice(11, 19);
 }
 
 /** Runs one scenario on a system of its own; the system is stopped whatever the outcome. */
@@ -112,7 +104,7 @@ export async function runScenario(scenario: Scenario, o: DemoOptions): Promise<O
       done();
     },
   });
-  const config = EmbeddedConfigSchema.parse({ http_port: 0, speedup: o.speedup, incidents: 'off', start: new Date(start_ms).toISOString(), ...scenario.settings(start_ms), ...o.extra });
+  const config = EmbeddedConfigSchema.parse({ http_port: 0, speedup: o.speedup, incidents: 'off', start: new Date(start_ms).toISOString(), ...scenario.settings, ...o.extra });
   const system = buildEmbedded(config, { clock, logger: pino({ level: 'warn' }, sink), version: 'demo' });
   const say = (text: string) => o.out(`  ${localHHMM(clock.now())}  ${text}`);
   o.out(`── ${scenario.name}: ${scenario.title}`);
@@ -124,11 +116,10 @@ export async function runScenario(scenario: Scenario, o: DemoOptions): Promise<O
       if (!res.ok) throw new Error(`GET ${path}: HTTP ${res.status}`);
       return (await res.json()) as T;
     };
-    const metricsText = async () => (await fetch(`${url}/metrics`)).text();
     const minute = () => (clock.now() - start_ms) / MINUTE_MS;
     const ctx: DemoContext = {
-      system, clock, start_ms, warnings, get, metricsText,
-      metrics: async () => new Metrics(await metricsText()),
+      system, clock, start_ms, warnings, get,
+      metrics: async () => new Metrics(await (await fetch(`${url}/metrics`)).text()),
       minute,
       say,
       local: localHHMM,

@@ -4,6 +4,7 @@
  * PASS/FAIL line is those readings, never a constant.
  */
 import type { FleetDevice, StationView } from '../central/http/api.ts';
+import type { ProcessingView } from '../central/http/processing.ts';
 import type { EmbeddedConfig } from '../embedded/config.ts';
 import type { Congestion } from '../protocol/index.ts';
 import { ORDER as CONGESTION_ORDER } from '../central/classify/congestion.ts';
@@ -15,7 +16,8 @@ export interface Scenario {
   title: string;
   /** Local time of day in Waco (today) the simulated clock starts at. */
   starts_at: string;
-  settings(start_ms: number): Partial<EmbeddedConfig>;
+  /** What the scenario's city runs with, over the demo's defaults. */
+  settings: Partial<EmbeddedConfig>;
   run(ctx: DemoContext): Promise<Outcome>;
 }
 
@@ -26,12 +28,6 @@ interface StationsBody {
 interface FleetBody {
   devices: FleetDevice[];
 }
-interface ProcessingBody {
-  bins: Record<string, number>;
-  lag_records: number;
-  partitions: { topic: string; partition: number; lag: number }[];
-  batch_mean_ms: number | null;
-}
 
 const fmt = (n: number) => n.toLocaleString('en-US');
 const rank = (c: string) => CONGESTION_ORDER.indexOf(c as Congestion);
@@ -41,7 +37,7 @@ const normal: Scenario = {
   name: 'normal',
   title: 'normal operation: the whole city on every driver, no faults, in the morning peak',
   starts_at: '07:30',
-  settings: () => ({}),
+  settings: {},
   async run(ctx) {
     const failures: string[] = [];
     // Windows are final a minute (the grace period) after they end: two more by minute 11.5.
@@ -81,7 +77,7 @@ const feedFailure: Scenario = {
   name: 'feed-failure',
   title: `a detector feed fails (${FAILING_FEED}, no answer for ${OUTAGE.minutes} minutes): its circuit breaker opens, half-opens and closes`,
   starts_at: '10:00',
-  settings: () => ({ faults: [`${FAILING_FEED}:outage@${OUTAGE.from_min}+${OUTAGE.minutes}`] }),
+  settings: { faults: [`${FAILING_FEED}:outage@${OUTAGE.from_min}+${OUTAGE.minutes}`] },
   async run(ctx) {
     const input = { input: FAILING_FEED };
     const seen: { state: string; at: string }[] = [];
@@ -132,7 +128,7 @@ const gameDay: Scenario = {
   name: 'game-day',
   title: 'a home game at McLane Stadium: the gates queue before kickoff, the queue spills back along MLK Jr Blvd',
   starts_at: '16:20',
-  settings: () => ({ game_kickoff_min: KICKOFF_MIN }),
+  settings: { game_kickoff_min: KICKOFF_MIN },
   async run(ctx) {
     const net = wacoNetwork();
     const gate = 'mlk-sb-stadium';
@@ -183,12 +179,12 @@ const topology: Scenario = {
   name: 'topology',
   title: 'a walk through the running topology: agents, gateway, partitions, consumers, lag',
   starts_at: '12:00',
-  settings: () => ({}),
+  settings: {},
   async run(ctx) {
     await ctx.watch(4, 30);
     const { devices } = await ctx.get<FleetBody>('/api/fleet');
     const m = await ctx.metrics();
-    const processing = await ctx.get<ProcessingBody>('/api/processing');
+    const processing = await ctx.get<ProcessingView>('/api/processing');
     const connected = m.sum('wacoflow_gateway_connected_devices') ?? 0;
     const forwarded = m.sum('wacoflow_gateway_messages_total', { result: 'forwarded' }) ?? 0;
     const bins = processing.partitions.filter((p) => p.topic.includes('bins'));
@@ -226,7 +222,7 @@ const metricsTour: Scenario = {
   name: 'metrics',
   title: 'a tour of /metrics: what each family says, and that counters move',
   starts_at: '17:00',
-  settings: () => ({}),
+  settings: {},
   async run(ctx) {
     await ctx.watch(2, 30);
     const first = await ctx.metrics();

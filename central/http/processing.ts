@@ -20,6 +20,16 @@ export interface ProcessingPoint {
   batch_ms: number | null;
 }
 
+/** What /api/processing answers. */
+export interface ProcessingView {
+  generated_ms: number;
+  bins: Record<string, number>;
+  lag_records: number;
+  partitions: { topic: string; partition: number; lag: number }[];
+  batch_mean_ms: number | null;
+  history: ProcessingPoint[];
+}
+
 const HOUR_MS = 3_600_000;
 
 /**
@@ -83,7 +93,7 @@ export class ProcessingHistory {
   }
 
   /** The figures now, and the last hour's points, oldest first. */
-  async view(now_ms: number) {
+  async view(now_ms: number): Promise<ProcessingView> {
     const r = await read(this.registry);
     return {
       generated_ms: now_ms,
