@@ -23,7 +23,7 @@ import type { SqlDriver } from '../central/store/sql.ts';
 import { Store } from '../central/store/store.ts';
 import { withSchema } from '../central/store/test-schema.ts';
 import { produceBins } from '../central/testing.ts';
-import { cpuNow, cpuSince, localKafkaPid, postmasterOf, type CpuSeconds, type CpuSources } from './process-cpu.ts';
+import { cpuNow, cpuSince, localKafkaPid, postmasterOf, type CpuSeconds, type CpuSources } from '../platform/process-cpu.ts';
 import { scaledClock, systemClock, type Clock } from '../platform/clock.ts';
 import { KafkaLog } from '../platform/log/kafka-log.ts';
 import type { Log } from '../platform/log/log.ts';

@@ -91,6 +91,7 @@ export async function driveAgents(o: DriveOptions, progress: (p: Progress) => vo
 
   const pending = new Map<string, number[]>(); // detector|window → publish times of bins not yet counted
   const counted = new Map<string, number>(); // detector|window → volume in central's newest result
+  let countedTotal = 0; // the sum of `counted`
   const latencies: number[] = [];
   const events = new AbortController();
   const clients: { device_id: string; client: MqttClient }[] = [];
@@ -100,6 +101,7 @@ export async function driveAgents(o: DriveOptions, progress: (p: Progress) => vo
       const before = counted.get(k) ?? 0;
       const seen = Math.max(before, w.volume ?? 0);
       counted.set(k, seen);
+      countedTotal += seen - before;
       // A window counts its bins in the order they were published: those past `before` are new in this result.
       const now = Date.now();
       for (const t of pending.get(k)?.splice(0, seen - before) ?? []) latencies.push(now - t);
@@ -114,7 +116,6 @@ export async function driveAgents(o: DriveOptions, progress: (p: Progress) => vo
     }
 
     const cpu0 = process.cpuUsage();
-    const countedTotal = () => [...counted.values()].reduce((n, v) => n + v, 0);
     let send_s: number | null = null;
     let published = 0;
     let acknowledged = 0;
@@ -125,7 +126,7 @@ export async function driveAgents(o: DriveOptions, progress: (p: Progress) => vo
       const elapsed = (Date.now() - started) / 1000;
       const recent = latencies.slice(-5_000).sort((a, b) => a - b);
       const sending = Math.min(elapsed, send_s ?? elapsed);
-      progress({ elapsed_s: elapsed, duration_s: o.duration_s, acknowledged, counted: countedTotal(), rate: acknowledged / Math.max(sending, 0.001), p95_ms: recent.length > 0 ? percentile(recent, 0.95) : null });
+      progress({ elapsed_s: elapsed, duration_s: o.duration_s, acknowledged, counted: countedTotal, rate: acknowledged / Math.max(sending, 0.001), p95_ms: recent.length > 0 ? percentile(recent, 0.95) : null });
     }, 1_000);
     // Each agent sends one message per tick, the agents spread over the tick so the rate is even.
     await Promise.all(
@@ -157,18 +158,18 @@ export async function driveAgents(o: DriveOptions, progress: (p: Progress) => vo
     const cpu = process.cpuUsage(cpu0);
     // Every acknowledged bin must show up in a committed window: wait while central is still catching up,
     // giving up once the count has not moved for STALL_MS.
-    let last = countedTotal();
+    let last = countedTotal;
     let moved = Date.now();
     while (last < acknowledged && Date.now() - moved < STALL_MS) {
       await sleep(200);
-      if (countedTotal() !== last) [last, moved] = [countedTotal(), Date.now()];
+      if (countedTotal !== last) [last, moved] = [countedTotal, Date.now()];
     }
     clearInterval(ticker);
     const sorted = latencies.sort((a, b) => a - b);
     return {
       published,
       acknowledged,
-      counted: countedTotal(),
+      counted: countedTotal,
       send_s,
       latency_ms: sorted.length === 0 ? null : { p50: percentile(sorted, 0.5), p95: percentile(sorted, 0.95), p99: percentile(sorted, 0.99), max: sorted.at(-1)!, measured: sorted.length },
       cpu_s: (cpu.user + cpu.system) / 1e6,

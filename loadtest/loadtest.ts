@@ -10,15 +10,16 @@
  * - loss: every acknowledged bin must be counted by the windows central committed (checked from the
  *   windows it published, not assumed from the acknowledgements);
  * - CPU and resident memory: WacoFlow (gateway, central, the nine-station core simulation), the load agents,
- *   and the local Kafka broker and PostgreSQL server when they run on this machine.
+ *   and the PostgreSQL server and Kafka broker when they run on this machine (platform/process-cpu.ts).
  */
 import { fork } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { buildEmbedded, SITE } from '../embedded/app.ts';
 import { EmbeddedConfigSchema } from '../embedded/config.ts';
+import { openPostgres } from '../central/store/pg-driver.ts';
 import { systemClock } from '../platform/clock.ts';
+import { cpuNow, cpuSince, localKafkaPid, postmasterOf, type CpuSources } from '../platform/process-cpu.ts';
 import type { DriveOptions, DriveResult, Progress } from './agents.ts';
 
 export { percentile, type Progress } from './agents.ts';
@@ -56,28 +57,24 @@ export interface LoadtestResult {
 
 const TSX = join(import.meta.dirname, '..', 'node_modules', 'tsx', 'dist', 'loader.mjs');
 
-/** CPU seconds of every local process whose command line matches, with its children; null when none runs here. */
-function cpuOf(match: (comm: string, cmdline: string) => boolean): number | null {
-  let ticks = 0;
-  let found = false;
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
+/**
+ * The local PostgreSQL server behind `database_url` (through a backend's pid) and the Kafka broker that
+ * `npm run services` started, for their CPU; null for servers elsewhere, whose CPU this machine cannot see.
+ */
+async function localServers(database_url: string | null, kafka: boolean): Promise<CpuSources> {
+  let postgres: number | null = null;
+  if (database_url) {
+    const db = await openPostgres(database_url);
     try {
-      const comm = readFileSync(`/proc/${name}/comm`, 'utf8').trim();
-      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8');
-      if (!match(comm, cmdline)) continue;
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-      found = true;
-    } catch {
-      // gone, or not ours to read
+      const { rows } = await db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      postgres = postmasterOf(rows[0]!.pid);
+    } finally {
+      await db.close();
     }
   }
-  return found ? ticks / 100 : null;
+  const services = process.env.WACOFLOW_SERVICES_DIR ?? join(import.meta.dirname, '..', '.services');
+  return { central: null, postgres, kafka: kafka ? localKafkaPid(join(services, 'kafka-run', 'kafka.pid')) : null };
 }
-const kafkaCpu = () => cpuOf((comm, cmd) => comm === 'java' && cmd.includes('kafka.Kafka'));
-const postgresCpu = () => cpuOf((comm) => comm === 'postgres');
 
 export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestResult> {
   const run = `lt${Date.now().toString(36)}`;
@@ -97,9 +94,8 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestResult> {
     for (const d of devices) await system.addDevice(d.device_id, d.secret);
     const drive: DriveOptions = { run, site: SITE, mqtt_url: system.mqttUrl(), http_url: system.httpUrl(), devices, rate: o.rate, duration_s: o.duration_s, detectors_per_agent: o.detectors_per_agent };
 
-    const cpu0 = process.cpuUsage();
-    const kafka0 = kafkaCpu();
-    const pg0 = postgresCpu();
+    const servers = await localServers(o.database_url, o.kafka_brokers.length > 0);
+    const cpu0 = cpuNow(servers);
     let rssMax = process.memoryUsage().rss;
     const child = fork(join(import.meta.dirname, 'agents-process.ts'), [], { execArgv: ['--import', TSX], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const result = await new Promise<DriveResult>((resolve, reject) => {
@@ -114,10 +110,8 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestResult> {
       child.on('exit', (code) => reject(new Error(`load agents exited with code ${code} before reporting`)));
       child.send(drive);
     });
-    const cpu = process.cpuUsage(cpu0);
-    const kafka1 = kafkaCpu();
-    const pg1 = postgresCpu();
-    const wacoflow_s = (cpu.user + cpu.system) / 1e6;
+    const cpu = cpuSince(cpu0, servers);
+    const wacoflow_s = cpu.central!;
     return {
       agents: o.agents,
       target_bins_per_s: o.rate,
@@ -134,8 +128,8 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestResult> {
         wacoflow_s,
         wacoflow_us_per_bin: (wacoflow_s * 1e6) / Math.max(1, result.acknowledged),
         agents_s: result.cpu_s,
-        kafka_s: o.kafka_brokers.length > 0 && kafka0 !== null && kafka1 !== null ? kafka1 - kafka0 : null,
-        postgres_s: o.database_url && pg0 !== null && pg1 !== null ? pg1 - pg0 : null,
+        kafka_s: cpu.kafka,
+        postgres_s: cpu.postgres,
       },
       rss_bytes_max: { wacoflow: Math.max(rssMax, process.memoryUsage().rss), agents: result.rss_bytes_max },
     };

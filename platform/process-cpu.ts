@@ -1,8 +1,8 @@
 /**
- * CPU time spent by the processes on the data path while a benchmark stage runs: this process, the local
- * PostgreSQL server (its postmaster and every backend, including backends that exit in between) and the local
- * Kafka broker. Read from /proc, so only on Linux and only for servers on this machine; anything it cannot read
- * is reported as null rather than guessed.
+ * CPU time spent by the processes on the data path while a benchmark stage or a load test runs: this process,
+ * the local PostgreSQL server (its postmaster and every backend, including backends that exit in between) and
+ * the local Kafka broker. Read from /proc, so only on Linux and only for servers on this machine; anything it
+ * cannot read is reported as null rather than guessed.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
