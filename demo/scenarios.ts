@@ -3,8 +3,7 @@
  * and /metrics as an operator would, and judges its own outcome from what it read: the evidence in its
  * PASS/FAIL line is those readings, never a constant.
  */
-import type { FleetDevice, StationView } from '../central/http/api.ts';
-import type { ProcessingView } from '../central/http/processing.ts';
+import type { FleetDevice, ProcessingView, StationView } from '../central/http/api.ts';
 import type { EmbeddedConfig } from '../embedded/config.ts';
 import type { Congestion } from '../protocol/index.ts';
 import { ORDER as CONGESTION_ORDER } from '../central/classify/congestion.ts';

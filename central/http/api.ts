@@ -76,9 +76,27 @@ export const IntersectionView = z.object({
   name: z.string(),
   lat: z.number().min(-90).max(90),
   lon: z.number().min(-180).max(180),
-  station_ids: z.array(Id).min(1).describe('one station per approach'),
+  approaches: z.array(z.object({ approach: z.string(), station_id: Id })).min(1).describe('each approach (the leg vehicles enter from: N, S, E, W) and its station'),
 });
 export type IntersectionView = z.infer<typeof IntersectionView>;
+
+export const ProcessingPoint = z.object({
+  t_ms: EpochMs,
+  bins_per_s: z.number().nullable().describe('bins consumed (every result) per second since the previous point; null for the first'),
+  lag_records: z.number(),
+  batch_ms: z.number().nullable().describe('mean batch time since the previous point; null when no batch ran'),
+});
+export type ProcessingPoint = z.infer<typeof ProcessingPoint>;
+
+export const ProcessingView = z.object({
+  generated_ms: EpochMs,
+  bins: z.record(z.string(), z.number()),
+  lag_records: z.number(),
+  partitions: z.array(z.object({ topic: z.string(), partition: z.number().int(), lag: z.number() })),
+  batch_mean_ms: z.number().nullable(),
+  history: z.array(ProcessingPoint).describe('the last hour, a point every 10 s of wall-clock time, oldest first: bins consumed per second, consumer lag, mean batch time'),
+});
+export type ProcessingView = z.infer<typeof ProcessingView>;
 
 /** The road network as a map draws it; both lists are empty when the inventory gives no geometry. */
 export interface NetworkView {
@@ -188,16 +206,7 @@ const ROUTES: RouteDoc[] = [
   { method: 'post', operator: true, path: '/api/devices/{id}/enable', summary: 'Let a disabled device log in again (operator token required)', params: IdParams, body: AckBody, response: z.object({ device_id: z.string(), action: z.literal('enable') }) },
   { path: '/api/fleet', summary: 'Every device: status, heartbeat age, version, outbox, temperature, clock sync, inputs, applied configuration and any refusal, update state', response: z.object({ generated_ms: EpochMs, count: z.number().int(), devices: z.array(FleetDevice) }) },
   { path: '/api/events', summary: "Server-sent events: 'window', 'rolling', 'alert', 'forecast' and 'fleet' changes, each as JSON", response: 'text/event-stream' },
-  { path: '/api/processing', summary: 'Pipeline figures: bins by result, consumer lag per partition, mean batch time, and the last hour of consume rate, lag and batch time', response: z.object({
-      generated_ms: EpochMs,
-      bins: z.record(z.string(), z.number()),
-      lag_records: z.number(),
-      partitions: z.array(z.object({ topic: z.string(), partition: z.number().int(), lag: z.number() })),
-      batch_mean_ms: z.number().nullable(),
-      history: z
-        .array(z.object({ t_ms: EpochMs, bins_per_s: z.number().nullable(), lag_records: z.number(), batch_ms: z.number().nullable() }))
-        .describe('the last hour, a point every 10 s of wall-clock time, oldest first: bins consumed per second, consumer lag, mean batch time'),
-    }) },
+  { path: '/api/processing', summary: 'Pipeline figures: bins by result, consumer lag per partition, mean batch time, and the last hour of consume rate, lag and batch time', response: ProcessingView },
   { path: '/metrics', summary: 'Prometheus metrics (text exposition format)', response: 'text/plain' },
 ];
 

@@ -4,6 +4,7 @@
  * about the machine, so it runs on real time even in simulator mode) and holds an hour.
  */
 import type { Registry } from 'prom-client';
+import type { ProcessingPoint, ProcessingView } from './api.ts';
 
 interface MetricValue {
   labels: Record<string, string | number>;
@@ -11,24 +12,6 @@ interface MetricValue {
   metricName?: string;
 }
 
-export interface ProcessingPoint {
-  t_ms: number;
-  /** Bins consumed per second (every result) since the previous point; null for the first. */
-  bins_per_s: number | null;
-  lag_records: number;
-  /** Mean batch time since the previous point, ms; null when no batch ran. */
-  batch_ms: number | null;
-}
-
-/** What /api/processing answers. */
-export interface ProcessingView {
-  generated_ms: number;
-  bins: Record<string, number>;
-  lag_records: number;
-  partitions: { topic: string; partition: number; lag: number }[];
-  batch_mean_ms: number | null;
-  history: ProcessingPoint[];
-}
 
 const HOUR_MS = 3_600_000;
 
