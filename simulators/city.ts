@@ -53,7 +53,7 @@ export interface SimulatedCity {
   /** The network's geometry for maps (the whole city only: the core has none). */
   network: {
     corridors: { corridor_id: string; name: string; path: [number, number][] }[];
-    intersections: { intersection_id: string; name: string; lat: number; lon: number; station_ids: string[] }[];
+    intersections: { intersection_id: string; name: string; lat: number; lon: number; approaches: { approach: string; station_id: string }[] }[];
   };
   /** Agent device ids, known before start. */
   agentIds: string[];
@@ -125,7 +125,7 @@ export function buildCity(o: CityOptions): SimulatedCity {
     detectors,
     network: {
       corridors: city ? net.corridors.map(({ corridor_id, name, path }) => ({ corridor_id, name, path })) : [],
-      intersections: city ? net.intersections.map((x) => ({ intersection_id: x.intersection_id, name: x.name, lat: x.lat, lon: x.lon, station_ids: x.approaches.map((a) => a.station_id) })) : [],
+      intersections: city ? net.intersections.map((x) => ({ intersection_id: x.intersection_id, name: x.name, lat: x.lat, lon: x.lon, approaches: x.approaches.map(({ approach, station_id }) => ({ approach, station_id })) })) : [],
     },
     agentIds,
     feedUrl: (feed_id) => `${feedServer.feedUrl(feed_id)}/detectorDataMsg`,

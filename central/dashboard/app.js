@@ -109,7 +109,7 @@ function renderMap() {
     const [x, y] = xy(group[0]);
     if (group.length > 1) {
       const name = state.intersectionOf.get(group[0].station_id).name;
-      const counts = group.map((s) => `${s.station_id.split('-').pop()} ${fmt(shown(s)?.volume)}`);
+      const counts = group.map((s) => `${state.intersectionOf.get(s.station_id).approach} ${fmt(shown(s)?.volume)}`);
       return { s: group[0], group, level: worst, x, y, r: 9, name, detail: `${worst} · ${counts.join(' ')} veh` };
     }
     const s = group[0];
@@ -370,7 +370,7 @@ function changed(pages) {
 async function load() {
   const [stations, alerts, fleet, network] = await Promise.all([api('/api/stations'), api('/api/alerts?limit=500'), api('/api/fleet'), api('/api/network')]);
   state.corridors = new Map(network.corridors.map((c) => [c.corridor_id, c]));
-  state.intersectionOf = new Map(network.intersections.flatMap((x) => x.station_ids.map((id) => [id, x])));
+  state.intersectionOf = new Map(network.intersections.flatMap((x) => x.approaches.map((a) => [a.station_id, { ...x, approach: a.approach }])));
   state.stations = new Map(stations.stations.map((s) => [s.station_id, s]));
   state.alerts = alerts.alerts;
   state.fleet = fleet.devices;

@@ -28,9 +28,9 @@ describe.skipIf(((!CHROMIUM || !socatAvailable()) && !required))('the dashboard 
     const browser = await chromium.launch({ executablePath: CHROMIUM!, args: ['--no-sandbox'] });
     try {
       // The API gives every corridor's geometry and every intersection's approach stations.
-      const api = (await (await fetch(`${system.httpUrl()}/api/network`)).json()) as { corridors: { corridor_id: string; path: unknown[] }[]; intersections: { station_ids: string[] }[] };
+      const api = (await (await fetch(`${system.httpUrl()}/api/network`)).json()) as { corridors: { corridor_id: string; path: unknown[] }[]; intersections: { approaches: { station_id: string }[] }[] };
       expect(api.corridors.map((c) => c.path.length)).toEqual(net.corridors.map((c) => c.path.length));
-      expect(api.intersections.flatMap((x) => x.station_ids).sort()).toEqual(net.approachStations.map((s) => s.station_id).sort());
+      expect(api.intersections.flatMap((x) => x.approaches.map((a) => a.station_id)).sort()).toEqual(net.approachStations.map((s) => s.station_id).sort());
 
       const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
       await page.goto(`${system.httpUrl()}/dashboard/#/map`);
@@ -65,7 +65,7 @@ describe.skipIf(((!CHROMIUM || !socatAvailable()) && !required))('the dashboard 
       expect(await page.getAttribute('svg.map', 'class')).toContain('zoomed');
       expect(await visibleLabels()).toBeGreaterThan(0);
       await page.screenshot({ path: join(SHOTS, 'city-map-zoomed.png') });
-      // A window closes every 15 s at 20×: wait for a redraw (the map's markup is replaced), then look again.
+      // Window results arrive every few seconds and each redraws the map: wait for one, then look again.
       const drawn = await page.getAttribute('svg.map', 'data-drawn');
       await page.waitForSelector(`svg.map:not([data-drawn="${drawn}"])`, { timeout: 45_000 });
       expect(await page.getAttribute('svg.map', 'viewBox')).toBe(viewBox);
