@@ -124,6 +124,7 @@ describe('central HTTP API', () => {
       ['/api/detectors?station=x', 400, null, /unknown parameter station/],
       ['/api/fleet?status=online', 400, null, /unknown parameter status/],
       ['/api/processing?verbose=1', 400, null, /unknown parameter verbose/],
+      ['/api/network?zoom=3', 400, null, /unknown parameter zoom/],
     ];
     for (const [path, status, field, message] of cases) {
       const res = await get(t, path);
