@@ -28,6 +28,7 @@ import { KafkaLog } from '../platform/log/kafka-log.ts';
 import type { Log } from '../platform/log/log.ts';
 import { MemoryLog } from '../platform/log/memory-log.ts';
 import { buildCity } from '../simulators/city.ts';
+import { SumoEngine } from '../simulators/sumo/engine.ts';
 import { TrafficModel, type Incident, type WeatherSpell } from '../simulators/traffic-model.ts';
 import { wacoNetwork } from '../simulators/waco/network.ts';
 import type { EmbeddedConfig } from './config.ts';
@@ -86,12 +87,18 @@ export function buildEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps): Embed
   }
   // Scenario minutes (incidents, weather, game, faults) count from the configured start, else from now.
   const start_ms = config.start === null ? clock.now() : Date.parse(config.start);
-  const model = new TrafficModel(config.seed, {
-    incidents: config.incidents === 'on' ? defaultIncidents(start_ms) : [],
-    weather: config.weather.map((w) => weatherSpell(w, start_ms)),
-    games: config.game_kickoff_min === null ? [] : [{ kickoff_ms: start_ms + config.game_kickoff_min * MINUTE_MS, duration_ms: 210 * MINUTE_MS }],
-    network: wacoNetwork(),
-  });
+  const incidents = config.incidents === 'on' ? defaultIncidents(start_ms) : [];
+  const sumo =
+    config.engine === 'sumo' ? new SumoEngine({ network: wacoNetwork(), seed: config.seed, clock, logger: logger.child({ component: 'sumo' }), start_ms, incidents }) : null;
+  if (sumo) SumoEngine.check(); // before anything starts: say how to install it
+  const model =
+    sumo ??
+    new TrafficModel(config.seed, {
+      incidents,
+      weather: config.weather.map((w) => weatherSpell(w, start_ms)),
+      games: config.game_kickoff_min === null ? [] : [{ kickoff_ms: start_ms + config.game_kickoff_min * MINUTE_MS, duration_ms: 210 * MINUTE_MS }],
+      network: wacoNetwork(),
+    });
   const city = buildCity({ network: config.network, model, clock, logger: logger.child({ component: 'simulator' }), host: '127.0.0.1', feed_port: config.feed_port, faults: config.faults, start_ms });
   const log: Log =
     config.kafka_brokers.length > 0
@@ -122,6 +129,7 @@ export function buildEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps): Embed
     addDevice: async (device_id, secret) => devices.add({ device_id, site: SITE, enabled: true, secret_hash: await hashSecret(secret) }),
 
     async start() {
+      await sumo?.start();
       await city.start();
       db = config.database_url ? await openPostgres(config.database_url) : await openPglite(config.data_dir ? join(config.data_dir, 'pglite') : undefined);
       store = new Store(db);
@@ -173,6 +181,7 @@ export function buildEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps): Embed
       await stage('bins log', () => log.close());
       await stage('database', () => store?.close());
       await stage('simulated devices', () => city.stop());
+      await stage('SUMO', () => sumo?.stop());
       stopStage = '';
     },
 

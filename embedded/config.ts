@@ -40,6 +40,11 @@ export const EmbeddedConfigSchema = z
     game_kickoff_min: z.number().min(0).max(10_080).nullable().default(null),
     /** Faults injected into simulated devices: TARGET:KIND[@START[+MINUTES]] (simulators/faults.ts). */
     faults: z.array(z.string().min(1)).default([]),
+    /**
+     * Where the simulated devices' numbers come from: the built-in traffic model, or Eclipse SUMO moving
+     * vehicles over the same network (simulators/sumo/). SUMO models neither weather nor game days.
+     */
+    engine: z.enum(['model', 'sumo']).default('model'),
     /** Scheduled incidents that push stations into congestion. */
     incidents: z.enum(['on', 'off']).default('on'),
     /** Kafka topics under this prefix ("staging" → staging.wacoflow.bins.v1); null: the protocol's names. */
@@ -47,5 +52,10 @@ export const EmbeddedConfigSchema = z
     /** Kafka topic partitions for the bins topic (and windows). */
     bin_partitions: z.number().int().min(1).max(256).default(6),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.engine !== 'sumo') return;
+    if (c.weather.length > 0) ctx.addIssue({ code: 'custom', path: ['weather'], message: 'the SUMO engine does not model weather: leave it out, or use --engine model' });
+    if (c.game_kickoff_min !== null) ctx.addIssue({ code: 'custom', path: ['game_kickoff_min'], message: 'the SUMO engine does not model game days: leave it out, or use --engine model' });
+  });
 export type EmbeddedConfig = z.infer<typeof EmbeddedConfigSchema>;

@@ -12,13 +12,12 @@ import { alignDown, type Station } from '../protocol/index.ts';
 import type { Clock, Cancel } from '../platform/clock.ts';
 import { openSerial, type SerialLink } from '../edge-agent/inputs/serial/link.ts';
 import { buildCameraServer, type CameraServer } from './camera/server.ts';
-import { FaultPlan, parseFault, type FaultTarget } from './faults.ts';
+import { FaultPlan, parseFault, type FaultTarget, type LaneSource } from './faults.ts';
 import { lineFaults } from './serial/line-faults.ts';
 import { ptyPair, socatAvailable, type PtyPair } from './serial/pty-pair.ts';
 import { ss105Device } from './serial/ss105-device.ts';
 import { ss125Device } from './serial/ss125-device.ts';
 import { buildFeedServer, type FeedServer } from './tmdd-feed/server.ts';
-import type { TrafficModel } from './traffic-model.ts';
 import { CORE_FEEDS, CORE_STATIONS, detectorIds, type Feed } from './waco/core.ts';
 import { asStation, MOVEMENTS, wacoNetwork, type RoadStation } from './waco/network.ts';
 
@@ -29,7 +28,8 @@ export const CAMERA_INTERVAL_MS = 60_000;
 
 export interface CityOptions {
   network: 'city' | 'core';
-  model: TrafficModel;
+  /** Where the devices' numbers come from: the built-in traffic model, or SUMO. */
+  model: LaneSource;
   clock: Clock;
   logger: Logger;
   host: string;

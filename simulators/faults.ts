@@ -80,8 +80,9 @@ export class FaultPlan {
   }
 
   /** The model as devices see it: stuck and chattering detectors altered while their fault lasts. */
-  lanes(model: TrafficModel): LaneSource {
+  lanes(model: LaneSource): LaneSource {
     return {
+      ...(model.covers ? { covers: model.covers.bind(model) } : {}),
       laneInterval: (station, lane, start_ms, duration_ms) => {
         const l = model.laneInterval(station, lane, start_ms, duration_ms);
         if (this.has(station.station_id, 'stuck', start_ms)) return { ...l, volume: 0, occupancy_pct: 100, speed_kmh: 0 };
@@ -93,8 +94,14 @@ export class FaultPlan {
   }
 }
 
-/** What a simulated device reads its values from: the model, or the model with detector faults applied. */
-export type LaneSource = Pick<TrafficModel, 'laneInterval' | 'approachInterval'>;
+/**
+ * What a simulated device reads its values from: the built-in model or SUMO (simulators/sumo/engine.ts), with
+ * detector faults applied or not. A source that computes ahead of time says through `covers` whether it has
+ * every interval ending at or before a time; until then a device answers as one with nothing new to report.
+ */
+export type LaneSource = Pick<TrafficModel, 'laneInterval' | 'approachInterval'> & {
+  covers?(end_ms: number, what: 'lanes' | 'approaches'): boolean;
+};
 
 /** Every `LaneInterval` shifted by a device clock's skew. */
 export function skewed(l: LaneInterval, skew_ms: number): LaneInterval {

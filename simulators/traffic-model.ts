@@ -40,7 +40,7 @@ const GAME_REACH_KM = 1;
 /** Before kickoff the stadium gates pass less for this long. */
 const GATE_CONTROL_MS = 90 * MINUTE_MS;
 /** Share of an approach's vehicles turning left, going through, turning right. */
-const MOVEMENT_SHARES = [0.15, 0.72, 0.13] as const;
+export const MOVEMENT_SHARES = [0.15, 0.72, 0.13] as const;
 
 export interface Incident {
   station_id: string;

@@ -27,6 +27,7 @@ const SETTINGS: Setting[] = [
   { key: 'seed', flag: '--seed' },
   { key: 'incidents', flag: '--incidents' },
   { key: 'network', flag: '--network' },
+  { key: 'engine', flag: '--engine' },
   { key: 'faults', flag: '--fault' },
   { key: 'weather', flag: '--weather' },
   { key: 'game_kickoff_min', flag: '--game-kickoff' },
@@ -60,6 +61,11 @@ export function simCommand(): Command {
     .option('--seed <text>', 'traffic model seed: the same seed gives the same traffic', 'waco')
     .addOption(new Option('--incidents <on|off>', 'schedule two incidents (I-35 at Baylor from minute 15, Valley Mills at Waco Dr from minute 30)').choices(['on', 'off']).default('on'))
     .addOption(new Option('--network <city|core>', 'the whole city, or the nine-station core on two TMDD feeds').choices(['city', 'core']).default('city'))
+    .addOption(
+      new Option('--engine <model|sumo>', "where the detectors' numbers come from: the built-in traffic model, or Eclipse SUMO (installed separately) moving vehicles over the Waco network")
+        .choices(['model', 'sumo'])
+        .default('model'),
+    )
     .option('--weather <spell>', 'rain@START+MINUTES or heavy-rain@START+MINUTES (simulated minutes): speeds and capacity fall 10 % or 20 %; repeatable', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--game-kickoff <minute>', 'a home game at McLane Stadium kicking off this many simulated minutes after the start')
     .option(
@@ -89,6 +95,7 @@ export function simCommand(): Command {
           seed: o.seed,
           incidents: o.incidents,
           network: o.network,
+          engine: o.engine,
           faults: o.fault as unknown as string[],
           weather: o.weather as unknown as string[],
           game_kickoff_min: o.gameKickoff === undefined ? null : num(o.gameKickoff),
