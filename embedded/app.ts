@@ -90,7 +90,6 @@ export function buildEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps): Embed
   const incidents = config.incidents === 'on' ? defaultIncidents(start_ms) : [];
   const sumo =
     config.engine === 'sumo' ? new SumoEngine({ network: wacoNetwork(), seed: config.seed, clock, logger: logger.child({ component: 'sumo' }), start_ms, incidents }) : null;
-  if (sumo) SumoEngine.check(); // before anything starts: say how to install it
   const model =
     sumo ??
     new TrafficModel(config.seed, {
@@ -129,7 +128,7 @@ export function buildEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps): Embed
     addDevice: async (device_id, secret) => devices.add({ device_id, site: SITE, enabled: true, secret_hash: await hashSecret(secret) }),
 
     async start() {
-      await sumo?.start();
+      await sumo?.start(); // first: without SUMO installed it says how to install it before anything else starts
       await city.start();
       db = config.database_url ? await openPostgres(config.database_url) : await openPglite(config.data_dir ? join(config.data_dir, 'pglite') : undefined);
       store = new Store(db);

@@ -82,7 +82,7 @@ export class FaultPlan {
   /** The model as devices see it: stuck and chattering detectors altered while their fault lasts. */
   lanes(model: LaneSource): LaneSource {
     return {
-      ...(model.covers ? { covers: model.covers.bind(model) } : {}),
+      covers: (end_ms, what) => model.covers(end_ms, what),
       laneInterval: (station, lane, start_ms, duration_ms) => {
         const l = model.laneInterval(station, lane, start_ms, duration_ms);
         if (this.has(station.station_id, 'stuck', start_ms)) return { ...l, volume: 0, occupancy_pct: 100, speed_kmh: 0 };
@@ -96,12 +96,11 @@ export class FaultPlan {
 
 /**
  * What a simulated device reads its values from: the built-in model or SUMO (simulators/sumo/engine.ts), with
- * detector faults applied or not. A source that computes ahead of time says through `covers` whether it has
- * every interval ending at or before a time; until then a device answers as one with nothing new to report.
+ * detector faults applied or not. `covers` says whether the source has every interval ending at or before a
+ * time (SUMO computes ahead of the clock, and can fall behind it); until then a device answers as one with
+ * nothing new to report.
  */
-export type LaneSource = Pick<TrafficModel, 'laneInterval' | 'approachInterval'> & {
-  covers?(end_ms: number, what: 'lanes' | 'approaches'): boolean;
-};
+export type LaneSource = Pick<TrafficModel, 'laneInterval' | 'approachInterval' | 'covers'>;
 
 /** Every `LaneInterval` shifted by a device clock's skew. */
 export function skewed(l: LaneInterval, skew_ms: number): LaneInterval {

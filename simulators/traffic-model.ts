@@ -201,6 +201,11 @@ export class TrafficModel {
     return station.kind === 'intersection' ? q * GREEN_RATIO : q;
   }
 
+  /** The model computes any interval when asked: it covers every time (see `LaneSource`). */
+  covers(_end_ms: number, _what: 'lanes' | 'approaches'): boolean {
+    return true;
+  }
+
   activeIncident(station_id: string, t_ms: number): Incident | undefined {
     return this.incidents.find((i) => i.station_id === station_id && t_ms >= i.start_ms && t_ms < i.start_ms + i.duration_ms);
   }

@@ -80,7 +80,7 @@ export function buildCameraServer(o: CameraServerOptions): CameraServer {
         const fault = (kind: Parameters<FaultPlan['has']>[1]) => faults.has(`camera-${x.intersection_id}`, kind, now);
         if (fault('outage')) return void req.socket.destroy();
         if (fault('hang')) return;
-        if (o.model.covers && !o.model.covers(alignDown(now, o.interval_ms), 'approaches')) {
+        if (!o.model.covers(alignDown(now, o.interval_ms), 'approaches')) {
           res.writeHead(503, { 'content-type': 'text/plain', 'retry-after': '5' }).end('the traffic simulation has not reached this interval yet\n');
           return;
         }

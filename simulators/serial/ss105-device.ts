@@ -35,7 +35,7 @@ export function ss105Device(o: Ss105DeviceOptions): { answered(): number } {
       const station = m ? o.drops.get(Number(m[1])) : undefined;
       if (!m || !station || faults.silent()) continue; // not addressed to us: a real multidrop sensor stays silent
       const start = alignDown(o.clock.now(), o.interval_ms) - o.interval_ms;
-      if (o.model.covers && !o.model.covers(start + o.interval_ms, 'lanes')) continue; // no interval to report yet
+      if (!o.model.covers(start + o.interval_ms, 'lanes')) continue; // no interval to report yet
       const lanes = Array.from({ length: station.lanes }, (_, i) => {
         const l = o.model.laneInterval(station, i + 1, start, o.interval_ms);
         return { lane: i + 1, count: l.volume, speed_mph: Math.round(l.speed_kmh / 1.609344), occupancy_scans: Math.round(l.occupancy_pct * 10.24), shares_1024: [1024, 0, 0] as [number, number, number] };

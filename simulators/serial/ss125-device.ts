@@ -46,13 +46,13 @@ export function ss125Device(o: Ss125DeviceOptions): { push(end_ms?: number): Pro
       const station = o.drops.get(f.dst_id);
       if (!station || f.body[0] !== MSG_INTERVAL || faults.silent()) continue;
       const end = alignDown(o.clock.now(), o.interval_ms);
-      if (o.model.covers && !o.model.covers(end, 'lanes')) continue; // no interval to report yet
+      if (!o.model.covers(end, 'lanes')) continue; // no interval to report yet
       void o.link.write(faults.garble(Buffer.concat(intervalFrames(o, f.dst_id, station, end, (f.seq + 1) & 0xff)))); // answers increment the poll's number
     }
   });
   return {
     async push(end_ms = alignDown(o.clock.now(), o.interval_ms)) {
-      if (faults.silent() || (o.model.covers && !o.model.covers(end_ms, 'lanes'))) return;
+      if (faults.silent() || !o.model.covers(end_ms, 'lanes')) return;
       for (const [drop, station] of o.drops) await o.link.write(faults.garble(Buffer.concat(intervalFrames(o, drop, station, end_ms, seq++ & 0xff))));
     },
   };

@@ -19,6 +19,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { alignDown, MINUTE_MS, type Station } from '../../protocol/index.ts';
 import type { Clock } from '../../platform/clock.ts';
@@ -28,13 +29,14 @@ import type { IntersectionApproach, WacoNetwork } from '../waco/network.ts';
 import { APPROACH_LOOP_BEFORE_M, STATION_LOOP_BEFORE_M, sumoLayout, turnType, type ApproachArm, type Entry, type SumoLayout } from './layout.ts';
 import { laneLengths, NET_FILE, SUMO_INSTALL_HINT, sumoBinary, sumoEnv } from './net-file.ts';
 
+const NET_PATH = fileURLToPath(NET_FILE);
 /** Feeds and serial sensors report 20-second intervals; cameras 1-minute ones. */
 const STATION_PERIOD_S = 20;
 const APPROACH_PERIOD_S = 60;
 /** SUMO starts this long before the run, so that the roads are full when the devices first answer. */
 const WARM_UP_MS = 15 * MINUTE_MS;
 /** Demand is given hour by hour, this far ahead of the start; SUMO stops there. */
-export const HORIZON_MS = 48 * 60 * MINUTE_MS;
+const HORIZON_MS = 48 * 60 * MINUTE_MS;
 /** Stop reading SUMO once it is this far ahead of the clock; read again when it is half that. */
 const LEAD_MS = 10 * MINUTE_MS;
 /** `start()` returns once SUMO is this far ahead of the clock. */
@@ -114,7 +116,7 @@ export class SumoEngine {
     writeFileSync(join(this.dir, 'detectors.add.xml'), this.detectorsXml(`127.0.0.1:${port}`, lengths));
     writeFileSync(join(this.dir, 'routes.rou.xml'), this.routesXml());
     const args = [
-      '--net-file', NET_FILE.pathname,
+      '--net-file', NET_PATH,
       '--route-files', join(this.dir, 'routes.rou.xml'),
       '--additional-files', join(this.dir, 'detectors.add.xml'),
       '--begin', '0',
@@ -125,7 +127,7 @@ export class SumoEngine {
       '--no-warnings', 'true',
       '--duration-log.disable', 'true',
     ];
-    this.o.logger.info({ net: NET_FILE.pathname, seed: this.o.seed }, 'starting SUMO');
+    this.o.logger.info({ net: NET_PATH, seed: this.o.seed }, 'starting SUMO');
     const child = spawn(sumoBinary('sumo')!, args, { env: sumoEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     child.stderr!.on('data', (b: Buffer) => (this.stderr = (this.stderr + b.toString()).slice(-4_000)));
@@ -244,7 +246,7 @@ export class SumoEngine {
   private detectorsXml(target: string, lengths: Map<string, number>): string {
     const lane = (edge: string, i: number) => {
       const len = lengths.get(`${edge}_${i}`);
-      if (len === undefined) throw new Error(`${NET_FILE.pathname} has no lane ${edge}_${i}: rebuild it with npm run sumo:network`);
+      if (len === undefined) throw new Error(`${NET_PATH} has no lane ${edge}_${i}: rebuild it with npm run sumo:network`);
       return len;
     };
     const before = (len: number, m: number) => Math.round(Math.max(len / 2, len - m) * 100) / 100;
@@ -373,7 +375,7 @@ export class SumoEngine {
 }
 
 /** Vehicles per hour entering at `entry` at a time: the built-in model's demand share at SUMO's lane capacity. */
-export function entryDemand(entry: Entry, t_ms: number): number {
+function entryDemand(entry: Entry, t_ms: number): number {
   const perLane = entry.kind === 'freeway' ? LANE_VPH.freeway : LANE_VPH.signalised;
   return perLane * entry.lanes * entry.level * demandShare(t_ms);
 }

@@ -37,7 +37,7 @@ const STUB_SPEED_KMH = 56;
 export const STATION_LOOP_BEFORE_M = 30;
 export const APPROACH_LOOP_BEFORE_M = 10;
 
-export type Xy = [number, number];
+type Xy = [number, number];
 
 export interface SumoNode {
   id: string;
@@ -110,7 +110,6 @@ const TURNS: Record<Approach, Record<'L' | 'T' | 'R', Approach>> = {
 };
 const COMPASS: Record<Approach, Xy> = { N: [0, 1], S: [0, -1], E: [1, 0], W: [-1, 0] };
 const SHARE = { L: MOVEMENT_SHARES[0], T: MOVEMENT_SHARES[1], R: MOVEMENT_SHARES[2] };
-export const TURN_MOVEMENTS = ['L', 'R'] as const;
 
 export function project([lat, lon]: readonly [number, number]): Xy {
   return [round((lon - ORIGIN[1]) * M_PER_DEG_LON), round((lat - ORIGIN[0]) * M_PER_DEG_LAT)];

@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { XMLParser } from 'fast-xml-parser';
-import { wacoNetwork } from '../waco/network.ts';
-import { edgesXml, nodesXml, sumoLayout, type SumoLayout } from './layout.ts';
+import { edgesXml, nodesXml, type SumoLayout } from './layout.ts';
 
 export const NET_FILE = new URL('./waco.net.xml', import.meta.url);
 
@@ -79,19 +78,4 @@ export function laneLengths(text: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const e of doc.net.edge) if (e.function !== 'internal') for (const l of e.lane) out.set(l.id, Number(l.length));
   return out;
-}
-
-/** Rebuilds `waco.net.xml` from network.yaml (`npm run sumo:network`). */
-export async function main(): Promise<void> {
-  const out = NET_FILE.pathname;
-  await buildNetFile(sumoLayout(wacoNetwork()), out);
-  const lanes = laneLengths(readFileSync(out, 'utf8'));
-  process.stdout.write(`wrote ${out}: ${lanes.size} lanes\n`);
-}
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main().catch((err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  });
 }

@@ -71,7 +71,7 @@ export function buildFeedServer(o: FeedServerOptions): FeedServer {
       return;
     }
     const newest = alignDown(now, o.interval_ms) - o.interval_ms; // the last complete interval
-    if (o.model.covers && !o.model.covers(newest + o.interval_ms, 'lanes')) {
+    if (!o.model.covers(newest + o.interval_ms, 'lanes')) {
       send(503, { 'content-type': 'text/plain', 'retry-after': '5' }, 'the traffic simulation has not reached this interval yet\n');
       return;
     }
