@@ -23,7 +23,7 @@ import { Store } from '../central/store/store.ts';
 import { buildGateway, type Gateway } from '../gateway/app.ts';
 import { hashSecret, MemoryDeviceRegistry, newSecret } from '../gateway/registry/devices.ts';
 import { MINUTE_MS } from '../protocol/index.ts';
-import type { Clock } from '../platform/clock.ts';
+import { heldClock, type Clock } from '../platform/clock.ts';
 import { KafkaLog } from '../platform/log/kafka-log.ts';
 import type { Log } from '../platform/log/log.ts';
 import { MemoryLog } from '../platform/log/memory-log.ts';
@@ -78,7 +78,11 @@ export function weatherSpell(text: string, start_ms: number): WeatherSpell {
 }
 
 export function buildEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps): EmbeddedSystem {
-  const { clock, logger } = deps;
+  const { logger } = deps;
+  // With SUMO, simulated time is held wherever SUMO has reached: it runs at the asked speed-up when SUMO keeps
+  // up, and at SUMO's pace when it does not.
+  let sumo: SumoEngine | null = null;
+  const clock = config.engine === 'sumo' ? heldClock(deps.clock, () => sumo?.simulatedUntil() ?? -Infinity) : deps.clock;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'wacoflow_process_' });
   // These three are gauges named like counters; promtool's lint rejects them, and the rest cover the process.
@@ -88,7 +92,7 @@ export function buildEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps): Embed
   // Scenario minutes (incidents, weather, game, faults) count from the configured start, else from now.
   const start_ms = config.start === null ? clock.now() : Date.parse(config.start);
   const incidents = config.incidents === 'on' ? defaultIncidents(start_ms) : [];
-  const sumo =
+  sumo =
     config.engine === 'sumo' ? new SumoEngine({ network: wacoNetwork(), seed: config.seed, clock, logger: logger.child({ component: 'sumo' }), start_ms, incidents }) : null;
   const model =
     sumo ??

@@ -61,6 +61,56 @@ export function scaledClock(speedup = 1, start_ms?: number, real_anchor_ms?: num
 
 export const systemClock: Clock = scaledClock(1);
 
+/** How often, in real ms, a timer whose time has not come re-checks a clock that is being held back. */
+const HELD_RECHECK_MS = 20;
+
+/**
+ * A clock that runs at `inner`'s pace but never passes `limit()`. While the limit holds it, time stands still;
+ * when the limit moves on, time runs on from where it stood, without a jump. Timers are due in this clock's
+ * time, so a held clock makes them late, never early. The simulator uses it when something slower than the
+ * asked speed-up produces the traffic (SUMO): simulated time then waits for the simulation instead of
+ * outrunning it.
+ */
+export function heldClock(inner: Clock, limit: () => number): Clock {
+  let sim = inner.now();
+  let innerAt = sim;
+  const now = (): number => {
+    const i = inner.now();
+    sim = Math.max(sim, Math.min(sim + (i - innerAt), limit()));
+    innerAt = i;
+    return sim;
+  };
+  /** Runs `fn` once this clock reaches `due`. */
+  const at = (due: number, fn: () => void): Cancel => {
+    let cancel: Cancel = () => {};
+    const check = (): void => {
+      const left = due - now();
+      if (left <= 0) fn();
+      else cancel = inner.after(Math.max(left, HELD_RECHECK_MS * inner.speedup), check);
+    };
+    cancel = inner.after(Math.max(0, due - now()), check);
+    return () => cancel();
+  };
+  const clock: Clock = {
+    speedup: inner.speedup,
+    now,
+    after: (ms, fn) => at(now() + ms, fn),
+    every(ms, fn) {
+      let cancel: Cancel;
+      const next = (due: number): void => {
+        cancel = at(due, () => {
+          next(Math.max(due + ms, now() + 1));
+          fn();
+        });
+      };
+      next(now() + Math.max(1, ms));
+      return () => cancel();
+    },
+    sleep: (ms, signal) => sleepWith(clock.after, ms, signal),
+  };
+  return clock;
+}
+
 /** A clock that moves only when told: `advance` fires due timers in time order. For tests. */
 export class ManualClock implements Clock {
   readonly speedup = 1;

@@ -159,7 +159,7 @@ export function simCommand(): Command {
           `  API        ${url}/api/stations   ${url}/docs (OpenAPI)`,
           `  metrics    ${url}/metrics`,
           `  MQTT       ${system.mqttUrl()} (embedded broker)`,
-          `  time       ${config.speedup}× real time: a 5-minute window closes every ${windowRealS} s and is final ${Math.round((300_000 + config.grace_ms) / config.speedup / 1000)} s after it opens`,
+          `  time       ${config.speedup}× real time${config.engine === 'sumo' ? ' at most (SUMO sets the pace when it is slower)' : ''}: a 5-minute window closes every ${windowRealS} s and is final ${Math.round((300_000 + config.grace_ms) / config.speedup / 1000)} s after it opens`,
           '  Ctrl-C stops everything.',
           '',
         ].join('\n'),

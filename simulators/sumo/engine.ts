@@ -26,7 +26,7 @@ import type { Clock } from '../../platform/clock.ts';
 import { ERR, WacoflowError } from '../../platform/errors.ts';
 import { demandShare, rng, type ApproachInterval, type Incident, type LaneInterval } from '../traffic-model.ts';
 import type { IntersectionApproach, WacoNetwork } from '../waco/network.ts';
-import { APPROACH_LOOP_BEFORE_M, STATION_LOOP_BEFORE_M, sumoLayout, turnType, type ApproachArm, type Entry, type SumoLayout } from './layout.ts';
+import { LOOP_BEFORE_M, sumoLayout, turnType, type ApproachArm, type Entry, type SumoLayout } from './layout.ts';
 import { laneLengths, NET_FILE, SUMO_INSTALL_HINT, sumoBinary, sumoEnv } from './net-file.ts';
 
 const NET_PATH = fileURLToPath(NET_FILE);
@@ -39,8 +39,6 @@ const WARM_UP_MS = 15 * MINUTE_MS;
 const HORIZON_MS = 48 * 60 * MINUTE_MS;
 /** Stop reading SUMO once it is this far ahead of the clock; read again when it is half that. */
 const LEAD_MS = 10 * MINUTE_MS;
-/** `start()` returns once SUMO is this far ahead of the clock. */
-const START_LEAD_MS = 2 * MINUTE_MS;
 /** Records are kept this long after their interval, for the devices' history (a feed serves the last 9). */
 const KEEP_MS = 15 * MINUTE_MS;
 /** A lane's flow at the busiest hour (demand share 1): freeway lanes, and signalised arterials with their green share. */
@@ -123,6 +121,9 @@ export class SumoEngine {
       '--end', String((this.o.start_ms - this.t0_ms + HORIZON_MS) / 1000),
       '--seed', String(Math.floor(rng(this.o.seed, 'sumo')() * 2 ** 31)),
       '--xml-validation', 'never',
+      // A closed lane can cut a turn off (the left lane of a two-lane approach): the vehicles routed over it are
+      // stuck and SUMO teleports them on, as it does any jam, instead of quitting.
+      '--ignore-route-errors', 'true',
       '--no-step-log', 'true',
       '--no-warnings', 'true',
       '--duration-log.disable', 'true',
@@ -141,19 +142,31 @@ export class SumoEngine {
     });
     this.pacer = setInterval(() => this.pace(), 200);
     this.pacer.unref();
-    const deadline = Date.now() + 120_000;
-    // Ready once SUMO is a little ahead of the clock, so that the devices' first polls find their intervals.
-    while (this.stationsUntil < this.o.clock.now() + START_LEAD_MS) {
+    // Ready once SUMO has warmed up to the start. The clock is held until then, and afterwards at wherever
+    // SUMO has reached (simulatedUntil), so the devices never ask for an interval SUMO has not simulated.
+    let progressAt = Date.now();
+    while (this.simulatedUntil() < this.o.start_ms) {
       if (this.exited) throw new Error(`SUMO ${this.exited} before the simulation reached the start: ${this.errors() || this.stderr.trim()}`);
-      if (Date.now() > deadline) {
-        throw new Error(`SUMO did not catch up with the clock within 120 s (it had simulated up to ${new Date(this.stationsUntil).toISOString()}): lower --speedup`);
+      if (Date.now() - progressAt >= 10_000) {
+        progressAt = Date.now();
+        const done = Math.max(0, Math.min(this.stationsUntil, this.approachesUntil) - this.t0_ms) / (this.o.start_ms - this.t0_ms);
+        this.o.logger.info(`SUMO is warming up the roads: ${Math.floor(done * 100)} % of ${Math.round((this.o.start_ms - this.t0_ms) / MINUTE_MS)} simulated minutes`);
       }
       await new Promise<void>((resolve) => {
         this.waiting.push(resolve);
         setTimeout(resolve, 500).unref();
       });
     }
-    this.o.logger.info({ lanes: this.layout.stations.length + this.layout.arms.length, routes: this.layout.routes.length }, 'SUMO is running ahead of the clock');
+    this.o.logger.info({ lanes: this.layout.stations.length + this.layout.arms.length, routes: this.layout.routes.length }, 'SUMO is running: simulated time goes no faster than SUMO');
+  }
+
+  /**
+   * How far SUMO's records are complete, lanes and approaches both: the simulator's clock is held here, so that
+   * simulated time waits for SUMO when SUMO is slower than the asked speed-up. Once SUMO has exited there is
+   * nothing to wait for, and time runs on (the devices go silent).
+   */
+  simulatedUntil(): number {
+    return this.exited ? Infinity : Math.min(this.stationsUntil, this.approachesUntil);
   }
 
   async stop(): Promise<void> {
@@ -254,13 +267,13 @@ export class SumoEngine {
     for (const p of this.layout.stations) {
       for (let l = 1; l <= p.lanes; l++) {
         const len = lane(p.edge, l - 1);
-        lines.push(`  <inductionLoop id="${p.station_id}-l${l}" lane="${p.edge}_${l - 1}" pos="${before(len, STATION_LOOP_BEFORE_M)}" period="${STATION_PERIOD_S}" file="${target}"/>`);
+        lines.push(`  <inductionLoop id="${p.station_id}-l${l}" lane="${p.edge}_${l - 1}" pos="${before(len, LOOP_BEFORE_M)}" period="${STATION_PERIOD_S}" file="${target}"/>`);
       }
     }
     for (const a of this.layout.arms) {
       for (let i = 0; i < a.lanes; i++) {
         const len = lane(a.in_edge, i);
-        const at = `lane="${a.in_edge}_${i}" pos="${before(len, APPROACH_LOOP_BEFORE_M)}" period="${APPROACH_PERIOD_S}" file="${target}"`;
+        const at = `lane="${a.in_edge}_${i}" pos="${before(len, LOOP_BEFORE_M)}" period="${APPROACH_PERIOD_S}" file="${target}"`;
         lines.push(`  <inductionLoop id="${a.station_id}.a${i}" ${at}/>`);
         lines.push(`  <inductionLoop id="${a.station_id}.L${i}" ${at} vTypes="${turnType(a, 'L')}"/>`);
         lines.push(`  <inductionLoop id="${a.station_id}.R${i}" ${at} vTypes="${turnType(a, 'R')}"/>`);
@@ -280,8 +293,9 @@ export class SumoEngine {
       const edge = this.layout.edges.find((e) => e.id === place.edge)!;
       const lanes = edge.lanes;
       const closed = Math.min(lanes - 1, Math.round((1 - inc.capacity_factor) * lanes));
-      const begin = (inc.start_ms - this.t0_ms) / 1000;
-      const end = begin + inc.duration_ms / 1000;
+      // Whole seconds: SUMO steps one second at a time, and a rerouter or sign due between two steps never acts.
+      const begin = Math.round((inc.start_ms - this.t0_ms) / 1000);
+      const end = begin + Math.round(inc.duration_ms / 1000);
       const speed = Math.max(INCIDENT_MIN_SPEED_MS, (edge.speed_kmh / 3.6) * inc.capacity_factor);
       const open = Array.from({ length: lanes - closed }, (_, i) => `${place.edge}_${i}`);
       out.push(`  <rerouter id="incident-${n}" edges="${place.edge}">`, `    <interval begin="${begin}" end="${end}">`);

@@ -9,7 +9,8 @@
  *   unless it turns at a signalised intersection.
  * - **Intersections.** One whose approaches are linked to road stations is a signal at that site's node; its
  *   other approaches are cross-street stubs 300 m long. One without linked approaches stands on its own, with
- *   four stubs. Each approach is counted by loops 10 m before its stop line.
+ *   four stubs. Each approach is counted 30 m before its stop line, where a linked road station's loops are: a
+ *   camera's zone right at the stop line would be occupied through every red, and read as a jam.
  * - **Loops.** A road station's loops sit 30 m before its node on the edge that enters it, one per lane. Each
  *   road runs 400 m past its first and last sites (and no further), so every site has an edge entering it
  *   both ways.
@@ -33,9 +34,8 @@ const LEAD_M = 400;
 /** Cross streets are drawn this long from the intersection. */
 const STUB_M = 300;
 const STUB_SPEED_KMH = 56;
-/** A road station's loops sit this far before its node; an approach's loops this far before the stop line. */
-export const STATION_LOOP_BEFORE_M = 30;
-export const APPROACH_LOOP_BEFORE_M = 10;
+/** A road station's loops sit this far before its node, and an approach's this far before its stop line. */
+export const LOOP_BEFORE_M = 30;
 
 type Xy = [number, number];
 
