@@ -33,6 +33,16 @@ describe('wacoflow CLI', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('refuses --stations below the city, with the core network, and with SUMO, naming why', () => {
+    const few = run('sim', '--http-port', '0', '--stations', '40');
+    expect(few.status).toBe(2);
+    expect(few.stderr).toContain("configuration error: --stations: must be at least the city's 80 road stations (got 40)");
+    const core = run('sim', '--http-port', '0', '--stations', '500', '--network', 'core');
+    expect(core.stderr).toContain('--stations: grows the whole city: leave out --network core');
+    const sumo = run('sim', '--http-port', '0', '--stations', '500', '--engine', 'sumo');
+    expect(sumo.stderr).toContain("--stations: SUMO's network is the city as it is");
+  });
+
   it('names the option when the HTTP port is taken, and exits non-zero', async () => {
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));

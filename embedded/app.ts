@@ -31,6 +31,7 @@ import { buildCity } from '../simulators/city.ts';
 import { SumoEngine } from '../simulators/sumo/engine.ts';
 import { TrafficModel, type Incident, type WeatherSpell } from '../simulators/traffic-model.ts';
 import { wacoNetwork } from '../simulators/waco/network.ts';
+import { scaledNetwork } from '../simulators/waco/scale.ts';
 import type { EmbeddedConfig } from './config.ts';
 
 export const SITE = 'waco';
@@ -92,17 +93,18 @@ export function buildEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps): Embed
   // Scenario minutes (incidents, weather, game, faults) count from the configured start, else from now.
   const start_ms = config.start === null ? clock.now() : Date.parse(config.start);
   const incidents = config.incidents === 'on' ? defaultIncidents(start_ms) : [];
+  const network = config.stations === null ? wacoNetwork() : scaledNetwork(wacoNetwork(), config.stations);
   sumo =
-    config.engine === 'sumo' ? new SumoEngine({ network: wacoNetwork(), seed: config.seed, clock, logger: logger.child({ component: 'sumo' }), start_ms, incidents }) : null;
+    config.engine === 'sumo' ? new SumoEngine({ network, seed: config.seed, clock, logger: logger.child({ component: 'sumo' }), start_ms, incidents }) : null;
   const model =
     sumo ??
     new TrafficModel(config.seed, {
       incidents,
       weather: config.weather.map((w) => weatherSpell(w, start_ms)),
       games: config.game_kickoff_min === null ? [] : [{ kickoff_ms: start_ms + config.game_kickoff_min * MINUTE_MS, duration_ms: 210 * MINUTE_MS }],
-      network: wacoNetwork(),
+      network,
     });
-  const city = buildCity({ network: config.network, model, clock, logger: logger.child({ component: 'simulator' }), host: '127.0.0.1', feed_port: config.feed_port, faults: config.faults, start_ms });
+  const city = buildCity({ network: config.network, waco: network, model, clock, logger: logger.child({ component: 'simulator' }), host: '127.0.0.1', feed_port: config.feed_port, faults: config.faults, start_ms });
   const log: Log =
     config.kafka_brokers.length > 0
       ? new KafkaLog({

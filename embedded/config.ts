@@ -1,5 +1,6 @@
 /** Configuration of the whole system in one process (simulator mode). */
 import { z } from 'zod';
+import { wacoNetwork } from '../simulators/waco/network.ts';
 import { TOPIC_PREFIX } from '../protocol/index.ts';
 
 export const EmbeddedConfigSchema = z
@@ -34,6 +35,11 @@ export const EmbeddedConfigSchema = z
     seed: z.string().min(1).default('waco'),
     /** The whole Waco network on every driver, or its nine-station core on two TMDD feeds (light runs, tests). */
     network: z.enum(['city', 'core']).default('city'),
+    /**
+     * Road stations to simulate, for sizing runs: the city's, then copies of its TMDD-fed roads on feeds and
+     * agents of their own (simulators/waco/scale.ts); null: the city as it is.
+     */
+    stations: z.number().int().min(1).max(20_000).nullable().default(null),
     /** Weather spells: rain@START+MINUTES or heavy-rain@START+MINUTES, in simulated minutes from the start. */
     weather: z.array(z.string().regex(/^(rain|heavy-rain)@\d+(\.\d+)?\+\d+(\.\d+)?$/, 'must be rain@START+MINUTES or heavy-rain@START+MINUTES, e.g. rain@30+60')).default([]),
     /** A home game at McLane Stadium kicking off this many simulated minutes after the start; null: no game. */
@@ -54,7 +60,11 @@ export const EmbeddedConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    if (c.stations !== null && c.network !== 'city') ctx.addIssue({ code: 'custom', path: ['stations'], message: 'grows the whole city: leave out --network core' });
+    const cityStations = wacoNetwork().stations.length;
+    if (c.stations !== null && c.stations < cityStations) ctx.addIssue({ code: 'custom', path: ['stations'], message: `must be at least the city's ${cityStations} road stations` });
     if (c.engine !== 'sumo') return;
+    if (c.stations !== null) ctx.addIssue({ code: 'custom', path: ['stations'], message: "SUMO's network is the city as it is: leave --stations out, or use --engine model" });
     if (c.weather.length > 0) ctx.addIssue({ code: 'custom', path: ['weather'], message: 'the SUMO engine does not model weather: leave it out, or use --engine model' });
     if (c.game_kickoff_min !== null) ctx.addIssue({ code: 'custom', path: ['game_kickoff_min'], message: 'the SUMO engine does not model game days: leave it out, or use --engine model' });
   });

@@ -19,7 +19,7 @@ import { ss105Device } from './serial/ss105-device.ts';
 import { ss125Device } from './serial/ss125-device.ts';
 import { buildFeedServer, type FeedServer } from './tmdd-feed/server.ts';
 import { CORE_FEEDS, CORE_STATIONS, detectorIds, type Feed } from './waco/core.ts';
-import { asStation, MOVEMENTS, wacoNetwork, type RoadStation } from './waco/network.ts';
+import { asStation, MOVEMENTS, wacoNetwork, type RoadStation, type WacoNetwork } from './waco/network.ts';
 
 /** The detectors' collection interval: TMDD feeds and serial sensors. */
 export const FEED_INTERVAL_MS = 20_000;
@@ -28,6 +28,8 @@ export const CAMERA_INTERVAL_MS = 60_000;
 
 export interface CityOptions {
   network: 'city' | 'core';
+  /** The city's network (default: network.yaml's; `scaledNetwork` grows it for sizing runs). */
+  waco?: WacoNetwork;
   /** Where the devices' numbers come from: the built-in traffic model, or SUMO. */
   model: LaneSource;
   clock: Clock;
@@ -72,7 +74,7 @@ interface SerialSetup {
 }
 
 export function buildCity(o: CityOptions): SimulatedCity {
-  const net = wacoNetwork();
+  const net = o.waco ?? wacoNetwork();
   const city = o.network === 'city';
   const serialUsable = socatAvailable();
   const inputs = city ? net.inputs : [];

@@ -27,6 +27,7 @@ const SETTINGS: Setting[] = [
   { key: 'seed', flag: '--seed' },
   { key: 'incidents', flag: '--incidents' },
   { key: 'network', flag: '--network' },
+  { key: 'stations', flag: '--stations' },
   { key: 'engine', flag: '--engine' },
   { key: 'faults', flag: '--fault' },
   { key: 'weather', flag: '--weather' },
@@ -61,6 +62,7 @@ export function simCommand(): Command {
     .option('--seed <text>', 'traffic model seed: the same seed gives the same traffic', 'waco')
     .addOption(new Option('--incidents <on|off>', 'schedule two incidents (I-35 at Baylor from minute 15, Valley Mills at Waco Dr from minute 30)').choices(['on', 'off']).default('on'))
     .addOption(new Option('--network <city|core>', 'the whole city, or the nine-station core on two TMDD feeds').choices(['city', 'core']).default('city'))
+    .option('--stations <n>', "road stations to simulate, for sizing runs: the city's 80, then copies of its TMDD-fed roads on feeds and agents of their own")
     .addOption(
       new Option('--engine <model|sumo>', "where the detectors' numbers come from: the built-in traffic model, or Eclipse SUMO (installed separately) moving vehicles over the Waco network")
         .choices(['model', 'sumo'])
@@ -95,6 +97,7 @@ export function simCommand(): Command {
           seed: o.seed,
           incidents: o.incidents,
           network: o.network,
+          stations: o.stations === undefined ? null : int(o.stations),
           engine: o.engine,
           faults: o.fault as unknown as string[],
           weather: o.weather as unknown as string[],
