@@ -8,6 +8,8 @@ export const CentralFileConfigSchema = z
   .object({
     kafka_brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port')).min(1, 'give at least one Kafka broker'),
     database_url: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://'),
+    /** At start-up, wait this long for PostgreSQL and Kafka to become reachable, retrying with backoff; 0: fail at once. */
+    startup_wait_s: z.number().int().min(0).max(86_400).default(300),
     /** Stations and their detectors (YAML); relative paths are taken from this file's folder. */
     inventory_file: z.string().min(1),
     // The same settings and bounds as central itself, so a mistake is reported against this file.

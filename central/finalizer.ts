@@ -13,7 +13,8 @@ import { Analytics } from './analytics.ts';
 import type { StationForecast } from './forecast/station.ts';
 import { ROLLING_SPAN_MS, rollingAsWindow } from './store/analytics-store.ts';
 import { DEFAULT_PARTITIONS, maintainPartitions } from './store/partitions.ts';
-import type { Store, WindowRow } from './store/store.ts';
+import type { Store } from './store/store.ts';
+import type { WindowRow } from './store/rows.ts';
 
 const LEASE = 'finalizer';
 const DAY_MS = 86_400_000;

@@ -5,7 +5,7 @@
  */
 import type { Alert, ConfigReport } from '../protocol/index.ts';
 import type { FleetDevice } from './http/api.ts';
-import type { DetectorRow, DeviceRow } from './store/store.ts';
+import type { DetectorRow, DeviceRow } from './store/rows.ts';
 
 export function toFleetDevices(devices: DeviceRow[], detectors: DetectorRow[], openAlerts: Alert[], now_ms: number): FleetDevice[] {
   // Grouped once, so a fleet of thousands of boards and detectors is not a scan of every detector per board.

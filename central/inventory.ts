@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { StationSchema, type Station } from '../protocol/index.ts';
 import { loadConfigFile } from '../platform/config-file.ts';
 import { ERR, WacoflowError } from '../platform/errors.ts';
-import type { DetectorRef } from './store/store.ts';
+import type { DetectorRef } from './store/rows.ts';
 
 const InventorySchema = z
   .object({

@@ -6,7 +6,7 @@
  * one its group covers, so gaps and ragged edges show as a lower observed fraction, as they would live.
  */
 import { aggregateSamples, alignDown, nests, WINDOW_MS, type Bin, type Sample, type Station, type WindowResult } from '../protocol/index.ts';
-import { windowRefKey, type WindowRow } from './store/store.ts';
+import { windowRefKey, type WindowRow } from './store/rows.ts';
 import { corridorRow, foldBins } from './windows/fold.ts';
 import { stationLookup, toWindowResult } from './windows/result.ts';
 

@@ -17,7 +17,8 @@ import { CentralConfigSchema, type CentralConfig } from './config.ts';
 import { openPostgres } from './store/pg-driver.ts';
 import { openPglite } from './store/pglite-driver.ts';
 import type { SqlDriver } from './store/sql.ts';
-import { Store, type DetectorRef } from './store/store.ts';
+import { Store } from './store/store.ts';
+import { type DetectorRef } from './store/rows.ts';
 import { withSchema } from './store/test-schema.ts';
 
 export interface Backend {

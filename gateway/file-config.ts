@@ -21,6 +21,8 @@ export const GatewayFileConfigSchema = z
     /** How often the registry file is checked for changes. */
     registry_check_ms: z.number().int().min(100).max(600_000).default(2_000),
     kafka_brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port')).min(1, 'give at least one Kafka broker'),
+    /** At start-up, wait this long for Kafka to become reachable, retrying with backoff; 0: fail at once. */
+    startup_wait_s: z.number().int().min(0).max(86_400).default(300),
     partitions: z
       .object({ bins: z.number().int().min(1).default(6), health: z.number().int().min(1).default(3), dlq: z.number().int().min(1).default(1) })
       .strict()

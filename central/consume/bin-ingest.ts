@@ -7,7 +7,8 @@ import { tryDecode, windowStartOfBin, WINDOW_MS, type Bin, type DeadLetter, type
 import type { LogBatch, LogConsumer, LogRecord } from '../../platform/log/log.ts';
 import { corridorRow, foldBins, windowRefsOf } from '../windows/fold.ts';
 import { ROLLING_SPAN_MS } from '../store/analytics-store.ts';
-import { inKeyOrder, windowRefKey, type Store, type WindowRef, type WindowRow } from '../store/store.ts';
+import { inKeyOrder, type Store } from '../store/store.ts';
+import { windowRefKey, type WindowRef, type WindowRow } from '../store/rows.ts';
 import type { ConsumeContext } from './partition-positions.ts';
 
 export interface IngestDeps extends ConsumeContext {

@@ -2,7 +2,7 @@
 import { mergeAll, WINDOW_MS, type Alert, type Measures, type WindowLevel } from '../../protocol/index.ts';
 import type { StationForecast } from '../forecast/station.ts';
 import type { SqlDriver } from './sql.ts';
-import { WINDOW_COLUMNS, type RecentBin, type WindowRow } from './store.ts';
+import { WINDOW_COLUMNS, type RecentBin, type WindowRow } from './rows.ts';
 
 export class AnalyticsStore {
   private readonly db: SqlDriver;

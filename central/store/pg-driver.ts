@@ -5,6 +5,8 @@ import { ERR, WacoflowError } from '../../platform/errors.ts';
 import type { SqlDriver, SqlExecutor } from './sql.ts';
 
 const INT8_OID = 20;
+/** Refusals that pass: the server is starting or shutting down, or its connection slots are full. */
+const SQLSTATE_WAIT = new Set(['57P03', '57P01', '53300', '08006', '08001']);
 
 /** int8 as a JS number, like PGlite, so the store's code sees one type on both drivers. */
 const types = {
@@ -20,6 +22,11 @@ export async function openPostgres(url: string, max_connections = 5): Promise<Sq
     c.release();
   } catch (err) {
     await pool.end();
+    const sqlstate = (err as { code?: string }).code ?? '';
+    if (/^[0-9A-Z]{5}$/.test(sqlstate) && !SQLSTATE_WAIT.has(sqlstate)) {
+      // The server answered and refused: a wrong user, password or database name. Waiting will not mend it.
+      throw new WacoflowError(ERR.CONFIG, `database_url: PostgreSQL at ${redact(url)} refused the connection: ${(err as Error).message} (SQLSTATE ${sqlstate}); check the user, password and database in the URL`, { cause: err });
+    }
     throw new WacoflowError(ERR.STORE_UNAVAILABLE, `PostgreSQL at ${redact(url)} is not reachable: ${(err as Error).message}`, { retriable: true, cause: err });
   }
   const exec = (q: pg.Pool | pg.PoolClient): SqlExecutor => ({

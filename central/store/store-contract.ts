@@ -6,7 +6,8 @@ import { decode, expecting, type Bin } from '../../protocol/index.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { maintainPartitions } from './partitions.ts';
 import type { SqlDriver, SqlExecutor } from './sql.ts';
-import { Store, windowRefKey, type WindowRef, type WindowRow } from './store.ts';
+import { Store } from './store.ts';
+import { windowRefKey, type WindowRef, type WindowRow } from './rows.ts';
 
 const T0 = 1_764_230_400_000;
 

@@ -6,63 +6,11 @@ import { alignDown, EMPTY_MEASURES, WINDOW_MS, type Bin, type DeadLetter, type H
 import { AnalyticsStore } from './analytics-store.ts';
 import { migrate } from './migrations.ts';
 import { admitSeqs, type SeqRun } from './seq-runs.ts';
+import { WINDOW_COLUMNS, windowRefKey, type DetectorRef, type DetectorRow, type DeviceRow, type RecentBin, type WindowRef, type WindowRow } from './rows.ts';
 import type { SqlDriver, SqlExecutor } from './sql.ts';
-
-export interface WindowRow {
-  level: WindowLevel;
-  key: string;
-  window_start_ms: number;
-  window_end_ms: number;
-  revision: number;
-  state: WindowState;
-  clock_untrusted: boolean;
-  measures: Measures;
-  updated_ms: number;
-}
-
-/** A bin as the rolling view reads it back from recent_bins. */
-export interface RecentBin {
-  detector_id: string;
-  bin_start_ms: number;
-  bin_ms: number;
-  measures: Measures;
-}
-
-export interface WindowRef {
-  level: WindowLevel;
-  key: string;
-  window_start_ms: number;
-}
-
-export const windowRefKey = (w: WindowRef): string => `${w.level}\u0000${w.key}\u0000${w.window_start_ms}`;
-
-export interface DetectorRef {
-  detector_id: string;
-  station_id: string;
-}
-
-export interface DetectorRow {
-  detector_id: string;
-  station_id: string;
-  source: 'inventory' | 'observed';
-  first_seen_ms: number | null;
-  last_event_ms: number | null;
-  /** The device whose bins carried its latest data; null until a bin arrives. */
-  device_id: string | null;
-}
-
-export interface DeviceRow {
-  device_id: string;
-  status: 'online' | 'offline' | 'unknown';
-  status_ms: number | null;
-  last_seen_ms: number;
-  last_heartbeat: Heartbeat | null;
-}
 
 /** central_progress: the end of the last slot given its no_data windows. */
 const NO_DATA_THROUGH = 'no_data_through';
-
-export const WINDOW_COLUMNS = 'level, key, window_start_ms, window_end_ms, revision, state, clock_untrusted, measures, updated_ms';
 
 /**
  * The one order in which every writer locks window rows: detectors and stations by key, corridors last (ingest

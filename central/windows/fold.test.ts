@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decode, expecting, type Bin } from '../../protocol/index.ts';
-import { windowRefKey, type WindowRow } from '../store/store.ts';
+import { windowRefKey, type WindowRow } from '../store/rows.ts';
 import { corridorRow, foldBins } from './fold.ts';
 
 const T0 = 1_764_230_400_000;

@@ -8,7 +8,7 @@
  * batch), and it is written and re-emitted.
  */
 import { expecting, mergeAll, mergeInto, windowStartOfBin, WINDOW_MS, type Bin } from '../../protocol/index.ts';
-import { windowRefKey, type WindowRef, type WindowRow } from '../store/store.ts';
+import { windowRefKey, type WindowRef, type WindowRow } from '../store/rows.ts';
 
 /** The detector and station windows a bin lands in. */
 export function windowRefsOf(bin: Bin): WindowRef[] {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { expecting, type Station } from '../../protocol/index.ts';
-import type { WindowRow } from '../store/store.ts';
+import type { WindowRow } from '../store/rows.ts';
 import { stationLookup, toWindowResult } from './result.ts';
 
 const T0 = Date.UTC(2026, 10, 2, 8, 0);

@@ -1,7 +1,7 @@
 /** A stored window row as the protocol's window result: summary, congestion and level of service. */
 import { summarise, type Station, type WindowResult } from '../../protocol/index.ts';
 import { congestionOf, levelOfService } from '../classify/congestion.ts';
-import type { WindowRow } from '../store/store.ts';
+import type { WindowRow } from '../store/rows.ts';
 
 /** Free-flow speed and kind for a window's key; corridors use their stations' mean free-flow speed. */
 export type StationLookup = (level: WindowRow['level'], key: string) => Pick<Station, 'kind' | 'lanes' | 'free_flow_kmh'> | null;

@@ -14,11 +14,12 @@ import { systemClock } from '../../platform/clock.ts';
 import { loadConfigFile } from '../../platform/config-file.ts';
 import { KafkaLog } from '../../platform/log/kafka-log.ts';
 import { createLogger, type LogLevel } from '../../platform/logger.ts';
+import { waitForService } from '../../platform/startup.ts';
 import { answering, systemdService } from '../../platform/sd-notify.ts';
 import { VERSION } from '../run.ts';
 
 export async function runCentral(file: string, logLevel: LogLevel): Promise<void> {
-  const { kafka_brokers, database_url, inventory_file, ...settings } = loadConfigFile(file, CentralFileConfigSchema);
+  const { kafka_brokers, database_url, inventory_file, startup_wait_s, ...settings } = loadConfigFile(file, CentralFileConfigSchema);
   const inventory = loadInventory(resolve(dirname(file), inventory_file));
   const logger = await createLogger(logLevel, process.stderr.isTTY ? 'pretty' : 'json');
   const log = new KafkaLog({
@@ -26,7 +27,9 @@ export async function runCentral(file: string, logLevel: LogLevel): Promise<void
     client_id: 'wacoflow-central',
     onLog: (level, message, extra) => logger[level]({ component: 'kafka', ...extra }, message),
   });
-  const store = new Store(await openPostgres(database_url));
+  const wait = { logger, limit_s: startup_wait_s, setting: `${file}: startup_wait_s` };
+  const store = new Store(await waitForService('PostgreSQL', () => openPostgres(database_url), wait));
+  await waitForService('Kafka', () => log.reachable(), wait);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'wacoflow_process_' });
   const central = buildCentral(CentralConfigSchema.parse(settings), {

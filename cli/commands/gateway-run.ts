@@ -17,6 +17,7 @@ import { KafkaLog } from '../../platform/log/kafka-log.ts';
 import { ERR, WacoflowError } from '../../platform/errors.ts';
 import { createLogger, type LogLevel } from '../../platform/logger.ts';
 import { listen } from '../../platform/net.ts';
+import { waitForService } from '../../platform/startup.ts';
 import { loadConfigFile } from '../../platform/config-file.ts';
 import { accepting, systemdService } from '../../platform/sd-notify.ts';
 
@@ -30,6 +31,7 @@ export async function runGateway(file: string, logLevel: LogLevel): Promise<void
     onLog: (level, message, extra) => logger[level]({ component: 'kafka', ...extra }, message),
   });
   const topics = kafkaTopics(config.topic_prefix);
+  await waitForService('Kafka', () => log.reachable(), { logger, limit_s: config.startup_wait_s, setting: `${file}: startup_wait_s` });
   await log.ensureTopics([
     { name: topics.bins, partitions: config.partitions.bins },
     { name: topics.health, partitions: config.partitions.health },

@@ -4,7 +4,7 @@
  * offsets (kafkajs's defaults would mark a batch done before the handler's transaction commits); the handler
  * commits `last offset + 1` itself, after its own store has the results.
  */
-import { Kafka, logLevel, type Consumer, type LogEntry, type Message, type Producer } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Consumer, type LogEntry, type Message, type Producer } from 'kafkajs';
 import { ERR, WacoflowError } from '../errors.ts';
 import { GroupCommit, groupEnd } from '../group-commit.ts';
 import type { ConsumerHandlers, Log, LogConsumer, LogProducer, OutgoingRecord, TopicPartition, TopicSpec } from './log.ts';
@@ -13,7 +13,7 @@ export interface KafkaLogOptions {
   brokers: string[];
   client_id: string;
   /** Receives kafkajs's own warnings and errors. */
-  onLog?: (level: 'error' | 'warn', message: string, extra: Record<string, unknown>) => void;
+  onLog?: (level: 'error' | 'warn' | 'info', message: string, extra: Record<string, unknown>) => void;
   connection_timeout_ms?: number;
   /** Partitions a consumer works on at once (default 3; each partition stays in order). */
   partitions_concurrently?: number;
@@ -24,6 +24,12 @@ export interface KafkaLogOptions {
  * (message.max.bytes), whatever the spread of keys over partitions.
  */
 const MAX_REQUEST_BYTES = 768 * 1024;
+
+/**
+ * Broker answers that mean "not yet" (a coordinator loading its offsets, a partition between leaders), which
+ * kafkajs retries on its own: logged as information, not as errors.
+ */
+const TRANSIENT = /coordinator is loading|not the correct coordinator|no leader for this topic-partition|not the leader for that topic-partition|leader is not available/i;
 
 /** Key and value, plus a generous allowance for the record's framing and headers. */
 const recordBytes = (r: OutgoingRecord): number => Buffer.byteLength(r.key) + r.value.length + 64;
@@ -44,8 +50,10 @@ export class KafkaLog implements Log {
   private readonly kafka: Kafka;
   private readonly opened = new Set<{ disconnect(): Promise<void> }>();
   private readonly partitionsConcurrently: number;
+  private readonly options: KafkaLogOptions;
 
   constructor(options: KafkaLogOptions) {
+    this.options = options;
     const onLog = options.onLog;
     this.partitionsConcurrently = options.partitions_concurrently ?? 3;
     this.kafka = new Kafka({
@@ -57,13 +65,37 @@ export class KafkaLog implements Log {
         () =>
         ({ level, log }: LogEntry) => {
           const { message, ...extra } = log;
-          onLog?.(level === logLevel.ERROR ? 'error' : 'warn', String(message), extra);
+          // A broker still loading its state answers with an error kafkajs retries by itself: nothing to act on.
+          const transient = typeof extra.error === 'string' && TRANSIENT.test(extra.error);
+          onLog?.(transient ? 'info' : level === logLevel.ERROR ? 'error' : 'warn', String(message), extra);
         },
     });
   }
 
+  /**
+   * Whether a broker answers (a metadata request), with one try and no client logging: start-up polls this
+   * while it waits for Kafka, and kafkajs's own retries would only print a connection error per attempt.
+   */
+  async reachable(): Promise<void> {
+    const admin = this.quietAdmin({ retries: 0 });
+    try {
+      await admin.connect();
+      await admin.listTopics();
+    } catch (err) {
+      throw new WacoflowError(ERR.LOG_UNAVAILABLE, `Kafka at ${this.options.brokers.join(',')} is not reachable: ${(err as Error).message}`, { retriable: true, cause: err });
+    } finally {
+      await admin.disconnect().catch(() => {});
+    }
+  }
+
+  /** An admin client that logs nothing: its callers report what matters themselves. */
+  private quietAdmin(retry?: { retries: number }) {
+    const o = this.options;
+    return new Kafka({ clientId: o.client_id, brokers: o.brokers, connectionTimeout: o.connection_timeout_ms ?? 3_000, logLevel: logLevel.NOTHING, ...(retry ? { retry } : {}) }).admin();
+  }
+
   async ensureTopics(specs: TopicSpec[]): Promise<void> {
-    const admin = this.kafka.admin();
+    const admin = this.quietAdmin();
     try {
       await admin.connect();
       const existing = new Set(await admin.listTopics());
@@ -78,15 +110,21 @@ export class KafkaLog implements Log {
         });
       }
     } catch (err) {
-      throw new WacoflowError(ERR.LOG_UNAVAILABLE, `Kafka: could not create topics (${(err as Error).message})`, { retriable: true, cause: err });
+      // Another process (the gateway and central start together) created them first: what was wanted exists.
+      const each = (err as { errors?: { type?: string; message?: string }[] }).errors ?? [];
+      if (each.length > 0 && each.every((e) => e.type === 'TOPIC_ALREADY_EXISTS')) return;
+      const why = each.length > 0 ? each.map((e) => e.message ?? e.type).join('; ') : (err as Error).message;
+      throw new WacoflowError(ERR.LOG_UNAVAILABLE, `Kafka: could not create topics (${why})`, { retriable: true, cause: err });
     } finally {
       await admin.disconnect();
     }
   }
 
   private async connectProducer(): Promise<Producer> {
-    // maxInFlightRequests 1 keeps the idempotent producer's sequence numbers in order across retries.
-    const producer: Producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    // maxInFlightRequests 1 keeps the idempotent producer's sequence numbers in order across retries. The
+    // partitioner is kafkajs's default, named so that it does not warn at every start that the default changed
+    // in its version 2: murmur2 of the key, as Java clients partition, so other producers agree with ours.
+    const producer: Producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
     this.opened.add(producer);
     try {
       await producer.connect();
