@@ -3,10 +3,9 @@
  * has a window within a minute, from every driver kind, and nothing is logged at warning or
  * error level (no fault is injected).
  */
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { scaledClock } from '../platform/clock.ts';
+import { capturingLogger } from '../test/log-capture.ts';
 import type { Heartbeat, WindowResult } from '../protocol/index.ts';
 import { socatAvailable } from '../simulators/serial/pty-pair.ts';
 import { wacoNetwork } from '../simulators/waco/network.ts';
@@ -22,14 +21,7 @@ interface StationsBody {
 
 describe.skipIf(!socatAvailable() && !required)('simulator mode on the whole Waco network', () => {
   it('shows every station and intersection approach, from every driver, with no warnings', async () => {
-    const lines: { level: number; msg: string }[] = [];
-    const sink = new Writable({
-      write(chunk, _enc, done) {
-        for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l) as { level: number; msg: string });
-        done();
-      },
-    });
-    const logger = pino({ level: 'info' }, sink);
+    const { logger, warnings } = capturingLogger();
     const system = buildEmbedded(EmbeddedConfigSchema.parse({ speedup: 20, http_port: 0, grace_ms: 30_000 }), { clock: scaledClock(20), logger, version: 'test' });
     const net = wacoNetwork();
     try {
@@ -55,6 +47,6 @@ describe.skipIf(!socatAvailable() && !required)('simulator mode on the whole Wac
     } finally {
       await system.stop();
     }
-    expect(lines.filter((l) => l.level >= 40).map((l) => l.msg)).toEqual([]);
+    expect(warnings()).toEqual([]);
   }, 120_000);
 });

@@ -7,10 +7,9 @@
  * - the incident SUMO is given (all but one lane of I-35 northbound closed at 4th/5th Street) queues traffic
  *   back to 12th Street and starves the Brazos bridge downstream, as a real lane closure does.
  */
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { scaledClock } from '../platform/clock.ts';
+import { capturingLogger } from '../test/log-capture.ts';
 import { WINDOW_MS, type WindowResult } from '../protocol/index.ts';
 import { socatAvailable } from '../simulators/serial/pty-pair.ts';
 import { sumoAvailable } from '../simulators/sumo/net-file.ts';
@@ -30,15 +29,9 @@ const DURING = BOUNDARY + 4 * WINDOW_MS; // 09:20–09:25, six minutes into it
 
 describe.skipIf((!sumoAvailable() || !socatAvailable()) && !required)('simulator mode on SUMO', () => {
   it('serves SUMO’s vehicles through every driver: cameras agree with loops, and an incident queues traffic upstream', async () => {
-    const lines: { level: number; msg: string }[] = [];
-    const sink = new Writable({
-      write(chunk, _enc, done) {
-        for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l) as { level: number; msg: string });
-        done();
-      },
-    });
+    const { logger, lines, warnings } = capturingLogger();
     const config = EmbeddedConfigSchema.parse({ speedup: SPEEDUP, http_port: 0, grace_ms: 60_000, engine: 'sumo', incidents: 'on' });
-    const system = buildEmbedded(config, { clock: scaledClock(SPEEDUP, START), logger: pino({ level: 'info' }, sink), version: 'test' });
+    const system = buildEmbedded(config, { clock: scaledClock(SPEEDUP, START), logger, version: 'test' });
     const net = wacoNetwork();
     const windows = async (station_id: string): Promise<Map<number, WindowResult>> => {
       const res = await fetch(`${system.httpUrl()}/api/stations/${station_id}/windows?from_ms=${BOUNDARY}&to_ms=${DURING + WINDOW_MS}`);
@@ -89,7 +82,7 @@ describe.skipIf((!sumoAvailable() || !socatAvailable()) && !required)('simulator
     } finally {
       await system.stop();
     }
-    expect(lines.filter((l) => l.level >= 40).map((l) => l.msg)).toEqual([]);
+    expect(warnings()).toEqual([]);
     expect(lines.some((l) => l.msg.startsWith('SUMO is running'))).toBe(true);
   }, 300_000);
 });
