@@ -284,7 +284,20 @@ function fleetUpdate(u) {
   return UPDATE_TROUBLE.includes(u.state) ? `<span class="warn"><strong>⚠ ${text}</strong>${reason}</span>` : `${text}${reason}`;
 }
 
+/**
+ * The fleet page. A live refresh redraws the heading and the table only: the filter box and the status choice
+ * stay the same elements, so what someone is typing is never replaced under their cursor.
+ */
 function renderFleet() {
+  if (!page.querySelector('#fleet-filter')) {
+    page.innerHTML = `<div class="panel"><h2 id="fleet-heading"></h2>
+    <div class="filters"><input type="search" id="fleet-filter" placeholder="filter by device, version or config hash" aria-label="filter by device, version or config hash" value="${esc(state.fleetFilter)}">
+      <select id="fleet-status">${['all', 'online', 'offline', 'unknown'].map((s) => `<option ${s === state.fleetStatus ? 'selected' : ''}>${s}</option>`).join('')}</select></div>
+    <table id="fleet"></table></div>`;
+    const filter = page.querySelector('#fleet-filter');
+    filter.addEventListener('input', () => { state.fleetFilter = filter.value; renderFleet(); });
+    page.querySelector('#fleet-status').addEventListener('change', (e) => { state.fleetStatus = e.target.value; renderFleet(); });
+  }
   const { key, dir } = state.fleetSort;
   const q = state.fleetFilter.toLowerCase();
   const rows = state.fleet
@@ -296,31 +309,21 @@ function renderFleet() {
     });
   const inputs = (d) => d.inputs.map((i) => `${esc(i.name)}: ${esc(i.state)}${i.breaker !== 'closed' ? ` (breaker ${esc(i.breaker)})` : ''}`).join(', ') || '—';
   const refusing = state.fleet.filter((d) => d.config?.refused).length;
-  page.innerHTML = `<div class="panel"><h2>Fleet: ${state.fleet.filter((d) => d.status === 'online').length} of ${state.fleet.length} online${refusing ? ` · <span class="warn" id="fleet-refusing">${refusing} refused a configuration</span>` : ''}</h2>
-    <div class="filters"><input type="search" id="fleet-filter" placeholder="filter by device, version or config hash" aria-label="filter by device, version or config hash" value="${esc(state.fleetFilter)}">
-      <select id="fleet-status">${['all', 'online', 'offline', 'unknown'].map((s) => `<option ${s === state.fleetStatus ? 'selected' : ''}>${s}</option>`).join('')}</select></div>
-    <table id="fleet"><thead><tr>${FLEET_COLUMNS.map(([k, label]) => `<th data-key="${k}" ${k === key ? `aria-sort="${dir > 0 ? 'ascending' : 'descending'}"` : ''}>${label}</th>`).join('')}</tr></thead><tbody>
+  page.querySelector('#fleet-heading').innerHTML = `Fleet: ${state.fleet.filter((d) => d.status === 'online').length} of ${state.fleet.length} online${refusing ? ` · <span class="warn" id="fleet-refusing">${refusing} refused a configuration</span>` : ''}`;
+  const table = page.querySelector('#fleet');
+  table.innerHTML = `<thead><tr>${FLEET_COLUMNS.map(([k, label]) => `<th data-key="${k}" ${k === key ? `aria-sort="${dir > 0 ? 'ascending' : 'descending'}"` : ''}>${label}</th>`).join('')}</tr></thead><tbody>
     ${rows.map((d) => `<tr data-device="${esc(d.device_id)}"><td>${esc(d.device_id)}</td><td>${chip(d.status)}</td><td class="num">${ago(d.heartbeat_age_s)}</td>
       <td class="num">${fmt(d.outbox_depth)}</td><td class="num">${fmt(d.temperature_c, 1)}</td><td>${esc(d.version ?? '—')}</td>
       <td class="config">${fleetConfig(d.config)}</td><td class="update">${fleetUpdate(d.update)}</td>
       <td>${d.clock_synced === null ? '—' : d.clock_synced ? 'synced' : '<strong>not synced</strong>'}</td><td>${inputs(d)}</td>
       <td>${d.detector_health.length === 0 ? `${d.detectors} ok` : d.detector_health.map((h) => `${esc(h.detector_id)}: ${esc(h.rule)}`).join(', ')}</td></tr>`).join('')}
-    </tbody></table></div>`;
-  for (const th of page.querySelectorAll('th[data-key]')) {
+    </tbody>`;
+  for (const th of table.querySelectorAll('th[data-key]')) {
     th.addEventListener('click', () => {
       state.fleetSort = { key: th.dataset.key, dir: state.fleetSort.key === th.dataset.key ? -state.fleetSort.dir : 1 };
       renderFleet();
     });
   }
-  const filter = page.querySelector('#fleet-filter');
-  filter.addEventListener('input', () => {
-    state.fleetFilter = filter.value;
-    renderFleet();
-    const again = page.querySelector('#fleet-filter');
-    again.focus();
-    again.setSelectionRange(again.value.length, again.value.length);
-  });
-  page.querySelector('#fleet-status').addEventListener('change', (e) => { state.fleetStatus = e.target.value; renderFleet(); });
 }
 
 // ---- Processing: lag, rates, batch time; now and over the last hour -------------------------------------------
