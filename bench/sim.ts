@@ -17,6 +17,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Metrics } from '../demo/prometheus-text.ts';
 import { alignDown, WINDOW_MS } from '../protocol/index.ts';
 import { cpuByComponent, type CpuProfile } from './cpu-profile.ts';
 import type { SimChildCpu, SimChildRequest } from './sim-child.ts';
@@ -36,6 +37,7 @@ const SPEEDUP = Number(args.speedup);
 const GRACE_MS = 60_000;
 /** Real seconds a final window may be late before the run is said not to keep up. */
 const SLACK_S = 15;
+const STORED = { result: 'stored' };
 const TSX = join(import.meta.dirname, '..', 'node_modules', 'tsx', 'dist', 'loader.mjs');
 
 const say = (line: string): void => void process.stderr.write(`${line}\n`);
@@ -57,11 +59,9 @@ function ask<T>(child: ChildProcess, req: SimChildRequest | null, kind: string):
   });
 }
 
-async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split('\n')) if (line.startsWith(name)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  return sum;
+/** The sum of a metric's samples whose labels include `match` (0 when there are none). */
+async function metric(url: string, name: string, match: Record<string, string> = {}): Promise<number> {
+  return new Metrics(await (await fetch(`${url}/metrics`)).text()).sum(name, match) ?? 0;
 }
 
 interface StationsBody {
@@ -86,16 +86,16 @@ for (let waited = 0; waited < Number(args['warmup-s']); waited += 10) {
 }
 const warm = await ask<SimChildCpu>(child, { kind: 'cpu' }, 'cpu');
 const measureS = Number(args['measure-s']);
-const binsAt = await metric(url, 'wacoflow_central_bins_total{result="stored"}');
+const binsAt = await metric(url, 'wacoflow_central_bins_total', STORED);
 const t0 = Date.now();
 for (let waited = 0; waited < measureS; waited += 30) {
   await sleep(Math.min(30, measureS - waited));
-  const stored = (await metric(url, 'wacoflow_central_bins_total{result="stored"}')) - binsAt;
+  const stored = (await metric(url, 'wacoflow_central_bins_total', STORED)) - binsAt;
   say(`  measuring ${Math.min(measureS, waited + 30)} of ${measureS} s: ${stored.toLocaleString('en-US')} bins stored, consumer lag ${await metric(url, 'wacoflow_central_consumer_lag_records')}`);
 }
 const measured = await ask<SimChildCpu>(child, { kind: 'cpu' }, 'cpu');
 const wall_s = (Date.now() - t0) / 1000;
-const bins = (await metric(url, 'wacoflow_central_bins_total{result="stored"}')) - binsAt;
+const bins = (await metric(url, 'wacoflow_central_bins_total', STORED)) - binsAt;
 const lag = await metric(url, 'wacoflow_central_consumer_lag_records');
 
 // Keeping real time: every station's last final window is the newest one due by now (minus the slack).

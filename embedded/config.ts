@@ -60,9 +60,11 @@ export const EmbeddedConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
-    if (c.stations !== null && c.network !== 'city') ctx.addIssue({ code: 'custom', path: ['stations'], message: 'grows the whole city: leave out --network core' });
-    const cityStations = wacoNetwork().stations.length;
-    if (c.stations !== null && c.stations < cityStations) ctx.addIssue({ code: 'custom', path: ['stations'], message: `must be at least the city's ${cityStations} road stations` });
+    if (c.stations !== null) {
+      const city = wacoNetwork().stations.length;
+      if (c.network !== 'city') ctx.addIssue({ code: 'custom', path: ['stations'], message: 'grows the whole city: leave out --network core' });
+      if (c.stations < city) ctx.addIssue({ code: 'custom', path: ['stations'], message: `must be at least the city's ${city} road stations` });
+    }
     if (c.engine !== 'sumo') return;
     if (c.stations !== null) ctx.addIssue({ code: 'custom', path: ['stations'], message: "SUMO's network is the city as it is: leave --stations out, or use --engine model" });
     if (c.weather.length > 0) ctx.addIssue({ code: 'custom', path: ['weather'], message: 'the SUMO engine does not model weather: leave it out, or use --engine model' });

@@ -149,7 +149,7 @@ export class SumoEngine {
       if (this.exited) throw new Error(`SUMO ${this.exited} before the simulation reached the start: ${this.errors() || this.stderr.trim()}`);
       if (Date.now() - progressAt >= 10_000) {
         progressAt = Date.now();
-        const done = Math.max(0, Math.min(this.stationsUntil, this.approachesUntil) - this.t0_ms) / (this.o.start_ms - this.t0_ms);
+        const done = Math.max(0, this.simulatedUntil() - this.t0_ms) / (this.o.start_ms - this.t0_ms);
         this.o.logger.info(`SUMO is warming up the roads: ${Math.floor(done * 100)} % of ${Math.round((this.o.start_ms - this.t0_ms) / MINUTE_MS)} simulated minutes`);
       }
       await new Promise<void>((resolve) => {
@@ -183,15 +183,15 @@ export class SumoEngine {
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
 
-  /** Whether every interval ending at or before `end_ms` has been read from SUMO (devices stay silent until then). */
+  /**
+   * Whether every interval ending at or before `end_ms` has been read from SUMO. The held clock keeps this true
+   * while SUMO runs; once SUMO has exited it turns false, and the devices go silent.
+   */
   covers(end_ms: number, what: 'lanes' | 'approaches'): boolean {
     const ok = end_ms <= (what === 'lanes' ? this.stationsUntil : this.approachesUntil);
     if (!ok && Date.now() - this.behindLogged > 10_000) {
       this.behindLogged = Date.now();
-      this.o.logger.warn(
-        { simulated_until: new Date(this.stationsUntil).toISOString(), wanted: new Date(end_ms).toISOString(), sumo: this.exited ?? 'running' },
-        this.exited ? `SUMO ${this.exited}: the simulated devices have no further data` : 'SUMO is behind the clock: the simulated devices wait for it (lower --speedup)',
-      );
+      this.o.logger.warn({ simulated_until: new Date(this.stationsUntil).toISOString(), wanted: new Date(end_ms).toISOString() }, `SUMO ${this.exited ?? 'is behind'}: the simulated devices have no further data`);
     }
     return ok;
   }
