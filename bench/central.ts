@@ -4,11 +4,17 @@
  * produced, and how long after close + grace a window is emitted as final. Prints Markdown; never gates CI.
  *
  *   npm run services -- up && WACOFLOW_KAFKA_BROKERS=127.0.0.1:9092 WACOFLOW_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench:central
- *   WACOFLOW_BENCH_ONLY=throughput …   (stages: throughput, scale-out, update latency, final delay)
+ *   WACOFLOW_BENCH_ONLY=throughput …   (stages: throughput, scale-out, update latency, final delay, profile)
  *   WACOFLOW_BENCH_BACKENDS=kafka …     (backends: kafka, embedded)
  *   WACOFLOW_BENCH_LOG=warn …           (central's own log at that level, on stdout; silent by default)
+ *
+ * The profile stage (Kafka only, not in the default run) repeats the throughput stage under V8's sampling
+ * profiler and charges central's CPU to the steps of its data path (bench/cpu-profile.ts, CENTRAL_STEPS). When
+ * the database has the pg_stat_statements extension loaded (shared_preload_libraries), it also gives
+ * PostgreSQL's time per statement.
  */
 import { spawn } from 'node:child_process';
+import { Session } from 'node:inspector/promises';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -23,6 +29,7 @@ import type { SqlDriver } from '../central/store/sql.ts';
 import { Store } from '../central/store/store.ts';
 import { withSchema } from '../central/store/test-schema.ts';
 import { produceBins } from '../central/testing.ts';
+import { cpuBy, CENTRAL_STEPS, type CpuProfile } from './cpu-profile.ts';
 import { cpuNow, cpuSince, localKafkaPid, postmasterOf, type CpuSeconds, type CpuSources } from '../platform/process-cpu.ts';
 import { scaledClock, systemClock, type Clock } from '../platform/clock.ts';
 import { KafkaLog } from '../platform/log/kafka-log.ts';
@@ -156,6 +163,80 @@ async function throughput(label: string, env: Env, n: number): Promise<void> {
   rows.push([`log → PostgreSQL, ${label} (${fmt(n)} bins, ${STATIONS} stations × ${LANES} lanes, 6 partitions)`, `${fmt(stored)} bins/s`, '≥ 50,000 bins/s (Kafka)']);
   rows.push([`the same, until every window is final and published to the windows topic`, `${fmt(complete)} bins/s`, '—']);
   cpuRow(`${label}, stored, final and published`, n, cpu, env.embedded);
+}
+
+/** What a statement of central's store does, from its text; the text's start when no pattern knows it. */
+function statementLabel(query: string): string {
+  const q = query.replace(/\s+/g, ' ');
+  const known: [RegExp, string][] = [
+    [/pg_advisory_xact_lock\(7472363/, 'dedupe: lock devices'],
+    [/FROM UNNEST.* JOIN ingested_seqs/, 'dedupe: read runs'],
+    [/DELETE FROM ingested_seqs s USING/, 'dedupe: rewrite runs'],
+    [/INSERT INTO recent_bins/, 'recent bins (rolling view)'],
+    [/INSERT INTO detectors .*'observed'/, 'detectors seen'],
+    [/created AS \( INSERT INTO windows/, 'claim windows (insert or lock)'],
+    [/pg_advisory_xact_lock\(7472362/, 'lock corridor windows'],
+    [/^SELECT .* FROM windows WHERE level = 'station' AND \(key, window_start_ms\) IN/, 'corridor: read station windows'],
+    [/INSERT INTO windows AS w .*jsonb_to_recordset/, 'write windows'],
+    [/INSERT INTO consumer_offsets/, 'store offset'],
+    [/WITH due AS .* UPDATE windows SET state = 'final'/, 'finalise due windows'],
+    [/WITH keys \(level, key\)/, 'no_data windows'],
+    [/^(BEGIN|COMMIT|ROLLBACK)/, 'BEGIN / COMMIT'],
+  ];
+  for (const [re, label] of known) if (re.test(q)) return label;
+  return q.slice(0, 70);
+}
+
+/**
+ * The throughput stage once more, under V8's sampling profiler (central runs in this process), with central's
+ * CPU charged to the steps of its data path; and PostgreSQL's execution time per statement when the database
+ * records it (pg_stat_statements).
+ */
+async function profile(label: string, env: Env, n: number): Promise<void> {
+  const { prefix, topic } = await filledTopic(env, n);
+  const c = central(env, systemClock, prefix);
+  const statements = await env.db.query('SELECT public.pg_stat_statements_reset()').then(() => true, () => false);
+  const session = new Session();
+  session.connect();
+  await c.central.start();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  const cpu0 = process.cpuUsage();
+  await drained(label, c.store, c.group, topic, n);
+  while ((await c.central.finalize()).length > 0);
+  await c.central.published();
+  const used = process.cpuUsage(cpu0);
+  const { profile: prof } = await session.post('Profiler.stop');
+  session.disconnect();
+  await c.central.stop();
+  const steps = cpuBy(prof as unknown as CpuProfile, CENTRAL_STEPS);
+  const sampled = steps.reduce((a, s) => a + s.ms, 0);
+  const cpuUs = ((used.user + used.system) / n);
+  console.log(`\n#### Central's CPU per bin by step: ${fmt(n)} bins, ${label}, stored, final and published (${cpuUs.toFixed(1)} µs per bin of process CPU; ${fmt(sampled)} ms sampled)\n`);
+  console.log('| step | µs per bin | share |\n|---|---:|---:|');
+  // The profiler's own overhead inflates every step alike; the figures are scaled to the process's CPU time.
+  for (const s of steps) console.log(`| ${s.component} | ${((s.ms / sampled) * cpuUs).toFixed(2)} | ${((s.ms / sampled) * 100).toFixed(1)} % |`);
+  if (!statements) {
+    console.log('\n(PostgreSQL per statement: pg_stat_statements is not loaded in this database.)');
+    return;
+  }
+  const { rows } = await env.db.query<{ query: string; calls: string; total_ms: number; rows: string }>(
+    `SELECT query, calls::text, total_exec_time AS total_ms, rows::text FROM public.pg_stat_statements
+     WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+  );
+  const byLabel = new Map<string, { calls: number; ms: number; rows: number }>();
+  for (const r of rows) {
+    const k = statementLabel(r.query);
+    const a = byLabel.get(k) ?? { calls: 0, ms: 0, rows: 0 };
+    byLabel.set(k, { calls: a.calls + Number(r.calls), ms: a.ms + r.total_ms, rows: a.rows + Number(r.rows) });
+  }
+  const total = [...byLabel.values()].reduce((a, s) => a + s.ms, 0);
+  console.log(`\n#### PostgreSQL's execution time per bin by statement (pg_stat_statements; ${(total * 1000 / n).toFixed(1)} µs per bin in all)\n`);
+  console.log('| statement | calls | rows | µs per bin | share |\n|---|---:|---:|---:|---:|');
+  for (const [k, v] of [...byLabel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 14)) {
+    console.log(`| ${k.replace(/\|/g, '\\|')} | ${fmt(v.calls)} | ${fmt(v.rows)} | ${((v.ms * 1000) / n).toFixed(2)} | ${((v.ms / total) * 100).toFixed(1)} % |`);
+  }
 }
 
 /**
@@ -294,6 +375,7 @@ async function main(): Promise<void> {
         }],
       ] as const) : []),
       ['update latency', (env: Env) => updateLatency(label, env, 2_000)],
+      ...(name === 'kafka' && only.includes('profile') ? ([['profile', (env: Env) => profile(label, env, 200_000)]] as const) : []),
       ['final delay', (env: Env) => finalDelay(label, env, 8)],
     ] as const) {
       if (only.length > 0 && !only.includes(stage)) continue;
