@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { ProtocolError } from './errors.ts';
 import { AlertSchema } from './v1/alert.ts';
 import { BinBatchSchema, BinSchema } from './v1/bin.ts';
+import { checkBin, checkBinBatch } from './v1/bin-check.ts';
 import { DeadLetterSchema } from './v1/dead-letter.ts';
 import { ConfigDocumentSchema, ReleaseAnnouncementSchema } from './v1/fleet-control.ts';
 import { DeviceCommandSchema, HeartbeatSchema, StatusSchema } from './v1/heartbeat.ts';
@@ -27,6 +28,15 @@ export const SCHEMAS = {
 } as const;
 
 export type MessageKind = keyof typeof SCHEMAS;
+
+/**
+ * Plain checks for the kinds every bin passes through, tried before the schema: each returns what the schema
+ * would, or undefined, and then the schema decides and names the problem (v1/bin-check.ts).
+ */
+const FAST: { [K in MessageKind]?: (value: unknown) => z.infer<(typeof SCHEMAS)[K]> | undefined } = {
+  bin: checkBin,
+  bin_batch: checkBinBatch,
+};
 export type Message<K extends MessageKind> = z.infer<(typeof SCHEMAS)[K]>;
 export type DecodeResult<K extends MessageKind> = { ok: true; value: Message<K> } | { ok: false; error: ProtocolError };
 
@@ -49,6 +59,8 @@ export function tryDecode<K extends MessageKind>(kind: K, input: unknown): Decod
   } catch (err) {
     return { ok: false, error: err as ProtocolError };
   }
+  const fast = FAST[kind]?.(value);
+  if (fast !== undefined) return { ok: true, value: fast as Message<K> };
   const parsed = SCHEMAS[kind].safeParse(value);
   if (parsed.success) return { ok: true, value: parsed.data as Message<K> };
   const [first, ...rest] = parsed.error.issues;

@@ -52,9 +52,8 @@ export async function ingestBins(batch: LogBatch, consumer: LogConsumer, deps: I
     await deps.store.observeDetectors(tx, fresh, now);
     const recordedLate = await deps.store.addLateEvents(tx, late, now);
     const refs = uniqueRefs(timely.flatMap(windowRefsOf));
-    const current = await deps.store.claimWindows(tx, refs, now);
-    const rows = await deps.store.writeWindows(tx, foldBins(current, timely, now));
-    const corridors = await deps.store.writeWindows(tx, await rollUpCorridors(tx, rows, deps, now));
+    const rows = await deps.store.updateWindows(tx, refs, (stored) => foldBins(stored, timely, now));
+    const corridors = await rollUpCorridors(tx, rows, deps, now);
     await deps.store.addDeadLetters(tx, dead);
     await deps.store.saveOffset(tx, deps.group_id, batch.topic, batch.partition, next, now, reset);
     return { fresh, late, recordedLate, rows: [...rows, ...corridors] };
@@ -119,11 +118,12 @@ async function rollUpCorridors(
   // deadlock), and READ COMMITTED lets the later one see the earlier one's station rows.
   const ordered = inKeyOrder(touched);
   await deps.store.lockCorridors(tx, ordered);
-  const current = await deps.store.claimWindows(tx, ordered, now);
   const members = new Map(ordered.map((ref) => [ref.key, [...deps.stations.values()].filter((s) => s.corridor_id === ref.key).map((s) => s.station_id)]));
   const stationRows = await deps.store.stationWindowsOf(tx, ordered.map((ref) => ({ station_ids: members.get(ref.key)!, window_start_ms: ref.window_start_ms })));
-  return ordered.map((ref) => {
-    const rows = stationRows.filter((r) => r.window_start_ms === ref.window_start_ms && members.get(ref.key)!.includes(r.key));
-    return corridorRow(ref.key, ref.window_start_ms, rows, current.get(windowRefKey(ref)), now);
-  });
+  return deps.store.updateWindows(tx, ordered, (stored) =>
+    ordered.map((ref) => {
+      const rows = stationRows.filter((r) => r.window_start_ms === ref.window_start_ms && members.get(ref.key)!.includes(r.key));
+      return corridorRow(ref.key, ref.window_start_ms, rows, stored.get(windowRefKey(ref)), now);
+    }),
+  );
 }

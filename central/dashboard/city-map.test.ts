@@ -63,7 +63,8 @@ describe.skipIf(((!CHROMIUM || !socatAvailable()) && !required))('the dashboard 
       const viewBox = await page.getAttribute('svg.map', 'viewBox');
       expect(Number(viewBox!.split(' ')[2])).toBeLessThan(900 / 2.5);
       expect(await page.getAttribute('svg.map', 'class')).toContain('zoomed');
-      expect(await visibleLabels()).toBeGreaterThan(0);
+      // A live redraw may be replacing the map at this moment (under load, one did): look until it settles.
+      await expect.poll(visibleLabels, { timeout: 10_000 }).toBeGreaterThan(0);
       await page.screenshot({ path: join(SHOTS, 'city-map-zoomed.png') });
       // Window results arrive every few seconds and each redraws the map: wait for one, then look again.
       const drawn = await page.getAttribute('svg.map', 'data-drawn');

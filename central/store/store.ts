@@ -19,6 +19,16 @@ const NO_DATA_THROUGH = 'no_data_through';
  */
 const WINDOW_LOCK_ORDER = "level = 'corridor', level, key, window_start_ms";
 
+/** Window rows sent as one JSON document ($1), read back as a record set. */
+const WINDOW_RECORDSET = `jsonb_to_recordset($1::jsonb) AS x(level text, key text, window_start_ms bigint, window_end_ms bigint,
+  revision int, state text, clock_untrusted bool, measures jsonb, updated_ms bigint)`;
+
+/** Overwrites stored window rows ($1, a JSON array) that the transaction holds locked. */
+const UPDATE_WINDOWS = `UPDATE windows AS w SET revision = x.revision, state = x.state, clock_untrusted = x.clock_untrusted,
+  measures = x.measures, updated_ms = x.updated_ms
+  FROM ${WINDOW_RECORDSET}
+  WHERE (w.level, w.key, w.window_start_ms) = (x.level, x.key, x.window_start_ms)`;
+
 export class Store {
   readonly db: SqlDriver;
   /** Alerts, forecasts and the finalizer's lease. */
@@ -272,53 +282,54 @@ export class Store {
   }
 
   /**
-   * Locks the windows with these keys until the transaction ends, for a write, and returns them as stored. A
-   * window not stored yet is inserted empty (provisional, revision 0: what a fold starts a new window from), so
-   * it is locked too and the caller overwrites it. Without that, two transactions bringing the first bins of
-   * one window both found nothing to lock, both started from empty, and the later write replaced the earlier:
-   * bins stored in the dedupe table but missing from their window (the fault harness caught it when one
-   * partition's batches overlapped after a consumer restart). Now the second waits for the first's row.
+   * Writes what `fold` makes of the windows with these keys, in one read and one write: the stored ones are
+   * locked (FOR UPDATE, in WINDOW_LOCK_ORDER) and given to `fold` as they are; `fold` returns every row to
+   * write (a key it finds no row for starts from nothing). Rows that were stored are updated; the rest are
+   * inserted, and PostgreSQL makes an insert wait for any other transaction inserting the same key.
    *
-   * One round trip in the usual case: the insert and the lock of the rows already there are one statement.
-   * Its snapshot is taken before the insert waits on a row another transaction is inserting, so such a row
-   * comes back from neither part; a second statement, which sees it committed, locks those.
+   * A key another transaction inserted after the read (two batches bringing the first bins of one window, or
+   * the finalizer's no_data row) conflicts: that row is then locked and read as committed, `fold` runs again on
+   * it, and its result is written over it. So a row is only ever written from a version of it this
+   * transaction holds locked; without that, the later of two first writers once replaced the earlier's row
+   * (bins in the dedupe record but missing from their window: the fault harness caught it).
+   *
+   * An earlier design inserted an empty row for every new key before folding, to have something to lock: each
+   * new window was then written twice, and a backlog is almost all new windows (bench:central, profile stage).
+   *
+   * Returns the rows as written, in key order.
    */
-  async claimWindows(tx: SqlExecutor, refs: WindowRef[], now_ms: number): Promise<Map<string, WindowRow>> {
-    if (refs.length === 0) return new Map();
-    const sorted = inKeyOrder(refs);
-    const { rows } = await tx.query<WindowRow>(
-      `WITH wanted (level, key, window_start_ms) AS (SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[])),
-       created AS (
-         INSERT INTO windows (${WINDOW_COLUMNS})
-         SELECT level, key, window_start_ms, window_start_ms + $4::bigint, 0, 'provisional', false, $5::jsonb, $6::bigint
-         FROM wanted ORDER BY ${WINDOW_LOCK_ORDER}
-         ON CONFLICT (level, key, window_start_ms) DO NOTHING
-         RETURNING ${WINDOW_COLUMNS})
-       SELECT * FROM (
-         SELECT ${WINDOW_COLUMNS} FROM windows WHERE (level, key, window_start_ms) IN (SELECT * FROM wanted)
-         ORDER BY ${WINDOW_LOCK_ORDER} FOR UPDATE) AS stored
-       UNION ALL SELECT * FROM created`,
-      [...keyColumns(sorted), WINDOW_MS, JSON.stringify(EMPTY_MEASURES), now_ms],
+  async updateWindows(tx: SqlExecutor, refs: WindowRef[], fold: (stored: ReadonlyMap<string, WindowRow>) => WindowRow[]): Promise<WindowRow[]> {
+    if (refs.length === 0) return [];
+    const stored = await this.lockWindows(tx, refs);
+    const rows = inKeyOrder(fold(stored));
+    const [updates, inserts] = [rows.filter((r) => stored.has(windowRefKey(r))), rows.filter((r) => !stored.has(windowRefKey(r)))];
+    const { rows: inserted } = await tx.query<WindowRef>(
+      // A data-modifying WITH runs once and to the end whether or not the query reads it.
+      `WITH updated AS (${UPDATE_WINDOWS})
+       INSERT INTO windows (${WINDOW_COLUMNS}) SELECT ${WINDOW_COLUMNS} FROM ${WINDOW_RECORDSET.replace('$1', '$2')}
+       ON CONFLICT (level, key, window_start_ms) DO NOTHING
+       RETURNING level, key, window_start_ms`,
+      [JSON.stringify(updates), JSON.stringify(inserts)],
     );
-    const found = new Map(rows.map((r) => [windowRefKey(r), r]));
-    const raced = sorted.filter((r) => !found.has(windowRefKey(r)));
-    if (raced.length > 0) {
-      const { rows: committed } = await tx.query<WindowRow>(
-        `SELECT ${WINDOW_COLUMNS} FROM windows
-         WHERE (level, key, window_start_ms) IN (SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[]))
-         ORDER BY ${WINDOW_LOCK_ORDER} FOR UPDATE`,
-        keyColumns(raced),
-      );
-      for (const r of committed) found.set(windowRefKey(r), r);
-    }
-    // In key order, as they were locked.
-    const out = new Map<string, WindowRow>();
-    for (const ref of sorted) {
-      const k = windowRefKey(ref);
-      const row = found.get(k);
-      if (row) out.set(k, row);
-    }
-    return out;
+    if (inserted.length === inserts.length) return rows;
+    // Inserted by another transaction meanwhile: fold again on its committed row, and write over it.
+    const done = new Set(inserted.map(windowRefKey));
+    const raced = inserts.filter((r) => !done.has(windowRefKey(r)));
+    const now = await this.lockWindows(tx, raced);
+    const again = new Map(fold(now).filter((r) => now.has(windowRefKey(r))).map((r) => [windowRefKey(r), r]));
+    await tx.query(UPDATE_WINDOWS, [JSON.stringify([...again.values()])]);
+    return rows.map((r) => again.get(windowRefKey(r)) ?? r);
+  }
+
+  /** The stored windows with these keys, locked until the transaction ends, taken in WINDOW_LOCK_ORDER. */
+  private async lockWindows(tx: SqlExecutor, refs: WindowRef[]): Promise<Map<string, WindowRow>> {
+    const { rows } = await tx.query<WindowRow>(
+      `SELECT ${WINDOW_COLUMNS} FROM windows
+       WHERE (level, key, window_start_ms) IN (SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[]))
+       ORDER BY ${WINDOW_LOCK_ORDER} FOR UPDATE`,
+      keyColumns(refs),
+    );
+    return new Map(rows.map((r) => [windowRefKey(r), r]));
   }
 
   /** Transaction-scoped advisory locks on corridor windows, taken in the given order, in one round trip. */
@@ -329,35 +340,6 @@ export class Store {
       'SELECT count(pg_advisory_xact_lock(7472362, hashtext(k))) FROM (SELECT k FROM UNNEST($1::text[]) WITH ORDINALITY AS u(k, i) ORDER BY i) AS ordered',
       [refs.map((r) => `${r.level}/${r.key}/${r.window_start_ms}`)],
     );
-  }
-
-  /**
-   * Writes window rows and returns them as stored. One case differs from what was given: a provisional row
-   * whose window is final in the table (a no_data row the finalizer inserted before this transaction claimed
-   * it) is stored as that window's revision, since the final row was already emitted.
-   */
-  async writeWindows(tx: SqlExecutor, rows: WindowRow[]): Promise<WindowRow[]> {
-    if (rows.length === 0) return [];
-    const ordered = inKeyOrder(rows);
-    // Only what the table may have decided comes back: sending every row's measures back to be parsed again
-    // cost central's thread more than the write itself.
-    const written = await tx.query<Pick<WindowRow, 'level' | 'key' | 'window_start_ms' | 'revision' | 'state'>>(
-      `INSERT INTO windows AS w (${WINDOW_COLUMNS})
-       SELECT ${WINDOW_COLUMNS} FROM jsonb_to_recordset($1::jsonb) AS x(level text, key text, window_start_ms bigint, window_end_ms bigint,
-         revision int, state text, clock_untrusted bool, measures jsonb, updated_ms bigint)
-       ON CONFLICT (level, key, window_start_ms) DO UPDATE SET
-         revision = CASE WHEN w.state <> 'provisional' AND EXCLUDED.state = 'provisional' THEN w.revision + 1 ELSE EXCLUDED.revision END,
-         state = CASE WHEN w.state <> 'provisional' AND EXCLUDED.state = 'provisional' THEN 'revised' ELSE EXCLUDED.state END,
-         clock_untrusted = EXCLUDED.clock_untrusted, measures = EXCLUDED.measures, updated_ms = EXCLUDED.updated_ms
-       RETURNING level, key, window_start_ms, revision, state`,
-      // Ingest claims its rows first (claimWindows), so this takes no new locks.
-      [JSON.stringify(ordered)],
-    );
-    const stored = new Map(written.rows.map((r) => [windowRefKey(r), r]));
-    return ordered.map((row) => {
-      const s = stored.get(windowRefKey(row))!;
-      return s.revision === row.revision && s.state === row.state ? row : { ...row, revision: s.revision, state: s.state };
-    });
   }
 
   /** Station windows for several (stations, window start) sets at once: corridor roll-ups. */
