@@ -11,7 +11,7 @@
  * The profile stage (Kafka only, not in the default run) repeats the throughput stage under V8's sampling
  * profiler and charges central's CPU to the steps of its data path (bench/cpu-profile.ts, CENTRAL_STEPS). When
  * the database has the pg_stat_statements extension loaded (shared_preload_libraries), it also gives
- * PostgreSQL's time per statement.
+ * PostgreSQL's time per statement. WACOFLOW_BENCH_PROFILE_FILE=central.cpuprofile keeps the profile.
  */
 import { spawn } from 'node:child_process';
 import { Session } from 'node:inspector/promises';
@@ -35,7 +35,7 @@ import { scaledClock, systemClock, type Clock } from '../platform/clock.ts';
 import { KafkaLog } from '../platform/log/kafka-log.ts';
 import type { Log } from '../platform/log/log.ts';
 import { MemoryLog } from '../platform/log/memory-log.ts';
-import { alignDown, expecting, kafkaTopics, WINDOW_MS, type Bin, type Station, type WindowResult } from '../protocol/index.ts';
+import { alignDown, binRecords, expecting, kafkaTopics, WINDOW_MS, type Bin, type Station, type WindowResult } from '../protocol/index.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const BROKERS = process.env.WACOFLOW_KAFKA_BROKERS;
@@ -51,13 +51,22 @@ const stations: Station[] = Array.from({ length: STATIONS }, (_, i) => ({
   station_id: `b-s${i}`, name: `s${i}`, kind: 'freeway', corridor_id: `b-c${i % 10}`, lat: 31.5, lon: -97.1, lanes: LANES, free_flow_kmh: 110,
 }));
 
-/** `n` minute bins, round-robin over every lane of every station, time advancing a minute per round. */
+/** Stations one agent reads, as the simulated city's agents do (about ten each). */
+const STATIONS_PER_AGENT = 10;
+
+/**
+ * `n` minute bins, round-robin over every lane of every station, time advancing a minute per round. Each agent
+ * reads STATIONS_PER_AGENT stations and numbers its bins without gaps; produced as agents send a backlog
+ * (messages of 200 bins, a record per station of each: central/testing.ts produceBins).
+ */
 function bins(n: number, t0: number, device = `bench-${randomUUID().slice(0, 6)}`): Bin[] {
+  const perAgent = STATIONS_PER_AGENT * LANES;
   return Array.from({ length: n }, (_, i) => {
     const lane = i % (STATIONS * LANES);
     const s = Math.floor(lane / LANES);
+    const round = Math.floor(i / (STATIONS * LANES));
     return {
-      device_id: `${device}-${s}`, seq: i + 1, detector_id: `b-s${s}-l${lane % LANES}`, station_id: `b-s${s}`, bin_start_ms: t0 + Math.floor(i / (STATIONS * LANES)) * 60_000, bin_ms: 60_000,
+      device_id: `${device}-a${Math.floor(lane / perAgent)}`, seq: round * perAgent + (lane % perAgent) + 1, detector_id: `b-s${s}-l${lane % LANES}`, station_id: `b-s${s}`, bin_start_ms: t0 + Math.floor(i / (STATIONS * LANES)) * 60_000, bin_ms: 60_000,
       clock: { synced: true, offset_ms: 0 },
       measures: { ...expecting(3), volume: 20, samples_seen: 3, occupied_ms: 6_000, occupancy_observed_ms: 60_000, speed_weight: 20, speed_sum: 1_900, speed_inverse_sum: 20 / 95, speed_min_kmh: 90, speed_max_kmh: 100 },
     };
@@ -108,21 +117,21 @@ async function processed(store: Store, group: string, topic: string): Promise<nu
 }
 
 /** A topic of its own holding `n` bins, written before any consumer starts. */
-async function filledTopic(env: Env, n: number): Promise<{ prefix: string; topic: string }> {
+async function filledTopic(env: Env, n: number): Promise<{ prefix: string; topic: string; records: number }> {
   const prefix = `bench-${randomUUID().slice(0, 8)}`;
   const topic = kafkaTopics(prefix).bins;
   await env.log.ensureTopics([{ name: topic, partitions: 6 }]);
-  await produceBins(env.log, topic, bins(n, alignDown(Date.now() - 86_400_000, WINDOW_MS)));
-  return { prefix, topic };
+  const records = await produceBins(env.log, topic, bins(n, alignDown(Date.now() - 86_400_000, WINDOW_MS)));
+  return { prefix, topic, records };
 }
 
-/** Waits until the group has stored the offsets of all `n` bins. */
+/** Waits until the group has stored the offsets of all `n` records. */
 async function drained(label: string, store: Store, group: string, topic: string, n: number): Promise<void> {
   const end = Date.now() + 600_000;
   for (;;) {
     const done = await processed(store, group, topic);
     if (done >= n) return;
-    if (Date.now() > end) throw new Error(`${label}: ${done} of ${n} bins after 10 minutes`);
+    if (Date.now() > end) throw new Error(`${label}: ${done} of ${n} records after 10 minutes`);
     await sleep(20);
   }
 }
@@ -143,7 +152,7 @@ function cpuRow(label: string, bins_counted: number, cpu: CpuSeconds, embedded =
 
 /** Bins in the log before central starts; central runs in this process. */
 async function throughput(label: string, env: Env, n: number): Promise<void> {
-  const { prefix, topic } = await filledTopic(env, n);
+  const { prefix, topic, records } = await filledTopic(env, n);
   const c = central(env, systemClock, prefix);
   // From start() (migrations done, consumer subscribed) to the last stored batch; for Kafka this includes the
   // consumer group join, a few seconds, so the figure is a floor of the steady rate.
@@ -151,7 +160,7 @@ async function throughput(label: string, env: Env, n: number): Promise<void> {
   const t = performance.now();
   const sources = { central: null, ...env.servers };
   const cpu0 = cpuNow(sources);
-  await drained(label, c.store, c.group, topic, n);
+  await drained(label, c.store, c.group, topic, records);
   const stored = (n / (performance.now() - t)) * 1000;
   // The bins are a day old, so every window they touch is due: what is left of their work is finalisation and
   // the final results' publication. Counting it as well gives the rate a backlog of any length sustains.
@@ -169,17 +178,18 @@ async function throughput(label: string, env: Env, n: number): Promise<void> {
 function statementLabel(query: string): string {
   const q = query.replace(/\s+/g, ' ');
   const known: [RegExp, string][] = [
-    [/pg_advisory_xact_lock\(7472363/, 'dedupe: lock devices'],
+    [/pg_advisory_xact_lock\(\$2, h\)/, 'dedupe: lock devices'],
     [/FROM UNNEST.* JOIN ingested_seqs/, 'dedupe: read runs'],
     [/DELETE FROM ingested_seqs s USING/, 'dedupe: rewrite runs'],
     [/INSERT INTO recent_bins/, 'recent bins (rolling view)'],
     [/INSERT INTO detectors .*'observed'/, 'detectors seen'],
-    [/created AS \( INSERT INTO windows/, 'claim windows (insert or lock)'],
-    [/pg_advisory_xact_lock\(7472362/, 'lock corridor windows'],
-    [/^SELECT .* FROM windows WHERE level = 'station' AND \(key, window_start_ms\) IN/, 'corridor: read station windows'],
-    [/INSERT INTO windows AS w .*jsonb_to_recordset/, 'write windows'],
+    [/WITH updated AS \( ?UPDATE windows/, 'write windows (update the stored, insert the new)'],
+    [/^SELECT .* FROM windows WHERE \(level, key, window_start_ms\) IN .* FOR UPDATE/, 'lock stored windows'],
+    [/pg_advisory_xact_lock\(\$2, hashtext\(k\)\)/, 'lock corridor windows (includes waiting)'],
+    [/FROM windows WHERE level = \$\d+ AND \(key, window_start_ms\) IN/, 'corridor: read station windows'],
+    [/^UPDATE windows AS w SET revision/, 'write windows (raced inserts)'],
     [/INSERT INTO consumer_offsets/, 'store offset'],
-    [/WITH due AS .* UPDATE windows SET state = 'final'/, 'finalise due windows'],
+    [/WITH due AS .* UPDATE windows SET state/, 'finalise due windows'],
     [/WITH keys \(level, key\)/, 'no_data windows'],
     [/^(BEGIN|COMMIT|ROLLBACK)/, 'BEGIN / COMMIT'],
   ];
@@ -193,7 +203,7 @@ function statementLabel(query: string): string {
  * records it (pg_stat_statements).
  */
 async function profile(label: string, env: Env, n: number): Promise<void> {
-  const { prefix, topic } = await filledTopic(env, n);
+  const { prefix, topic, records } = await filledTopic(env, n);
   const c = central(env, systemClock, prefix);
   const statements = await env.db.query('SELECT public.pg_stat_statements_reset()').then(() => true, () => false);
   const session = new Session();
@@ -203,13 +213,14 @@ async function profile(label: string, env: Env, n: number): Promise<void> {
   await session.post('Profiler.setSamplingInterval', { interval: 200 });
   await session.post('Profiler.start');
   const cpu0 = process.cpuUsage();
-  await drained(label, c.store, c.group, topic, n);
+  await drained(label, c.store, c.group, topic, records);
   while ((await c.central.finalize()).length > 0);
   await c.central.published();
   const used = process.cpuUsage(cpu0);
   const { profile: prof } = await session.post('Profiler.stop');
   session.disconnect();
   await c.central.stop();
+  if (process.env.WACOFLOW_BENCH_PROFILE_FILE) writeFileSync(process.env.WACOFLOW_BENCH_PROFILE_FILE, JSON.stringify(prof));
   const steps = cpuBy(prof as unknown as CpuProfile, CENTRAL_STEPS);
   const sampled = steps.reduce((a, s) => a + s.ms, 0);
   const cpuUs = ((used.user + used.system) / n);
@@ -245,8 +256,10 @@ async function profile(label: string, env: Env, n: number): Promise<void> {
  */
 async function scaleOut(label: string, env: Env, n: number, instances: number): Promise<void> {
   if (!env.database_url) throw new Error('scale-out needs PostgreSQL');
-  const { prefix, topic } = await filledTopic(env, n);
+  const { prefix, topic, records } = await filledTopic(env, n);
   const group = `bench-${prefix}`;
+  // Every record holds the same number of bins (bins()), so records processed convert to bins exactly.
+  const binsPerRecord = n / records;
   const dir = mkdtempSync(join(tmpdir(), 'wacoflow-bench-'));
   writeFileSync(join(dir, 'inventory.yaml'), JSON.stringify({
     stations: stations.map((s) => ({ ...s, detectors: Array.from({ length: LANES }, (_, l) => `${s.station_id}-l${l}`) })),
@@ -271,7 +284,7 @@ async function scaleOut(label: string, env: Env, n: number, instances: number): 
     // left out (a later member's join, and the rebalance it causes, are part of scaling out and stay in).
     const store = new Store(env.db);
     const ready = await processed(store, group, topic);
-    if (ready >= n) throw new Error(`${label}: all ${fmt(n)} bins were stored before every instance was ready; nothing left to measure`);
+    if (ready >= records) throw new Error(`${label}: all ${fmt(n)} bins were stored before every instance was ready; nothing left to measure`);
     let before = ready;
     while (before === ready) {
       await sleep(5);
@@ -280,11 +293,11 @@ async function scaleOut(label: string, env: Env, n: number, instances: number): 
     const t = performance.now();
     const sources = { central: procs.map((p) => p.pid!), ...env.servers };
     const cpu0 = cpuNow(sources);
-    await drained(label, store, group, topic, n);
-    const rate = ((n - before) / (performance.now() - t)) * 1000;
+    await drained(label, store, group, topic, records);
+    const rate = (((records - before) * binsPerRecord) / (performance.now() - t)) * 1000;
     const cpu = cpuSince(cpu0, sources);
-    rows.push([`log → PostgreSQL, ${label}, ${instances} central process${instances === 1 ? '' : 'es'} in one group (${fmt(n)} bins; the ${fmt(before)} stored before the first batch after all were ready are left out)`, `${fmt(rate)} bins/s`, '≥ 50,000 bins/s (Kafka)']);
-    cpuRow(`${label}, ${instances} central process${instances === 1 ? '' : 'es'}`, n - before, cpu);
+    rows.push([`log → PostgreSQL, ${label}, ${instances} central process${instances === 1 ? '' : 'es'} in one group (${fmt(n)} bins; the ${fmt(before * binsPerRecord)} stored before the first batch after all were ready are left out)`, `${fmt(rate)} bins/s`, '≥ 50,000 bins/s (Kafka)']);
+    cpuRow(`${label}, ${instances} central process${instances === 1 ? '' : 'es'}`, (records - before) * binsPerRecord, cpu);
   } finally {
     await Promise.all(procs.map((p) => new Promise((r) => (p.exitCode !== null || p.signalCode !== null ? r(null) : (p.once('exit', r), p.kill('SIGTERM'))))));
     rmSync(dir, { recursive: true, force: true });
@@ -313,7 +326,7 @@ async function updateLatency(label: string, env: Env, count: number): Promise<vo
     const [b] = bins(1, t0, `lat-${i}`);
     const bin = { ...b!, detector_id: `lat-d${i}` };
     sent.set(bin.detector_id, performance.now());
-    void producer.send(topics.bins, [{ key: bin.station_id, value: Buffer.from(JSON.stringify(bin)), headers: { type: 'bin' } }]);
+    void producer.send(topics.bins, binRecords({ v: 1, device_id: bin.device_id, sent_ms: Date.now(), bins: [bin] }));
     await sleep(10);
   }
   const end = Date.now() + 30_000;
@@ -344,7 +357,7 @@ async function finalDelay(label: string, env: Env, windows: number): Promise<voi
     const start = first + k * WINDOW_MS;
     while (clock.now() < start + 60_000) await sleep(5);
     const [b] = bins(1, start, `fin-${k}`);
-    await producer.send(topics.bins, [{ key: 'b-s0', value: Buffer.from(JSON.stringify(b)), headers: { type: 'bin' } }]);
+    await producer.send(topics.bins, binRecords({ v: 1, device_id: b!.device_id, sent_ms: Date.now(), bins: [b!] }));
   }
   const end = Date.now() + 30_000;
   while (delays.length < windows && Date.now() < end) await sleep(20);

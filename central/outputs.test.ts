@@ -45,8 +45,7 @@ describe.each(backends())('results on the log ($name)', (backend) => {
     const { env, topics, clock } = await run.open(T0 + 10 * MIN);
     const stations = [station('ou-s1'), station('ou-s2')];
     const first = await run.central(env, { clock, stations, topics });
-    await produceBins(env.log, topics.bins, bins);
-    await waitProcessed(first, topics.bins, bins.length);
+    await waitProcessed(first, topics.bins, await produceBins(env.log, topics.bins, bins));
     await first.central.stop();
 
     // A second central, which has seen no bin, makes the windows final: it knows the detectors from the table.

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { encode, kafkaTopics, type Bin, type Station, type TopicSet } from '../protocol/index.ts';
+import { BIN_RECORD, binKey, binRecords, encode, kafkaTopics, type Bin, type BinRecord, type Station, type TopicSet } from '../protocol/index.ts';
 import type { Clock } from '../platform/clock.ts';
 import { KafkaLog } from '../platform/log/kafka-log.ts';
 import type { Log } from '../platform/log/log.ts';
@@ -91,16 +91,39 @@ export async function startCentral(
   return { central, store, config };
 }
 
-/** Produces bins as the gateway does: one record per bin, keyed by station. */
-export async function produceBins(log: Log, topic: string, bins: Bin[]): Promise<void> {
+/**
+ * Produces bins as the gateway does: each device's bins, in order, as agent messages of up to
+ * `bins_per_message`, each split into a record per station. Returns how many records it wrote, which is
+ * what waitProcessed counts. `one_per_record` writes the earlier form instead: one bin per record.
+ */
+export async function produceBins(log: Log, topic: string, bins: Bin[], opts: { bins_per_message?: number; one_per_record?: boolean } = {}): Promise<number> {
   const producer = await log.producer();
+  let written = 0;
   try {
-    for (let i = 0; i < bins.length; i += 500) {
-      await producer.send(topic, bins.slice(i, i + 500).map((b) => ({ key: b.station_id, value: encode(b), headers: { type: 'bin' } })));
+    if (opts.one_per_record) {
+      for (let i = 0; i < bins.length; i += 500) {
+        await producer.send(topic, bins.slice(i, i + 500).map((b) => ({ key: binKey(b), value: encode(b), headers: { type: BIN_RECORD } })));
+      }
+      return bins.length;
     }
+    const byDevice = new Map<string, Bin[]>();
+    for (const b of bins) {
+      const own = byDevice.get(b.device_id);
+      if (own) own.push(b);
+      else byDevice.set(b.device_id, [b]);
+    }
+    const records = [...byDevice].flatMap(([device_id, own]) => {
+      const per = opts.bins_per_message ?? 200;
+      const out: BinRecord[] = [];
+      for (let i = 0; i < own.length; i += per) out.push(...binRecords({ v: 1, device_id, sent_ms: 0, bins: own.slice(i, i + per) }));
+      return out;
+    });
+    for (let i = 0; i < records.length; i += 100) await producer.send(topic, records.slice(i, i + 100));
+    written = records.length;
   } finally {
     await producer.close();
   }
+  return written;
 }
 
 /** Waits until central has stored positions covering `records` records of `topic` (offsets start at 0). */

@@ -8,7 +8,7 @@ import mqtt from 'mqtt';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { decode, encode, expecting, KAFKA_TOPICS, mqttTopic } from '../protocol/index.ts';
+import { binsIn, decode, encode, expecting, KAFKA_TOPICS, mqttTopic } from '../protocol/index.ts';
 import { systemClock } from '../platform/clock.ts';
 import { KafkaLog } from '../platform/log/kafka-log.ts';
 import { MemoryOutbox } from '../edge-agent/outbox/memory-outbox.ts';
@@ -92,8 +92,7 @@ describe.skipIf(!brokers)('gateway under a flood, on real Kafka', () => {
       await consumer.run({
         topics: [KAFKA_TOPICS.bins],
         eachBatch: async (b) => {
-          for (const r of b.records) {
-            const bin = decode('bin', r.value);
+          for (const bin of b.records.flatMap(binsIn)) {
             if (!want.has(bin.device_id)) continue;
             const s = got.get(bin.device_id) ?? new Set<number>();
             s.add(bin.seq);

@@ -84,7 +84,8 @@ interface KeyState {
   last_ms: number | null;
 }
 
-type Judgement = { rule: HealthRule; evidence: Evidence; detail: string; run: RunRule };
+/** `detail` is only worked out for a window that opens or closes an alert: most windows do neither. */
+type Judgement = { rule: HealthRule; evidence: Evidence; detail: () => string; run: RunRule };
 
 export class DetectorHealthMonitor {
   readonly options: Readonly<DetectorHealthOptions>;
@@ -110,7 +111,7 @@ export class DetectorHealthMonitor {
       const x = v(w[m]);
       const prev = st.last_value.get(m);
       const evidence: Evidence = x === null || x === 0 ? 'none' : prev === x ? 'beyond' : 'normal';
-      judgements.push({ rule: `flat_line_${m}`, evidence, detail: `${m} ${x ?? 'missing'} (previous ${prev ?? 'none'})`, run: fl });
+      judgements.push({ rule: `flat_line_${m}`, evidence, detail: () => `${m} ${x ?? 'missing'} (previous ${prev ?? 'none'})`, run: fl });
       if (x !== null && fresh) st.last_value.set(m, x);
     }
 
@@ -125,7 +126,7 @@ export class DetectorHealthMonitor {
           rule: j.rule,
           window_start_ms: w.window_start_ms,
           since_ms: t.since_ms,
-          detail: j.detail,
+          detail: j.detail(),
           ...(t.to === 'close' ? { reason: t.reason } : {}),
         });
       }
@@ -141,29 +142,30 @@ export class DetectorHealthMonitor {
 
   private noHits(st: KeyState, t_ms: number, volume: number | null): Judgement {
     const o = this.options.no_hits;
-    const expected = st.volume.stats(t_ms)?.median ?? null;
-    const detail = `volume ${volume ?? 'missing'}, usual ${expected ?? 'unknown'}`;
+    const expected = (): number | null => st.volume.stats(t_ms)?.median ?? null;
+    const detail = () => `volume ${volume ?? 'missing'}, usual ${expected() ?? 'unknown'}`;
     if (volume === null) return { rule: 'no_hits', evidence: 'none', detail, run: o };
     if (volume > 0) return { rule: 'no_hits', evidence: 'normal', detail, run: o };
     // Zero counted: a fault only where traffic was expected; a quiet night is no evidence either way.
-    const evidence: Evidence = expected !== null && expected >= o.min_expected_per_window ? 'beyond' : 'none';
+    const usual = expected();
+    const evidence: Evidence = usual !== null && usual >= o.min_expected_per_window ? 'beyond' : 'none';
     return { rule: 'no_hits', evidence, detail, run: o };
   }
 
   private stuckOn(occupancy: number | null): Judgement {
     const o = this.options.stuck_on;
     const evidence: Evidence = occupancy === null ? 'none' : occupancy >= o.min_occupancy_pct ? 'beyond' : 'normal';
-    return { rule: 'stuck_on', evidence, detail: `occupancy ${occupancy ?? 'missing'} %`, run: o };
+    return { rule: 'stuck_on', evidence, detail: () => `occupancy ${occupancy ?? 'missing'} %`, run: o };
   }
 
   private chatter(volume: number | null, occupancy: number | null, lanes: number): Judgement {
     const o = this.options.chatter;
-    if (volume === null) return { rule: 'chatter', evidence: 'none', detail: 'volume missing', run: o };
+    if (volume === null) return { rule: 'chatter', evidence: 'none', detail: () => 'volume missing', run: o };
     const per_lane = volume / Math.max(1, lanes);
     const too_many = per_lane > o.max_volume_per_lane;
     const floor = minimumOccupancyPct(per_lane, o) / 2;
     const too_thin = occupancy !== null && per_lane >= o.min_volume_for_occupancy_check && occupancy < floor;
-    const detail = `${per_lane} vehicles per lane, occupancy ${occupancy ?? 'missing'} % (least plausible ${floor.toFixed(2)} %)`;
+    const detail = () => `${per_lane} vehicles per lane, occupancy ${occupancy ?? 'missing'} % (least plausible ${floor.toFixed(2)} %)`;
     return { rule: 'chatter', evidence: too_many || too_thin ? 'beyond' : 'normal', detail, run: o };
   }
 

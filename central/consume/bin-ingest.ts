@@ -3,7 +3,7 @@
  * station and corridor windows they change, dead letters for undecodable records, and the partition's next
  * offset. Only after the commit is the offset committed to the log and the windows emitted.
  */
-import { tryDecode, windowStartOfBin, WINDOW_MS, type Bin, type DeadLetter, type Station } from '../../protocol/index.ts';
+import { binsOfRecord, windowStartOfBin, WINDOW_MS, type Bin, type DeadLetter, type Station } from '../../protocol/index.ts';
 import type { LogBatch, LogConsumer, LogRecord } from '../../platform/log/log.ts';
 import { corridorRow, foldBins, windowRefsOf } from '../windows/fold.ts';
 import { ROLLING_SPAN_MS } from '../store/analytics-store.ts';
@@ -39,8 +39,8 @@ export async function ingestBins(batch: LogBatch, consumer: LogConsumer, deps: I
   const bins: Bin[] = [];
   const dead: DeadLetter[] = [];
   for (const r of records) {
-    const d = tryDecode('bin', r.value);
-    if (d.ok) bins.push(d.value);
+    const d = binsOfRecord(r);
+    if (d.ok) for (const b of d.bins) bins.push(b);
     else dead.push(deadLetter(r, d.error.message, d.error.field, now));
   }
   const next = records[records.length - 1]!.offset + 1;

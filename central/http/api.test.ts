@@ -44,8 +44,7 @@ describe('central HTTP API', () => {
     const { env, topics, clock } = await run.open(T0 + 40 * MIN);
     const t = await run.central(env, { clock, stations: STATIONS, detectors: DETECTORS, topics });
     const all = bins(30);
-    await produceBins(env.log, topics.bins, all);
-    await waitProcessed(t, topics.bins, all.length);
+    await waitProcessed(t, topics.bins, await produceBins(env.log, topics.bins, all));
     await t.central.finalize();
     return { t, env, topics };
   }

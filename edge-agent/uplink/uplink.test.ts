@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { decode, expecting, KAFKA_TOPICS, type Bin } from '../../protocol/index.ts';
+import { binsIn, decode, expecting, KAFKA_TOPICS, type Bin } from '../../protocol/index.ts';
 import { scaledClock, systemClock } from '../../platform/clock.ts';
 import { FaultProxy } from '../../chaos/proxy.ts';
 import { localGateway } from '../../test/local-gateway.ts';
@@ -31,7 +31,7 @@ describe('MqttUplink draining a backlog', () => {
 
     const arrived: { bin: Bin; at_ms: number }[] = [];
     const consumer = log.consumer('drain-test');
-    await consumer.run({ topics: [KAFKA_TOPICS.bins], eachBatch: async (b) => void arrived.push(...b.records.map((r) => ({ bin: decode('bin', r.value), at_ms: clock.now() }))) });
+    await consumer.run({ topics: [KAFKA_TOPICS.bins], eachBatch: async (b) => void arrived.push(...b.records.flatMap(binsIn).map((bin) => ({ bin, at_ms: clock.now() }))) });
 
     const uplink = new MqttUplink(
       { url: gateway.url(), site: 'waco', device_id: 'drain', password: 'pw', max_bins_per_message: 100, max_inflight_messages: 4, ack_timeout_ms: 5_000, reconnect_ms: 200, live_window_ms: 300_000, backlog_bins_per_s: 100 },
@@ -77,7 +77,7 @@ describe('MqttUplink on a half-open link', () => {
     const drafts = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ detector_id: 'd1', station_id: 's', bin_start_ms: t0 + (from + i) * 60_000, bin_ms: 60_000, measures: expecting(3) }));
     const seqs = new Set<number>();
     const consumer = log.consumer('half-open-test');
-    await consumer.run({ topics: [KAFKA_TOPICS.bins], eachBatch: async (b) => void b.records.forEach((r) => seqs.add(decode('bin', r.value).seq)) });
+    await consumer.run({ topics: [KAFKA_TOPICS.bins], eachBatch: async (b) => void b.records.flatMap(binsIn).forEach((bin) => seqs.add(bin.seq)) });
     // Keepalive at its default, 30 s: only the acknowledgement timeout can notice the dead link in time.
     const uplink = new MqttUplink(
       { url: `mqtt://127.0.0.1:${proxy.port}`, site: 'waco', device_id: 'half-open', password: 'pw', max_bins_per_message: 5, max_inflight_messages: 2, ack_timeout_ms: 1_000, reconnect_ms: 100, live_window_ms: 0, backlog_bins_per_s: null },

@@ -1,9 +1,10 @@
 /**
- * From an MQTT publish to log records. Valid bins go to wacoflow.bins.v1 (one record per bin, keyed by station);
+ * From an MQTT publish to log records. Valid bins go to wacoflow.bins.v1 (a record per station of the message,
+ * keyed by station: protocol/bin-records.ts);
  * heartbeats and statuses to wacoflow.health.v1 (keyed by device); anything undecodable to wacoflow.dlq.v1 with
  * the reason. `forward` resolves only once the log has the records: the caller acknowledges after that.
  */
-import { binKey, encode, healthKey, KAFKA_TOPICS, tryDecode, type DeadLetter, type MqttKind, type TopicSet } from '../../protocol/index.ts';
+import { binRecords, encode, healthKey, KAFKA_TOPICS, tryDecode, type DeadLetter, type MqttKind, type TopicSet } from '../../protocol/index.ts';
 import type { LogProducer } from '../../platform/log/log.ts';
 
 /** The admin-topic record type of a retained downward message (config document or release announcement). */
@@ -42,10 +43,7 @@ export async function forward(producer: LogProducer, p: Publish, topics: Pick<To
       const d = tryDecode('bin_batch', p.payload);
       if (!d.ok) return dead(d.error.message, d.error.field);
       if (d.value.device_id !== p.device_id) return mismatch(d.value.device_id);
-      await producer.send(
-        topics.bins,
-        d.value.bins.map((bin) => ({ key: binKey(bin), value: encode(bin), headers: { type: 'bin' } })),
-      );
+      await producer.send(topics.bins, binRecords(d.value, p.payload));
       return 'forwarded';
     }
     case 'health':

@@ -9,7 +9,7 @@ import mqtt from 'mqtt';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { decode, encode, KAFKA_TOPICS, mqttTopic } from '../../protocol/index.ts';
+import { binsIn, decode, encode, KAFKA_TOPICS, mqttTopic } from '../../protocol/index.ts';
 import { systemClock } from '../../platform/clock.ts';
 import type { Log, LogProducer, OutgoingRecord } from '../../platform/log/log.ts';
 import { MemoryLog } from '../../platform/log/memory-log.ts';
@@ -53,7 +53,7 @@ describe.skipIf(!url)('external-broker mode (Mosquitto)', () => {
     let bridge = buildExternalBridge(bridgeConfig, deps);
     await bridge.start();
     const publisher = await mqtt.connectAsync(url!, { clientId: `pub-${site}`, reconnectPeriod: 0 });
-    const seqsOf = () => new Set(log.confirmed.flatMap((c) => c.records.map((r) => decode('bin', r.value).seq)));
+    const seqsOf = () => new Set(log.confirmed.flatMap((c) => c.records.flatMap((r) => binsIn(r).map((b) => b.seq))));
     try {
       for (let i = 0; i < 10; i++) {
         const b = structuredClone(batch);
