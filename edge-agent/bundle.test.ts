@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decode, KAFKA_TOPICS, type Station } from '../protocol/index.ts';
+import { binsIn, decode, KAFKA_TOPICS, type Station } from '../protocol/index.ts';
 import { systemClock } from '../platform/clock.ts';
 import { buildFeedServer } from '../simulators/tmdd-feed/server.ts';
 import { TrafficModel } from '../simulators/traffic-model.ts';
@@ -74,7 +74,7 @@ describe('agent bundle', () => {
       topics: [KAFKA_TOPICS.bins, KAFKA_TOPICS.health],
       eachBatch: async (b) => {
         for (const r of b.records) {
-          if (b.topic === KAFKA_TOPICS.bins) bins.push(decode('bin', r.value).detector_id);
+          if (b.topic === KAFKA_TOPICS.bins) bins.push(...binsIn(r).map((bin) => bin.detector_id));
           else if (r.headers?.type === 'heartbeat') heartbeats.push(decode('heartbeat', r.value).outbox.depth);
         }
       },

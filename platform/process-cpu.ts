@@ -29,8 +29,8 @@ function procStat(pid: number): ProcStat | null {
   return { ppid: n(4), own: n(14) + n(15), reaped: n(16) + n(17) };
 }
 
-/** CPU seconds of `root` and of every process it started, alive or reaped. */
-function treeSeconds(root: number): number | null {
+/** CPU seconds of `root` and of every process it started, alive or reaped; null once `root` is gone. */
+export function treeSeconds(root: number): number | null {
   const top = procStat(root);
   if (!top) return null;
   let ticks = top.own + top.reaped;
@@ -41,6 +41,14 @@ function treeSeconds(root: number): number | null {
     if (s?.ppid === root) ticks += s.own + s.reaped;
   }
   return ticks / TICKS_PER_SECOND;
+}
+
+/**
+ * CPU seconds of the children this process has waited for, and theirs: a pipeline this process started and
+ * saw exit is counted here whole, after its processes are gone from /proc.
+ */
+export function reapedSeconds(): number {
+  return (procStat(process.pid)?.reaped ?? 0) / TICKS_PER_SECOND;
 }
 
 export interface CpuSources {

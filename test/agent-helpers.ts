@@ -1,6 +1,6 @@
 /** Shared pieces of the tests that run agents against a log. */
 import { expect } from 'vitest';
-import { decode, KAFKA_TOPICS, type Bin } from '../protocol/index.ts';
+import { binsIn, KAFKA_TOPICS, type Bin } from '../protocol/index.ts';
 import type { Log } from '../platform/log/log.ts';
 import type { SystemProbe } from '../edge-agent/health/system-probe.ts';
 
@@ -17,8 +17,7 @@ export async function receiveBins(log: Log, group: string, keep: (bin: Bin) => b
   await consumer.run({
     topics: [topic],
     eachBatch: async (b) => {
-      for (const r of b.records) {
-        const bin = decode('bin', r.value);
+      for (const bin of b.records.flatMap(binsIn)) {
         if (!keep(bin)) continue;
         const seen = bins.get(bin.seq);
         if (seen) expect(seen, `seq ${bin.seq} stands for two bins`).toEqual(bin);
