@@ -3,6 +3,8 @@
  * through `wacoflow gateway`, the same load through a Mosquitto → kcat pipeline as the reference, PUBACK latency
  * at a steady 1,000 messages per second, and the gateway's memory per idle connection with 1,000 devices.
  * The gateway and Mosquitto run as their own processes; this script is only the load and the stopwatch.
+ * Each path's CPU per bin is read from /proc over the same runs: the gateway and the Kafka broker, against
+ * Mosquitto, mosquitto_sub, kcat and the broker (a rate swings with the machine; CPU per bin much less).
  * Prints Markdown; never gates CI. Every wait has a deadline: a stage that does not finish says so.
  *
  *   npm run services -- up && WACOFLOW_KAFKA_BROKERS=127.0.0.1:9092 npm run bench:gateway
@@ -18,6 +20,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import mqtt, { type MqttClient } from 'mqtt';
 import { mqttTopic, type BinBatch } from '../protocol/index.ts';
 import { hashSecret } from '../gateway/registry/devices.ts';
+import { localKafkaPid, reapedSeconds, treeSeconds } from '../platform/process-cpu.ts';
 import { writeRegistryFile } from '../gateway/registry/file-registry.ts';
 import { freePort } from '../test/ports.ts';
 
@@ -58,6 +61,25 @@ function payload(device: string, seq: number, bins: number): Buffer {
 
 const kafka = new Kafka({ clientId: 'wacoflow-bench', brokers: BROKERS.split(','), logLevel: logLevel.NOTHING });
 const admin = kafka.admin();
+const KAFKA_PID = localKafkaPid(join(import.meta.dirname, '..', '.services', 'kafka-run', 'kafka.pid'));
+
+/** CPU seconds of these process trees now (null: one is gone or not local), for a difference over a run. */
+function cpuOf(pids: (number | null)[]): number | null {
+  let total = 0;
+  for (const pid of pids) {
+    const t = pid === null ? null : treeSeconds(pid);
+    if (t === null) return null;
+    total += t;
+  }
+  return total;
+}
+
+/** What one run cost: µs of CPU per bin for the path's own processes and for the Kafka broker. */
+interface RunCost {
+  rate: number;
+  path_us: number | null;
+  kafka_us: number | null;
+}
 
 async function recordsIn(topic: string): Promise<number> {
   const offsets = await admin.fetchTopicOffsets(topic);
@@ -93,7 +115,7 @@ async function registryFile(devices: number): Promise<string> {
   return path;
 }
 
-async function startGateway(devices: number, perClientRate: number): Promise<{ url: string; stop: () => Promise<void> }> {
+async function startGateway(devices: number, perClientRate: number): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
   const registry = await registryFile(devices);
   const port = await freePort();
   const config = join(dir, `gateway-${port}.yaml`);
@@ -103,7 +125,7 @@ async function startGateway(devices: number, perClientRate: number): Promise<{ u
   ].join('\n'));
   const flags = (process.env.WACOFLOW_BENCH_GATEWAY_FLAGS ?? '').split(' ').filter(Boolean);
   const child = await start(process.execPath, [...flags, BIN, 'gateway', '--config', config, '--log-level', 'warn'], port, 'wacoflow gateway');
-  return { url: `mqtt://127.0.0.1:${port}`, stop: () => stop(child) };
+  return { url: `mqtt://127.0.0.1:${port}`, pid: child.pid!, stop: () => stop(child) };
 }
 
 async function stop(child: ChildProcess): Promise<void> {
@@ -162,37 +184,47 @@ async function pump(clients: MqttClient[], topicOf: (i: number) => string, messa
   return performance.now() - t;
 }
 
-async function gatewayThroughput(bins: number, messages: number): Promise<number[]> {
+/** The records one message of `bins` bins becomes: one per station it names (protocol/bin-records.ts). */
+function recordsPerMessage(bins: number): number {
+  const stations = new Set((JSON.parse(payload('bench-0', 0, bins).toString()) as BinBatch).bins.map((b) => b.station_id));
+  return stations.size;
+}
+
+async function gatewayThroughput(bins: number, messages: number): Promise<RunCost[]> {
   const gw = await startGateway(PUBLISHERS, 100_000);
-  const rates: number[] = [];
+  const runs: RunCost[] = [];
   try {
     // Run 0 warms up (the JIT, kafkajs's connections and metadata): printed, not counted.
     for (let r = 0; r <= RUNS; r++) {
       const clients = await connectAll(gw.url, Array.from({ length: PUBLISHERS }, (_, i) => `bench-${i}`), PUBLISHERS);
       const before = await recordsIn('wacoflow.bins.v1');
+      const [gw0, kafka0] = [cpuOf([gw.pid]), cpuOf([KAFKA_PID])];
       const ms = await pump(clients, (i) => mqttTopic('waco', `bench-${i}`, 'bins'), messages, bins, 120_000);
-      // Every PUBACK means Kafka has the bins: check that it does.
+      const [gw1, kafka1] = [cpuOf([gw.pid]), cpuOf([KAFKA_PID])];
+      // Every PUBACK means Kafka has the bins: check that it does, a record per station of each message.
       const landed = (await recordsIn('wacoflow.bins.v1')) - before;
-      if (landed < messages * bins) throw new Error(`acknowledged ${messages * bins} bins but Kafka has ${landed}`);
+      const expected = messages * recordsPerMessage(bins);
+      if (landed < expected) throw new Error(`acknowledged ${messages} messages (${expected} records) but Kafka has ${landed}`);
       const rate = (messages * bins) / (ms / 1000);
-      if (r > 0) rates.push(rate);
+      const us = (a: number | null, b: number | null) => (a === null || b === null ? null : ((b - a) * 1e6) / (messages * bins));
+      if (r > 0) runs.push({ rate, path_us: us(gw0, gw1), kafka_us: us(kafka0, kafka1) });
       process.stderr.write(`[bench]   ${r === 0 ? 'warm-up' : `run ${r}`}: ${fmt(rate)} bins/s\n`);
       await Promise.all(clients.map((c) => c.endAsync()));
     }
   } finally {
     await gw.stop();
   }
-  return rates;
+  return runs;
 }
 
-async function referenceThroughput(messages: number): Promise<number[]> {
+async function referenceThroughput(messages: number): Promise<RunCost[]> {
   await admin.createTopics({ waitForLeaders: true, topics: [{ topic: REFERENCE_TOPIC, numPartitions: 6, replicationFactor: -1 }] }).catch(() => {});
   const port = await freePort();
   const conf = join(dir, 'mosquitto.conf');
   // No queue limit for the pipeline's subscriber, so Mosquitto drops nothing while kcat catches up.
   writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'max_queued_messages 0', 'max_inflight_messages 0', 'persistence false'].join('\n'));
   const broker = await start('mosquitto', ['-c', conf], port, 'mosquitto');
-  const rates: number[] = [];
+  const runs: RunCost[] = [];
   try {
     // Run 0 warms up, as for the gateway: printed, not counted.
     for (let r = 0; r <= RUNS; r++) {
@@ -205,12 +237,18 @@ async function referenceThroughput(messages: number): Promise<number[]> {
         await sleep(500); // the subscription is in place
         const clients = await Promise.all(Array.from({ length: PUBLISHERS }, (_, i) => mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: `bench-${i}`, reconnectPeriod: 0 })));
         const before = await recordsIn(REFERENCE_TOPIC);
+        // The pipeline's CPU: Mosquitto's, and mosquitto_sub's and kcat's, counted whole once the pipeline has
+        // exited and been waited for (this process then holds them as reaped children).
+        const [mosq0, kafka0, reaped0] = [cpuOf([broker.pid!]), cpuOf([KAFKA_PID]), reapedSeconds()];
         const t = performance.now();
         await pump(clients, (i) => `ref/${i}`, messages, 1, 300_000);
         const code = await Promise.race([done, sleep(300_000).then(() => 'timeout' as const)]);
         if (code !== 0) throw new Error(`the reference pipeline ended with ${code}`);
         const rate = messages / ((performance.now() - t) / 1000);
-        if (r > 0) rates.push(rate);
+        const [mosq1, kafka1, reaped1] = [cpuOf([broker.pid!]), cpuOf([KAFKA_PID]), reapedSeconds()];
+        const us = (a: number | null, b: number | null) => (a === null || b === null ? null : ((b - a) * 1e6) / messages);
+        const path = mosq0 === null || mosq1 === null ? null : mosq1 - mosq0 + (reaped1 - reaped0);
+        if (r > 0) runs.push({ rate, path_us: path === null ? null : (path * 1e6) / messages, kafka_us: us(kafka0, kafka1) });
         const landed = (await recordsIn(REFERENCE_TOPIC)) - before;
         if (landed !== messages) throw new Error(`the reference pipeline landed ${landed} of ${messages} records`);
         process.stderr.write(`[bench]   ${r === 0 ? 'warm-up' : `run ${r}`}: ${fmt(rate)} bins/s\n`);
@@ -226,8 +264,16 @@ async function referenceThroughput(messages: number): Promise<number[]> {
   } finally {
     await stop(broker);
   }
-  return rates;
+  return runs;
 }
+
+/** Medians of several runs' rates and costs. */
+function summary(runs: RunCost[]): { rate: number; path_us: number | null; kafka_us: number | null } {
+  const med = (xs: (number | null)[]) => (xs.includes(null) ? null : median(xs as number[]));
+  return { rate: median(runs.map((r) => r.rate)), path_us: med(runs.map((r) => r.path_us)), kafka_us: med(runs.map((r) => r.kafka_us)) };
+}
+
+const us = (x: number | null) => (x === null ? 'n/a' : `${x.toFixed(1)} µs`);
 
 async function pubackLatency(ratePerS: number, seconds: number): Promise<number[]> {
   // 20 devices at 50 messages a second each: inside the gateway's default per-device rate limit.
@@ -316,20 +362,28 @@ async function main(): Promise<void> {
   try {
     const only = (process.env.WACOFLOW_BENCH_ONLY ?? '').split(',').filter(Boolean);
     const want = (stage: string) => only.length === 0 || only.includes(stage);
-    let single = NaN;
+    let single: ReturnType<typeof summary> | null = null;
     if (want('throughput')) {
       step('gateway, 1 bin per message');
-      single = median(await gatewayThroughput(1, 20_000));
-      rows.push([`MQTT QoS 1 → wacoflow gateway → Kafka acks=all, 1 bin per message (${PUBLISHERS} devices, ${WINDOW} in flight each)`, `${fmt(single)} bins/s`, '≥ 20,000 bins/s']);
+      single = summary(await gatewayThroughput(1, 20_000));
+      rows.push([`MQTT QoS 1 → wacoflow gateway → Kafka acks=all, 1 bin per message (${PUBLISHERS} devices, ${WINDOW} in flight each)`, `${fmt(single.rate)} bins/s`, '≥ 20,000 bins/s']);
+      rows.push(['CPU per bin of that path: the gateway; the Kafka broker', `${us(single.path_us)}; ${us(single.kafka_us)}`, '≤ the reference\'s']);
       step('gateway, 50 bins per message');
-      const batched = median(await gatewayThroughput(50, 2_000));
-      rows.push([`the same, 50 bins per message (an agent's live batch)`, `${fmt(batched)} bins/s`, '≥ 20,000 bins/s']);
+      const batched = summary(await gatewayThroughput(50, 2_000));
+      rows.push([`the same, 50 bins per message (an agent's live batch, 37 stations: 37 records)`, `${fmt(batched.rate)} bins/s`, '≥ 20,000 bins/s']);
+      rows.push(['CPU per bin of that path: the gateway; the Kafka broker', `${us(batched.path_us)}; ${us(batched.kafka_us)}`, '—']);
     }
     if (want('reference')) {
       step('Mosquitto → kcat reference, 1 bin per message');
-      const reference = median(await referenceThroughput(20_000));
-      rows.push([`reference: MQTT QoS 1 → Mosquitto → mosquitto_sub \\| kcat → Kafka acks=all, 1 bin per message`, `${fmt(reference)} bins/s`, '—']);
-      if (!Number.isNaN(single)) rows.push(['gateway ÷ reference, 1 bin per message', `${(single / reference).toFixed(2)}`, '—']);
+      const reference = summary(await referenceThroughput(20_000));
+      rows.push([`reference: MQTT QoS 1 → Mosquitto → mosquitto_sub \\| kcat → Kafka acks=all, 1 bin per message`, `${fmt(reference.rate)} bins/s`, '—']);
+      rows.push(['CPU per bin of that path: Mosquitto, mosquitto_sub and kcat; the Kafka broker', `${us(reference.path_us)}; ${us(reference.kafka_us)}`, '—']);
+      if (single) {
+        rows.push(['gateway ÷ reference, 1 bin per message: rate', `${(single.rate / reference.rate).toFixed(2)}`, '≥ 0.8']);
+        const all = (x: ReturnType<typeof summary>) => (x.path_us === null || x.kafka_us === null ? null : x.path_us + x.kafka_us);
+        const [g, r] = [all(single), all(reference)];
+        rows.push(['gateway ÷ reference, 1 bin per message: CPU per bin, broker included', g === null || r === null ? 'n/a' : `${(g / r).toFixed(2)} (${g.toFixed(1)} µs ÷ ${r.toFixed(1)} µs)`, '≤ 1']);
+      }
     }
     if (want('latency')) {
       step('PUBACK latency at 1,000 msg/s for 30 s');
