@@ -8,7 +8,7 @@
  * Prints Markdown; never gates CI. Every wait has a deadline: a stage that does not finish says so.
  *
  *   npm run services -- up && WACOFLOW_KAFKA_BROKERS=127.0.0.1:9092 npm run bench:gateway
- *   WACOFLOW_BENCH_ONLY=latency,memory …   (stages: throughput, reference, latency, memory)
+ *   WACOFLOW_BENCH_ONLY=latency,memory …   (stages: throughput, reference (in turn with throughput), latency, memory)
  *   WACOFLOW_BENCH_GATEWAY_FLAGS='--cpu-prof --cpu-prof-dir=/tmp/prof' …   (node flags for the gateway process)
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
@@ -190,44 +190,45 @@ function recordsPerMessage(bins: number): number {
   return stations.size;
 }
 
-async function gatewayThroughput(bins: number, messages: number): Promise<RunCost[]> {
-  const gw = await startGateway(PUBLISHERS, 100_000);
-  const runs: RunCost[] = [];
-  try {
-    // Run 0 warms up (the JIT, kafkajs's connections and metadata): printed, not counted.
-    for (let r = 0; r <= RUNS; r++) {
-      const clients = await connectAll(gw.url, Array.from({ length: PUBLISHERS }, (_, i) => `bench-${i}`), PUBLISHERS);
-      const before = await recordsIn('wacoflow.bins.v1');
-      const [gw0, kafka0] = [cpuOf([gw.pid]), cpuOf([KAFKA_PID])];
-      const ms = await pump(clients, (i) => mqttTopic('waco', `bench-${i}`, 'bins'), messages, bins, 120_000);
-      const [gw1, kafka1] = [cpuOf([gw.pid]), cpuOf([KAFKA_PID])];
-      // Every PUBACK means Kafka has the bins: check that it does, a record per station of each message.
-      const landed = (await recordsIn('wacoflow.bins.v1')) - before;
-      const expected = messages * recordsPerMessage(bins);
-      if (landed < expected) throw new Error(`acknowledged ${messages} messages (${expected} records) but Kafka has ${landed}`);
-      const rate = (messages * bins) / (ms / 1000);
-      const us = (a: number | null, b: number | null) => (a === null || b === null ? null : ((b - a) * 1e6) / (messages * bins));
-      if (r > 0) runs.push({ rate, path_us: us(gw0, gw1), kafka_us: us(kafka0, kafka1) });
-      process.stderr.write(`[bench]   ${r === 0 ? 'warm-up' : `run ${r}`}: ${fmt(rate)} bins/s\n`);
-      await Promise.all(clients.map((c) => c.endAsync()));
-    }
-  } finally {
-    await gw.stop();
-  }
-  return runs;
+/** A path from MQTT to Kafka kept running between runs, so the gateway's and the reference's alternate. */
+interface Path {
+  run(messages: number): Promise<RunCost>;
+  close(): Promise<void>;
 }
 
-async function referenceThroughput(messages: number): Promise<RunCost[]> {
+async function gatewayPath(bins: number): Promise<Path> {
+  const gw = await startGateway(PUBLISHERS, 100_000);
+  return {
+    async run(messages) {
+      const clients = await connectAll(gw.url, Array.from({ length: PUBLISHERS }, (_, i) => `bench-${i}`), PUBLISHERS);
+      try {
+        const before = await recordsIn('wacoflow.bins.v1');
+        const [gw0, kafka0] = [cpuOf([gw.pid]), cpuOf([KAFKA_PID])];
+        const ms = await pump(clients, (i) => mqttTopic('waco', `bench-${i}`, 'bins'), messages, bins, 120_000);
+        const [gw1, kafka1] = [cpuOf([gw.pid]), cpuOf([KAFKA_PID])];
+        // Every PUBACK means Kafka has the bins: check that it does, a record per station of each message.
+        const landed = (await recordsIn('wacoflow.bins.v1')) - before;
+        const expected = messages * recordsPerMessage(bins);
+        if (landed < expected) throw new Error(`acknowledged ${messages} messages (${expected} records) but Kafka has ${landed}`);
+        const us = (a: number | null, b: number | null) => (a === null || b === null ? null : ((b - a) * 1e6) / (messages * bins));
+        return { rate: (messages * bins) / (ms / 1000), path_us: us(gw0, gw1), kafka_us: us(kafka0, kafka1) };
+      } finally {
+        await Promise.all(clients.map((c) => c.endAsync()));
+      }
+    },
+    close: () => gw.stop(),
+  };
+}
+
+async function referencePath(): Promise<Path> {
   await admin.createTopics({ waitForLeaders: true, topics: [{ topic: REFERENCE_TOPIC, numPartitions: 6, replicationFactor: -1 }] }).catch(() => {});
   const port = await freePort();
   const conf = join(dir, 'mosquitto.conf');
   // No queue limit for the pipeline's subscriber, so Mosquitto drops nothing while kcat catches up.
   writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'max_queued_messages 0', 'max_inflight_messages 0', 'persistence false'].join('\n'));
   const broker = await start('mosquitto', ['-c', conf], port, 'mosquitto');
-  const runs: RunCost[] = [];
-  try {
-    // Run 0 warms up, as for the gateway: printed, not counted.
-    for (let r = 0; r <= RUNS; r++) {
+  return {
+    async run(messages) {
       // The pipeline: a QoS 1 subscriber printing "topic|payload" lines, kcat producing each line keyed by topic.
       // kcat sends stdin in blocks, so the last lines would wait for more input: the subscriber exits after the
       // run's messages (-C), and the run ends when kcat has delivered everything and exited.
@@ -246,13 +247,12 @@ async function referenceThroughput(messages: number): Promise<RunCost[]> {
         if (code !== 0) throw new Error(`the reference pipeline ended with ${code}`);
         const rate = messages / ((performance.now() - t) / 1000);
         const [mosq1, kafka1, reaped1] = [cpuOf([broker.pid!]), cpuOf([KAFKA_PID]), reapedSeconds()];
-        const us = (a: number | null, b: number | null) => (a === null || b === null ? null : ((b - a) * 1e6) / messages);
-        const path = mosq0 === null || mosq1 === null ? null : mosq1 - mosq0 + (reaped1 - reaped0);
-        if (r > 0) runs.push({ rate, path_us: path === null ? null : (path * 1e6) / messages, kafka_us: us(kafka0, kafka1) });
         const landed = (await recordsIn(REFERENCE_TOPIC)) - before;
         if (landed !== messages) throw new Error(`the reference pipeline landed ${landed} of ${messages} records`);
-        process.stderr.write(`[bench]   ${r === 0 ? 'warm-up' : `run ${r}`}: ${fmt(rate)} bins/s\n`);
         await Promise.all(clients.map((c) => c.endAsync()));
+        const path = mosq0 === null || mosq1 === null ? null : mosq1 - mosq0 + (reaped1 - reaped0);
+        const kafka = kafka0 === null || kafka1 === null ? null : kafka1 - kafka0;
+        return { rate, path_us: path === null ? null : (path * 1e6) / messages, kafka_us: kafka === null ? null : (kafka * 1e6) / messages };
       } finally {
         try {
           process.kill(-pipe.pid!, 'SIGTERM');
@@ -260,11 +260,25 @@ async function referenceThroughput(messages: number): Promise<RunCost[]> {
           /* already gone */
         }
       }
+    },
+    close: () => stop(broker),
+  };
+}
+
+/**
+ * Runs the paths in turn, RUNS times each after a warm-up run of each (the JIT, connections and metadata:
+ * printed, not counted), so that every path meets the machine as it is at that moment.
+ */
+async function alternate(paths: { name: string; path: Path; messages: number }[]): Promise<RunCost[][]> {
+  const results: RunCost[][] = paths.map(() => []);
+  for (let r = 0; r <= RUNS; r++) {
+    for (const [i, p] of paths.entries()) {
+      const cost = await p.path.run(p.messages);
+      if (r > 0) results[i]!.push(cost);
+      process.stderr.write(`[bench]   ${p.name}, ${r === 0 ? 'warm-up' : `run ${r}`}: ${fmt(cost.rate)} bins/s, ${cost.path_us?.toFixed(1) ?? 'n/a'} µs + Kafka ${cost.kafka_us?.toFixed(1) ?? 'n/a'} µs per bin\n`);
     }
-  } finally {
-    await stop(broker);
   }
-  return runs;
+  return results;
 }
 
 /** Medians of several runs' rates and costs. */
@@ -362,28 +376,40 @@ async function main(): Promise<void> {
   try {
     const only = (process.env.WACOFLOW_BENCH_ONLY ?? '').split(',').filter(Boolean);
     const want = (stage: string) => only.length === 0 || only.includes(stage);
-    let single: ReturnType<typeof summary> | null = null;
-    if (want('throughput')) {
-      step('gateway, 1 bin per message');
-      single = summary(await gatewayThroughput(1, 20_000));
-      rows.push([`MQTT QoS 1 → wacoflow gateway → Kafka acks=all, 1 bin per message (${PUBLISHERS} devices, ${WINDOW} in flight each)`, `${fmt(single.rate)} bins/s`, '≥ 20,000 bins/s']);
-      rows.push(['CPU per bin of that path: the gateway; the Kafka broker', `${us(single.path_us)}; ${us(single.kafka_us)}`, '≤ the reference\'s']);
-      step('gateway, 50 bins per message');
-      const batched = summary(await gatewayThroughput(50, 2_000));
-      rows.push([`the same, 50 bins per message (an agent's live batch, 37 stations: 37 records)`, `${fmt(batched.rate)} bins/s`, '≥ 20,000 bins/s']);
-      rows.push(['CPU per bin of that path: the gateway; the Kafka broker', `${us(batched.path_us)}; ${us(batched.kafka_us)}`, '—']);
-    }
-    if (want('reference')) {
-      step('Mosquitto → kcat reference, 1 bin per message');
-      const reference = summary(await referenceThroughput(20_000));
-      rows.push([`reference: MQTT QoS 1 → Mosquitto → mosquitto_sub \\| kcat → Kafka acks=all, 1 bin per message`, `${fmt(reference.rate)} bins/s`, '—']);
-      rows.push(['CPU per bin of that path: Mosquitto, mosquitto_sub and kcat; the Kafka broker', `${us(reference.path_us)}; ${us(reference.kafka_us)}`, '—']);
-      if (single) {
-        rows.push(['gateway ÷ reference, 1 bin per message: rate', `${(single.rate / reference.rate).toFixed(2)}`, '≥ 0.8']);
-        const all = (x: ReturnType<typeof summary>) => (x.path_us === null || x.kafka_us === null ? null : x.path_us + x.kafka_us);
-        const [g, r] = [all(single), all(reference)];
-        rows.push(['gateway ÷ reference, 1 bin per message: CPU per bin, broker included', g === null || r === null ? 'n/a' : `${(g / r).toFixed(2)} (${g.toFixed(1)} µs ÷ ${r.toFixed(1)} µs)`, '≤ 1']);
+    const opened: Path[] = [];
+    const open = async (p: Promise<Path>) => {
+      const path = await p;
+      opened.push(path);
+      return path;
+    };
+    try {
+      if (want('throughput')) {
+        // One bin per message, the gateway and the reference in turn; then the gateway with an agent's batch.
+        const paths = [{ name: 'gateway, 1 bin per message', path: await open(gatewayPath(1)), messages: 20_000 }];
+        if (want('reference')) paths.push({ name: 'Mosquitto → kcat reference', path: await open(referencePath()), messages: 20_000 });
+        step(paths.map((p) => p.name).join(' and '));
+        const [gwRuns, refRuns] = await alternate(paths);
+        const single = summary(gwRuns!);
+        rows.push([`MQTT QoS 1 → wacoflow gateway → Kafka acks=all, 1 bin per message (${PUBLISHERS} devices, ${WINDOW} in flight each)`, `${fmt(single.rate)} bins/s`, '≥ 20,000 bins/s']);
+        rows.push(['CPU per bin of that path: the gateway; the Kafka broker', `${us(single.path_us)}; ${us(single.kafka_us)}`, '≤ the reference\'s']);
+        if (refRuns) {
+          const reference = summary(refRuns);
+          rows.push([`reference, the same load in turn with it: MQTT QoS 1 → Mosquitto → mosquitto_sub \\| kcat → Kafka acks=all`, `${fmt(reference.rate)} bins/s`, '—']);
+          rows.push(['CPU per bin of that path: Mosquitto, mosquitto_sub and kcat; the Kafka broker', `${us(reference.path_us)}; ${us(reference.kafka_us)}`, '—']);
+          rows.push(['gateway ÷ reference, 1 bin per message: rate', `${(single.rate / reference.rate).toFixed(2)}`, '≥ 0.8']);
+          const all = (x: ReturnType<typeof summary>) => (x.path_us === null || x.kafka_us === null ? null : x.path_us + x.kafka_us);
+          const [g, r] = [all(single), all(reference)];
+          rows.push(['gateway ÷ reference, 1 bin per message: CPU per bin, broker included', g === null || r === null ? 'n/a' : `${(g / r).toFixed(2)} (${g.toFixed(1)} µs ÷ ${r.toFixed(1)} µs)`, '≤ 1']);
+        }
+        for (const p of opened.splice(0)) await p.close();
+        step('gateway, 50 bins per message');
+        const [batchedRuns] = await alternate([{ name: 'gateway, 50 bins per message', path: await open(gatewayPath(50)), messages: 2_000 }]);
+        const batched = summary(batchedRuns!);
+        rows.push([`the same, 50 bins per message (an agent's live batch, 37 stations: 37 records)`, `${fmt(batched.rate)} bins/s`, '≥ 20,000 bins/s']);
+        rows.push(['CPU per bin of that path: the gateway; the Kafka broker', `${us(batched.path_us)}; ${us(batched.kafka_us)}`, '—']);
       }
+    } finally {
+      for (const p of opened) await p.close();
     }
     if (want('latency')) {
       step('PUBACK latency at 1,000 msg/s for 30 s');
