@@ -44,6 +44,36 @@ describe('admitSeqs', () => {
     expect(c).toMatchObject({ gone: [], added: [run(10, 10)] });
   });
 
+  it('reads overlapping stored runs as their union, and merges them when it touches them', () => {
+    // Two transactions of one device's stations each replaced run [1, 4] with a wider one.
+    const stored = [run(1, 8), run(1, 4), run(3, 12)];
+    const c = admitSeqs(stored, [b(2), b(10), b(13)]);
+    expect(c.fresh.map((x) => x.seq)).toEqual([13]);
+    expect(apply(stored, c)).toEqual([run(1, 13)]);
+    // A run nested inside another does not hide the outer one's seqs.
+    expect(admitSeqs([run(1, 20), run(5, 8)], [b(15)]).fresh).toEqual([]);
+  });
+
+  it('keeps the union of the runs the seqs counted when two writers replace runs from one reading', () => {
+    // Two writers with disjoint seqs (one device's bins of two stations) read the same runs and each writes its
+    // change: deleting exactly the runs it replaced, inserting its own. Whatever they both replaced, the union
+    // of what is stored afterwards is every seq either counted.
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 60 }), { maxLength: 20 }), fc.array(fc.integer({ min: 1, max: 60 }), { maxLength: 30 }), (before, seqs) => {
+        let stored = admitSeqs([], before.map((s) => b(s))).added;
+        const [mine, theirs] = [seqs.filter((s) => s % 2 === 0), seqs.filter((s) => s % 2 === 1)];
+        const a = admitSeqs(stored, mine.map((s) => b(s)));
+        const c = admitSeqs(stored, theirs.map((s) => b(s)));
+        const same = (x: SeqRun, y: SeqRun) => x.first_seq === y.first_seq && x.last_seq === y.last_seq;
+        stored = [...stored.filter((r) => !a.gone.some((g) => same(g, r)) && !c.gone.some((g) => same(g, r))), ...a.added, ...c.added];
+        const covered = new Set(stored.flatMap((r) => Array.from({ length: r.last_seq - r.first_seq + 1 }, (_, i) => r.first_seq + i)));
+        expect([...covered].sort((x, y) => x - y)).toEqual([...new Set([...before, ...seqs])].sort((x, y) => x - y));
+        // And a later batch of the same seqs finds them all counted.
+        expect(admitSeqs(stored, [...before, ...seqs].map((s) => b(s))).fresh).toEqual([]);
+      }),
+    );
+  });
+
   it('counts every seq once and keeps runs disjoint, over any batches in any order', () => {
     fc.assert(
       fc.property(fc.array(fc.array(fc.integer({ min: 1, max: 60 }), { maxLength: 25 }), { maxLength: 12 }), (batches) => {

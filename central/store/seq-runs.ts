@@ -3,6 +3,11 @@
  * (skipping a block after a crash), so the seqs central has counted for one device are a few runs `[first,
  * last]`, not a row per bin. A batch's bins are checked against the runs stored around them and the runs are
  * widened to take in the new ones: one small row per device and run instead of one per bin.
+ *
+ * Stored runs may overlap: one device's stations sit on different partitions, whose transactions rewrite its
+ * runs side by side (store.ts, claimBins), and two of them may each replace a run they both read. Every run
+ * holds only counted seqs, so their union is still the record; runs that overlap are read as their union
+ * and merged into one by the next change that touches them.
  */
 
 export interface SeqRun {
@@ -26,7 +31,13 @@ export interface RunChange<B> {
  * new seq changes stay as they are (neither gone nor added).
  */
 export function admitSeqs<B extends { seq: number; bin_start_ms: number }>(stored: readonly SeqRun[], bins: readonly B[]): RunChange<B> {
-  const runs = [...stored].sort((a, b) => a.first_seq - b.first_seq);
+  // The stored runs' union, as disjoint intervals in order: what the check searches.
+  const runs: SeqRun[] = [];
+  for (const r of [...stored].sort((a, b) => a.first_seq - b.first_seq)) {
+    const last = runs.at(-1);
+    if (last && r.first_seq <= last.last_seq + 1) runs[runs.length - 1] = { ...last, last_seq: Math.max(last.last_seq, r.last_seq) };
+    else runs.push(r);
+  }
   const counted = (seq: number): boolean => {
     // Binary search: the last run starting at or before seq.
     let lo = 0;
@@ -49,7 +60,7 @@ export function admitSeqs<B extends { seq: number; bin_start_ms: number }>(store
 
   // Every interval, stored and new (one per fresh seq), merged where they overlap or touch.
   const pieces: (SeqRun & { stored?: SeqRun })[] = [
-    ...runs.map((r) => ({ ...r, stored: r })),
+    ...stored.map((r) => ({ ...r, stored: r })),
     ...[...newest].map(([seq, start]) => ({ first_seq: seq, last_seq: seq, last_bin_start_ms: start })),
   ].sort((a, b) => a.first_seq - b.first_seq);
   const gone: SeqRun[] = [];

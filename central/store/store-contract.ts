@@ -81,6 +81,34 @@ export function storeContract(name: string, open: () => Promise<SqlDriver>): voi
       expect(rows).toEqual([{ first_seq: 1, last_seq: 3 }]);
     });
 
+    it('lets transactions of one device’s different stations count its bins side by side', async () => {
+      // One agent reads stations on different partitions: their transactions must not wait for each other.
+      const of = (seq: number, station_id: string): Bin => ({ ...bin(seq, 1), device_id: 'agent-wide', station_id });
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      let paused!: () => void;
+      const pausing = new Promise<void>((r) => (paused = r));
+      const first = store.transaction(async (tx) => {
+        const got = await store.claimBins(tx, [of(1, 's1'), of(2, 's1'), of(5, 's1')]);
+        paused();
+        await released;
+        return got;
+      });
+      await Promise.race([pausing, first]);
+      const second = store.transaction((tx) => store.claimBins(tx, [of(3, 's2'), of(4, 's2'), of(6, 's2')]));
+      if (name.startsWith('PGlite')) release(); // one connection: transactions take turns
+      else {
+        const outcome = await Promise.race([second.then(() => 'done'), new Promise((r) => setTimeout(() => r('waiting'), 3_000))]);
+        expect(outcome).toBe('done');
+        release();
+      }
+      expect((await first).map((b) => b.seq)).toEqual([1, 2, 5]);
+      expect((await second).map((b) => b.seq)).toEqual([3, 4, 6]);
+      // Every one of them is counted, whatever runs the two left side by side.
+      const again = await store.transaction((tx) => store.claimBins(tx, [1, 2, 3, 4, 5, 6, 7].map((q) => of(q, q % 2 ? 's1' : 's2'))));
+      expect(again.map((b) => b.seq)).toEqual([7]);
+    });
+
     it('forgets runs whose newest bin is past the dedupe horizon, and keeps growing ones', async () => {
       const at = (device_id: string, seq: number, bin_start_ms: number): Bin => ({ ...bin(seq, 1), device_id, bin_start_ms });
       await store.transaction((tx) => store.claimBins(tx, [at('agent-old', 1, T0 - 7_200_000), at('agent-old', 2, T0 - 7_140_000), at('agent-live', 1, T0 - 7_200_000), at('agent-live', 2, T0)]));
