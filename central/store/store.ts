@@ -318,6 +318,7 @@ export class Store {
       // A data-modifying WITH runs once and to the end whether or not the query reads it.
       `WITH updated AS (${UPDATE_WINDOWS})
        INSERT INTO windows (${WINDOW_COLUMNS}) SELECT ${WINDOW_COLUMNS} FROM ${WINDOW_RECORDSET.replace('$1', '$2')}
+       ORDER BY ${WINDOW_LOCK_ORDER}
        ON CONFLICT (level, key, window_start_ms) DO NOTHING
        RETURNING level, key, window_start_ms`,
       [JSON.stringify(updates), JSON.stringify(inserts)],
