@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Measures } from '../protocol/index.ts';
+import { seqsCovered } from '../central/store/store.ts';
 import { Cluster, type Kafka } from './cluster.ts';
 import { seeded, type ScaleName, type Scenario } from './scenarios.ts';
 import { binCount, expectedWindows, layout, sameMeasures, SAMPLES_PER_BIN, type Scale, type WindowKey } from './workload.ts';
@@ -56,7 +57,8 @@ export async function runScenario(scenario: Scenario, o: RunOptions): Promise<Ro
   const cluster = await Cluster.create(l, join(o.work_dir, run_id), o.kafka, o.database_url, pace_ms);
   const notes: string[] = [];
   const problems: string[] = [];
-  const stored = async (): Promise<number> => (await cluster.query<{ n: number }>('SELECT COALESCE(sum(last_seq - first_seq + 1), 0)::int AS n FROM ingested_seqs').catch(() => [{ n: 0 }]))[0]!.n;
+  // Runs may overlap (central/store/seq-runs.ts): what they cover together, not the sum of their lengths.
+  const stored = async (): Promise<number> => Number((await cluster.query<{ n: string }>(seqsCovered('ingested_seqs')).catch(() => [{ n: '0' }]))[0]!.n);
   try {
     o.progress(`${scenario.name}: ${binCount(l).toLocaleString('en-US')} bins from ${l.agents.length} agents; ${scenario.summary}`);
     await cluster.startGateway();

@@ -84,8 +84,33 @@ interface KeyState {
   last_ms: number | null;
 }
 
-/** `detail` is only worked out for a window that opens or closes an alert: most windows do neither. */
-type Judgement = { rule: HealthRule; evidence: Evidence; detail: () => string; run: RunRule };
+/** What a judgement saw; its words (`describe`) are only worked out for a window that opens or closes an alert. */
+type Facts =
+  | { kind: 'no_hits'; volume: number | null; usual?: number | null }
+  | { kind: 'stuck_on'; occupancy: number | null }
+  | { kind: 'chatter'; per_lane: number | null; occupancy: number | null; floor: number }
+  | { kind: 'flat_line'; measure: TrafficMeasure; value: number | null; previous: number | undefined };
+
+type Judgement = { rule: HealthRule; evidence: Evidence; facts: Facts; run: RunRule };
+
+/** A measure as evidence: null when the window saw too little of its time, or the value is missing. */
+function usableValue(usable: boolean, x: number | null): number | null {
+  return usable && x !== null && Number.isFinite(x) ? x : null;
+}
+
+/** A short, human reading of what a judgement saw; `usual` gives the volume baseline when it was not needed. */
+function describe(f: Facts, usual: () => number | null): string {
+  switch (f.kind) {
+    case 'no_hits':
+      return `volume ${f.volume ?? 'missing'}, usual ${(f.usual === undefined ? usual() : f.usual) ?? 'unknown'}`;
+    case 'stuck_on':
+      return `occupancy ${f.occupancy ?? 'missing'} %`;
+    case 'chatter':
+      return f.per_lane === null ? 'volume missing' : `${f.per_lane} vehicles per lane, occupancy ${f.occupancy ?? 'missing'} % (least plausible ${f.floor.toFixed(2)} %)`;
+    case 'flat_line':
+      return `${f.measure} ${f.value ?? 'missing'} (previous ${f.previous ?? 'none'})`;
+  }
+}
 
 export class DetectorHealthMonitor {
   readonly options: Readonly<DetectorHealthOptions>;
@@ -100,18 +125,17 @@ export class DetectorHealthMonitor {
   push(w: Readonly<WindowInput>): DetectorHealthEvent[] {
     const st = this.stateOf(w.key);
     const usable = w.observed_fraction >= this.options.min_observed_fraction;
-    const v = (x: number | null): number | null => (usable && x !== null && Number.isFinite(x) ? x : null);
-    const volume = v(w.volume);
-    const occupancy = v(w.occupancy_pct);
+    const volume = usableValue(usable, w.volume);
+    const occupancy = usableValue(usable, w.occupancy_pct);
     const judgements = [this.noHits(st, w.window_start_ms, volume), this.stuckOn(occupancy), this.chatter(volume, occupancy, w.lanes ?? 1)];
     const fl = this.options.flat_line;
     // Only an in-order window moves the flat-line memory; a late one must not pose as the latest value.
     const fresh = st.last_ms === null || w.window_start_ms > st.last_ms;
     for (const m of fl.measures) {
-      const x = v(w[m]);
+      const x = usableValue(usable, w[m]);
       const prev = st.last_value.get(m);
       const evidence: Evidence = x === null || x === 0 ? 'none' : prev === x ? 'beyond' : 'normal';
-      judgements.push({ rule: `flat_line_${m}`, evidence, detail: () => `${m} ${x ?? 'missing'} (previous ${prev ?? 'none'})`, run: fl });
+      judgements.push({ rule: `flat_line_${m}`, evidence, facts: { kind: 'flat_line', measure: m, value: x, previous: prev }, run: fl });
       if (x !== null && fresh) st.last_value.set(m, x);
     }
 
@@ -126,7 +150,7 @@ export class DetectorHealthMonitor {
           rule: j.rule,
           window_start_ms: w.window_start_ms,
           since_ms: t.since_ms,
-          detail: j.detail(),
+          detail: describe(j.facts, () => st.volume.stats(w.window_start_ms)?.median ?? null),
           ...(t.to === 'close' ? { reason: t.reason } : {}),
         });
       }
@@ -142,31 +166,28 @@ export class DetectorHealthMonitor {
 
   private noHits(st: KeyState, t_ms: number, volume: number | null): Judgement {
     const o = this.options.no_hits;
-    const expected = (): number | null => st.volume.stats(t_ms)?.median ?? null;
-    const detail = () => `volume ${volume ?? 'missing'}, usual ${expected() ?? 'unknown'}`;
-    if (volume === null) return { rule: 'no_hits', evidence: 'none', detail, run: o };
-    if (volume > 0) return { rule: 'no_hits', evidence: 'normal', detail, run: o };
+    if (volume === null) return { rule: 'no_hits', evidence: 'none', facts: { kind: 'no_hits', volume }, run: o };
+    if (volume > 0) return { rule: 'no_hits', evidence: 'normal', facts: { kind: 'no_hits', volume }, run: o };
     // Zero counted: a fault only where traffic was expected; a quiet night is no evidence either way.
-    const usual = expected();
+    const usual = st.volume.stats(t_ms)?.median ?? null;
     const evidence: Evidence = usual !== null && usual >= o.min_expected_per_window ? 'beyond' : 'none';
-    return { rule: 'no_hits', evidence, detail, run: o };
+    return { rule: 'no_hits', evidence, facts: { kind: 'no_hits', volume, usual }, run: o };
   }
 
   private stuckOn(occupancy: number | null): Judgement {
     const o = this.options.stuck_on;
     const evidence: Evidence = occupancy === null ? 'none' : occupancy >= o.min_occupancy_pct ? 'beyond' : 'normal';
-    return { rule: 'stuck_on', evidence, detail: () => `occupancy ${occupancy ?? 'missing'} %`, run: o };
+    return { rule: 'stuck_on', evidence, facts: { kind: 'stuck_on', occupancy }, run: o };
   }
 
   private chatter(volume: number | null, occupancy: number | null, lanes: number): Judgement {
     const o = this.options.chatter;
-    if (volume === null) return { rule: 'chatter', evidence: 'none', detail: () => 'volume missing', run: o };
+    if (volume === null) return { rule: 'chatter', evidence: 'none', facts: { kind: 'chatter', per_lane: null, occupancy, floor: 0 }, run: o };
     const per_lane = volume / Math.max(1, lanes);
     const too_many = per_lane > o.max_volume_per_lane;
     const floor = minimumOccupancyPct(per_lane, o) / 2;
     const too_thin = occupancy !== null && per_lane >= o.min_volume_for_occupancy_check && occupancy < floor;
-    const detail = () => `${per_lane} vehicles per lane, occupancy ${occupancy ?? 'missing'} % (least plausible ${floor.toFixed(2)} %)`;
-    return { rule: 'chatter', evidence: too_many || too_thin ? 'beyond' : 'normal', detail, run: o };
+    return { rule: 'chatter', evidence: too_many || too_thin ? 'beyond' : 'normal', facts: { kind: 'chatter', per_lane, occupancy, floor }, run: o };
   }
 
   private stateOf(key: string): KeyState {

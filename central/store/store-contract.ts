@@ -109,6 +109,18 @@ export function storeContract(name: string, open: () => Promise<SqlDriver>): voi
       expect(again.map((b) => b.seq)).toEqual([7]);
     });
 
+    it('counts the bins its runs cover once, where runs overlap', async () => {
+      const before = await store.countedBins();
+      // As two side-by-side writers can leave them: [1, 8] and [3, 12] nested around [5, 6]; and a run apart.
+      await store.db.query(
+        `INSERT INTO ingested_seqs (device_id, first_seq, last_seq, last_bin_start_ms)
+         SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])`,
+        [['agent-ov', 'agent-ov', 'agent-ov', 'agent-ov', 'agent-ov2'], [1, 3, 5, 20, 1], [8, 12, 6, 21, 4], [T0, T0, T0, T0, T0]],
+      );
+      expect((await store.countedBins()) - before).toBe(12 + 2 + 4);
+      expect(await store.pruneDedupe(T0 + 1)).toBeGreaterThanOrEqual(18);
+    });
+
     it('forgets runs whose newest bin is past the dedupe horizon, and keeps growing ones', async () => {
       const at = (device_id: string, seq: number, bin_start_ms: number): Bin => ({ ...bin(seq, 1), device_id, bin_start_ms });
       await store.transaction((tx) => store.claimBins(tx, [at('agent-old', 1, T0 - 7_200_000), at('agent-old', 2, T0 - 7_140_000), at('agent-live', 1, T0 - 7_200_000), at('agent-live', 2, T0)]));

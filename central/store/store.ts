@@ -19,6 +19,14 @@ const NO_DATA_THROUGH = 'no_data_through';
  */
 const WINDOW_LOCK_ORDER = "level = 'corridor', level, key, window_start_ms";
 
+/**
+ * How many seqs the runs of `runs` (a relation of device_id, first_seq, last_seq) cover together: runs may
+ * overlap (seq-runs.ts), so each counts only what it adds to the runs of its device that start before it.
+ */
+export const seqsCovered = (runs: string): string => `SELECT COALESCE(sum(GREATEST(0, last_seq - GREATEST(first_seq - 1, COALESCE(before, first_seq - 1)))), 0)::bigint AS n
+  FROM (SELECT first_seq, last_seq, max(last_seq) OVER (PARTITION BY device_id ORDER BY first_seq, last_seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before
+        FROM ${runs}) AS r`;
+
 /** Window rows sent as one JSON document ($1), read back as a record set. */
 const WINDOW_RECORDSET = `jsonb_to_recordset($1::jsonb) AS x(level text, key text, window_start_ms bigint, window_end_ms bigint,
   revision int, state text, clock_untrusted bool, measures jsonb, updated_ms bigint)`;
@@ -138,10 +146,15 @@ export class Store {
    */
   async pruneDedupe(before_ms: number): Promise<number> {
     const { rows } = await this.db.query<{ n: number }>(
-      `WITH gone AS (DELETE FROM ingested_seqs WHERE last_bin_start_ms < $1 RETURNING last_seq - first_seq + 1 AS n)
-       SELECT COALESCE(sum(n), 0)::bigint AS n FROM gone`,
+      `WITH gone AS (DELETE FROM ingested_seqs WHERE last_bin_start_ms < $1 RETURNING device_id, first_seq, last_seq) ${seqsCovered('gone')}`,
       [before_ms],
     );
+    return rows[0]!.n;
+  }
+
+  /** How many bins the dedupe record holds as counted: every (device_id, seq) its runs cover. */
+  async countedBins(): Promise<number> {
+    const { rows } = await this.db.query<{ n: number }>(seqsCovered('ingested_seqs'));
     return rows[0]!.n;
   }
 
