@@ -27,6 +27,9 @@ export const seqsCovered = (runs: string): string => `SELECT COALESCE(sum(GREATE
   FROM (SELECT first_seq, last_seq, max(last_seq) OVER (PARTITION BY device_id ORDER BY first_seq, last_seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before
         FROM ${runs}) AS r`;
 
+/** The one order in which every writer locks dedupe runs (they are deleted only as whole rows). */
+const RUN_LOCK_ORDER = 's.device_id, s.first_seq, s.last_seq';
+
 /** Window rows sent as one JSON document ($1), read back as a record set. */
 const WINDOW_RECORDSET = `jsonb_to_recordset($1::jsonb) AS x(level text, key text, window_start_ms bigint, window_end_ms bigint,
   revision int, state text, clock_untrusted bool, measures jsonb, updated_ms bigint)`;
@@ -146,7 +149,9 @@ export class Store {
    */
   async pruneDedupe(before_ms: number): Promise<number> {
     const { rows } = await this.db.query<{ n: number }>(
-      `WITH gone AS (DELETE FROM ingested_seqs WHERE last_bin_start_ms < $1 RETURNING device_id, first_seq, last_seq) ${seqsCovered('gone')}`,
+      `WITH doomed AS (SELECT ctid AS row FROM ingested_seqs s WHERE last_bin_start_ms < $1 ORDER BY ${RUN_LOCK_ORDER} FOR UPDATE),
+       gone AS (DELETE FROM ingested_seqs WHERE ctid IN (SELECT row FROM doomed) RETURNING device_id, first_seq, last_seq)
+       ${seqsCovered('gone')}`,
       [before_ms],
     );
     return rows[0]!.n;
@@ -260,9 +265,13 @@ export class Store {
     }
     if (added.length > 0) {
       await tx.query(
-        `WITH gone AS (
-           DELETE FROM ingested_seqs s USING UNNEST($1::text[], $2::bigint[], $7::bigint[]) AS g(d, last_seq, first_seq)
-           WHERE s.device_id = g.d AND s.last_seq = g.last_seq AND s.first_seq = g.first_seq)
+        // The runs replaced are locked in one order, as every writer of runs locks them: two transactions of one
+        // device's stations replacing the same two runs in table order deadlocked (the fault harness saw it).
+        `WITH doomed AS (
+           SELECT s.ctid AS row FROM ingested_seqs s JOIN UNNEST($1::text[], $2::bigint[], $7::bigint[]) AS g(d, last_seq, first_seq)
+             ON s.device_id = g.d AND s.last_seq = g.last_seq AND s.first_seq = g.first_seq
+           ORDER BY ${RUN_LOCK_ORDER} FOR UPDATE OF s),
+         gone AS (DELETE FROM ingested_seqs WHERE ctid IN (SELECT row FROM doomed))
          INSERT INTO ingested_seqs (device_id, first_seq, last_seq, last_bin_start_ms)
          SELECT * FROM UNNEST($3::text[], $4::bigint[], $5::bigint[], $6::bigint[])`,
         [
