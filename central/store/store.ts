@@ -34,11 +34,29 @@ const RUN_LOCK_ORDER = 's.device_id, s.first_seq, s.last_seq';
 const WINDOW_RECORDSET = `jsonb_to_recordset($1::jsonb) AS x(level text, key text, window_start_ms bigint, window_end_ms bigint,
   revision int, state text, clock_untrusted bool, measures jsonb, updated_ms bigint)`;
 
-/** Overwrites stored window rows ($1, a JSON array) that the transaction holds locked. */
+/**
+ * Overwrites stored window rows ($1, a JSON array) that the transaction holds locked; $2 and $3 bound their
+ * window starts (SPAN).
+ */
 const UPDATE_WINDOWS = `UPDATE windows AS w SET revision = x.revision, state = x.state, clock_untrusted = x.clock_untrusted,
   measures = x.measures, updated_ms = x.updated_ms
   FROM ${WINDOW_RECORDSET}
-  WHERE (w.level, w.key, w.window_start_ms) = (x.level, x.key, x.window_start_ms)`;
+  WHERE (w.level, w.key, w.window_start_ms) = (x.level, x.key, x.window_start_ms) AND w.window_start_ms BETWEEN $2 AND $3`;
+
+/**
+ * The first and last window start of some windows. The windows table is partitioned by day, and a statement
+ * that finds its rows through a list (IN, a join) is planned once for every partition: bounding the starts
+ * lets PostgreSQL skip the other days' partitions when it runs. Without it, locking a live batch's few
+ * windows cost 0.8 ms a statement, the most PostgreSQL spent on anything in the load test.
+ */
+function span(items: { window_start_ms: number }[]): [number, number] {
+  let [lo, hi] = [Infinity, -Infinity];
+  for (const w of items) {
+    if (w.window_start_ms < lo) lo = w.window_start_ms;
+    if (w.window_start_ms > hi) hi = w.window_start_ms;
+  }
+  return [lo, hi];
+}
 
 export class Store {
   readonly db: SqlDriver;
@@ -339,11 +357,11 @@ export class Store {
     const { rows: inserted } = await tx.query<WindowRef>(
       // A data-modifying WITH runs once and to the end whether or not the query reads it.
       `WITH updated AS (${UPDATE_WINDOWS})
-       INSERT INTO windows (${WINDOW_COLUMNS}) SELECT ${WINDOW_COLUMNS} FROM ${WINDOW_RECORDSET.replace('$1', '$2')}
+       INSERT INTO windows (${WINDOW_COLUMNS}) SELECT ${WINDOW_COLUMNS} FROM ${WINDOW_RECORDSET.replace('$1', '$4')}
        ORDER BY ${WINDOW_LOCK_ORDER}
        ON CONFLICT (level, key, window_start_ms) DO NOTHING
        RETURNING level, key, window_start_ms`,
-      [JSON.stringify(updates), JSON.stringify(inserts)],
+      [JSON.stringify(updates), ...(updates.length > 0 ? span(updates) : [0, -1]), JSON.stringify(inserts)],
     );
     if (inserted.length === inserts.length) return rows;
     // Inserted by another transaction meanwhile: fold again on its committed row, and write over it.
@@ -351,7 +369,8 @@ export class Store {
     const raced = inserts.filter((r) => !done.has(windowRefKey(r)));
     const now = await this.lockWindows(tx, raced);
     const again = new Map(fold(now).filter((r) => now.has(windowRefKey(r))).map((r) => [windowRefKey(r), r]));
-    await tx.query(UPDATE_WINDOWS, [JSON.stringify([...again.values()])]);
+    // (A raced row can be gone by now only if its day's partition was dropped: nothing left to write.)
+    if (again.size > 0) await tx.query(UPDATE_WINDOWS, [JSON.stringify([...again.values()]), ...span([...again.values()])]);
     return rows.map((r) => again.get(windowRefKey(r)) ?? r);
   }
 
@@ -359,9 +378,9 @@ export class Store {
   private async lockWindows(tx: SqlExecutor, refs: WindowRef[]): Promise<Map<string, WindowRow>> {
     const { rows } = await tx.query<WindowRow>(
       `SELECT ${WINDOW_COLUMNS} FROM windows
-       WHERE (level, key, window_start_ms) IN (SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[]))
+       WHERE (level, key, window_start_ms) IN (SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[])) AND window_start_ms BETWEEN $4 AND $5
        ORDER BY ${WINDOW_LOCK_ORDER} FOR UPDATE`,
-      keyColumns(refs),
+      [...keyColumns(refs), ...span(refs)],
     );
     return new Map(rows.map((r) => [windowRefKey(r), r]));
   }
@@ -382,8 +401,8 @@ export class Store {
     if (pairs.length === 0) return [];
     const { rows } = await tx.query<WindowRow>(
       `SELECT ${WINDOW_COLUMNS} FROM windows WHERE level = 'station'
-       AND (key, window_start_ms) IN (SELECT * FROM UNNEST($1::text[], $2::bigint[]))`,
-      [pairs.map((p) => p[0]), pairs.map((p) => p[1])],
+       AND (key, window_start_ms) IN (SELECT * FROM UNNEST($1::text[], $2::bigint[])) AND window_start_ms BETWEEN $3 AND $4`,
+      [pairs.map((p) => p[0]), pairs.map((p) => p[1]), ...span(wanted)],
     );
     return rows;
   }
