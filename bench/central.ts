@@ -150,27 +150,37 @@ function cpuRow(label: string, bins_counted: number, cpu: CpuSeconds, embedded =
   rows.push([`CPU per bin while consuming, ${label}`, `${shown}${ceiling}`, `≤ ${((cpus().length * 1e6) / 50_000).toFixed(0)} µs in all for 50,000 bins/s here`]);
 }
 
-/** Bins in the log before central starts; central runs in this process. */
-async function throughput(label: string, env: Env, n: number): Promise<void> {
+/**
+ * A backlog of `n` day-old bins in the log before central starts, consumed by central in this process. The
+ * measurement runs from `begin` (just after start: migrations done, consumer subscribed) to `end`, once every
+ * window is final and published; the times are from the same start to the last stored batch and to the end.
+ */
+async function backlog<B, E>(label: string, env: Env, n: number, begin: () => B | Promise<B>, end: (b: B) => E | Promise<E>): Promise<{ stored_ms: number; complete_ms: number; measured: E }> {
   const { prefix, topic, records } = await filledTopic(env, n);
   const c = central(env, systemClock, prefix);
-  // From start() (migrations done, consumer subscribed) to the last stored batch; for Kafka this includes the
-  // consumer group join, a few seconds, so the figure is a floor of the steady rate.
   await c.central.start();
+  const b = await begin();
   const t = performance.now();
-  const sources = { central: null, ...env.servers };
-  const cpu0 = cpuNow(sources);
   await drained(label, c.store, c.group, topic, records);
-  const stored = (n / (performance.now() - t)) * 1000;
+  const stored_ms = performance.now() - t;
   // The bins are a day old, so every window they touch is due: what is left of their work is finalisation and
   // the final results' publication. Counting it as well gives the rate a backlog of any length sustains.
   while ((await c.central.finalize()).length > 0);
   await c.central.published();
-  const complete = (n / (performance.now() - t)) * 1000;
-  const cpu = cpuSince(cpu0, sources);
+  const complete_ms = performance.now() - t;
+  const measured = await end(b);
   await c.central.stop();
-  rows.push([`log → PostgreSQL, ${label} (${fmt(n)} bins, ${STATIONS} stations × ${LANES} lanes, 6 partitions)`, `${fmt(stored)} bins/s`, '≥ 50,000 bins/s (Kafka)']);
-  rows.push([`the same, until every window is final and published to the windows topic`, `${fmt(complete)} bins/s`, '—']);
+  return { stored_ms, complete_ms, measured };
+}
+
+/** Bins in the log before central starts; central runs in this process. */
+async function throughput(label: string, env: Env, n: number): Promise<void> {
+  // For Kafka the time includes the consumer group join, a few seconds, so the figures are a floor of the
+  // steady rate.
+  const sources = { central: null, ...env.servers };
+  const { stored_ms, complete_ms, measured: cpu } = await backlog(label, env, n, () => cpuNow(sources), (cpu0) => cpuSince(cpu0, sources));
+  rows.push([`log → PostgreSQL, ${label} (${fmt(n)} bins, ${STATIONS} stations × ${LANES} lanes, 6 partitions)`, `${fmt((n / stored_ms) * 1000)} bins/s`, '≥ 50,000 bins/s (Kafka)']);
+  rows.push([`the same, until every window is final and published to the windows topic`, `${fmt((n / complete_ms) * 1000)} bins/s`, '—']);
   cpuRow(`${label}, stored, final and published`, n, cpu, env.embedded);
 }
 
@@ -178,9 +188,9 @@ async function throughput(label: string, env: Env, n: number): Promise<void> {
 function statementLabel(query: string): string {
   const q = query.replace(/\s+/g, ' ');
   const known: [RegExp, string][] = [
-    [/pg_advisory_xact_lock\(\$2, h\)/, 'dedupe: lock devices'],
+    [/pg_advisory_xact_lock\(\$2, h\)/, 'dedupe: lock device and station pairs'],
+    [/WITH doomed AS .* FROM ingested_seqs/, 'dedupe: rewrite runs'],
     [/FROM UNNEST.* JOIN ingested_seqs/, 'dedupe: read runs'],
-    [/DELETE FROM ingested_seqs s USING/, 'dedupe: rewrite runs'],
     [/INSERT INTO recent_bins/, 'recent bins (rolling view)'],
     [/INSERT INTO detectors .*'observed'/, 'detectors seen'],
     [/WITH updated AS \( ?UPDATE windows/, 'write windows (update the stored, insert the new)'],
@@ -203,23 +213,20 @@ function statementLabel(query: string): string {
  * records it (pg_stat_statements).
  */
 async function profile(label: string, env: Env, n: number): Promise<void> {
-  const { prefix, topic, records } = await filledTopic(env, n);
-  const c = central(env, systemClock, prefix);
   const statements = await env.db.query('SELECT public.pg_stat_statements_reset()').then(() => true, () => false);
   const session = new Session();
   session.connect();
-  await c.central.start();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 200 });
-  await session.post('Profiler.start');
-  const cpu0 = process.cpuUsage();
-  await drained(label, c.store, c.group, topic, records);
-  while ((await c.central.finalize()).length > 0);
-  await c.central.published();
-  const used = process.cpuUsage(cpu0);
-  const { profile: prof } = await session.post('Profiler.stop');
+  const { measured: { used, prof } } = await backlog(
+    label, env, n,
+    async () => {
+      await session.post('Profiler.enable');
+      await session.post('Profiler.setSamplingInterval', { interval: 200 });
+      await session.post('Profiler.start');
+      return process.cpuUsage();
+    },
+    async (cpu0) => ({ used: process.cpuUsage(cpu0), prof: (await session.post('Profiler.stop')).profile }),
+  );
   session.disconnect();
-  await c.central.stop();
   if (process.env.WACOFLOW_BENCH_PROFILE_FILE) writeFileSync(process.env.WACOFLOW_BENCH_PROFILE_FILE, JSON.stringify(prof));
   const steps = cpuBy(prof as unknown as CpuProfile, CENTRAL_STEPS);
   const sampled = steps.reduce((a, s) => a + s.ms, 0);

@@ -63,16 +63,12 @@ const kafka = new Kafka({ clientId: 'wacoflow-bench', brokers: BROKERS.split(','
 const admin = kafka.admin();
 const KAFKA_PID = localKafkaPid(join(import.meta.dirname, '..', '.services', 'kafka-run', 'kafka.pid'));
 
-/** CPU seconds of these process trees now (null: one is gone or not local), for a difference over a run. */
-function cpuOf(pids: (number | null)[]): number | null {
-  let total = 0;
-  for (const pid of pids) {
-    const t = pid === null ? null : treeSeconds(pid);
-    if (t === null) return null;
-    total += t;
-  }
-  return total;
-}
+/** CPU seconds of a process tree now (null: gone, or not local), for a difference over a run. */
+const cpuOf = (pid: number | null): number | null => (pid === null ? null : treeSeconds(pid));
+
+/** µs of CPU per bin between two readings (null when either is missing). */
+const perBin = (before: number | null, after: number | null, bins: number): number | null =>
+  before === null || after === null ? null : ((after - before) * 1e6) / bins;
 
 /** What one run cost: µs of CPU per bin for the path's own processes and for the Kafka broker. */
 interface RunCost {
@@ -203,15 +199,14 @@ async function gatewayPath(bins: number): Promise<Path> {
       const clients = await connectAll(gw.url, Array.from({ length: PUBLISHERS }, (_, i) => `bench-${i}`), PUBLISHERS);
       try {
         const before = await recordsIn('wacoflow.bins.v1');
-        const [gw0, kafka0] = [cpuOf([gw.pid]), cpuOf([KAFKA_PID])];
+        const [gw0, kafka0] = [cpuOf(gw.pid), cpuOf(KAFKA_PID)];
         const ms = await pump(clients, (i) => mqttTopic('waco', `bench-${i}`, 'bins'), messages, bins, 120_000);
-        const [gw1, kafka1] = [cpuOf([gw.pid]), cpuOf([KAFKA_PID])];
+        const [gw1, kafka1] = [cpuOf(gw.pid), cpuOf(KAFKA_PID)];
         // Every PUBACK means Kafka has the bins: check that it does, a record per station of each message.
         const landed = (await recordsIn('wacoflow.bins.v1')) - before;
         const expected = messages * recordsPerMessage(bins);
         if (landed < expected) throw new Error(`acknowledged ${messages} messages (${expected} records) but Kafka has ${landed}`);
-        const us = (a: number | null, b: number | null) => (a === null || b === null ? null : ((b - a) * 1e6) / (messages * bins));
-        return { rate: (messages * bins) / (ms / 1000), path_us: us(gw0, gw1), kafka_us: us(kafka0, kafka1) };
+        return { rate: (messages * bins) / (ms / 1000), path_us: perBin(gw0, gw1, messages * bins), kafka_us: perBin(kafka0, kafka1, messages * bins) };
       } finally {
         await Promise.all(clients.map((c) => c.endAsync()));
       }
@@ -240,19 +235,18 @@ async function referencePath(): Promise<Path> {
         const before = await recordsIn(REFERENCE_TOPIC);
         // The pipeline's CPU: Mosquitto's, and mosquitto_sub's and kcat's, counted whole once the pipeline has
         // exited and been waited for (this process then holds them as reaped children).
-        const [mosq0, kafka0, reaped0] = [cpuOf([broker.pid!]), cpuOf([KAFKA_PID]), reapedSeconds()];
+        const [mosq0, kafka0, reaped0] = [cpuOf(broker.pid!), cpuOf(KAFKA_PID), reapedSeconds()];
         const t = performance.now();
         await pump(clients, (i) => `ref/${i}`, messages, 1, 300_000);
         const code = await Promise.race([done, sleep(300_000).then(() => 'timeout' as const)]);
         if (code !== 0) throw new Error(`the reference pipeline ended with ${code}`);
         const rate = messages / ((performance.now() - t) / 1000);
-        const [mosq1, kafka1, reaped1] = [cpuOf([broker.pid!]), cpuOf([KAFKA_PID]), reapedSeconds()];
+        const [mosq1, kafka1, reaped1] = [cpuOf(broker.pid!), cpuOf(KAFKA_PID), reapedSeconds()];
         const landed = (await recordsIn(REFERENCE_TOPIC)) - before;
         if (landed !== messages) throw new Error(`the reference pipeline landed ${landed} of ${messages} records`);
         await Promise.all(clients.map((c) => c.endAsync()));
-        const path = mosq0 === null || mosq1 === null ? null : mosq1 - mosq0 + (reaped1 - reaped0);
-        const kafka = kafka0 === null || kafka1 === null ? null : kafka1 - kafka0;
-        return { rate, path_us: path === null ? null : (path * 1e6) / messages, kafka_us: kafka === null ? null : (kafka * 1e6) / messages };
+        const path = perBin(mosq0, mosq1, messages);
+        return { rate, path_us: path === null ? null : path + ((reaped1 - reaped0) * 1e6) / messages, kafka_us: perBin(kafka0, kafka1, messages) };
       } finally {
         try {
           process.kill(-pipe.pid!, 'SIGTERM');

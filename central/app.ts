@@ -26,7 +26,6 @@ import { buildHttp } from './http/server.ts';
 import { apiSource, fleetOf } from './http/source.ts';
 import { StationIndex } from './keys.ts';
 import { centralMetrics, viewMetrics, type CentralMetrics } from './metrics.ts';
-import { DEFAULT_PARTITIONS, maintainPartitions } from './store/partitions.ts';
 import type { Store } from './store/store.ts';
 import type { DetectorRef, WindowRow } from './store/rows.ts';
 import { toWindowResult } from './windows/result.ts';
@@ -129,7 +128,7 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
 
   /** Windows written by a bin batch: emitted, and revisions analysed when this instance runs the analytics. */
   const onWindows = (rows: WindowRow[], bins: Bin[]): void => {
-    index.learnFromBins(bins);
+    index.learnDetectors(bins);
     const results = publisher.emit(rows);
     void serially(() => finalizer.revised(results)).catch((err: unknown) => logger.warn({ err }, 'analysing revised windows failed'));
   };
@@ -169,10 +168,7 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
 
     async start() {
       await store.migrate();
-      // Today's partitions (and the week before, where a backlog lands) before the first batch: rows written
-      // before their day's partition exists go to the default partition and must be moved later, which cost a
-      // backlog about a tenth of PostgreSQL's time (bench:central, profile stage).
-      await maintainPartitions(store.db, clock.now(), { ...DEFAULT_PARTITIONS, retention_days: config.window_retention_days });
+      await finalizer.maintainPartitions(clock.now());
       await store.upsertStations(deps.stations, clock.now());
       await store.upsertDetectors(deps.detectors ?? [], clock.now());
       index.learnDetectors(await store.detectors());

@@ -59,6 +59,15 @@ export class Finalizer {
     this.deps = deps;
   }
 
+  /**
+   * Makes the day partitions of the windows table due around `now` and drops the expired ones: every hour on
+   * the lease holder's pass, and by every instance at start, before its first batch (a backlog written before
+   * its day's partition exists lands in the default partition and must be moved later).
+   */
+  maintainPartitions(now: number): Promise<{ created: string[]; dropped: string[] }> {
+    return maintainPartitions(this.deps.store.db, now, { ...DEFAULT_PARTITIONS, retention_days: this.deps.retention_days });
+  }
+
   /** Takes or renews the lease; on losing it, drops the models (a later take-over rebuilds them). */
   private async renew(): Promise<boolean> {
     const held = await this.deps.store.analytics.lease(LEASE, this.holder, this.deps.clock.now(), this.deps.lease_ms);
@@ -86,7 +95,7 @@ export class Finalizer {
     }
     if (now - this.maintained_ms >= HOUR_MS) {
       try {
-        const { created, dropped } = await maintainPartitions(store.db, now, { ...DEFAULT_PARTITIONS, retention_days: this.deps.retention_days });
+        const { created, dropped } = await this.maintainPartitions(now);
         if (created.length || dropped.length) this.deps.logger.info({ created, dropped }, 'window partitions maintained');
         // A day's margin past the horizon: bins that old can only be late events, which late_events dedupes.
         const forgotten = await store.pruneDedupe(now - this.deps.late_horizon_ms - DAY_MS);

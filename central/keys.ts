@@ -3,7 +3,7 @@
  * and from every bin stored since), and each station's free-flow speed as analytics learned it. Results travel
  * keyed by station, and congestion is judged against the station's free-flow speed.
  */
-import type { Bin, Station, WindowResult } from '../protocol/index.ts';
+import type { Station, WindowResult } from '../protocol/index.ts';
 import { stationLookup, type StationLookup } from './windows/result.ts';
 
 export class StationIndex {
@@ -18,13 +18,9 @@ export class StationIndex {
     this.lookup = stationLookup(this.stations, this.learnedFreeFlow, (detector_id) => this.detectorStation.get(detector_id));
   }
 
-  /** Detectors and their stations, from the store or from bins. */
+  /** Detectors and their stations: rows of the detectors table, or bins. */
   learnDetectors(pairs: Iterable<{ detector_id: string; station_id: string }>): void {
     for (const d of pairs) this.detectorStation.set(d.detector_id, d.station_id);
-  }
-
-  learnFromBins(bins: readonly Bin[]): void {
-    this.learnDetectors(bins);
   }
 
   /** A detector's station; any other key is its own. */

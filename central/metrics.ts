@@ -11,7 +11,7 @@ export function centralMetrics(registry: Registry) {
   return {
     bins: new Counter({
       name: 'wacoflow_central_bins_total',
-      help: 'Bins read from the log, by result: stored (new, folded into windows), late (new, past the late horizon: kept in late_events), duplicate (already counted), invalid (dead-lettered).',
+      help: 'Bins read from the log, by result: stored (new, folded into windows), late (new, past the late horizon: kept in late_events), duplicate (already counted), invalid (dead-lettered; counted in records, which hold up to 500 bins).',
       labelNames: ['result'] as const,
       registers,
     }),

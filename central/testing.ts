@@ -97,33 +97,28 @@ export async function startCentral(
  * what waitProcessed counts. `one_per_record` writes the earlier form instead: one bin per record.
  */
 export async function produceBins(log: Log, topic: string, bins: Bin[], opts: { bins_per_message?: number; one_per_record?: boolean } = {}): Promise<number> {
-  const producer = await log.producer();
-  let written = 0;
-  try {
-    if (opts.one_per_record) {
-      for (let i = 0; i < bins.length; i += 500) {
-        await producer.send(topic, bins.slice(i, i + 500).map((b) => ({ key: binKey(b), value: encode(b), headers: { type: BIN_RECORD } })));
-      }
-      return bins.length;
-    }
+  let records: BinRecord[];
+  if (opts.one_per_record) records = bins.map((b) => ({ key: binKey(b), value: encode(b), headers: { type: BIN_RECORD } }));
+  else {
     const byDevice = new Map<string, Bin[]>();
     for (const b of bins) {
       const own = byDevice.get(b.device_id);
       if (own) own.push(b);
       else byDevice.set(b.device_id, [b]);
     }
-    const records = [...byDevice].flatMap(([device_id, own]) => {
-      const per = opts.bins_per_message ?? 200;
-      const out: BinRecord[] = [];
-      for (let i = 0; i < own.length; i += per) out.push(...binRecords({ v: 1, device_id, sent_ms: 0, bins: own.slice(i, i + per) }));
-      return out;
-    });
-    for (let i = 0; i < records.length; i += 100) await producer.send(topic, records.slice(i, i + 100));
-    written = records.length;
+    const per = opts.bins_per_message ?? 200;
+    records = [];
+    for (const [device_id, own] of byDevice) {
+      for (let i = 0; i < own.length; i += per) records.push(...binRecords({ v: 1, device_id, sent_ms: 0, bins: own.slice(i, i + per) }));
+    }
+  }
+  const producer = await log.producer();
+  try {
+    for (let i = 0; i < records.length; i += 500) await producer.send(topic, records.slice(i, i + 500));
   } finally {
     await producer.close();
   }
-  return written;
+  return records.length;
 }
 
 /** Waits until central has stored positions covering `records` records of `topic` (offsets start at 0). */

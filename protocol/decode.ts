@@ -28,17 +28,17 @@ export const SCHEMAS = {
 } as const;
 
 export type MessageKind = keyof typeof SCHEMAS;
+export type Message<K extends MessageKind> = z.infer<(typeof SCHEMAS)[K]>;
+export type DecodeResult<K extends MessageKind> = { ok: true; value: Message<K> } | { ok: false; error: ProtocolError };
 
 /**
  * Plain checks for the kinds every bin passes through, tried before the schema: each returns what the schema
  * would, or undefined, and then the schema decides and names the problem (v1/bin-check.ts).
  */
-const FAST: { [K in MessageKind]?: (value: unknown) => z.infer<(typeof SCHEMAS)[K]> | undefined } = {
+const FAST: { [K in MessageKind]?: (value: unknown) => Message<K> | undefined } = {
   bin: checkBin,
   bin_batch: checkBinBatch,
 };
-export type Message<K extends MessageKind> = z.infer<(typeof SCHEMAS)[K]>;
-export type DecodeResult<K extends MessageKind> = { ok: true; value: Message<K> } | { ok: false; error: ProtocolError };
 
 function toValue(kind: string, input: unknown): unknown {
   if (typeof input !== 'string' && !(input instanceof Uint8Array)) return input;

@@ -2,7 +2,7 @@
  * Central's storage: every SQL statement WacoFlow runs lives here, batched (UNNEST), never one insert per row.
  * Works unchanged on PostgreSQL and PGlite through `SqlDriver`.
  */
-import { alignDown, EMPTY_MEASURES, WINDOW_MS, type Bin, type DeadLetter, type Heartbeat, type Measures, type Station, type Status, type WindowLevel, type WindowState } from '../../protocol/index.ts';
+import { alignDown, EMPTY_MEASURES, WINDOW_MS, type Bin, type DeadLetter, type Heartbeat, type Station, type Status, type WindowLevel } from '../../protocol/index.ts';
 import { AnalyticsStore } from './analytics-store.ts';
 import { migrate } from './migrations.ts';
 import { admitSeqs, type SeqRun } from './seq-runs.ts';
@@ -30,17 +30,17 @@ export const seqsCovered = (runs: string): string => `SELECT COALESCE(sum(GREATE
 /** The one order in which every writer locks dedupe runs (they are deleted only as whole rows). */
 const RUN_LOCK_ORDER = 's.device_id, s.first_seq, s.last_seq';
 
-/** Window rows sent as one JSON document ($1), read back as a record set. */
-const WINDOW_RECORDSET = `jsonb_to_recordset($1::jsonb) AS x(level text, key text, window_start_ms bigint, window_end_ms bigint,
-  revision int, state text, clock_untrusted bool, measures jsonb, updated_ms bigint)`;
+/** Window rows sent as one JSON document (the parameter `param`), read back as a record set. */
+const windowRecordset = (param: string): string => `jsonb_to_recordset(${param}::jsonb) AS x(level text, key text, window_start_ms bigint,
+  window_end_ms bigint, revision int, state text, clock_untrusted bool, measures jsonb, updated_ms bigint)`;
 
 /**
  * Overwrites stored window rows ($1, a JSON array) that the transaction holds locked; $2 and $3 bound their
- * window starts (SPAN).
+ * window starts (`span`).
  */
 const UPDATE_WINDOWS = `UPDATE windows AS w SET revision = x.revision, state = x.state, clock_untrusted = x.clock_untrusted,
   measures = x.measures, updated_ms = x.updated_ms
-  FROM ${WINDOW_RECORDSET}
+  FROM ${windowRecordset('$1')}
   WHERE (w.level, w.key, w.window_start_ms) = (x.level, x.key, x.window_start_ms) AND w.window_start_ms BETWEEN $2 AND $3`;
 
 /**
@@ -50,6 +50,7 @@ const UPDATE_WINDOWS = `UPDATE windows AS w SET revision = x.revision, state = x
  * windows cost 0.8 ms a statement, the most PostgreSQL spent on anything in the load test.
  */
 function span(items: { window_start_ms: number }[]): [number, number] {
+  if (items.length === 0) return [0, -1]; // a range nothing is in
   let [lo, hi] = [Infinity, -Infinity];
   for (const w of items) {
     if (w.window_start_ms < lo) lo = w.window_start_ms;
@@ -353,15 +354,17 @@ export class Store {
     if (refs.length === 0) return [];
     const stored = await this.lockWindows(tx, refs);
     const rows = inKeyOrder(fold(stored));
-    const [updates, inserts] = [rows.filter((r) => stored.has(windowRefKey(r))), rows.filter((r) => !stored.has(windowRefKey(r)))];
+    const updates: WindowRow[] = [];
+    const inserts: WindowRow[] = [];
+    for (const r of rows) (stored.has(windowRefKey(r)) ? updates : inserts).push(r);
     const { rows: inserted } = await tx.query<WindowRef>(
       // A data-modifying WITH runs once and to the end whether or not the query reads it.
       `WITH updated AS (${UPDATE_WINDOWS})
-       INSERT INTO windows (${WINDOW_COLUMNS}) SELECT ${WINDOW_COLUMNS} FROM ${WINDOW_RECORDSET.replace('$1', '$4')}
+       INSERT INTO windows (${WINDOW_COLUMNS}) SELECT ${WINDOW_COLUMNS} FROM ${windowRecordset('$4')}
        ORDER BY ${WINDOW_LOCK_ORDER}
        ON CONFLICT (level, key, window_start_ms) DO NOTHING
        RETURNING level, key, window_start_ms`,
-      [JSON.stringify(updates), ...(updates.length > 0 ? span(updates) : [0, -1]), JSON.stringify(inserts)],
+      [JSON.stringify(updates), ...span(updates), JSON.stringify(inserts)],
     );
     if (inserted.length === inserts.length) return rows;
     // Inserted by another transaction meanwhile: fold again on its committed row, and write over it.

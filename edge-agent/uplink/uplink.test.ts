@@ -5,7 +5,7 @@
 import { createRequire } from 'node:module';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { binsIn, decode, expecting, KAFKA_TOPICS, type Bin } from '../../protocol/index.ts';
+import { binsIn, expecting, KAFKA_TOPICS, type Bin } from '../../protocol/index.ts';
 import { scaledClock, systemClock } from '../../platform/clock.ts';
 import { FaultProxy } from '../../chaos/proxy.ts';
 import { localGateway } from '../../test/local-gateway.ts';

@@ -9,7 +9,7 @@ import mqtt from 'mqtt';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { binsIn, decode, encode, KAFKA_TOPICS, mqttTopic } from '../../protocol/index.ts';
+import { binsIn, encode, KAFKA_TOPICS, mqttTopic } from '../../protocol/index.ts';
 import { systemClock } from '../../platform/clock.ts';
 import type { Log, LogProducer, OutgoingRecord } from '../../platform/log/log.ts';
 import { MemoryLog } from '../../platform/log/memory-log.ts';
