@@ -4,7 +4,7 @@
  * produced, and how long after close + grace a window is emitted as final. Prints Markdown; never gates CI.
  *
  *   npm run services -- up && WACOFLOW_KAFKA_BROKERS=127.0.0.1:9092 WACOFLOW_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench:central
- *   WACOFLOW_BENCH_ONLY=throughput …   (stages: throughput, scale-out, update latency, final delay, profile)
+ *   WACOFLOW_BENCH_ONLY=throughput …   (stages: reference, throughput, scale-out, update latency, final delay, profile)
  *   WACOFLOW_BENCH_BACKENDS=kafka …     (backends: kafka, embedded)
  *   WACOFLOW_BENCH_LOG=warn …           (central's own log at that level, on stdout; silent by default)
  *
@@ -30,7 +30,7 @@ import { Store } from '../central/store/store.ts';
 import { withSchema } from '../central/store/test-schema.ts';
 import { produceBins } from '../central/testing.ts';
 import { cpuBy, CENTRAL_STEPS, type CpuProfile } from './cpu-profile.ts';
-import { cpuNow, cpuSince, localKafkaPid, postmasterOf, type CpuSeconds, type CpuSources } from '../platform/process-cpu.ts';
+import { cpuNow, cpuSince, localKafkaPid, postmasterOf, reapedSeconds, type CpuSeconds, type CpuSources } from '../platform/process-cpu.ts';
 import { scaledClock, systemClock, type Clock } from '../platform/clock.ts';
 import { KafkaLog } from '../platform/log/kafka-log.ts';
 import type { Log } from '../platform/log/log.ts';
@@ -181,7 +181,71 @@ async function throughput(label: string, env: Env, n: number): Promise<void> {
   const { stored_ms, complete_ms, measured: cpu } = await backlog(label, env, n, () => cpuNow(sources), (cpu0) => cpuSince(cpu0, sources));
   rows.push([`log → PostgreSQL, ${label} (${fmt(n)} bins, ${STATIONS} stations × ${LANES} lanes, 6 partitions)`, `${fmt((n / stored_ms) * 1000)} bins/s`, '≥ 50,000 bins/s (Kafka)']);
   rows.push([`the same, until every window is final and published to the windows topic`, `${fmt((n / complete_ms) * 1000)} bins/s`, '—']);
+  if (reference_rate !== null && !env.embedded) {
+    const ratio = (ms: number) => ((n / ms) * 1000 / reference_rate!).toFixed(2);
+    rows.push([`central ÷ the reference (kcat → COPY), stored; final and published`, `${ratio(stored_ms)}; ${ratio(complete_ms)}`, '—']);
+  }
   cpuRow(`${label}, stored, final and published`, n, cpu, env.embedded);
+}
+
+/** The columns of a bin, as a table: what the reference loads. */
+const REFERENCE_TABLES = `
+  CREATE TABLE reference_records (doc jsonb NOT NULL);
+  CREATE TABLE reference_bins (device_id text, seq bigint, detector_id text, station_id text, bin_start_ms bigint,
+    bin_ms int, clock text, measures jsonb)`;
+
+/**
+ * The floor any consumer of the bins topic pays: the same backlog read by kcat and loaded into PostgreSQL with
+ * COPY, no dedupe and no windows. kcat writes each record's value as a line; psql copies the lines into a
+ * staging table (CSV with delimiter and quote bytes that JSON never holds, so a line is taken as it is), and
+ * one statement expands each record's bins into rows of a bin's columns. CPU is kcat, psql and the shell
+ * (children this process reaped), PostgreSQL and Kafka, over the whole span.
+ */
+async function reference(label: string, env: Env, n: number): Promise<void> {
+  if (!env.database_url) throw new Error('the reference needs PostgreSQL by URL');
+  const { topic } = await filledTopic(env, n);
+  await env.db.query(REFERENCE_TABLES);
+  // libpq reads a space in the URL's options as '+', so the schema's search_path goes by PGOPTIONS.
+  const url = new URL(env.database_url);
+  const options = url.searchParams.get('options') ?? '';
+  url.searchParams.delete('options');
+  const psql = `psql ${quote(url.toString())} -v ON_ERROR_STOP=1 -q`;
+  const pipeline = [
+    `kcat -C -q -e -b ${quote(BROKERS!)} -t ${quote(topic)} -o beginning -f '%s\\n'`,
+    `${psql} -c "COPY reference_records (doc) FROM STDIN (FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')"`,
+  ].join(' | ');
+  const expand = `INSERT INTO reference_bins SELECT b.* FROM reference_records r, jsonb_populate_recordset(NULL::reference_bins, r.doc->'bins') b`;
+  const script = `set -o pipefail; ${pipeline} && ${psql} -c ${quote(expand)}`;
+  const sources = { central: [], ...env.servers };
+  const cpu0 = cpuNow(sources);
+  const piped0 = reapedSeconds();
+  const t = performance.now();
+  await run('bash', ['-c', script], { PGOPTIONS: options });
+  const ms = performance.now() - t;
+  const cpu = cpuSince(cpu0, sources);
+  const { rows: counted } = await env.db.query<{ n: string }>('SELECT count(*)::text AS n FROM reference_bins');
+  if (Number(counted[0]!.n) !== n) throw new Error(`reference: loaded ${counted[0]!.n} of ${n} bins`);
+  const us = (s: number | null) => (s === null ? 'n/a' : `${((s / n) * 1e6).toFixed(1)} µs`);
+  const pipe = reapedSeconds() - piped0;
+  const all = [pipe, cpu.postgres, cpu.kafka].every((s) => s !== null) ? ((pipe + cpu.postgres! + cpu.kafka!) / n) * 1e6 : null;
+  reference_rate = (n / ms) * 1000;
+  rows.push([`reference, ${label}: kcat → COPY → one INSERT … SELECT of the bins (no dedupe, no windows)`, `${fmt(reference_rate)} bins/s`, '—']);
+  rows.push([`CPU per bin of the reference`, `kcat, psql and shell ${us(pipe)}, PostgreSQL ${us(cpu.postgres)}, Kafka ${us(cpu.kafka)}${all === null ? '' : `; ${all.toFixed(1)} µs in all`}`, '—']);
+}
+
+/** The reference's rate in this run, once measured: the throughput stage reports central's as a ratio of it. */
+let reference_rate: number | null = null;
+
+const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+
+function run(command: string, args: string[], env: Record<string, string> = {}): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited ${code}: ${stderr.trim()}`))));
+  });
 }
 
 /** What a statement of central's store does, from its text; the text's start when no pattern knows it. */
@@ -381,6 +445,8 @@ async function main(): Promise<void> {
   for (const [name, label, open] of [['kafka', 'Kafka + PostgreSQL', kafkaEnv], ['embedded', 'in-process log + PGlite', embeddedEnv]] as const) {
     if (backends.length > 0 && !backends.includes(name)) continue;
     for (const [stage, run] of [
+      // The reference first, so the throughput stage can give central's rate as a ratio of it.
+      ...(name === 'kafka' ? ([['reference', (env: Env) => reference(label, env, 200_000)]] as const) : []),
       ['throughput', (env: Env) => throughput(label, env, 200_000)],
       ...(name === 'kafka' ? ([
         ['scale-out', async (env: Env) => {
