@@ -179,7 +179,7 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
       publisher.attach(producer);
       const source = apiSource({
         store, log, clock, logger, events, index, stations: deps.stations, ...(deps.network ? { network: deps.network } : {}),
-        consuming: () => consumer !== null, producer: () => producer, admin_topic: topics.admin,
+        consumer: () => consumer?.progress() ?? null, producer: () => producer, admin_topic: topics.admin,
       });
       http = buildHttp({ version: deps.version, registry: deps.registry, source, operator_token: config.operator_token });
       await http.ready();

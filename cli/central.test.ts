@@ -82,6 +82,11 @@ describe.skipIf(!brokers || !database)('wacoflow central on Kafka and PostgreSQL
       }
       expect(current).toMatchObject({ volume: 15, window_start_ms: start });
       expect(await (await fetch(`http://127.0.0.1:${port}/api/health`)).json()).toMatchObject({ status: 'ok', checks: { log: 'kafka', store: 'postgres' } });
+      // The probes a Kubernetes pod uses (deploy/kubernetes), on real Kafka and PostgreSQL.
+      for (const probe of ['/livez', '/readyz']) {
+        const res = await fetch(`http://127.0.0.1:${port}${probe}`);
+        expect({ probe, status: res.status, body: await res.json() }).toMatchObject({ probe, status: 200, body: { status: 'ok' } });
+      }
 
       child.kill('SIGTERM');
       expect(await exited).toBe(0);

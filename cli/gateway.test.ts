@@ -29,7 +29,8 @@ describe.skipIf(!brokers)('wacoflow gateway and wacoflow devices', () => {
     expect(readFileSync(registry, 'utf8')).not.toContain(secret); // only the hash is stored
 
     const port = await freePort();
-    writeFileSync(join(dir, 'gateway.yaml'), [`mqtt_host: 127.0.0.1`, `mqtt_port: ${port}`, `registry_file: ${registry}`, 'registry_check_ms: 200', 'kafka_brokers:', ...brokers!.split(',').map((b) => `  - ${b}`)].join('\n'));
+    const metricsPort = await freePort();
+    writeFileSync(join(dir, 'gateway.yaml'), [`mqtt_host: 127.0.0.1`, `mqtt_port: ${port}`, `metrics_port: ${metricsPort}`, `registry_file: ${registry}`, 'registry_check_ms: 200', 'kafka_brokers:', ...brokers!.split(',').map((b) => `  - ${b}`)].join('\n'));
     const gw = spawn(process.execPath, [BIN, 'gateway', '--config', join(dir, 'gateway.yaml')], { stdio: ['ignore', 'ignore', 'pipe'] });
     let logs = '';
     gw.stderr.on('data', (d: Buffer) => (logs += d.toString()));
@@ -39,6 +40,13 @@ describe.skipIf(!brokers)('wacoflow gateway and wacoflow devices', () => {
       const deadline = Date.now() + 30_000;
       while (!logs.includes('gateway ready') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       expect(logs, logs).toContain('gateway ready');
+      // The probes a Kubernetes pod uses (deploy/kubernetes): listening, and Kafka connected.
+      const probe = async (path: string) => {
+        const res = await fetch(`http://127.0.0.1:${metricsPort}${path}`);
+        return { status: res.status, body: await res.json() };
+      };
+      expect(await probe('/livez')).toEqual({ status: 200, body: { status: 'ok', checks: { listener: 'accepting' } } });
+      expect(await probe('/readyz')).toEqual({ status: 200, body: { status: 'ok', checks: { listener: 'accepting', kafka: 'connected' } } });
 
       const seen: unknown[] = [];
       const consumer = log.consumer(`gateway-test-${randomUUID()}`);

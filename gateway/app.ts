@@ -15,6 +15,7 @@ import { DOWNLINK_HEADER } from './bridge/bridge.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { Log, LogConsumer, LogProducer } from '../platform/log/log.ts';
 import { Breaker } from '../platform/breaker.ts';
+import type { Probe } from '../platform/probe.ts';
 import { listen } from '../platform/net.ts';
 import { authenticate } from './broker/authenticate.ts';
 import { authorizePublish } from './broker/authorize-publish.ts';
@@ -42,7 +43,16 @@ export interface Gateway {
   tlsUrl(): string;
   /** Closes the connection of a device (disabled or rotated in the registry). Returns whether it was connected. */
   kick(device_id: string): boolean;
+  /** False once stop() has begun: a load balancer should send new devices elsewhere. */
+  accepting(): boolean;
+  /** Live: the listener is open (or draining); ready: it takes devices and Kafka takes their publishes. */
+  probe(kind: 'live' | 'ready'): Probe;
 }
+
+/** Time for aedes to write the last PUBACKs before the clients' sockets are destroyed. */
+const PUBACK_SETTLE_MS = 50;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export function buildGateway(input: GatewayConfigInput, deps: GatewayDeps): Gateway {
   const config: GatewayConfig = GatewayConfigSchema.parse(input);
@@ -56,6 +66,8 @@ export function buildGateway(input: GatewayConfigInput, deps: GatewayDeps): Gate
   let tlsAddress: { host: string; port: number } | null = null;
   let admin: LogConsumer | null = null;
   let following: Promise<void> = Promise.resolve();
+  const inflight = { n: 0, draining: false };
+  const breaker = new Breaker({ failure_threshold: config.log_breaker_threshold, open_ms: config.log_breaker_open_ms });
   const registry = new OperatorOverrides(deps.registry);
   const topics = kafkaTopics(config.topic_prefix);
 
@@ -106,8 +118,8 @@ export function buildGateway(input: GatewayConfigInput, deps: GatewayDeps): Gate
           max_inflight_per_client: config.max_inflight_per_client,
           max_inflight_total: config.max_inflight_total,
           max_messages_per_s_per_client: config.max_messages_per_s_per_client,
-          breaker: new Breaker({ failure_threshold: config.log_breaker_threshold, open_ms: config.log_breaker_open_ms }),
-          inflight: { n: 0 },
+          breaker,
+          inflight,
           topics,
         }),
         authorizeSubscribe: authorizeSubscribe(sessions, metrics),
@@ -141,11 +153,29 @@ export function buildGateway(input: GatewayConfigInput, deps: GatewayDeps): Gate
       deps.logger.info({ mqtt: `mqtt://${address.host}:${address.port}`, mqtts: tlsAddress ? `mqtts://${tlsAddress.host}:${tlsAddress.port}` : null, log: deps.log.kind }, 'gateway started');
     },
 
+    accepting: () => broker !== null && !inflight.draining,
+
+    probe(kind): Probe {
+      const listener = inflight.draining ? 'draining' : server?.listening ? 'accepting' : 'not listening';
+      if (kind === 'live') return { ok: listener !== 'not listening', checks: { listener } };
+      const state = breaker.state(deps.clock.now());
+      const kafka = producer === null ? 'not connected' : state === 'open' ? 'failing (breaker open: publishes refused)' : 'connected';
+      return { ok: listener === 'accepting' && kafka === 'connected', checks: { listener, kafka } };
+    },
+
     async stop() {
-      // Close the broker first: it disconnects the clients, which lets the TCP server finish closing.
+      // Drain: take no new connections or publishes, and let the publishes Kafka is already writing be
+      // acknowledged, so a rolling restart costs devices a reconnect and no resends.
+      inflight.draining = true;
+      const closed = [server, tlsServer].map((s) => new Promise<void>((resolve) => (s ? s.close(() => resolve()) : resolve())));
+      const deadline = Date.now() + config.drain_ms;
+      while (inflight.n > 0 && Date.now() < deadline) await sleep(5);
+      if (inflight.n > 0) deps.logger.warn({ inflight: inflight.n, drain_ms: config.drain_ms }, 'stopping with publishes Kafka has not confirmed; their devices will resend them');
+      // aedes writes a PUBACK a few turns of the event loop after Kafka confirms; closing a client destroys its socket.
+      await sleep(PUBACK_SETTLE_MS);
+      // Closing the broker disconnects the clients, which lets the TCP servers finish closing.
       await new Promise<void>((resolve) => (broker ? broker.close(() => resolve()) : resolve()));
-      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-      await new Promise<void>((resolve) => (tlsServer ? tlsServer.close(() => resolve()) : resolve()));
+      await Promise.all(closed);
       await following;
       await admin?.stop();
       admin = null;

@@ -16,6 +16,8 @@ export const GatewayConfigSchema = z
     /** Consecutive failed produces that open the Kafka breaker, and how long publishes are refused at once then. */
     log_breaker_threshold: z.number().int().min(1).max(1_000).default(5),
     log_breaker_open_ms: z.number().int().min(100).max(600_000).default(5_000),
+    /** On stop, how long publishes already sent to the log may take to be acknowledged before devices are disconnected. */
+    drain_ms: z.number().int().min(0).max(120_000).default(5_000),
     /** Kafka topics under this prefix ("staging" → staging.wacoflow.bins.v1); null: the protocol's names. */
     topic_prefix: z.string().regex(TOPIC_PREFIX, 'letters, digits, dots, dashes and underscores').nullable().default(null),
     /** MQTT over TLS, beside the plain listener (PEM contents). */

@@ -15,6 +15,8 @@ export const GatewayFileConfigSchema = z
     max_messages_per_s_per_client: limit.max_messages_per_s_per_client.unwrap().optional(),
     log_breaker_threshold: limit.log_breaker_threshold.unwrap().optional(),
     log_breaker_open_ms: limit.log_breaker_open_ms.unwrap().optional(),
+    /** On SIGTERM, how long publishes in flight to Kafka may take to be acknowledged before the devices are let go. */
+    drain_ms: limit.drain_ms.unwrap().optional(),
     topic_prefix: limit.topic_prefix,
     /** The device registry that `wacoflow devices …` manages. */
     registry_file: z.string().min(1).optional(),
@@ -53,7 +55,7 @@ export const GatewayFileConfigSchema = z
       .strict()
       .optional(),
     metrics_host: z.string().min(1).default('127.0.0.1'),
-    /** Prometheus /metrics (and /releases/ when releases_dir is set), off unless a port is given. */
+    /** Prometheus /metrics, the /livez and /readyz probes (and /releases/ when releases_dir is set); off unless a port is given. */
     metrics_port: z.number().int().min(0).max(65_535).nullable().default(null),
     /** Signed agent releases served to boards at /releases/ on the metrics listener (docs/edge-boards.md). */
     releases_dir: z.string().min(1).nullable().default(null),

@@ -113,11 +113,11 @@ export function accepting(host: string, port: number, timeout_ms = 2_000): Promi
   });
 }
 
-/** Whether GET http://host:port/path answers within the timeout with a JSON body that `accept` approves, whatever its status. */
-export async function answering(host: string, port: number, path: string, accept: (body: unknown) => boolean, timeout_ms = 2_000): Promise<boolean> {
+/** Whether GET http://host:port/path answers 2xx within the timeout, with a JSON body that `accept` approves. */
+export async function answering(host: string, port: number, path: string, accept: (body: unknown) => boolean = () => true, timeout_ms = 2_000): Promise<boolean> {
   const h = loopbackFor(host);
   const res = await fetch(`http://${h.includes(':') ? `[${h}]` : h}:${port}${path}`, { signal: AbortSignal.timeout(timeout_ms) });
-  return accept(await res.json());
+  return res.ok && accept(await res.json());
 }
 
 function loopbackFor(host: string): string {

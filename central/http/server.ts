@@ -12,6 +12,7 @@ import type { Registry } from 'prom-client';
 import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import type { Alert, WindowLevel } from '../../protocol/index.ts';
+import { probeBody, type Probe } from '../../platform/probe.ts';
 import { ProcessingHistory } from './processing.ts';
 import {
   AckBody, AlertsQuery, HistoryQuery, IdParams, NoQuery, openApiDocument, StationHistoryQuery,
@@ -22,6 +23,10 @@ export type { StationView } from './api.ts';
 
 export interface ApiSource {
   health(): Promise<{ status: 'ok' | 'degraded'; checks: Record<string, string> }>;
+  /** Liveness: the consume loop turns (a restart would help when it does not). */
+  live(): Probe;
+  /** Readiness: PostgreSQL answers, the consumer is in its group, the producer is connected. */
+  ready(): Promise<Probe>;
   stations(): Promise<StationView[]>;
   /** The road network's geometry for maps, where the inventory has it. */
   network(): NetworkView;
@@ -103,6 +108,16 @@ export function buildHttp(options: HttpOptions): FastifyInstance {
     const h = await source.health();
     reply.code(h.status === 'ok' ? 200 : 503);
     return { status: h.status, version: options.version, uptime_s: (Date.now() - started) / 1000, now_ms: source.now(), checks: h.checks };
+  });
+
+  // Probes for an orchestrator: 200 or 503, with what was checked.
+  app.get('/livez', async (_req, reply) => {
+    const p = source.live();
+    return reply.code(p.ok ? 200 : 503).send(probeBody(p));
+  });
+  app.get('/readyz', async (_req, reply) => {
+    const p = await source.ready();
+    return reply.code(p.ok ? 200 : 503).send(probeBody(p));
   });
 
   app.get('/api/network', async (req) => {

@@ -6,7 +6,7 @@ import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { encode, type DeviceCommand, type Station, type WindowLevel } from '../../protocol/index.ts';
 import type { Clock } from '../../platform/clock.ts';
-import type { Log, LogProducer } from '../../platform/log/log.ts';
+import type { ConsumerProgress, Log, LogProducer } from '../../platform/log/log.ts';
 import { toFleetDevices } from '../fleet.ts';
 import type { StationIndex } from '../keys.ts';
 import { rollingAsWindow } from '../store/analytics-store.ts';
@@ -26,11 +26,30 @@ export interface ApiSourceDeps {
   /** The inventory's stations, in its order. */
   stations: readonly Station[];
   network?: NetworkView;
-  /** Whether central's consumer is running (health). */
-  consuming(): boolean;
+  /** Central's consumer, once started (health and probes). */
+  consumer(): ConsumerProgress | null;
   /** The producer for operator commands, once started. */
   producer(): LogProducer | null;
   admin_topic: string;
+}
+
+/** How long the consume loop may go without a fetch or a batch before central counts as stuck (not live). */
+export const LOOP_STALL_MS = 60_000;
+
+/** How long the store has to answer a probe's `SELECT 1`. */
+const STORE_PROBE_MS = 2_000;
+
+/** Null when the store answers `SELECT 1` in time; otherwise why not. */
+async function storeUnreachable(store: Store): Promise<string | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`no answer within ${STORE_PROBE_MS} ms`), STORE_PROBE_MS)));
+  try {
+    return await Promise.race([store.db.query('SELECT 1').then(() => null), late]);
+  } catch (err) {
+    return `unreachable: ${(err as Error).message}`;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Every device with its inputs, detectors and open alerts, as the fleet page and metrics show them. */
@@ -47,14 +66,33 @@ export function apiSource(d: ApiSourceDeps): ApiSource {
     now: () => clock.now(),
     network: () => d.network ?? { corridors: [], intersections: [] },
     async health() {
-      const checks: Record<string, string> = { log: d.log.kind, store: store.db.kind, consumer: d.consuming() ? 'running' : 'stopped' };
-      try {
-        await store.db.query('SELECT 1');
-      } catch (err) {
-        checks.store = `unreachable: ${(err as Error).message}`;
+      const p = d.consumer();
+      const consuming = p !== null && (p.state === 'starting' || p.state === 'running');
+      const checks: Record<string, string> = { log: d.log.kind, store: store.db.kind, consumer: consuming ? 'running' : (p?.state ?? 'stopped') };
+      const unreachable = await storeUnreachable(store);
+      if (unreachable) {
+        checks.store = unreachable;
         return { status: 'degraded' as const, checks };
       }
-      return { status: d.consuming() ? ('ok' as const) : ('degraded' as const), checks };
+      return { status: consuming ? ('ok' as const) : ('degraded' as const), checks };
+    },
+    live() {
+      const p = d.consumer();
+      if (p === null) return { ok: true, checks: { consumer: 'not started' } };
+      if (p.state === 'failed') return { ok: false, checks: { consumer: 'failed: the Kafka client gave up; a restart starts it again' } };
+      // Wall-clock time: the consumer's fetches happen in real time whatever the simulation's clock says.
+      const idle_ms = Date.now() - p.last_turn_ms;
+      if (p.in_batch === 0 && idle_ms > LOOP_STALL_MS) return { ok: false, checks: { consumer: `stalled: no fetch or batch for ${Math.round(idle_ms / 1000)} s` } };
+      return { ok: true, checks: { consumer: p.in_batch > 0 ? `handling ${p.in_batch} batch(es)` : `turning (last ${idle_ms} ms ago)` } };
+    },
+    async ready() {
+      const p = d.consumer();
+      const checks: Record<string, string> = {
+        store: (await storeUnreachable(store)) ?? 'answering',
+        consumer: p === null ? 'not started' : p.state === 'running' ? 'in the group' : p.state,
+        producer: d.producer() ? 'connected' : 'not connected',
+      };
+      return { ok: checks.store === 'answering' && checks.consumer === 'in the group' && checks.producer === 'connected', checks };
     },
     async stations(): Promise<StationView[]> {
       const [current, final, rolled, forecasts] = await Promise.all([

@@ -39,9 +39,9 @@ export async function runCentral(file: string, logLevel: LogLevel): Promise<void
   const http = central.address();
   logger.info({ http: http ? `http://${http.host}:${http.port}` : null, stations: inventory.stations.length, detectors: inventory.detectors.length, kafka: kafka_brokers }, 'central ready');
 
-  // Healthy while the API answers and says the consumer runs; a store that is down does not count (a restart would not bring it back).
-  const consuming = (body: unknown): boolean => (body as { checks?: { consumer?: string } }).checks?.consumer === 'running';
-  const systemd = systemdService(process.env, logger, http ? () => answering(http.host, http.port, '/api/health', consuming) : undefined);
+  // The watchdog asks what an orchestrator's liveness probe asks: does the consume loop turn? A store that is
+  // down does not count (a restart would not bring it back).
+  const systemd = systemdService(process.env, logger, http ? () => answering(http.host, http.port, '/livez') : undefined);
   systemd.ready(`consuming; API on ${http ? `${http.host}:${http.port}` : 'none'}`);
   let stopping = false;
   const shutdown = (): void => {

@@ -19,6 +19,7 @@ import { createLogger, type LogLevel } from '../../platform/logger.ts';
 import { listen } from '../../platform/net.ts';
 import { waitForService } from '../../platform/startup.ts';
 import { loadConfigFile } from '../../platform/config-file.ts';
+import { probeBody, type Probe } from '../../platform/probe.ts';
 import { accepting, systemdService } from '../../platform/sd-notify.ts';
 
 export async function runGateway(file: string, logLevel: LogLevel): Promise<void> {
@@ -55,6 +56,7 @@ export async function runGateway(file: string, logLevel: LogLevel): Promise<void
     : undefined;
   let stopBroker: () => Promise<void>;
   let listening: (() => Promise<boolean>) | undefined; // the watchdog's check: the embedded broker takes connections
+  let probe: (kind: 'live' | 'ready') => Probe;
   let watch: NodeJS.Timeout | null = null;
   if (config.external_broker) {
     const e = config.external_broker;
@@ -64,17 +66,22 @@ export async function runGateway(file: string, logLevel: LogLevel): Promise<void
     );
     await bridge.start();
     stopBroker = () => bridge.stop();
+    probe = (kind) => {
+      const session = bridge.connected() ? 'connected' : 'reconnecting';
+      return { ok: kind === 'live' || session === 'connected', checks: { external_broker: session } };
+    };
     logger.info({ external_broker: e.url, kafka: config.kafka_brokers }, 'gateway ready (external-broker mode)');
   } else {
     const devices = registry!;
     const limits = Object.fromEntries(
-      (['max_inflight_per_client', 'max_inflight_total', 'max_messages_per_s_per_client', 'log_breaker_threshold', 'log_breaker_open_ms'] as const)
+      (['max_inflight_per_client', 'max_inflight_total', 'max_messages_per_s_per_client', 'log_breaker_threshold', 'log_breaker_open_ms', 'drain_ms'] as const)
         .filter((k) => config[k] !== undefined)
         .map((k) => [k, config[k]]),
     );
     const gateway = buildGateway({ mqtt_host: config.mqtt_host, mqtt_port: config.mqtt_port, topic_prefix: config.topic_prefix, ...limits, ...(tls ? { tls } : {}) }, { log, registry: devices, clock: systemClock, logger, metrics });
     await gateway.start();
     stopBroker = () => gateway.stop();
+    probe = (kind) => gateway.probe(kind);
     const port = Number(new URL(gateway.url()).port);
     listening = () => accepting(config.mqtt_host, port);
     logger.info({ mqtt: gateway.url(), mqtts: gateway.tlsUrl() || null, devices: devices.size(), kafka: config.kafka_brokers }, 'gateway ready');
@@ -94,7 +101,11 @@ export async function runGateway(file: string, logLevel: LogLevel): Promise<void
     const releases = config.releases_dir ? releasesHandler(config.releases_dir) : () => false;
     metricsServer = createServer((req, res) => {
       if (releases(req, res)) return;
-      if (req.url !== '/metrics') return void res.writeHead(404).end(`GET /metrics${config.releases_dir ? ' or /releases/…' : ''}\n`);
+      if (req.url === '/livez' || req.url === '/readyz') {
+        const p = probe(req.url === '/livez' ? 'live' : 'ready');
+        return void res.writeHead(p.ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(probeBody(p)));
+      }
+      if (req.url !== '/metrics') return void res.writeHead(404).end(`GET /metrics, /livez or /readyz${config.releases_dir ? ', or /releases/…' : ''}\n`);
       void metrics.metrics().then((body) => res.writeHead(200, { 'content-type': metrics.contentType }).end(body));
     });
     const a = await listen(metricsServer, config.metrics_host, config.metrics_port, `${file}: metrics_port`);

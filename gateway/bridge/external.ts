@@ -30,6 +30,8 @@ export interface ExternalBridge {
   start(): Promise<void>;
   stop(): Promise<void>;
   forwarded(): number;
+  /** Whether the session with the external broker is up. */
+  connected(): boolean;
 }
 
 export function buildExternalBridge(config: ExternalBridgeConfig, deps: { log: Log; clock: Clock; logger: Logger; metrics: GatewayMetrics }): ExternalBridge {
@@ -40,6 +42,7 @@ export function buildExternalBridge(config: ExternalBridgeConfig, deps: { log: L
 
   return {
     forwarded: () => count,
+    connected: () => client?.connected ?? false,
     async start() {
       producer = await deps.log.producer();
       const p = producer;

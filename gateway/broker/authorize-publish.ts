@@ -22,8 +22,8 @@ export interface PublishLimits {
   max_messages_per_s_per_client: number;
   /** Opens after repeated produce failures: publishes are refused at once (no PUBACK) until it half-opens. */
   breaker: Breaker;
-  /** Publishes waiting for the log, all devices. */
-  inflight: { n: number };
+  /** Publishes waiting for the log, all devices; `draining` once the gateway is stopping. */
+  inflight: { n: number; draining: boolean };
   /** Where forwarded records go. */
   topics: TopicSet;
 }
@@ -69,6 +69,11 @@ export function authorizePublish(
       if (session.inflight >= limits.max_inflight_per_client) return refuse('inflight_limit');
     }
     if (limits.inflight.n >= limits.max_inflight_total) return refuse('gateway_busy');
+    if (limits.inflight.draining) {
+      // Stopping: what is in flight is acknowledged, nothing new is taken; the device resends to another gateway.
+      metrics.messages.inc({ kind: topic.kind, result: 'refused' });
+      return callback(new Error('gateway stopping'));
+    }
     if (!limits.breaker.allows(clock.now())) {
       // Kafka is away: refuse at once, so devices keep their bins instead of piling up behind a dead producer.
       metrics.messages.inc({ kind: topic.kind, result: 'refused' });

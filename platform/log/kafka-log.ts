@@ -7,7 +7,7 @@
 import { Kafka, logLevel, Partitioners, type Consumer, type LogEntry, type Message, type Producer } from 'kafkajs';
 import { ERR, WacoflowError } from '../errors.ts';
 import { GroupCommit, groupEnd } from '../group-commit.ts';
-import type { ConsumerHandlers, Log, LogConsumer, LogProducer, OutgoingRecord, TopicPartition, TopicSpec } from './log.ts';
+import type { ConsumerHandlers, ConsumerProgress, Log, LogConsumer, LogProducer, OutgoingRecord, TopicPartition, TopicSpec } from './log.ts';
 
 export interface KafkaLogOptions {
   brokers: string[];
@@ -204,7 +204,20 @@ export class KafkaLog implements Log {
     this.opened.add(consumer);
     // A seek inside eachBatch must win over resolving the batch, or the rewound records would be skipped.
     const seekedDuringBatch = new Set<string>();
+    const progress: ConsumerProgress = { state: 'starting', in_batch: 0, last_turn_ms: Date.now() };
+    const turned = (): void => void (progress.last_turn_ms = Date.now());
+    // kafkajs fetches every maxWaitTime (5 s) even when nothing comes, so a quiet topic still turns the loop.
+    consumer.on(consumer.events.FETCH, turned);
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      progress.state = 'running';
+      turned();
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      if (!e.payload.restart) progress.state = 'failed';
+    });
+    consumer.on(consumer.events.STOP, () => void (progress.state = progress.state === 'failed' ? 'failed' : 'stopped'));
     return {
+      progress: () => ({ ...progress }),
       run: async (handlers: ConsumerHandlers) => {
         await consumer.connect();
         for (const topic of handlers.topics) await consumer.subscribe({ topic, fromBeginning: true });
@@ -222,7 +235,10 @@ export class KafkaLog implements Log {
             if (batch.messages.length === 0 || isStale()) return;
             const k = `${batch.topic}/${batch.partition}`;
             seekedDuringBatch.delete(k);
-            await handlers.eachBatch({
+            progress.in_batch++;
+            turned();
+            try {
+              await handlers.eachBatch({
               topic: batch.topic,
               partition: batch.partition,
               high_watermark: Number(batch.highWatermark),
@@ -237,7 +253,11 @@ export class KafkaLog implements Log {
                 ),
                 timestamp_ms: Number(m.timestamp),
               })),
-            });
+              });
+            } finally {
+              progress.in_batch--;
+              turned();
+            }
             if (seekedDuringBatch.has(k)) return;
             resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
             await heartbeat();

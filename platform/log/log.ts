@@ -64,6 +64,17 @@ export interface LogConsumer {
   commit(tp: TopicPartition, next_offset: number): Promise<void>;
   /** Leaves the group after the batch in hand finishes. */
   stop(): Promise<void>;
+  /** Whether the consume loop runs and when it last turned: what liveness and readiness probes ask. */
+  progress(): ConsumerProgress;
+}
+
+export interface ConsumerProgress {
+  /** starting: run() has not joined the group yet; failed: the client gave up for good (a restart may help). */
+  state: 'starting' | 'running' | 'failed' | 'stopped';
+  /** Batches being handled now (a batch waiting on the database is work, not a stall). */
+  in_batch: number;
+  /** When the loop last showed life: a fetch answered (an empty one too), a batch began or ended, or it waits for records. */
+  last_turn_ms: number;
 }
 
 export interface Log {

@@ -8,6 +8,7 @@ import { ERR, WacoflowError } from '../errors.ts';
 import {
   partitionFor,
   type ConsumerHandlers,
+  type ConsumerProgress,
   type Log,
   type LogBatch,
   type LogConsumer,
@@ -158,6 +159,9 @@ class MemoryConsumer implements LogConsumer {
   private handlers: ConsumerHandlers | null = null;
   private running = false;
   private loop: Promise<void> | null = null;
+  private waiting = false;
+  private in_batch = 0;
+  private last_turn_ms = Date.now();
 
   private readonly log: MemoryLog;
   readonly group: Group;
@@ -193,6 +197,12 @@ class MemoryConsumer implements LogConsumer {
     this.group.committed.set(tpKey(tp), next_offset);
   }
 
+  progress(): ConsumerProgress {
+    const state = this.running ? 'running' : this.loop ? 'stopped' : 'starting';
+    // Waiting for the next record is the loop turning: the in-process log wakes it when one comes.
+    return { state, in_batch: this.in_batch, last_turn_ms: this.waiting ? Date.now() : this.last_turn_ms };
+  }
+
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
@@ -215,6 +225,8 @@ class MemoryConsumer implements LogConsumer {
         const batch: LogBatch = { ...tp, records, high_watermark };
         let done!: () => void;
         this.group.busy.set(k, new Promise((r) => (done = r)));
+        this.in_batch++;
+        this.last_turn_ms = Date.now();
         try {
           this.positions.delete(k);
           await this.handlers!.eachBatch(batch);
@@ -228,11 +240,18 @@ class MemoryConsumer implements LogConsumer {
           this.log.reportError(err, batch);
           await delay(RETRY_DELAY_MS);
         } finally {
+          this.in_batch--;
+          this.last_turn_ms = Date.now();
           this.group.busy.delete(k);
           done();
         }
       }
-      if (!delivered && this.running) await this.log.changed();
+      if (!delivered && this.running) {
+        this.waiting = true;
+        await this.log.changed();
+        this.waiting = false;
+        this.last_turn_ms = Date.now();
+      }
     }
   }
 }
