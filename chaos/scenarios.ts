@@ -3,6 +3,8 @@
  * instances, every agent), injects its faults while the agents generate, and returns once every fault has
  * healed; the runner then checks the outcome. `notes` end up in the table's last column.
  */
+import { Kafka, logLevel } from 'kafkajs';
+import { kafkaTopics } from '../protocol/index.ts';
 import { rng } from '../simulators/traffic-model.ts';
 import type { Cluster } from './cluster.ts';
 import type { Layout } from './workload.ts';
@@ -38,6 +40,18 @@ export interface Scenario {
   /** Changes to the workload before it starts (clock-skew). */
   shape?(layout: Layout): void;
   faults(f: FaultContext): Promise<void>;
+}
+
+/** Records in each partition of a topic (its end offset less its start), in partition order. */
+async function recordsIn(brokers: string, topic: string): Promise<number[]> {
+  const admin = new Kafka({ brokers: [brokers], clientId: 'wacoflow-chaos-lag', logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.sort((a, b) => a.partition - b.partition).map((o) => Number(o.high) - Number(o.low));
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
@@ -87,6 +101,10 @@ export const SCENARIOS: Scenario[] = [
       // ready (process started, group joined) to the end of its third, so rebalance pauses count against it.
       if (!(await f.cluster.waitAgentsDrained(600_000))) throw new Error('the agents did not hand the backlog to Kafka within 10 minutes');
       const bins = f.cluster.accepted().size;
+      // The consumer group's lag as the first instance starts (nothing committed yet): what an autoscaler on lag
+      // sees (deploy/kubernetes/scaling.test.ts drives KEDA's rule with it).
+      const lag = await recordsIn(f.cluster.kafka.brokers, kafkaTopics(f.cluster.layout.run_id).bins);
+      f.notes.push(`backlog ${lag.reduce((a, b) => a + b, 0).toLocaleString('en-US')} records (by partition ${lag.join(' · ')}) for ${bins.toLocaleString('en-US')} bins`);
       const rates: string[] = [];
       for (let n = 1; n <= 3; n++) {
         await f.cluster.startCentral(n - 1);
