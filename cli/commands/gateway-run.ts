@@ -7,6 +7,7 @@ import { createServer } from 'node:http';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { buildGateway } from '../../gateway/app.ts';
 import { buildExternalBridge } from '../../gateway/bridge/external.ts';
+import { gatewayHttpHandler } from '../../gateway/http.ts';
 import { gatewayMetrics } from '../../gateway/metrics.ts';
 import { GatewayFileConfigSchema } from '../../gateway/file-config.ts';
 import { FileDeviceRegistry } from '../../gateway/registry/file-registry.ts';
@@ -19,7 +20,7 @@ import { createLogger, type LogLevel } from '../../platform/logger.ts';
 import { listen } from '../../platform/net.ts';
 import { waitForService } from '../../platform/startup.ts';
 import { loadConfigFile } from '../../platform/config-file.ts';
-import { probeBody, type Probe } from '../../platform/probe.ts';
+import type { Probe } from '../../platform/probe.ts';
 import { accepting, systemdService } from '../../platform/sd-notify.ts';
 
 export async function runGateway(file: string, logLevel: LogLevel): Promise<void> {
@@ -98,16 +99,7 @@ export async function runGateway(file: string, logLevel: LogLevel): Promise<void
 
   let metricsServer: ReturnType<typeof createServer> | null = null;
   if (config.metrics_port !== null) {
-    const releases = config.releases_dir ? releasesHandler(config.releases_dir) : () => false;
-    metricsServer = createServer((req, res) => {
-      if (releases(req, res)) return;
-      if (req.url === '/livez' || req.url === '/readyz') {
-        const p = probe(req.url === '/livez' ? 'live' : 'ready');
-        return void res.writeHead(p.ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify(probeBody(p)));
-      }
-      if (req.url !== '/metrics') return void res.writeHead(404).end(`GET /metrics, /livez or /readyz${config.releases_dir ? ', or /releases/…' : ''}\n`);
-      void metrics.metrics().then((body) => res.writeHead(200, { 'content-type': metrics.contentType }).end(body));
-    });
+    metricsServer = createServer(gatewayHttpHandler({ metrics, probe, ...(config.releases_dir ? { releases: releasesHandler(config.releases_dir) } : {}) }));
     const a = await listen(metricsServer, config.metrics_host, config.metrics_port, `${file}: metrics_port`);
     logger.info({ metrics: `http://${a.host}:${a.port}/metrics` }, 'metrics endpoint on');
   }
@@ -120,7 +112,8 @@ export async function runGateway(file: string, logLevel: LogLevel): Promise<void
     stopping = true;
     systemd.stopping();
     if (watch) clearInterval(watch);
-    setTimeout(() => process.exit(1), 10_000).unref();
+    // The drain, then up to 10 s to close Kafka's producer.
+    setTimeout(() => process.exit(1), (config.drain_ms ?? 5_000) + 10_000).unref();
     void stopBroker()
       .then(() => log.close())
       .then(() => {
