@@ -113,6 +113,9 @@ describe('the container image', () => {
       expect(entrypoint[0]).toMatch(/\/node$/);
       const script = join(dir, posix.relative(workdir, entrypoint[1]!));
       expect(runStage!.find((i) => i.op === 'USER')?.args).toMatch(/^[1-9]\d*/); // not root
+      // The version label says the release the sources are.
+      const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+      expect(runStage!.find((i) => i.op === 'ARG' && i.args.startsWith('VERSION='))?.args).toBe(`VERSION=${version}`);
       for (const command of ['gateway', 'central', 'agent']) {
         const help = execFileSync(process.execPath, [script, command, '--help'], { cwd: tmpdir(), encoding: 'utf8' });
         expect(help).toContain(`Usage: wacoflow ${command}`);

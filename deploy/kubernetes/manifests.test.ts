@@ -26,6 +26,7 @@ import { kustomizeCommand, render, type K8sObject } from './render.ts';
 const HERE = import.meta.dirname;
 const ROOT = join(HERE, '..', '..');
 const required = process.env.WACOFLOW_REQUIRE_SERVICES === '1';
+const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const kustomize = kustomizeCommand();
 
 /**
@@ -217,7 +218,8 @@ describe.skipIf(!kustomize && !required)('Kubernetes manifests', () => {
         const schemas = { central: CentralFileConfigSchema, gateway: GatewayFileConfigSchema } as const;
         for (const { name, pod } of deployments(objects)) {
           for (const c of pod.containers) {
-            expect(c.image, `${name}: the image`).toMatch(/(^|\/)wacoflow:\d+\.\d+\.\d+$/);
+            // The image the Dockerfile builds, tagged with this release's version.
+            expect(c.image, `${name}: the image`).toMatch(new RegExp(`(^|/)wacoflow:${VERSION.replaceAll('.', '\\.')}$`));
             const [command, ...options] = c.args!;
             expect(Object.keys(schemas), `${name}: wacoflow ${command}`).toContain(command);
             const help = cliHelp(command!);
