@@ -10,7 +10,7 @@
 # The runtime stage is distroless: Node and glibc (serialport's prebuilt binding needs it), no shell, no npm,
 # running as uid 65532. TypeScript runs through tsx, as from the source tree; its compile cache goes to /tmp,
 # which a read-only root filesystem must mount writable (deploy/kubernetes does, with an emptyDir).
-# deploy/deploy.test.ts runs this file's build steps in a clean directory and starts the CLI from the result.
+# deploy/image.test.ts runs this file's build steps in a clean directory and starts the CLI from the result.
 
 ARG NODE_VERSION=24
 FROM node:${NODE_VERSION}-bookworm-slim AS build

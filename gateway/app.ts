@@ -111,6 +111,7 @@ export function buildGateway(input: GatewayConfigInput, deps: GatewayDeps): Gate
     kick,
 
     async start() {
+      inflight.draining = false;
       producer = await deps.log.producer();
       broker = await Aedes.createBroker({
         authenticate: authenticate(registry, sessions, metrics, { require_certificate_cn: config.tls?.require_client_cert ?? false }),

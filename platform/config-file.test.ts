@@ -39,9 +39,14 @@ describe('config files and the environment', () => {
     );
   });
 
+  it('refuses a ${ that starts no variable, instead of passing it on as text', () => {
+    const path = file('database_url: postgres://u:${PGPASSWORD:-x}@db/w\nbrokers: ["${ B }"]\nport: 1\n');
+    expect(() => loadConfigFile(path, Schema)).toThrow(`${path}: database_url: \${ starts no variable: write \${NAME} (letters, digits, underscores), or \$\${ for a literal \${`);
+  });
+
   it('expands an empty variable to nothing, and text without a variable unchanged', () => {
     const unset: string[] = [];
-    expect(expandEnv({ a: 'x${E}y', b: 'plain $HOME {x}', c: true }, { E: '' }, [], (_p, n) => unset.push(n))).toEqual({ a: 'xy', b: 'plain $HOME {x}', c: true });
+    expect(expandEnv({ a: 'x${E}y', b: 'plain $HOME {x}', c: true }, { E: '' }, [], (_p, n) => unset.push(String(n)))).toEqual({ a: 'xy', b: 'plain $HOME {x}', c: true });
     expect(unset).toEqual([]);
   });
 });

@@ -34,7 +34,11 @@ export function loadConfigFileAndSource<T extends z.ZodType>(file: string, schem
   }
   const missing: string[] = [];
   const source = expandEnv(doc.toJS() ?? {}, process.env, [], (path, name) =>
-    missing.push(`${file}: ${path.join('.')}: the environment variable ${name} is not set; set it, or write the value into the file`),
+    missing.push(
+      name === null
+        ? `${file}: ${path.join('.') || '(top level)'}: \${ starts no variable: write \${NAME} (letters, digits, underscores), or \$\${ for a literal \${`
+        : `${file}: ${path.join('.') || '(top level)'}: the environment variable ${name} is not set; set it, or write the value into the file`,
+    ),
   ) as Record<string, unknown>;
   if (missing.length > 0) throw new WacoflowError(ERR.CONFIG, missing.join('\n'));
   const r = schema.safeParse(source);
@@ -43,12 +47,19 @@ export function loadConfigFileAndSource<T extends z.ZodType>(file: string, schem
   throw new WacoflowError(ERR.CONFIG, lines.join('\n'));
 }
 
-const VARIABLE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+const VARIABLE = /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}|(\$\{)/g;
 
-/** Every string in `value` with `${NAME}` replaced from `env`; `unset` is told of each variable that is not set. */
-export function expandEnv(value: unknown, env: NodeJS.ProcessEnv, path: (string | number)[], unset: (path: (string | number)[], name: string) => void): unknown {
+/**
+ * Every string in `value` with `${NAME}` replaced from `env`; `unset` is told of each variable that is not set,
+ * and (with a null name) of each `${` that starts no variable, such as `${NAME:-default}`.
+ */
+export function expandEnv(value: unknown, env: NodeJS.ProcessEnv, path: (string | number)[], unset: (path: (string | number)[], name: string | null) => void): unknown {
   if (typeof value === 'string') {
-    return value.replace(VARIABLE, (whole, name: string | undefined) => {
+    return value.replace(VARIABLE, (whole, name: string | undefined, malformed: string | undefined) => {
+      if (malformed !== undefined) {
+        unset(path, null);
+        return whole;
+      }
       if (name === undefined) return '$';
       const v = env[name];
       if (v === undefined) unset(path, name);

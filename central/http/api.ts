@@ -196,7 +196,7 @@ interface RouteDoc {
 const ProbeResult = z.object({ status: z.enum(['ok', 'failing']), checks: z.record(z.string(), z.string()) });
 
 const ROUTES: RouteDoc[] = [
-  { path: '/livez', summary: "Liveness probe: 200 while the consume loop turns (a fetch or a batch within the last minute), 503 when it has stopped or failed", response: ProbeResult },
+  { path: '/livez', summary: 'Liveness probe: 200 while the consume loop turns (a fetch or a batch within the last minute, or Kafka is away and the client retries), 503 when the Kafka client gave up or the loop is stuck while Kafka answers', response: ProbeResult },
   { path: '/readyz', summary: 'Readiness probe: 200 when PostgreSQL answers, the consumer is in its group and the producer is connected, 503 otherwise', response: ProbeResult },
   { path: '/api/health', summary: 'Liveness: 200 when the store answers and the consumer runs, 503 otherwise', response: z.object({ status: z.enum(['ok', 'degraded']), version: z.string(), uptime_s: z.number(), now_ms: EpochMs, checks: z.record(z.string(), z.string()) }) },
   { path: '/api/network', summary: 'The road network for maps: corridors along their roads, intersections with their approach stations (empty when the inventory gives none)', response: z.object({ corridors: z.array(CorridorView), intersections: z.array(IntersectionView) }) },

@@ -14,7 +14,7 @@ import type { Store } from '../store/store.ts';
 import { buildHttp } from './server.ts';
 import { apiSource, LOOP_STALL_MS } from './source.ts';
 
-function central(state: { consumer: ConsumerProgress | null; store: 'up' | 'down' | 'hung'; producer: boolean }) {
+function central(state: { consumer: ConsumerProgress | null; store: 'up' | 'down' | 'hung'; producer: boolean; kafka?: 'up' | 'down' }) {
   const query = async () => {
     if (state.store === 'down') throw new Error('connect ECONNREFUSED 10.0.0.5:5432');
     if (state.store === 'hung') await new Promise(() => {});
@@ -22,7 +22,12 @@ function central(state: { consumer: ConsumerProgress | null; store: 'up' | 'down
   };
   const source = apiSource({
     store: { db: { kind: 'postgres', query } } as unknown as Store,
-    log: new MemoryLog(), clock: systemClock, logger: pino({ level: 'silent' }), events: new EventEmitter(), index: new StationIndex([]), stations: [],
+    log: Object.assign(new MemoryLog(), {
+      reachable: async () => {
+        if (state.kafka === 'down') throw new Error('Kafka at kafka-0:9092 is not reachable: connect ECONNREFUSED');
+      },
+    }),
+    clock: systemClock, logger: pino({ level: 'silent' }), events: new EventEmitter(), index: new StationIndex([]), stations: [],
     consumer: () => state.consumer,
     producer: () => (state.producer ? ({} as LogProducer) : null),
     admin_topic: 'wacoflow.admin.v1',
@@ -64,10 +69,14 @@ describe('central probes', () => {
     await c.close();
   });
 
-  it('is not live when the loop has stalled outside a batch, or the Kafka client gave up', async () => {
-    const stalled = central({ consumer: turning(LOOP_STALL_MS + 5_000), store: 'up', producer: true });
-    expect(await stalled.get('/livez')).toMatchObject({ status: 503, body: { checks: { consumer: expect.stringMatching(/^stalled: no fetch or batch for 65 s$/) } } });
+  it('is not live when the loop has stalled outside a batch while Kafka answers, or the Kafka client gave up', async () => {
+    const stalled = central({ consumer: turning(LOOP_STALL_MS + 5_000), store: 'up', producer: true, kafka: 'up' });
+    expect(await stalled.get('/livez')).toMatchObject({ status: 503, body: { checks: { consumer: 'stalled: no fetch or batch for 65 s while Kafka answers' } } });
     await stalled.close();
+    // Kafka away: no fetch is the client retrying, and a restart would only wait for Kafka again.
+    const away = central({ consumer: turning(LOOP_STALL_MS + 5_000), store: 'up', producer: true, kafka: 'down' });
+    expect(await away.get('/livez')).toMatchObject({ status: 200, body: { checks: { consumer: expect.stringMatching(/^no fetch or batch for 65 s; waiting for Kafka \(Kafka at kafka-0:9092 is not reachable/) } } });
+    await away.close();
     // A long batch (the database slow) is work, not a stall.
     const busy = central({ consumer: turning(LOOP_STALL_MS + 5_000, 2), store: 'up', producer: true });
     expect((await busy.get('/livez')).status).toBe(200);

@@ -24,7 +24,7 @@ export type { StationView } from './api.ts';
 export interface ApiSource {
   health(): Promise<{ status: 'ok' | 'degraded'; checks: Record<string, string> }>;
   /** Liveness: the consume loop turns (a restart would help when it does not). */
-  live(): Probe;
+  live(): Promise<Probe>;
   /** Readiness: PostgreSQL answers, the consumer is in its group, the producer is connected. */
   ready(): Promise<Probe>;
   stations(): Promise<StationView[]>;
@@ -112,7 +112,7 @@ export function buildHttp(options: HttpOptions): FastifyInstance {
 
   // Probes for an orchestrator: 200 or 503, with what was checked.
   app.get('/livez', async (_req, reply) => {
-    const p = source.live();
+    const p = await source.live();
     return reply.code(p.ok ? 200 : 503).send(probeBody(p));
   });
   app.get('/readyz', async (_req, reply) => {

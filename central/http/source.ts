@@ -39,6 +39,20 @@ export const LOOP_STALL_MS = 60_000;
 /** How long the store has to answer a probe's `SELECT 1`. */
 const STORE_PROBE_MS = 2_000;
 
+/** Null when the log's brokers answer within the probe's time (or it has none to ask); otherwise why not. */
+async function answers(log: Log): Promise<string | null> {
+  if (!log.reachable) return null;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`no answer within ${STORE_PROBE_MS} ms`), STORE_PROBE_MS)));
+  try {
+    return await Promise.race([log.reachable().then(() => null), late]);
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Null when the store answers `SELECT 1` in time; otherwise why not. */
 async function storeUnreachable(store: Store): Promise<string | null> {
   let timer: NodeJS.Timeout | undefined;
@@ -76,14 +90,21 @@ export function apiSource(d: ApiSourceDeps): ApiSource {
       }
       return { status: consuming ? ('ok' as const) : ('degraded' as const), checks };
     },
-    live() {
+    async live() {
       const p = d.consumer();
       if (p === null) return { ok: true, checks: { consumer: 'not started' } };
       if (p.state === 'failed') return { ok: false, checks: { consumer: 'failed: the Kafka client gave up; a restart starts it again' } };
       // Wall-clock time: the consumer's fetches happen in real time whatever the simulation's clock says.
       const idle_ms = Date.now() - p.last_turn_ms;
-      if (p.in_batch === 0 && idle_ms > LOOP_STALL_MS) return { ok: false, checks: { consumer: `stalled: no fetch or batch for ${Math.round(idle_ms / 1000)} s` } };
-      return { ok: true, checks: { consumer: p.in_batch > 0 ? `handling ${p.in_batch} batch(es)` : `turning (last ${idle_ms} ms ago)` } };
+      if (p.in_batch > 0 || idle_ms <= LOOP_STALL_MS) {
+        return { ok: true, checks: { consumer: p.in_batch > 0 ? `handling ${p.in_batch} batch(es)` : `turning (last ${idle_ms} ms ago)` } };
+      }
+      // No fetch for a minute. While Kafka is away that is the client retrying, and a restart would only wait
+      // for Kafka again; with Kafka answering, the loop is stuck.
+      const stalled = `no fetch or batch for ${Math.round(idle_ms / 1000)} s`;
+      const kafka = await answers(d.log);
+      if (kafka !== null) return { ok: true, checks: { consumer: `${stalled}; waiting for Kafka (${kafka})` } };
+      return { ok: false, checks: { consumer: `stalled: ${stalled} while Kafka answers` } };
     },
     async ready() {
       const p = d.consumer();

@@ -22,13 +22,16 @@ describe.skipIf(!kustomizeCommand() && !required)('central scaling on lag (KEDA 
     const o = render(join(import.meta.dirname, 'overlays', overlay)).find((x) => x.kind === 'ScaledObject')!;
     const spec = o.spec as {
       minReplicaCount: number; maxReplicaCount: number; triggers: { metadata: Record<string, string> }[];
-      advanced: { horizontalPodAutoscalerConfig: { behavior: { scaleUp: { policies: { type: string; value: number; periodSeconds: number }[] } } } };
+      advanced: { horizontalPodAutoscalerConfig: { behavior: Record<'scaleUp' | 'scaleDown', { policies: { type: string; value: number; periodSeconds: number }[] }> } };
     };
     const m = spec.triggers[0]!.metadata;
-    const up = spec.advanced.horizontalPodAutoscalerConfig.behavior.scaleUp.policies.find((p) => p.type === 'Pods')!;
+    const pods = (way: 'scaleUp' | 'scaleDown') => spec.advanced.horizontalPodAutoscalerConfig.behavior[way].policies.find((p) => p.type === 'Pods')!.value;
     return {
-      trigger: { lag_threshold: Number(m.lagThreshold), allow_idle_consumers: m.allowIdleConsumers === 'true', offset_reset: m.offsetResetPolicy as 'earliest' },
-      bounds: { min: spec.minReplicaCount, max: spec.maxReplicaCount, pods_per_period: up.value },
+      trigger: {
+        lag_threshold: Number(m.lagThreshold), allow_idle_consumers: m.allowIdleConsumers === 'true',
+        offset_reset: m.offsetResetPolicy as 'earliest' | 'latest', scale_to_zero_on_invalid_offset: m.scaleToZeroOnInvalidOffset === 'true',
+      },
+      bounds: { min: spec.minReplicaCount, max: spec.maxReplicaCount, pods_per_period: pods('scaleUp'), pods_down_per_period: pods('scaleDown') },
     };
   };
   const city = rule('city');
@@ -46,7 +49,13 @@ describe.skipIf(!kustomizeCommand() && !required)('central scaling on lag (KEDA 
     // Ten times the harness's backlog on the same six partitions: the scaler caps the lag it reports.
     const huge = kafkaLagMetric(fresh(FULL_SCALE_BACKLOG.map((n) => n * 10)), six.trigger);
     expect(huge).toBe(6 * six.trigger.lag_threshold);
-    expect(scaleUpSteps(1, huge, six.trigger.lag_threshold, { ...six.bounds, max: 100 }).at(-1)).toBe(6);
+    expect(scaleUpSteps(1, huge, six.trigger.lag_threshold, six.bounds).at(-1)).toBe(6);
+    // Just under seven thresholds passes the cap (KEDA divides in integers) and would ask for a seventh pod,
+    // with no partition to give it: maxReplicaCount, equal to the partitions, is what stops it.
+    const edge = kafkaLagMetric(fresh([7 * six.trigger.lag_threshold - 1, 0, 0, 0, 0, 0]), six.trigger);
+    expect(edge).toBe(7 * six.trigger.lag_threshold - 1);
+    expect(hpaReplicas(6, edge, six.trigger.lag_threshold, { ...six.bounds, max: 100 })).toBe(7);
+    expect(hpaReplicas(6, edge, six.trigger.lag_threshold, six.bounds)).toBe(6);
     // The city's 12 partitions after an hour's outage of 10,000 stations (2.4 million bins, about 10 per record,
     // as in the harness): 12 instances, in steps of the scale-up policy.
     const hour = Array.from({ length: 12 }, () => ({ latest: 20_000, committed: null }));
@@ -64,7 +73,11 @@ describe.skipIf(!kustomizeCommand() && !required)('central scaling on lag (KEDA 
     // 10 % either side of the target per instance: no change.
     expect(hpaReplicas(2, 2 * six.trigger.lag_threshold * 1.08, six.trigger.lag_threshold, six.bounds)).toBe(2);
     expect(hpaReplicas(2, 2 * six.trigger.lag_threshold * 1.2, six.trigger.lag_threshold, six.bounds)).toBe(3);
-    // A quiet city: no lag, the minimum.
-    expect(hpaReplicas(4, kafkaLagMetric(FULL_SCALE_BACKLOG.map((n) => ({ latest: n, committed: n })), six.trigger), six.trigger.lag_threshold, six.bounds)).toBe(1);
+    // A quiet city: no lag; down towards the minimum one pod per period of the scale-down policy.
+    const quiet = kafkaLagMetric(FULL_SCALE_BACKLOG.map((n) => ({ latest: n, committed: n })), six.trigger);
+    expect(quiet).toBe(0);
+    expect(hpaReplicas(4, quiet, six.trigger.lag_threshold, six.bounds)).toBe(4 - six.bounds.pods_down_per_period);
+    // A partition never committed counts whole with earliest, as 1 with latest.
+    expect(kafkaLagMetric(fresh([500]), { ...six.trigger, offset_reset: 'latest' })).toBe(1);
   });
 });

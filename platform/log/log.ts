@@ -84,6 +84,8 @@ export interface Log {
   producer(): Promise<LogProducer>;
   consumer(group_id: string): LogConsumer;
   close(): Promise<void>;
+  /** Resolves when a broker answers, throws otherwise (a log in this process has none to ask). */
+  reachable?(): Promise<void>;
 }
 
 /** 32-bit FNV-1a: a stable key → partition mapping for the in-process log. */
