@@ -55,6 +55,16 @@ describe('wacoflow-launch', () => {
     expect(readPending(home)).toBeNull();
   });
 
+  it('does not take the next release, written within its poll, for this trial still pending', async () => {
+    const home = await onTrial('healthy-then-update');
+    await launch(home);
+    // 0.2.0 passed; 0.3.0's trial is for the next start: nothing rolled back, `current` where the agent put it.
+    expect(starts(home)[0]).toBe('0.2.0 --config /etc/wacoflow/agent.yaml');
+    expect(readResult(home)).toBeNull();
+    expect(readlinkSync(join(home, 'current'))).toBe('slots/a');
+    expect(readPending(home)).toMatchObject({ slot: 'a', previous: 'b', version: '0.3.0' });
+  });
+
   it('rolls back a new version that exits before it reports healthy, and starts the previous one', async () => {
     const home = await onTrial('crash');
     await launch(home);

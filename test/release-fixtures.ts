@@ -11,7 +11,7 @@ import { signBundle } from '../hardware/bundle/signing.ts';
 import type { Arch } from '../protocol/index.ts';
 
 /** What a fixture's `run` does: `healthy` deletes `pending` (as a new agent does once a heartbeat is acknowledged). */
-export type RunBehaviour = 'healthy' | 'crash' | 'hang';
+export type RunBehaviour = 'healthy' | 'crash' | 'hang' | 'healthy-then-update';
 
 /** The same bytes in every fixture, as the Node runtime is the same in consecutive releases. */
 const RUNTIME = randomBytes(256 * 1024);
@@ -19,6 +19,10 @@ const RUNTIME = randomBytes(256 * 1024);
 function runScript(version: string, behaviour: RunBehaviour): string {
   const body = {
     healthy: 'rm -f "$WACOFLOW_HOME/pending"\nexit 0',
+    // Healthy, then at once a newer release installed into the other slot, as the updater does: its own `pending`,
+    // `current` switched, exit for the launcher to start it.
+    'healthy-then-update':
+      'rm -f "$WACOFLOW_HOME/pending"\nprintf "slot=a\\nprevious=b\\nversion=0.3.0\\nhealth_timeout_s=30\\nstarts=0\\n" >"$WACOFLOW_HOME/pending"\nln -sfn slots/a "$WACOFLOW_HOME/current"\nexit 0',
     crash: 'exit 3',
     hang: 'trap "exit 0" TERM\nwhile :; do sleep 0.2; done',
   }[behaviour];

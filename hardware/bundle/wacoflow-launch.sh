@@ -44,6 +44,13 @@ reason=$1"
   say "rolled back from $version to $(readlink current): $1"
 }
 
+# Whether `pending` still holds this trial. Once the new version reports healthy it deletes `pending`, and it
+# may at once take a newer release and write a `pending` of its own before this script's next look: that one is
+# the next trial (for the next start), not this one still waiting.
+on_trial() {
+  [ -f pending ] && grep -qxF "version=$version" pending && grep -qxF "slot=$slot" pending
+}
+
 # Runs the new version as a child until it reports healthy (deletes `pending`), exits, or runs out of time.
 # Returns only after a rollback; otherwise exits with the child's status.
 trial() {
@@ -56,7 +63,7 @@ trial() {
   trap 'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 143' TERM INT
   waited=0
   while kill -0 "$child" 2>/dev/null; do
-    if [ ! -f pending ]; then
+    if ! on_trial; then
       say "$version reported healthy"
       trap 'kill -TERM "$child" 2>/dev/null' TERM INT
       status=0
@@ -74,7 +81,7 @@ trial() {
   done
   wait "$child"
   status=$?
-  if [ -f pending ]; then
+  if on_trial; then
     rollback "exited with status $status before it reported healthy"
     return
   fi
