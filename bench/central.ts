@@ -13,7 +13,8 @@
  * the database has the pg_stat_statements extension loaded (shared_preload_libraries), it also gives
  * PostgreSQL's time per statement. WACOFLOW_BENCH_PROFILE_FILE=central.cpuprofile keeps the profile.
  */
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Session } from 'node:inspector/promises';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -220,7 +221,7 @@ async function reference(label: string, env: Env, n: number): Promise<void> {
   const cpu0 = cpuNow(sources);
   const piped0 = reapedSeconds();
   const t = performance.now();
-  await run('bash', ['-c', script], { PGOPTIONS: options });
+  await promisify(execFile)('bash', ['-c', script], { env: { ...process.env, PGOPTIONS: options } });
   const ms = performance.now() - t;
   const cpu = cpuSince(cpu0, sources);
   const { rows: counted } = await env.db.query<{ n: string }>('SELECT count(*)::text AS n FROM reference_bins');
@@ -238,15 +239,6 @@ let reference_rate: number | null = null;
 
 const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 
-function run(command: string, args: string[], env: Record<string, string> = {}): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} exited ${code}: ${stderr.trim()}`))));
-  });
-}
 
 /** What a statement of central's store does, from its text; the text's start when no pattern knows it. */
 function statementLabel(query: string): string {

@@ -43,8 +43,6 @@ export interface Gateway {
   tlsUrl(): string;
   /** Closes the connection of a device (disabled or rotated in the registry). Returns whether it was connected. */
   kick(device_id: string): boolean;
-  /** False once stop() has begun: a load balancer should send new devices elsewhere. */
-  accepting(): boolean;
   /** Live: the listener is open (or draining); ready: it takes devices and Kafka takes their publishes. */
   probe(kind: 'live' | 'ready'): Probe;
 }
@@ -153,8 +151,6 @@ export function buildGateway(input: GatewayConfigInput, deps: GatewayDeps): Gate
       }
       deps.logger.info({ mqtt: `mqtt://${address.host}:${address.port}`, mqtts: tlsAddress ? `mqtts://${tlsAddress.host}:${tlsAddress.port}` : null, log: deps.log.kind }, 'gateway started');
     },
-
-    accepting: () => broker !== null && !inflight.draining,
 
     probe(kind): Probe {
       const listener = inflight.draining ? 'draining' : server?.listening ? 'accepting' : 'not listening';

@@ -113,11 +113,12 @@ export function accepting(host: string, port: number, timeout_ms = 2_000): Promi
   });
 }
 
-/** Whether GET http://host:port/path answers 2xx within the timeout, with a JSON body that `accept` approves. */
-export async function answering(host: string, port: number, path: string, accept: (body: unknown) => boolean = () => true, timeout_ms = 2_000): Promise<boolean> {
+/** Whether GET http://host:port/path answers 2xx within the timeout. */
+export async function answering(host: string, port: number, path: string, timeout_ms = 2_000): Promise<boolean> {
   const h = loopbackFor(host);
   const res = await fetch(`http://${h.includes(':') ? `[${h}]` : h}:${port}${path}`, { signal: AbortSignal.timeout(timeout_ms) });
-  return res.ok && accept(await res.json());
+  await res.body?.cancel();
+  return res.ok;
 }
 
 function loopbackFor(host: string): string {

@@ -36,35 +36,27 @@ export interface ApiSourceDeps {
 /** How long the consume loop may go without a fetch or a batch before central counts as stuck (not live). */
 export const LOOP_STALL_MS = 60_000;
 
-/** How long the store has to answer a probe's `SELECT 1`. */
-const STORE_PROBE_MS = 2_000;
+/** How long PostgreSQL or Kafka has to answer a probe. */
+const PROBE_MS = 2_000;
 
-/** Null when the log's brokers answer within the probe's time (or it has none to ask); otherwise why not. */
-async function answers(log: Log): Promise<string | null> {
-  if (!log.reachable) return null;
+/** Null when `work` succeeds within a probe's time; otherwise what went wrong, as `why` words it. */
+async function failureOf(work: () => Promise<unknown>, why: (message: string) => string = (m) => m): Promise<string | null> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`no answer within ${STORE_PROBE_MS} ms`), STORE_PROBE_MS)));
+  const late = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`no answer within ${PROBE_MS} ms`), PROBE_MS)));
   try {
-    return await Promise.race([log.reachable().then(() => null), late]);
+    return await Promise.race([work().then(() => null), late]);
   } catch (err) {
-    return (err as Error).message;
+    return why((err as Error).message);
   } finally {
     clearTimeout(timer);
   }
 }
 
 /** Null when the store answers `SELECT 1` in time; otherwise why not. */
-async function storeUnreachable(store: Store): Promise<string | null> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<string>((resolve) => (timer = setTimeout(() => resolve(`no answer within ${STORE_PROBE_MS} ms`), STORE_PROBE_MS)));
-  try {
-    return await Promise.race([store.db.query('SELECT 1').then(() => null), late]);
-  } catch (err) {
-    return `unreachable: ${(err as Error).message}`;
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const storeUnreachable = (store: Store) => failureOf(() => store.db.query('SELECT 1'), (m) => `unreachable: ${m}`);
+
+/** Null when the log's brokers answer in time (or it has none to ask); otherwise why not. */
+const logUnreachable = (log: Log) => (log.reachable ? failureOf(() => log.reachable!()) : Promise.resolve(null));
 
 /** Every device with its inputs, detectors and open alerts, as the fleet page and metrics show them. */
 export async function fleetOf(store: Store, clock: Clock): Promise<FleetDevice[]> {
@@ -102,7 +94,7 @@ export function apiSource(d: ApiSourceDeps): ApiSource {
       // No fetch for a minute. While Kafka is away that is the client retrying, and a restart would only wait
       // for Kafka again; with Kafka answering, the loop is stuck.
       const stalled = `no fetch or batch for ${Math.round(idle_ms / 1000)} s`;
-      const kafka = await answers(d.log);
+      const kafka = await logUnreachable(d.log);
       if (kafka !== null) return { ok: true, checks: { consumer: `${stalled}; waiting for Kafka (${kafka})` } };
       return { ok: false, checks: { consumer: `stalled: ${stalled} while Kafka answers` } };
     },
