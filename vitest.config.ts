@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -6,7 +7,13 @@ import { defineConfig } from 'vitest/config';
  * harness they miss reads and count fewer vehicles than the simulator made. They run after the rest, one at a
  * time.
  */
-const PACED = ['embedded/sumo.test.ts'];
+const PACED = ['embedded/sumo.test.ts', 'demo/demo.test.ts', 'embedded/faults.test.ts'];
+
+/**
+ * The rest spend most of their time waiting on brokers, databases, timers and child processes, so two files
+ * at a time keep two cores busy (vitest's default, one less than the cores, ran them one by one here).
+ */
+const WORKERS = Math.max(2, availableParallelism() - 1);
 
 export default defineConfig({
   test: {
@@ -16,7 +23,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     projects: [
-      { extends: true, test: { name: 'suite', include: ['**/*.test.ts'], exclude: ['node_modules/**', '.services/**', ...PACED], sequence: { groupOrder: 0 } } },
+      { extends: true, test: { name: 'suite', include: ['**/*.test.ts'], exclude: ['node_modules/**', '.services/**', ...PACED], maxWorkers: WORKERS, sequence: { groupOrder: 0 } } },
       { extends: true, test: { name: 'paced', include: PACED, fileParallelism: false, sequence: { groupOrder: 1 } } },
     ],
   },
