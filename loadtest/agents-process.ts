@@ -1,11 +1,18 @@
 /**
- * The load test's agents in a process of their own: takes DriveOptions over IPC, sends progress and then the
- * result back, and exits.
+ * The load test's agents in a process of their own: takes DriveOptions over IPC; once every agent is connected it
+ * says so and waits for `go` (the parent starts measuring CPU there); then sends progress and the result back,
+ * and exits.
  */
 import { driveAgents, type DriveOptions } from './agents.ts';
 
+const go = (): Promise<void> =>
+  new Promise((resolve) => {
+    process.once('message', () => resolve());
+    process.send!({ connected: true });
+  });
+
 process.once('message', (o: DriveOptions) => {
-  driveAgents(o, (progress) => process.send!({ progress })).then(
+  driveAgents(o, (progress) => process.send!({ progress }), go).then(
     (result) => process.send!({ result }, () => process.exit(0)),
     (err: unknown) => process.send!({ error: (err as Error).message }, () => process.exit(1)),
   );

@@ -30,6 +30,8 @@ describe('wacoflow loadtest', () => {
     expect(result.latency_ms!.measured).toBe(720);
     expect(result.latency_ms!.p50).toBeLessThanOrEqual(result.latency_ms!.p95);
     expect(result.latency_ms!.p95).toBeLessThanOrEqual(result.latency_ms!.max);
+    expect(result.connect.s).toBeGreaterThan(0);
+    expect(result.connect.wacoflow_cpu_s).toBeGreaterThan(0);
     expect(result.cpu.wacoflow_us_per_bin).toBeGreaterThan(0);
     expect(result.cpu.agents_s).toBeGreaterThan(0);
     expect(result.rss_bytes_max.wacoflow).toBeGreaterThan(0);
@@ -37,6 +39,7 @@ describe('wacoflow loadtest', () => {
     // The table says the same.
     expect(r.stdout).toMatch(/acknowledged\s+720 bins/);
     expect(r.stdout).toMatch(/lost\s+0\n/);
+    expect(r.stdout).toMatch(/12 agents connected in [\d.]+ s .*; sending\n/);
     expect(r.stdout).toMatch(/latency publish → window\s+p50 \d+ ms, p95 \d+ ms, p99 \d+ ms, max \d+ ms \(720 bins\)/);
   }, 150_000);
 
