@@ -77,5 +77,20 @@ export function decode<K extends MessageKind>(kind: K, input: unknown): Message<
 }
 
 export function encode(message: unknown): Buffer {
-  return Buffer.from(JSON.stringify(message), 'utf8');
+  return Buffer.from(jsonOf(message), 'utf8');
+}
+
+/** JSON already made for a message object, kept while the object lives. */
+const madeJson = new WeakMap<object, string>();
+
+/**
+ * A message's JSON, made once per object: a window result goes to the event stream and to the log, and both
+ * write the same text. Only for messages that nobody changes after they are first written (every message this
+ * project builds is a fresh object, never edited in place).
+ */
+export function jsonOf(message: unknown): string {
+  if (typeof message !== 'object' || message === null) return JSON.stringify(message);
+  let json = madeJson.get(message);
+  if (json === undefined) madeJson.set(message, (json = JSON.stringify(message)));
+  return json;
 }

@@ -11,7 +11,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
 import { timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import type { Alert, WindowLevel } from '../../protocol/index.ts';
+import { jsonOf, type Alert, type WindowLevel } from '../../protocol/index.ts';
 import { probeBody, type Probe } from '../../platform/probe.ts';
 import { ProcessingHistory } from './processing.ts';
 import {
@@ -224,17 +224,38 @@ export function buildHttp(options: HttpOptions): FastifyInstance {
   return app;
 }
 
-/** Server-sent events until the client goes: one `event:` per change, a comment every 15 s to keep proxies open. */
+/** Pending event text past this is written at once rather than at the end of the event-loop turn. */
+const SSE_FLUSH_BYTES = 256 * 1024;
+
+/**
+ * Server-sent events until the client goes: one `event:` per change, a comment every 15 s to keep proxies open.
+ * The events of one event-loop turn go out as one write: a batch of bins changes thousands of windows at once,
+ * and a write each cost more than making their JSON (which the log's copy shares, jsonOf).
+ */
 function streamEvents(events: EventEmitter, reply: FastifyReply, req: NodeJS.EventEmitter): void {
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
   res.write(': WacoFlow events\n\n');
-  const listeners = EVENT_KINDS.map((kind) => [kind, (data: unknown) => void res.write(`event: ${kind}\ndata: ${JSON.stringify(data)}\n\n`)] as const);
+  let pending = '';
+  let flushing: NodeJS.Immediate | null = null;
+  const flush = (): void => {
+    if (flushing) clearImmediate(flushing);
+    flushing = null;
+    if (pending.length > 0) res.write(pending);
+    pending = '';
+  };
+  const send = (text: string): void => {
+    pending += text;
+    if (pending.length >= SSE_FLUSH_BYTES) flush();
+    else flushing ??= setImmediate(flush);
+  };
+  const listeners = EVENT_KINDS.map((kind) => [kind, (data: unknown) => send(`event: ${kind}\ndata: ${jsonOf(data)}\n\n`)] as const);
   for (const [kind, fn] of listeners) events.on(kind, fn);
-  const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
+  const ping = setInterval(() => send(': ping\n\n'), 15_000);
   req.on('close', () => {
     clearInterval(ping);
+    if (flushing) clearImmediate(flushing);
     for (const [kind, fn] of listeners) events.off(kind, fn);
   });
 }

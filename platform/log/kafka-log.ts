@@ -4,7 +4,7 @@
  * offsets (kafkajs's defaults would mark a batch done before the handler's transaction commits); the handler
  * commits `last offset + 1` itself, after its own store has the results.
  */
-import { Kafka, logLevel, Partitioners, type Consumer, type LogEntry, type Message, type Producer } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Consumer, type ICustomPartitioner, type LogEntry, type Message, type Producer } from 'kafkajs';
 import { ERR, WacoflowError } from '../errors.ts';
 import { GroupCommit, groupEnd } from '../group-commit.ts';
 import type { ConsumerHandlers, ConsumerProgress, Log, LogConsumer, LogProducer, OutgoingRecord, TopicPartition, TopicSpec } from './log.ts';
@@ -124,7 +124,7 @@ export class KafkaLog implements Log {
     // maxInFlightRequests 1 keeps the idempotent producer's sequence numbers in order across retries. The
     // partitioner is kafkajs's default, named so that it does not warn at every start that the default changed
     // in its version 2: murmur2 of the key, as Java clients partition, so other producers agree with ours.
-    const producer: Producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    const producer: Producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: rememberingPartitioner });
     this.opened.add(producer);
     try {
       await producer.connect();
@@ -283,3 +283,29 @@ export class KafkaLog implements Log {
     this.opened.clear();
   }
 }
+
+/** Keys whose partition a producer remembers, at most (then it starts over). */
+const REMEMBERED_KEYS = 200_000;
+
+/**
+ * kafkajs's default partitioner (murmur2 of the key, modulo the topic's partitions), remembering each key's
+ * answer: the same few thousand stations are keys again in every batch, and hashing every message's key in
+ * JavaScript took 2.2 s of the 53 s of CPU the WacoFlow process spent in a 60-second load test at 5,000
+ * bins/s, most of it for window results (docs/benchmarks.md). Keyless
+ * messages, and any whose partition is set, go to the default partitioner as they are.
+ */
+export const rememberingPartitioner: ICustomPartitioner = () => {
+  const partitioner = Partitioners.DefaultPartitioner();
+  const known = new Map<string, number>();
+  return (args) => {
+    const { topic, partitionMetadata, message } = args;
+    if (typeof message.key !== 'string' || message.partition !== undefined) return partitioner(args);
+    const k = `${topic}\u0000${partitionMetadata.length}\u0000${message.key}`;
+    let partition = known.get(k);
+    if (partition === undefined) {
+      if (known.size >= REMEMBERED_KEYS) known.clear();
+      known.set(k, (partition = partitioner(args)));
+    }
+    return partition;
+  };
+};
