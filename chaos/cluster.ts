@@ -3,14 +3,15 @@
  * machine's PostgreSQL behind a fault proxy, and per scenario a gateway, central instances and agents, each a
  * separate OS process started from `bin/wacoflow.js` (or, for agents, chaos/agent-process.ts).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { hashSecret } from '../gateway/registry/devices.ts';
 import { writeRegistryFile } from '../gateway/registry/file-registry.ts';
 import { freePort } from '../test/ports.ts';
+import { Proc } from '../platform/proc.ts';
 import { readJournal, type AgentProcessConfig } from './journal.ts';
 import { FaultProxy } from './proxy.ts';
 import type { Bin } from '../protocol/index.ts';
@@ -60,65 +61,6 @@ export class Kafka {
   private async services(cmd: string, what?: string, keep = false): Promise<void> {
     const env = keep ? { ...this.env, WACOFLOW_KAFKA_KEEP_DATA: '1' } : this.env;
     await run('bash', [join(ROOT, 'scripts', 'services.sh'), cmd, ...(what ? [what] : [])], { env, timeout: 300_000 });
-  }
-}
-
-/** A child process whose stderr goes to a log file, watched for a readiness line. */
-class Proc {
-  readonly child: ChildProcess;
-  private output = '';
-
-  readonly name: string;
-
-  constructor(name: string, args: string[], logFile: string, env: NodeJS.ProcessEnv = process.env) {
-    this.name = name;
-    this.child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const log = createWriteStream(logFile, { flags: 'a' });
-    const keep = (d: Buffer) => {
-      this.output = (this.output + d.toString()).slice(-64_000);
-      log.write(d);
-    };
-    this.child.stdout!.on('data', keep);
-    this.child.stderr!.on('data', keep);
-    this.child.on('exit', () => log.end());
-  }
-
-  get alive(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  /** The last line starting with `prefix`, if any. */
-  last(prefix: string): string | null {
-    const i = this.output.lastIndexOf(`\n${prefix}`);
-    const from = i >= 0 ? i + 1 : this.output.startsWith(prefix) ? 0 : -1;
-    if (from < 0) return null;
-    const end = this.output.indexOf('\n', from);
-    return end < 0 ? null : this.output.slice(from + prefix.length, end);
-  }
-
-  async ready(text: string, timeout_ms = 60_000): Promise<this> {
-    const deadline = Date.now() + timeout_ms;
-    while (!this.output.includes(text)) {
-      if (!this.alive) throw new Error(`${this.name} exited before it was ready:\n${this.output.slice(-2_000)}`);
-      if (Date.now() > deadline) throw new Error(`${this.name} not ready after ${timeout_ms} ms:\n${this.output.slice(-2_000)}`);
-      await sleep(50);
-    }
-    return this;
-  }
-
-  kill(): Promise<void> {
-    return this.signal('SIGKILL');
-  }
-
-  stop(): Promise<void> {
-    return this.signal('SIGTERM');
-  }
-
-  private async signal(sig: NodeJS.Signals): Promise<void> {
-    if (!this.alive) return;
-    const exited = new Promise((r) => this.child.once('exit', r));
-    this.child.kill(sig);
-    await Promise.race([exited, sleep(20_000).then(() => this.child.kill('SIGKILL'))]);
   }
 }
 
@@ -266,4 +208,3 @@ async function query<T>(url: string, sql: string, params: unknown[] = [], schema
   }
 }
 
-export type { Proc };

@@ -42,7 +42,7 @@ export interface DriveResult {
 }
 
 const BIN_MS = 60_000;
-const LANES = 5;
+export const LANES = 5;
 /** After sending, how long the count of bins in windows may stand still before the missing ones count as lost. */
 const STALL_MS = 30_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

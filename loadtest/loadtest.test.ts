@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { withSchema } from '../central/store/test-schema.ts';
 import type { LoadtestResult } from './loadtest.ts';
 import { percentile } from './loadtest.ts';
 
@@ -32,10 +33,14 @@ describe('wacoflow loadtest', () => {
     expect(result.latency_ms!.p95).toBeLessThanOrEqual(result.latency_ms!.max);
     expect(result.connect.s).toBeGreaterThan(0);
     expect(result.connect.wacoflow_cpu_s).toBeGreaterThan(0);
-    expect(result.cpu.wacoflow_us_per_bin).toBeGreaterThan(0);
-    expect(result.cpu.agents_s).toBeGreaterThan(0);
-    expect(result.rss_bytes_max.wacoflow).toBeGreaterThan(0);
-    expect(result.rss_bytes_max.agents).toBeGreaterThan(0);
+    expect(result.topology).toMatch(/^one process/);
+    expect(result.components.map((c) => c.component)).toEqual(['wacoflow', 'load agents']);
+    for (const c of result.components) {
+      expect(c.cpu_s, c.component).toBeGreaterThan(0);
+      expect(c.cpu_us_per_bin, c.component).toBeCloseTo((c.cpu_s! * 1e6) / 720, 6);
+      expect(c.rss_max_bytes, c.component).toBeGreaterThan(20 * 1_048_576);
+    }
+    expect(result.wacoflow.cpu_s).toBe(result.components[0]!.cpu_s);
     // The table says the same.
     expect(r.stdout).toMatch(/acknowledged\s+720 bins/);
     expect(r.stdout).toMatch(/lost\s+0\n/);
@@ -48,6 +53,9 @@ describe('wacoflow loadtest', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--agents: .*\n/);
     expect(r.stderr).toMatch(/--rate: .*\n/);
+    const apart = spawnSync(process.execPath, [BIN, 'loadtest', '--topology', 'processes'], { encoding: 'utf8', env });
+    expect(apart.status).toBe(2);
+    expect(apart.stderr).toMatch(/--topology: processes needs Kafka and PostgreSQL: give --kafka-brokers and --database-url/);
   });
 
   it('takes percentiles by rank', () => {
@@ -55,4 +63,28 @@ describe('wacoflow loadtest', () => {
     expect([percentile(xs, 0.5), percentile(xs, 0.95), percentile(xs, 0.99), percentile(xs, 1)]).toEqual([50, 95, 99, 100]);
     expect(percentile([7], 0.95)).toBe(7);
   });
+
+  // The gateway and central as deployed: each its own process, on the machine's Kafka and PostgreSQL.
+  const kafka = process.env.WACOFLOW_KAFKA_BROKERS;
+  const database = process.env.WACOFLOW_DATABASE_URL;
+  it.skipIf(!kafka || !database)('runs the gateway and central as processes of their own, and reports each one', async () => {
+    const json = join(mkdtempSync(join(tmpdir(), 'wacoflow-loadtest-')), 'result.json');
+    const schema = withSchema(database!);
+    const args = ['loadtest', '--agents', '8', '--rate', '80', '--duration', '5', '--detectors-per-agent', '10', '--kafka-brokers', kafka!, '--database-url', await schema.url(), '--json', json];
+    const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 240_000 });
+    await schema.drop();
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const result = JSON.parse(readFileSync(json, 'utf8')) as LoadtestResult;
+    // 8 agents × 5 ticks × 10 detectors, every one found in a window central wrote to PostgreSQL.
+    expect([result.bins_acknowledged, result.bins_counted, result.lost]).toEqual([400, 400, 0]);
+    expect(result.topology).toMatch(/^separate processes: gateway \(pid \d+\), central \(pid \d+\)$/);
+    const byName = new Map(result.components.map((c) => [c.component, c]));
+    for (const name of ['gateway', 'central']) {
+      expect(byName.get(name)?.cpu_s, name).toBeGreaterThan(0);
+      expect(byName.get(name)?.rss_max_bytes, name).toBeGreaterThan(20 * 1_048_576);
+    }
+    expect(result.wacoflow.cpu_s).toBeCloseTo(byName.get('gateway')!.cpu_s! + byName.get('central')!.cpu_s!, 6);
+    expect(r.stdout).toMatch(/CPU, gateway\s+[\d.]+ s, [\d.]+ µs per bin; peak resident \d+ MiB\n/);
+    expect(r.stdout).toMatch(/CPU, central\s+[\d.]+ s/);
+  }, 300_000);
 });

@@ -9,20 +9,21 @@
  *   event stream (/api/events), first counts it;
  * - loss: every acknowledged bin must be counted by the windows central committed (checked from the
  *   windows it published, not assumed from the acknowledgements);
- * - CPU and resident memory: WacoFlow (gateway, central, the nine-station core simulation), the load agents,
- *   and the PostgreSQL server and Kafka broker when they run on this machine (platform/process-cpu.ts).
+ * - CPU and resident memory per component: WacoFlow's processes (target.ts: the gateway and central each in
+ *   its own, as deployed, or the whole system in this one), the load agents, and the PostgreSQL server and Kafka
+ *   broker when they run on this machine (platform/process-cpu.ts), from the first bin sent to the last counted.
  */
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
-import pino from 'pino';
-import { buildEmbedded, SITE } from '../embedded/app.ts';
-import { EmbeddedConfigSchema } from '../embedded/config.ts';
+import { SITE } from '../embedded/app.ts';
 import { openPostgres } from '../central/store/pg-driver.ts';
-import { systemClock } from '../platform/clock.ts';
-import { cpuNow, cpuSince, localKafkaPid, postmasterOf, type CpuSources } from '../platform/process-cpu.ts';
-import type { DriveOptions, DriveResult, Progress } from './agents.ts';
+import { cpuNow, cpuSince, localKafkaPid, peakResidentBytes, postmasterOf, type CpuSources } from '../platform/process-cpu.ts';
+import { LANES, type DriveOptions, type DriveResult, type Progress } from './agents.ts';
+import { embeddedTarget, processesTarget, type Target } from './target.ts';
 
 export { percentile, type Progress } from './agents.ts';
+
+export type Topology = 'one-process' | 'processes';
 
 export interface LoadtestOptions {
   agents: number;
@@ -33,10 +34,22 @@ export interface LoadtestOptions {
   detectors_per_agent: number;
   kafka_brokers: string[];
   database_url: string | null;
+  /** How WacoFlow runs (target.ts); `processes` needs Kafka and PostgreSQL. */
+  topology: Topology;
   /** A narration line. */
   out: (line: string) => void;
   /** Called about once a second while bins are sent. */
   progress?: (p: Progress) => void;
+}
+
+/** One row of the CPU and memory table. */
+export interface ComponentFigures {
+  component: string;
+  /** CPU seconds from the first bin sent until every bin was counted (or the wait gave up); null: not visible here. */
+  cpu_s: number | null;
+  cpu_us_per_bin: number | null;
+  /** Peak resident memory over the whole run; null for servers this test did not start. */
+  rss_max_bytes: number | null;
 }
 
 export interface LoadtestResult {
@@ -45,20 +58,23 @@ export interface LoadtestResult {
   duration_s: number;
   log: string;
   store: string;
+  topology: string;
   bins_published: number;
   bins_acknowledged: number;
   bins_counted: number;
   lost: number;
   acknowledged_bins_per_s: number;
   latency_ms: DriveResult['latency_ms'];
-  /** Connecting every agent, before the first bin: not counted in `cpu`. */
+  /** Connecting every agent, before the first bin: not counted in `components`. */
   connect: { s: number; wacoflow_cpu_s: number };
-  /** From the first bin sent until every bin is counted (or the wait for them gave up). */
-  cpu: { wacoflow_s: number; wacoflow_us_per_bin: number; agents_s: number; kafka_s: number | null; postgres_s: number | null };
-  rss_bytes_max: { wacoflow: number; agents: number };
+  components: ComponentFigures[];
+  /** All of WacoFlow's processes together. */
+  wacoflow: { cpu_s: number; cpu_us_per_bin: number };
 }
 
 const TSX = join(import.meta.dirname, '..', 'node_modules', 'tsx', 'dist', 'loader.mjs');
+const GRACE_MS = 3_600_000;
+const sum = (r: Record<string, number>): number => Object.values(r).reduce((a, b) => a + b, 0);
 
 /**
  * The local PostgreSQL server behind `database_url` (through a backend's pid) and the Kafka broker that
@@ -81,56 +97,53 @@ async function localServers(database_url: string | null, kafka: boolean): Promis
 
 export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestResult> {
   const run = `lt${Date.now().toString(36)}`;
-  const system = buildEmbedded(
-    EmbeddedConfigSchema.parse({
-      network: 'core', incidents: 'off', http_port: 0, speedup: 1, grace_ms: 3_600_000,
-      kafka_brokers: o.kafka_brokers, database_url: o.database_url, topic_prefix: o.kafka_brokers.length > 0 ? run : null,
-    }),
-    { clock: systemClock, logger: pino({ level: process.env.WACOFLOW_LOG_LEVEL ?? 'warn' }, pino.destination(2)), version: 'loadtest' },
-  );
   const log = o.kafka_brokers.length > 0 ? `Kafka ${o.kafka_brokers.join(',')}` : 'in-process log';
   const store = o.database_url ? 'PostgreSQL' : 'PGlite';
   o.out(`starting WacoFlow (${log}, ${store}) and ${o.agents} agents × ${o.detectors_per_agent} detectors: ${o.rate.toLocaleString('en-US')} bins/s for ${o.duration_s} s`);
-  await system.start();
+  const devices = Array.from({ length: o.agents }, (_, a) => ({ device_id: `${run}-a${a}`, secret: `${run}-a${a}-${Math.random().toString(36).slice(2)}` }));
+  const targetOptions = {
+    run, devices, stations_per_device: Math.ceil(o.detectors_per_agent / LANES), lanes: LANES,
+    kafka_brokers: o.kafka_brokers, database_url: o.database_url, grace_ms: GRACE_MS, out: o.out,
+  };
+  const target: Target = o.topology === 'processes' ? await processesTarget(targetOptions) : await embeddedTarget(targetOptions);
+  o.out(`WacoFlow: ${target.topology}`);
   try {
-    const devices = Array.from({ length: o.agents }, (_, a) => ({ device_id: `${run}-a${a}`, secret: `${run}-a${a}-${Math.random().toString(36).slice(2)}` }));
-    for (const d of devices) await system.addDevice(d.device_id, d.secret);
-    const drive: DriveOptions = { run, site: SITE, mqtt_url: system.mqttUrl(), http_url: system.httpUrl(), devices, rate: o.rate, duration_s: o.duration_s, detectors_per_agent: o.detectors_per_agent };
-
+    const drive: DriveOptions = { run, site: SITE, mqtt_url: target.mqtt_url, http_url: target.http_url, devices, rate: o.rate, duration_s: o.duration_s, detectors_per_agent: o.detectors_per_agent };
     const servers = await localServers(o.database_url, o.kafka_brokers.length > 0);
     // CPU is measured from the moment every agent is connected: connecting checks each agent's credentials with a
     // deliberately slow hash (about 50 ms of CPU each), a cost of the connection, reported on its own line.
-    let cpu0 = cpuNow(servers);
+    let [servers0, wacoflow0] = [cpuNow(servers), target.cpu()];
     const connect = { s: 0, wacoflow_cpu_s: 0 };
     const started = Date.now();
-    let rssMax = process.memoryUsage().rss;
     const child = fork(join(import.meta.dirname, 'agents-process.ts'), [], { execArgv: ['--import', TSX], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const result = await new Promise<DriveResult>((resolve, reject) => {
       child.on('message', (m: { connected?: true; progress?: Progress; result?: DriveResult; error?: string }) => {
         if (m.connected) {
-          [connect.s, connect.wacoflow_cpu_s] = [(Date.now() - started) / 1000, cpuSince(cpu0, servers).central!];
-          cpu0 = cpuNow(servers);
+          [connect.s, connect.wacoflow_cpu_s] = [(Date.now() - started) / 1000, sum(target.cpu()) - sum(wacoflow0)];
+          [servers0, wacoflow0] = [cpuNow(servers), target.cpu()];
           o.out(`${o.agents.toLocaleString('en-US')} agents connected in ${connect.s.toFixed(1)} s (WacoFlow CPU ${connect.wacoflow_cpu_s.toFixed(1)} s, mostly checking credentials); sending`);
           child.send('go');
         }
-        if (m.progress) {
-          rssMax = Math.max(rssMax, process.memoryUsage().rss);
-          o.progress?.(m.progress);
-        }
+        if (m.progress) o.progress?.(m.progress);
         if (m.result) resolve(m.result);
         if (m.error) reject(new Error(`load agents: ${m.error}`));
       });
       child.on('exit', (code) => reject(new Error(`load agents exited with code ${code} before reporting`)));
       child.send(drive);
     });
-    const cpu = cpuSince(cpu0, servers);
-    const wacoflow_s = cpu.central!;
+    const wacoflow1 = target.cpu();
+    const serverCpu = cpuSince(servers0, servers);
+    const peak = target.peakRss();
+    const perBin = (s: number | null) => (s === null ? null : (s * 1e6) / Math.max(1, result.acknowledged));
+    const row = (component: string, cpu_s: number | null, rss_max_bytes: number | null): ComponentFigures => ({ component, cpu_s, cpu_us_per_bin: perBin(cpu_s), rss_max_bytes });
+    const wacoflow_s = sum(wacoflow1) - sum(wacoflow0);
     return {
       agents: o.agents,
       target_bins_per_s: o.rate,
       duration_s: o.duration_s,
       log,
       store,
+      topology: target.topology,
       bins_published: result.published,
       bins_acknowledged: result.acknowledged,
       bins_counted: result.counted,
@@ -138,17 +151,16 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestResult> {
       acknowledged_bins_per_s: result.acknowledged / result.send_s,
       latency_ms: result.latency_ms,
       connect,
-      cpu: {
-        wacoflow_s,
-        wacoflow_us_per_bin: (wacoflow_s * 1e6) / Math.max(1, result.acknowledged),
-        agents_s: result.cpu_s,
-        kafka_s: cpu.kafka,
-        postgres_s: cpu.postgres,
-      },
-      rss_bytes_max: { wacoflow: Math.max(rssMax, process.memoryUsage().rss), agents: result.rss_bytes_max },
+      components: [
+        ...Object.keys(wacoflow1).map((name) => row(name, wacoflow1[name]! - (wacoflow0[name] ?? 0), peak[name] ?? null)),
+        row('load agents', result.cpu_s, result.rss_bytes_max),
+        ...(serverCpu.kafka === null ? [] : [row('Kafka broker', serverCpu.kafka, servers.kafka === null ? null : peakResidentBytes(servers.kafka))]),
+        ...(serverCpu.postgres === null ? [] : [row('PostgreSQL', serverCpu.postgres, null)]),
+      ],
+      wacoflow: { cpu_s: wacoflow_s, cpu_us_per_bin: perBin(wacoflow_s)! },
     };
   } finally {
-    await system.stop();
+    await target.stop();
   }
 }
 
@@ -157,18 +169,18 @@ export function resultTable(r: LoadtestResult): string {
   const n = (x: number) => Math.round(x).toLocaleString('en-US');
   const rows: [string, string][] = [
     ['agents', `${n(r.agents)} (each its own MQTT connection and credentials)`],
-    ['pipeline', `${r.log}, ${r.store}`],
+    ['pipeline', `${r.log}, ${r.store}; WacoFlow in ${r.topology}`],
     ['target', `${n(r.target_bins_per_s)} bins/s for ${r.duration_s} s`],
     ['acknowledged', `${n(r.bins_acknowledged)} bins, ${n(r.acknowledged_bins_per_s)} bins/s`],
     ['counted in windows', `${n(r.bins_counted)} bins`],
     ['lost', `${n(r.lost)}`],
     ['latency publish → window', r.latency_ms ? `p50 ${n(r.latency_ms.p50)} ms, p95 ${n(r.latency_ms.p95)} ms, p99 ${n(r.latency_ms.p99)} ms, max ${n(r.latency_ms.max)} ms (${n(r.latency_ms.measured)} bins)` : 'none measured'],
     ['connecting the agents', `${r.connect.s.toFixed(1)} s, WacoFlow CPU ${r.connect.wacoflow_cpu_s.toFixed(1)} s (credential checks; not counted below)`],
-    ['CPU, WacoFlow', `${r.cpu.wacoflow_s.toFixed(1)} s, ${r.cpu.wacoflow_us_per_bin.toFixed(1)} µs per bin (gateway, central, the core simulation: one process)`],
-    ['CPU, load agents', `${r.cpu.agents_s.toFixed(1)} s (their own process)`],
-    ['CPU, Kafka broker', r.cpu.kafka_s === null ? '—' : `${r.cpu.kafka_s.toFixed(1)} s`],
-    ['CPU, PostgreSQL', r.cpu.postgres_s === null ? '—' : `${r.cpu.postgres_s.toFixed(1)} s`],
-    ['resident memory, max', `WacoFlow ${n(r.rss_bytes_max.wacoflow / 1_048_576)} MiB, load agents ${n(r.rss_bytes_max.agents / 1_048_576)} MiB`],
+    ...r.components.map((c): [string, string] => [
+      `CPU, ${c.component}`,
+      `${c.cpu_s === null ? '—' : `${c.cpu_s.toFixed(1)} s, ${c.cpu_us_per_bin!.toFixed(1)} µs per bin`}${c.rss_max_bytes === null ? '' : `; peak resident ${n(c.rss_max_bytes / 1_048_576)} MiB`}`,
+    ]),
+    ['CPU, WacoFlow in all', `${r.wacoflow.cpu_s.toFixed(1)} s, ${r.wacoflow.cpu_us_per_bin.toFixed(1)} µs per bin`],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');

@@ -89,6 +89,16 @@ export function cpuSince(start: CpuSeconds, sources: CpuSources): CpuSeconds {
   return { central: d(start.central, end.central), postgres: d(start.postgres, end.postgres), kafka: d(start.kafka, end.kafka) };
 }
 
+/** The most memory `pid` has held resident since it started (VmHWM), in bytes; null if it cannot be read. */
+export function peakResidentBytes(pid: number): number | null {
+  try {
+    const kib = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kib === undefined ? null : Number(kib) * 1024;
+  } catch {
+    return null;
+  }
+}
+
 /** The postmaster of a backend: its parent, when the backend runs on this machine. */
 export function postmasterOf(backend_pid: number): number | null {
   const s = procStat(backend_pid);

@@ -15,6 +15,7 @@ const SETTINGS: Setting[] = [
   { key: 'detectors_per_agent', flag: '--detectors-per-agent' },
   { key: 'kafka_brokers', flag: '--kafka-brokers', env: 'WACOFLOW_KAFKA_BROKERS' },
   { key: 'database_url', flag: '--database-url', env: 'WACOFLOW_DATABASE_URL' },
+  { key: 'topology', flag: '--topology' },
 ];
 
 const Schema = z
@@ -25,8 +26,13 @@ const Schema = z
     detectors_per_agent: z.number().int().min(1).max(1_000),
     kafka_brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port')),
     database_url: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').nullable(),
+    topology: z.enum(['one-process', 'processes']),
   })
-  .strict();
+  .strict()
+  .refine((s) => s.topology === 'one-process' || (s.kafka_brokers.length > 0 && s.database_url !== null), {
+    path: ['topology'],
+    message: 'processes needs Kafka and PostgreSQL: give --kafka-brokers and --database-url, or use --topology one-process',
+  });
 
 export function loadtestCommand(): Command {
   return new Command('loadtest')
@@ -44,9 +50,16 @@ export function loadtestCommand(): Command {
     .option('--detectors-per-agent <n>', 'detectors each agent reads (one bin per detector per simulated minute)', '50')
     .option('--kafka-brokers <list>', 'comma-separated host:port list: use Kafka instead of the in-process log')
     .option('--database-url <url>', 'postgres:// URL: use PostgreSQL instead of PGlite')
+    .option(
+      '--topology <how>',
+      'one-process: the gateway, central and a small simulation in this process (as `wacoflow sim`); processes: the gateway and ' +
+        'central each in its own process, as deployed (needs Kafka and PostgreSQL). Default: processes when Kafka and PostgreSQL are given',
+    )
     .option('--json <file>', 'also write the figures to this file as JSON')
     .action(
       failing(async (o: Record<string, string>) => {
+        const kafka_brokers = list(o.kafkaBrokers ?? process.env.WACOFLOW_KAFKA_BROKERS ?? '');
+        const database_url = (o.databaseUrl ?? process.env.WACOFLOW_DATABASE_URL) || null;
         const settings = validate(
           Schema,
           {
@@ -54,8 +67,9 @@ export function loadtestCommand(): Command {
             rate: num(o.rate!),
             duration_s: num(o.duration!),
             detectors_per_agent: int(o.detectorsPerAgent!),
-            kafka_brokers: list(o.kafkaBrokers ?? process.env.WACOFLOW_KAFKA_BROKERS ?? ''),
-            database_url: (o.databaseUrl ?? process.env.WACOFLOW_DATABASE_URL) || null,
+            kafka_brokers,
+            database_url,
+            topology: o.topology ?? (kafka_brokers.length > 0 && database_url !== null ? 'processes' : 'one-process'),
           },
           SETTINGS,
         );
