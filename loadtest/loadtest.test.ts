@@ -56,6 +56,9 @@ describe('wacoflow loadtest', () => {
     const apart = spawnSync(process.execPath, [BIN, 'loadtest', '--topology', 'processes'], { encoding: 'utf8', env });
     expect(apart.status).toBe(2);
     expect(apart.stderr).toMatch(/--topology: processes needs Kafka and PostgreSQL: give --kafka-brokers and --database-url/);
+    const profiled = spawnSync(process.execPath, [BIN, 'loadtest', '--cpu-prof', 'profiles'], { encoding: 'utf8', env });
+    expect(profiled.status).toBe(2);
+    expect(profiled.stderr).toMatch(/--cpu-prof: profiles are written by the gateway and central processes: use it with --topology processes/);
   });
 
   it('takes percentiles by rank', () => {

@@ -36,6 +36,8 @@ export interface LoadtestOptions {
   database_url: string | null;
   /** How WacoFlow runs (target.ts); `processes` needs Kafka and PostgreSQL. */
   topology: Topology;
+  /** With `processes`: the gateway and central each write a V8 CPU profile into this folder as they stop. */
+  cpu_prof_dir?: string | null;
   /** A narration line. */
   out: (line: string) => void;
   /** Called about once a second while bins are sent. */
@@ -103,7 +105,7 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestResult> {
   const devices = Array.from({ length: o.agents }, (_, a) => ({ device_id: `${run}-a${a}`, secret: `${run}-a${a}-${Math.random().toString(36).slice(2)}` }));
   const targetOptions = {
     run, devices, stations_per_device: Math.ceil(o.detectors_per_agent / LANES), lanes: LANES,
-    kafka_brokers: o.kafka_brokers, database_url: o.database_url, grace_ms: GRACE_MS, out: o.out,
+    kafka_brokers: o.kafka_brokers, database_url: o.database_url, grace_ms: GRACE_MS, cpu_prof_dir: o.cpu_prof_dir ?? null, out: o.out,
   };
   const target: Target = o.topology === 'processes' ? await processesTarget(targetOptions) : await embeddedTarget(targetOptions);
   o.out(`WacoFlow: ${target.topology}`);

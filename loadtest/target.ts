@@ -49,6 +49,8 @@ export interface TargetOptions {
   database_url: string | null;
   /** Windows stay provisional this long past their end (the run is about updates, not finalisation). */
   grace_ms: number;
+  /** Separate processes only: each writes a V8 CPU profile into this folder when it stops. */
+  cpu_prof_dir: string | null;
   out: (line: string) => void;
 }
 
@@ -108,13 +110,13 @@ export async function processesTarget(o: TargetOptions): Promise<Target> {
     topic_prefix: o.run, http_port: 0, grace_ms: o.grace_ms,
   }));
   o.out(`gateway and central: their own processes, config and logs in ${dir}`);
-  const env = { ...process.env, WACOFLOW_LOG_LEVEL: process.env.WACOFLOW_LOG_LEVEL ?? 'info' };
+  const profiling = o.cpu_prof_dir ? ['--cpu-prof', '--cpu-prof-dir', o.cpu_prof_dir] : [];
   const started: Proc[] = [];
   try {
-    const gateway = new Proc('gateway', [BIN, 'gateway', '--config', join(dir, 'gateway.yaml')], join(dir, 'gateway.log'), env);
+    const gateway = new Proc('gateway', [...profiling, BIN, 'gateway', '--config', join(dir, 'gateway.yaml')], join(dir, 'gateway.log'));
     started.push(gateway);
     await gateway.ready('gateway ready');
-    const central = new Proc('central', [BIN, 'central', '--config', join(dir, 'central.yaml')], join(dir, 'central.log'), env);
+    const central = new Proc('central', [...profiling, BIN, 'central', '--config', join(dir, 'central.yaml')], join(dir, 'central.log'));
     started.push(central);
     await central.ready('central ready', 120_000);
     const procs = { gateway, central };

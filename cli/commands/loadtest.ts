@@ -16,6 +16,7 @@ const SETTINGS: Setting[] = [
   { key: 'kafka_brokers', flag: '--kafka-brokers', env: 'WACOFLOW_KAFKA_BROKERS' },
   { key: 'database_url', flag: '--database-url', env: 'WACOFLOW_DATABASE_URL' },
   { key: 'topology', flag: '--topology' },
+  { key: 'cpu_prof_dir', flag: '--cpu-prof' },
 ];
 
 const Schema = z
@@ -27,11 +28,16 @@ const Schema = z
     kafka_brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'must be host:port')),
     database_url: z.string().regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://').nullable(),
     topology: z.enum(['one-process', 'processes']),
+    cpu_prof_dir: z.string().min(1).nullable(),
   })
   .strict()
   .refine((s) => s.topology === 'one-process' || (s.kafka_brokers.length > 0 && s.database_url !== null), {
     path: ['topology'],
     message: 'processes needs Kafka and PostgreSQL: give --kafka-brokers and --database-url, or use --topology one-process',
+  })
+  .refine((s) => s.cpu_prof_dir === null || s.topology === 'processes', {
+    path: ['cpu_prof_dir'],
+    message: 'profiles are written by the gateway and central processes: use it with --topology processes (Kafka and PostgreSQL)',
   });
 
 export function loadtestCommand(): Command {
@@ -55,6 +61,7 @@ export function loadtestCommand(): Command {
       'one-process: the gateway, central and a small simulation in this process (as `wacoflow sim`); processes: the gateway and ' +
         'central each in its own process, as deployed (needs Kafka and PostgreSQL). Default: processes when Kafka and PostgreSQL are given',
     )
+    .option('--cpu-prof <dir>', 'with --topology processes: the gateway and central each write a V8 CPU profile (.cpuprofile) into DIR as they stop')
     .option('--json <file>', 'also write the figures to this file as JSON')
     .action(
       failing(async (o: Record<string, string>) => {
@@ -70,6 +77,7 @@ export function loadtestCommand(): Command {
             kafka_brokers,
             database_url,
             topology: o.topology ?? (kafka_brokers.length > 0 && database_url !== null ? 'processes' : 'one-process'),
+            cpu_prof_dir: o.cpuProf ?? null,
           },
           SETTINGS,
         );
