@@ -96,7 +96,7 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
 
   const finalizer = new Finalizer({
     store, clock, logger,
-    emit: (rows) => publisher.emit(rows),
+    emit: (rows) => publisher.emitInSlices(rows),
     newAnalytics: () => new Analytics(config.time_zone, index.stations),
     grace_ms: config.grace_ms,
     lease_ms: Math.max(3 * config.finalize_interval_ms, 30_000),

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { encode, type Alert, type WindowResult } from '../protocol/index.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { LogProducer } from '../platform/log/log.ts';
+import { inSlices, SLICE, yieldToLoop } from '../platform/slices.ts';
 import { Analytics } from './analytics.ts';
 import type { StationForecast } from './forecast/station.ts';
 import { ROLLING_SPAN_MS, rollingAsWindow } from './store/analytics-store.ts';
@@ -32,8 +33,8 @@ export interface FinalizerDeps {
   retention_days: number;
   /** Bins whose window ended longer ago than this are late events (see bin-ingest). */
   late_horizon_ms: number;
-  /** Results for rows; also emits them to the API and the windows topic. */
-  emit(rows: WindowRow[]): WindowResult[];
+  /** Results for rows; also emits them to the API and the windows topic (a slice at a time). */
+  emit(rows: WindowRow[]): Promise<WindowResult[]>;
   toResult(row: WindowRow): WindowResult;
   producer(): LogProducer | null;
   alerts_topic: string;
@@ -106,7 +107,7 @@ export class Finalizer {
         this.deps.logger.error({ err }, 'hourly maintenance (window partitions, dedupe retention) failed; retrying next pass');
       }
     }
-    const results = this.deps.emit(await store.finalizeDue(now, this.deps.grace_ms, undefined, { name: LEASE, holder: this.holder }));
+    const results = await this.deps.emit(await store.finalizeDue(now, this.deps.grace_ms, undefined, { name: LEASE, holder: this.holder }));
     await this.analyse(results);
     const learned = this.analytics.learnedFreeFlow();
     const moved = new Map([...learned].filter(([k, v]) => this.savedFreeFlow.get(k) !== v));
@@ -131,9 +132,11 @@ export class Finalizer {
     if (!this.leading) return [];
     const now = this.deps.clock.now();
     const rows = await this.deps.store.analytics.refreshRolling(now, ROLLING_SPAN_MS);
-    const results = rows.map((r) => this.deps.toResult(rollingAsWindow(r)));
-    for (const r of results) this.deps.onRolling(r);
-    return results;
+    return inSlices(rows, (slice) => {
+      const results = slice.map((r) => this.deps.toResult(rollingAsWindow(r)));
+      for (const r of results) this.deps.onRolling(r);
+      return results;
+    });
   }
 
   async stop(): Promise<void> {
@@ -145,14 +148,48 @@ export class Finalizer {
   private async warmUp(now: number, analytics: Analytics): Promise<void> {
     const t = performance.now();
     const rows = await this.deps.store.analytics.finalWindowsSince(['detector', 'station'], now - this.deps.history_days * DAY_MS);
-    analytics.observe(rows.map((r) => this.deps.toResult(r)), now, true);
+    for (const slice of this.byStation(rows.map((r) => this.deps.toResult(r)))) {
+      analytics.observe(slice, now, true);
+      await yieldToLoop();
+    }
     this.deps.logger.info({ windows: rows.length, ms: Math.round(performance.now() - t) }, 'analytics warmed up from stored windows');
+  }
+
+  /**
+   * Results in slices of about SLICE windows that keep each station's windows (its own and its detectors')
+   * together, in their order: the models keep state per station and per detector, so slices fed one after
+   * another leave them as one call would, and a station gets one forecast.
+   */
+  private byStation(results: WindowResult[]): WindowResult[][] {
+    const groups = new Map<string, WindowResult[]>();
+    for (const r of results) {
+      const station = r.level === 'detector' ? this.deps.stationOf(r.key) : r.key;
+      const group = groups.get(station);
+      if (group) group.push(r);
+      else groups.set(station, [r]);
+    }
+    const slices: WindowResult[][] = [];
+    let slice: WindowResult[] = [];
+    for (const group of groups.values()) {
+      slice.push(...group);
+      if (slice.length >= SLICE) [slices[slices.length], slice] = [slice, []];
+    }
+    if (slice.length > 0) slices.push(slice);
+    return slices;
   }
 
   private async analyse(results: WindowResult[]): Promise<void> {
     if (results.length === 0 || !this.analytics) return;
     const now = this.deps.clock.now();
-    const { alerts, forecasts } = this.analytics.observe(results, now);
+    const alerts: Alert[] = [];
+    const forecasts: StationForecast[] = [];
+    for (const [i, slice] of this.byStation(results).entries()) {
+      if (i > 0) await yieldToLoop();
+      if (!this.analytics) return; // the lease was lost meanwhile: the models went with it
+      const out = this.analytics.observe(slice, now);
+      alerts.push(...out.alerts);
+      forecasts.push(...out.forecasts);
+    }
     await this.deps.store.analytics.saveAlerts(alerts, now);
     await this.deps.store.analytics.saveForecasts(forecasts, now);
     for (const a of alerts) this.deps.onAlert(a);

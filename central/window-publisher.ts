@@ -7,6 +7,7 @@ import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { encode, type WindowResult } from '../protocol/index.ts';
 import type { Clock } from '../platform/clock.ts';
+import { inSlices } from '../platform/slices.ts';
 import type { LogProducer } from '../platform/log/log.ts';
 import type { StationIndex } from './keys.ts';
 import type { CentralMetrics } from './metrics.ts';
@@ -57,6 +58,14 @@ export class WindowPublisher {
       this.inFlight.add(sent);
     }
     return results;
+  }
+
+  /**
+   * As `emit`, a slice at a time with the event loop running in between (platform/slices.ts): for the thousands
+   * of rows of a finalisation pass. Each slice goes to the log as it is emitted, in order.
+   */
+  emitInSlices(rows: WindowRow[]): Promise<WindowResult[]> {
+    return inSlices(rows, (slice) => this.emit(slice));
   }
 
   /** Settles once every result emitted so far has been acknowledged by the log (or failed, logged). */
