@@ -26,10 +26,17 @@ export interface KafkaLogOptions {
 const MAX_REQUEST_BYTES = 768 * 1024;
 
 /**
- * Broker answers that mean "not yet" (a coordinator loading its offsets, a partition between leaders), which
- * kafkajs retries on its own: logged as information, not as errors.
+ * Broker answers that mean "not yet" (a coordinator loading its offsets or, on a new cluster, not there until
+ * the offsets topic exists; a partition between leaders), which kafkajs retries on its own: logged as
+ * information, not as errors.
  */
-const TRANSIENT = /coordinator is loading|not the correct coordinator|no leader for this topic-partition|not the leader for that topic-partition|leader is not available/i;
+const TRANSIENT = /coordinator is loading|coordinator is not available|not the correct coordinator|no leader for this topic-partition|not the leader for that topic-partition|leader is not available/i;
+
+/** The level WacoFlow logs a kafkajs entry at: what kafkajs retries by itself is information. */
+export function kafkaEntryLevel(level: logLevel, error: unknown): 'error' | 'warn' | 'info' {
+  if (typeof error === 'string' && TRANSIENT.test(error)) return 'info';
+  return level === logLevel.ERROR ? 'error' : 'warn';
+}
 
 /** Key and value, plus a generous allowance for the record's framing and headers. */
 const recordBytes = (r: OutgoingRecord): number => Buffer.byteLength(r.key) + r.value.length + 64;
@@ -65,9 +72,7 @@ export class KafkaLog implements Log {
         () =>
         ({ level, log }: LogEntry) => {
           const { message, ...extra } = log;
-          // A broker still loading its state answers with an error kafkajs retries by itself: nothing to act on.
-          const transient = typeof extra.error === 'string' && TRANSIENT.test(extra.error);
-          onLog?.(transient ? 'info' : level === logLevel.ERROR ? 'error' : 'warn', String(message), extra);
+          onLog?.(kafkaEntryLevel(level, extra.error), String(message), extra);
         },
     });
   }

@@ -1,10 +1,11 @@
 /**
- * The producer's partitioner remembers each key's partition; it must answer exactly as kafkajs's default
- * (murmur2, as Java clients do), or a key's records would move partitions and lose their order.
+ * KafkaLog's pure parts. The producer's partitioner remembers each key's partition; it must answer exactly as
+ * kafkajs's default (murmur2, as Java clients do), or a key's records would move partitions and lose their
+ * order. And kafkajs's log entries get the level an operator should see.
  */
-import { Partitioners, type PartitionerArgs } from 'kafkajs';
+import { logLevel, Partitioners, type PartitionerArgs } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { rememberingPartitioner } from './kafka-log.ts';
+import { kafkaEntryLevel, rememberingPartitioner } from './kafka-log.ts';
 
 const metadata = (n: number): PartitionerArgs['partitionMetadata'] =>
   Array.from({ length: n }, (_, partitionId) => ({ partitionId, leader: 0, replicas: [0], isr: [0], partitionErrorCode: 0 }));
@@ -31,5 +32,17 @@ describe('rememberingPartitioner', () => {
     const args = { topic: 't', partitionMetadata: metadata(6), message: { key: 'k', value: 'x', partition: 4 } };
     expect(remembering(args)).toBe(4);
     expect(remembering({ topic: 't', partitionMetadata: metadata(6), message: { key: 'k', value: 'x' } })).toBe(Partitioners.DefaultPartitioner()({ topic: 't', partitionMetadata: metadata(6), message: { key: 'k', value: 'x' } }));
+  });
+});
+
+describe('kafkaEntryLevel', () => {
+  it('logs what kafkajs retries by itself as information, the rest as kafkajs rates it', () => {
+    // Seen at central's first start on a new Kafka, before the offsets topic exists.
+    expect(kafkaEntryLevel(logLevel.ERROR, 'The group coordinator is not available')).toBe('info');
+    expect(kafkaEntryLevel(logLevel.ERROR, 'The coordinator is loading and hence can\'t process requests')).toBe('info');
+    expect(kafkaEntryLevel(logLevel.ERROR, 'There is no leader for this topic-partition as we are in the middle of a leadership election')).toBe('info');
+    expect(kafkaEntryLevel(logLevel.ERROR, 'Connection error: connect ECONNREFUSED 127.0.0.1:9092')).toBe('error');
+    expect(kafkaEntryLevel(logLevel.WARN, 'Connection error: connect ECONNREFUSED 127.0.0.1:9092')).toBe('warn');
+    expect(kafkaEntryLevel(logLevel.ERROR, undefined)).toBe('error');
   });
 });
