@@ -109,6 +109,40 @@ export function storeContract(name: string, open: () => Promise<SqlDriver>): voi
       expect(again.map((b) => b.seq)).toEqual([7]);
     });
 
+    it('lets them extend the same stored run side by side, and counts every bin once', async () => {
+      // A device's seqs run across its stations, whose batches come on different partitions: a stored run (here
+      // 5–9) is met from below and from above by two of them at once, and both replace it.
+      const of = (seq: number, station_id: string): Bin => ({ ...bin(seq, 1), device_id: 'agent-extend', station_id });
+      const counted = await store.countedBins();
+      await store.transaction((tx) => store.claimBins(tx, [5, 6, 7, 8, 9].map((q) => of(q, 's0'))));
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      let paused!: () => void;
+      const pausing = new Promise<void>((r) => (paused = r));
+      const first = store.transaction(async (tx) => {
+        const got = await store.claimBins(tx, [of(4, 's1')]);
+        paused();
+        await released;
+        return got;
+      });
+      await Promise.race([pausing, first]);
+      const second = store.transaction((tx) => store.claimBins(tx, [of(10, 's2')]));
+      if (name.startsWith('PGlite')) release(); // one connection: transactions take turns
+      else {
+        const outcome = await Promise.race([second.then(() => 'done'), new Promise((r) => setTimeout(() => r('waiting'), 3_000))]);
+        expect(outcome).toBe('done');
+        release();
+      }
+      expect((await first).map((b) => b.seq)).toEqual([4]);
+      expect((await second).map((b) => b.seq)).toEqual([10]);
+      expect(await store.countedBins()).toBe(counted + 7);
+      const again = await store.transaction((tx) => store.claimBins(tx, [3, 4, 5, 6, 7, 8, 9, 10, 11].map((q) => of(q, 's1'))));
+      expect(again.map((b) => b.seq)).toEqual([3, 11]);
+      // The runs the two left overlapping are one again after that change.
+      const { rows } = await store.db.query<{ first_seq: number; last_seq: number }>("SELECT first_seq, last_seq FROM ingested_seqs WHERE device_id = 'agent-extend'");
+      expect(rows).toEqual([{ first_seq: 3, last_seq: 11 }]);
+    });
+
     it('counts the bins its runs cover once, where runs overlap', async () => {
       const before = await store.countedBins();
       // As two side-by-side writers can leave them: [1, 8] and [3, 12] nested around [5, 6]; and a run apart.

@@ -238,7 +238,8 @@ export class Store {
    * a bin of the same agent, which reads about ten stations spread over the partitions: in a backlog they ran
    * one at a time, waiting 18 µs per bin (bench:central, profile stage). Transactions of one device's other
    * stations now rewrite its runs side by side; a run they both replace may then be stored twice, which the
-   * runs' reading allows for (seq-runs.ts), and a run is deleted only as exactly the run that was read.
+   * runs' reading allows for (seq-runs.ts), and a run is deleted only as exactly the run that was read, and
+   * only if no other transaction holds it.
    */
   async claimBins(tx: SqlExecutor, bins: Bin[]): Promise<Bin[]> {
     if (bins.length === 0) return [];
@@ -286,10 +287,13 @@ export class Store {
       await tx.query(
         // The runs replaced are locked in one order, as every writer of runs locks them: two transactions of one
         // device's stations replacing the same two runs in table order deadlocked (the fault harness saw it).
+        // A run another transaction holds is left to it (SKIP LOCKED): the new run covers it anyway, and the two
+        // overlap until the next change merges them. Waiting made the partitions' transactions take turns on
+        // every device whose stations they share: 22 ms a claim on average, up to 0.9 s, in the load test.
         `WITH doomed AS (
            SELECT s.ctid AS row FROM ingested_seqs s JOIN UNNEST($1::text[], $2::bigint[], $7::bigint[]) AS g(d, last_seq, first_seq)
              ON s.device_id = g.d AND s.last_seq = g.last_seq AND s.first_seq = g.first_seq
-           ORDER BY ${RUN_LOCK_ORDER} FOR UPDATE OF s),
+           ORDER BY ${RUN_LOCK_ORDER} FOR UPDATE OF s SKIP LOCKED),
          gone AS (DELETE FROM ingested_seqs WHERE ctid IN (SELECT row FROM doomed))
          INSERT INTO ingested_seqs (device_id, first_seq, last_seq, last_bin_start_ms)
          SELECT * FROM UNNEST($3::text[], $4::bigint[], $5::bigint[], $6::bigint[])`,
