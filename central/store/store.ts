@@ -433,10 +433,12 @@ export class Store {
         if (rows.length === 0) return [];
       }
       // The due rows are locked first, in WINDOW_LOCK_ORDER: a plain UPDATE would lock them in table order.
+      // The bound is on window_end_ms itself, so the open-windows index finds only the due ones: written as
+      // `window_end_ms + grace <= now` it read every open window of every day, 70 ms a pass with 120,000 open.
       const { rows: finals } = await tx.query<WindowRow>(
         `WITH due AS (
            SELECT level AS l, key AS k, window_start_ms AS s FROM windows
-           WHERE state = 'provisional' AND window_end_ms + $2 <= $1
+           WHERE state = 'provisional' AND window_end_ms <= $1::bigint - $2::bigint
            ORDER BY ${WINDOW_LOCK_ORDER} FOR UPDATE)
          UPDATE windows SET state = 'final', updated_ms = $1
          FROM due WHERE (level, key, window_start_ms) = (due.l, due.k, due.s) AND state = 'provisional'
