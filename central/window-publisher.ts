@@ -5,7 +5,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { encode, type WindowResult } from '../protocol/index.ts';
+import { frozenJson, type WindowResult } from '../protocol/index.ts';
 import type { Clock } from '../platform/clock.ts';
 import { inSlices } from '../platform/slices.ts';
 import type { LogProducer } from '../platform/log/log.ts';
@@ -44,6 +44,7 @@ export class WindowPublisher {
     const results = rows.map((r) => toWindowResult(r, index.lookup));
     for (const w of results) {
       metrics.windowsEmitted.inc({ level: w.level, state: w.state });
+      frozenJson(w); // made once here; the event stream and the log below both write it
       events.emit('window', w);
     }
     // A provisional result for a window already past its end + grace is superseded by the final one within a
@@ -52,7 +53,7 @@ export class WindowPublisher {
     const outgoing = results.filter((w) => w.state !== 'provisional' || w.window_end_ms + grace_ms > now);
     if (this.producer && outgoing.length > 0) {
       const sent: Promise<void> = this.producer
-        .send(this.deps.topic, outgoing.map((w) => ({ key: index.logKey(w), value: encode(w), headers: { type: 'window' } })))
+        .send(this.deps.topic, outgoing.map((w) => ({ key: index.logKey(w), value: Buffer.from(frozenJson(w)), headers: { type: 'window' } })))
         .catch((err: unknown) => this.deps.logger.warn({ err }, 'could not publish window results to the log'))
         .finally(() => this.inFlight.delete(sent));
       this.inFlight.add(sent);

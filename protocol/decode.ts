@@ -77,20 +77,24 @@ export function decode<K extends MessageKind>(kind: K, input: unknown): Message<
 }
 
 export function encode(message: unknown): Buffer {
-  return Buffer.from(jsonOf(message), 'utf8');
+  return Buffer.from(JSON.stringify(message), 'utf8');
 }
 
-/** JSON already made for a message object, kept while the object lives. */
+/** JSON made once for messages that will not change again (frozenJson), kept while the object lives. */
 const madeJson = new WeakMap<object, string>();
 
 /**
- * A message's JSON, made once per object: a window result goes to the event stream and to the log, and both
- * write the same text. Only for messages that nobody changes after they are first written (every message this
- * project builds is a fresh object, never edited in place).
+ * A message's JSON, made once and kept for other writers of the same object: a window result goes to the
+ * event stream and to the log, and both write the same text. Only for a message nobody changes afterwards
+ * (an agent's heartbeat, say, is updated in place and must be made anew each time: use `encode`).
  */
-export function jsonOf(message: unknown): string {
-  if (typeof message !== 'object' || message === null) return JSON.stringify(message);
+export function frozenJson(message: object): string {
   let json = madeJson.get(message);
   if (json === undefined) madeJson.set(message, (json = JSON.stringify(message)));
   return json;
+}
+
+/** The JSON frozenJson made for this object, else made now and not kept. */
+export function jsonOf(message: unknown): string {
+  return (typeof message === 'object' && message !== null ? madeJson.get(message) : undefined) ?? JSON.stringify(message);
 }

@@ -230,7 +230,7 @@ const SSE_FLUSH_BYTES = 256 * 1024;
 /**
  * Server-sent events until the client goes: one `event:` per change, a comment every 15 s to keep proxies open.
  * The events of one event-loop turn go out as one write: a batch of bins changes thousands of windows at once,
- * and a write each cost more than making their JSON (which the log's copy shares, jsonOf).
+ * and a write each cost more than making their JSON (which the log's copy shares: frozenJson).
  */
 function streamEvents(events: EventEmitter, reply: FastifyReply, req: NodeJS.EventEmitter): void {
   reply.hijack();
