@@ -172,7 +172,10 @@ export class Finalizer {
     let slice: WindowResult[] = [];
     for (const group of groups.values()) {
       slice.push(...group);
-      if (slice.length >= SLICE) [slices[slices.length], slice] = [slice, []];
+      if (slice.length >= SLICE) {
+        slices.push(slice);
+        slice = [];
+      }
     }
     if (slice.length > 0) slices.push(slice);
     return slices;

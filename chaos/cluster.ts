@@ -8,8 +8,7 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { hashSecret } from '../gateway/registry/devices.ts';
-import { writeRegistryFile } from '../gateway/registry/file-registry.ts';
+import { newStoredDevice, writeRegistryFile } from '../gateway/registry/file-registry.ts';
 import { freePort } from '../test/ports.ts';
 import { Proc } from '../platform/proc.ts';
 import { readJournal, type AgentProcessConfig } from './journal.ts';
@@ -112,7 +111,7 @@ export class Cluster {
     for (const a of this.layout.agents) {
       const secret = `pw-${a.device_id}`;
       this.secrets.set(a.device_id, secret);
-      devices.push({ device_id: a.device_id, site: 'waco', enabled: true, role: 'device' as const, secret_hash: await hashSecret(secret), created_ms: Date.now(), updated_ms: Date.now() });
+      devices.push(await newStoredDevice({ device_id: a.device_id, site: 'waco', secret }));
     }
     writeRegistryFile(join(this.dir, 'devices.json'), devices);
     const prefix = this.layout.run_id;

@@ -5,10 +5,10 @@
  */
 import { driveAgents, type DriveOptions } from './agents.ts';
 
-const go = (): Promise<void> =>
+const go = (connect_s: number): Promise<void> =>
   new Promise((resolve) => {
     process.once('message', () => resolve());
-    process.send!({ connected: true });
+    process.send!({ connected: connect_s });
   });
 
 process.once('message', (o: DriveOptions) => {

@@ -30,8 +30,6 @@ export interface Progress {
 }
 
 export interface DriveResult {
-  /** Seconds to connect every agent (the gateway checks each one's credentials: a deliberately slow hash). */
-  connect_s: number;
   published: number;
   acknowledged: number;
   counted: number;
@@ -84,10 +82,11 @@ async function followWindows(http_url: string, run: string, signal: AbortSignal,
 }
 
 /**
- * Connects the agents, then sends. `connected` is called once every agent is connected and before the first bin,
- * so the caller can start its CPU measurement there: the connections' credential checks are not bins' work.
+ * Connects the agents, then sends. `connected` is called with the seconds connecting took, once every agent is
+ * connected and before the first bin, so the caller can start its CPU measurement there: the gateway checks
+ * each agent's credentials with a deliberately slow hash, which is not the bins' work.
  */
-export async function driveAgents(o: DriveOptions, progress: (p: Progress) => void, connected: () => Promise<void> = async () => {}): Promise<DriveResult> {
+export async function driveAgents(o: DriveOptions, progress: (p: Progress) => void, connected: (connect_s: number) => Promise<void> = async () => {}): Promise<DriveResult> {
   const perAgent = o.rate / o.devices.length;
   // A tick is one minute of an agent's event time: one bin per detector.
   const tick_ms = (o.detectors_per_agent / perAgent) * 1000;
@@ -122,8 +121,7 @@ export async function driveAgents(o: DriveOptions, progress: (p: Progress) => vo
       );
     }
 
-    const connect_s = (Date.now() - connecting) / 1000;
-    await connected();
+    await connected((Date.now() - connecting) / 1000);
     const cpu0 = process.cpuUsage();
     let send_s: number | null = null;
     let published = 0;
@@ -176,7 +174,6 @@ export async function driveAgents(o: DriveOptions, progress: (p: Progress) => vo
     clearInterval(ticker);
     const sorted = latencies.sort((a, b) => a - b);
     return {
-      connect_s,
       published,
       acknowledged,
       counted: countedTotal,

@@ -116,12 +116,11 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestResult> {
     // deliberately slow hash (about 50 ms of CPU each), a cost of the connection, reported on its own line.
     let [servers0, wacoflow0] = [cpuNow(servers), target.cpu()];
     const connect = { s: 0, wacoflow_cpu_s: 0 };
-    const started = Date.now();
     const child = fork(join(import.meta.dirname, 'agents-process.ts'), [], { execArgv: ['--import', TSX], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const result = await new Promise<DriveResult>((resolve, reject) => {
-      child.on('message', (m: { connected?: true; progress?: Progress; result?: DriveResult; error?: string }) => {
-        if (m.connected) {
-          [connect.s, connect.wacoflow_cpu_s] = [(Date.now() - started) / 1000, sum(target.cpu()) - sum(wacoflow0)];
+      child.on('message', (m: { connected?: number; progress?: Progress; result?: DriveResult; error?: string }) => {
+        if (m.connected !== undefined) {
+          [connect.s, connect.wacoflow_cpu_s] = [m.connected, sum(target.cpu()) - sum(wacoflow0)];
           [servers0, wacoflow0] = [cpuNow(servers), target.cpu()];
           o.out(`${o.agents.toLocaleString('en-US')} agents connected in ${connect.s.toFixed(1)} s (WacoFlow CPU ${connect.wacoflow_cpu_s.toFixed(1)} s, mostly checking credentials); sending`);
           child.send('go');
@@ -156,7 +155,7 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestResult> {
       components: [
         ...Object.keys(wacoflow1).map((name) => row(name, wacoflow1[name]! - (wacoflow0[name] ?? 0), peak[name] ?? null)),
         row('load agents', result.cpu_s, result.rss_bytes_max),
-        ...(serverCpu.kafka === null ? [] : [row('Kafka broker', serverCpu.kafka, servers.kafka === null ? null : peakResidentBytes(servers.kafka))]),
+        ...(serverCpu.kafka === null ? [] : [row('Kafka broker', serverCpu.kafka, peakResidentBytes(servers.kafka!))]),
         ...(serverCpu.postgres === null ? [] : [row('PostgreSQL', serverCpu.postgres, null)]),
       ],
       wacoflow: { cpu_s: wacoflow_s, cpu_us_per_bin: perBin(wacoflow_s)! },

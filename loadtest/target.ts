@@ -16,8 +16,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { buildEmbedded, SITE } from '../embedded/app.ts';
 import { EmbeddedConfigSchema } from '../embedded/config.ts';
-import { hashSecret } from '../gateway/registry/devices.ts';
-import { writeRegistryFile } from '../gateway/registry/file-registry.ts';
+import { newStoredDevice, writeRegistryFile } from '../gateway/registry/file-registry.ts';
 import { systemClock } from '../platform/clock.ts';
 import { peakResidentBytes, treeSeconds } from '../platform/process-cpu.ts';
 import { Proc } from '../platform/proc.ts';
@@ -91,11 +90,7 @@ function loggedUrl(proc: Proc, ready: string, field: string): string {
 export async function processesTarget(o: TargetOptions): Promise<Target> {
   if (o.kafka_brokers.length === 0 || o.database_url === null) throw new Error('separate processes need Kafka and PostgreSQL');
   const dir = mkdtempSync(join(tmpdir(), 'wacoflow-loadtest-'));
-  const now = Date.now();
-  const hashed = await Promise.all(o.devices.map(async (d) => ({
-    device_id: d.device_id, site: SITE, enabled: true, role: 'device' as const, secret_hash: await hashSecret(d.secret), created_ms: now, updated_ms: now,
-  })));
-  writeRegistryFile(join(dir, 'devices.json'), hashed);
+  writeRegistryFile(join(dir, 'devices.json'), await Promise.all(o.devices.map((d) => newStoredDevice({ ...d, site: SITE }))));
   const stations = o.devices.flatMap((d, a) => Array.from({ length: o.stations_per_device }, (_, k) => ({
     station_id: `${d.device_id}-s${k}`, name: `load station ${a}.${k}`, kind: 'freeway', corridor_id: null,
     lat: 31.5 + (a % 100) * 0.001, lon: -97.1 - k * 0.001, lanes: o.lanes, free_flow_kmh: 105,

@@ -5,7 +5,7 @@
  */
 import { Command, Option } from 'commander';
 import { hashSecret, newSecret } from '../../gateway/registry/devices.ts';
-import { checkRegistryId, readRegistryFile, writeRegistryFile } from '../../gateway/registry/file-registry.ts';
+import { checkRegistryId, newStoredDevice, readRegistryFile, writeRegistryFile } from '../../gateway/registry/file-registry.ts';
 import { ERR, WacoflowError } from '../../platform/errors.ts';
 import { fail } from '../run.ts';
 
@@ -47,8 +47,7 @@ export function devicesCommand(): Command {
         checkRegistryId('--site', o.site, 'site');
         if (list.some((d) => d.device_id === id)) throw new WacoflowError(ERR.CONFIG, `${id} is already registered; use 'wacoflow devices rotate ${id}' for a new secret`);
         const secret = newSecret();
-        const now = Date.now();
-        writeRegistryFile(path, [...list, { device_id: id, site: o.site, enabled: true, role: o.role, secret_hash: await hashSecret(secret), created_ms: now, updated_ms: now }]);
+        writeRegistryFile(path, [...list, await newStoredDevice({ device_id: id, site: o.site, secret, role: o.role })]);
         process.stdout.write(`registered ${id} (${o.role}) at site ${o.site}\nsecret (shown once, put it in the board's mqtt_password_file): ${secret}\n`);
       }),
     );

@@ -8,7 +8,7 @@ import { writeFileDurably } from '../../platform/durable-file.ts';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { ERR, WacoflowError } from '../../platform/errors.ts';
-import type { DeviceRecord, DeviceRegistry } from './devices.ts';
+import { hashSecret, type DeviceRecord, type DeviceRegistry } from './devices.ts';
 
 /** A device id (also its MQTT clientId, username and a topic level) and a site: at most 64 characters each. */
 export const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
@@ -31,6 +31,11 @@ const RecordSchema = z.object({
 });
 const FileSchema = z.object({ v: z.literal(1), devices: z.array(RecordSchema) });
 export type StoredDevice = z.infer<typeof RecordSchema>;
+
+/** A new, enabled registry entry for a device and its secret (stored as its scrypt hash). */
+export async function newStoredDevice(d: { device_id: string; site: string; secret: string; role?: 'device' | 'operator' }, now_ms = Date.now()): Promise<StoredDevice> {
+  return { device_id: d.device_id, site: d.site, enabled: true, role: d.role ?? 'device', secret_hash: await hashSecret(d.secret), created_ms: now_ms, updated_ms: now_ms };
+}
 
 export function readRegistryFile(path: string): StoredDevice[] {
   let text: string;
