@@ -3,12 +3,11 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Tests whose simulated city runs at a speed-up against real-time deadlines (serial lines at their baud rate,
- * HTTP polls with timeouts), and the load test, which runs a gateway, central and agents of its own: on a
- * shared two-core machine, run beside the rest of the suite and the fault harness they miss reads, count
- * fewer vehicles than the simulator made, or (the dashboard's map of the whole city in Chromium) wait past
- * their deadline; and the load test slows whatever runs beside it. They run after the rest, one at a time.
+ * HTTP polls with timeouts, the dashboard's map of the whole city in Chromium): on a shared two-core machine,
+ * run beside the rest of the suite and the fault harness they miss reads, count fewer vehicles than the
+ * simulator made, or wait past their deadline. They run after the rest, one at a time.
  */
-const PACED = ['embedded/sumo.test.ts', 'demo/demo.test.ts', 'embedded/faults.test.ts', 'central/dashboard/city-map.test.ts', 'loadtest/loadtest.test.ts'];
+const PACED = ['embedded/sumo.test.ts', 'demo/demo.test.ts', 'embedded/faults.test.ts', 'central/dashboard/city-map.test.ts'];
 
 /**
  * The rest spend most of their time waiting on brokers, databases, timers and child processes, so two files
