@@ -12,20 +12,20 @@
  * Screenshots go to test-artifacts/screenshots/.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import pino from 'pino';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { buildEmbedded } from '../../embedded/app.ts';
 import { EmbeddedConfigSchema } from '../../embedded/config.ts';
 import { encode, mqttTopic, type Heartbeat } from '../../protocol/index.ts';
 import { scaledClock } from '../../platform/clock.ts';
 import { CORE_STATIONS } from '../../simulators/waco/core.ts';
+import { CHROMIUM, launchChromium, stepsOfTest } from '../../test/chromium.ts';
+import { capturingLogger } from '../../test/log-capture.ts';
 
-const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 const required = process.env.WACOFLOW_REQUIRE_SERVICES === '1';
 const ROOT = join(import.meta.dirname, '..', '..');
 const SHOTS = join(ROOT, 'test-artifacts', 'screenshots');
@@ -45,9 +45,11 @@ const shot = async (page: Page, name: string) => {
 describe.skipIf(!CHROMIUM && !required)('dashboard in Chromium', () => {
   it('shows every station, follows a congestion change live, an agent going offline, and draws station charts', async () => {
     expect(CHROMIUM, 'chromium is required in CI: apt-get install chromium').toBeDefined();
-    const logger = pino({ level: 'silent' });
+    const { logger, warnings } = capturingLogger('warn');
     const clock = scaledClock(60);
     const system = buildEmbedded(EmbeddedConfigSchema.parse({ speedup: 60, http_port: 0, grace_ms: 30_000, network: 'core' }), { clock, logger, version: 'test' });
+    const step = stepsOfTest(() => [system.stopping() && `the system's stop was waiting for ${system.stopping()}`, `last warnings: ${warnings().slice(-10).join(' | ') || 'none'}`].filter(Boolean).join('; '));
+    step('starting the simulated city');
     await system.start();
     const dir = mkdtempSync(join(tmpdir(), 'wacoflow-dashboard-'));
     await system.addDevice('agent-cabinet-7', 'cabinet-secret');
@@ -56,8 +58,10 @@ describe.skipIf(!CHROMIUM && !required)('dashboard in Chromium', () => {
       heartbeat_interval_ms: 1_000, inputs: [{ driver: 'tmdd-http', name: 'signals', url: system.feedUrl('waco-signals'), poll_interval_ms: 10_000 }],
     }));
     const agent = spawn(process.execPath, [join(ROOT, 'bin', 'wacoflow.js'), 'agent', '--config', join(dir, 'agent.yaml'), '--log-level', 'warn'], { stdio: 'ignore' });
-    const browser = await chromium.launch({ executablePath: CHROMIUM!, args: ['--no-sandbox'] });
+    step('launching Chromium');
+    const browser = await launchChromium();
     try {
+      step('opening the map');
       const page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
       await page.goto(`${system.httpUrl()}/`);
       await page.waitForSelector('svg.map g.station');
@@ -92,12 +96,14 @@ describe.skipIf(!CHROMIUM && !required)('dashboard in Chromium', () => {
       }
       await shot(page, 'map');
 
+      step('waiting for the incident to turn its station severe');
       // The incident (simulated minute 15, about 15 s in): the station turns severe on this page, no reload.
       const severe = `svg.map g.station[data-station="${INCIDENT_STATION}"][data-level="severe"]`;
       await page.waitForSelector(severe, { timeout: 120_000 });
       expect(await page.evaluate(() => (globalThis as unknown as { loadedOnce?: boolean }).loadedOnce)).toBe(true);
       await shot(page, 'map-incident');
 
+      step('the fleet page');
       // The fleet page: the real agent process online, then offline once it is killed.
       await page.goto(`${system.httpUrl()}/dashboard/#/fleet`);
       const row = 'tr[data-device="agent-cabinet-7"]';
@@ -110,6 +116,7 @@ describe.skipIf(!CHROMIUM && !required)('dashboard in Chromium', () => {
       await page.fill('#fleet-filter', '');
       await page.click('th[data-key="status"]');
 
+      step('boards reporting over MQTT');
       // Three boards report over MQTT: one refused its device document and rolled an update back, one applied
       // everything and installed its update, one is an agent from before these reports.
       const reports: Record<string, Pick<Heartbeat, 'config' | 'update'>> = {
@@ -146,6 +153,7 @@ describe.skipIf(!CHROMIUM && !required)('dashboard in Chromium', () => {
       expect(await page.textContent('#fleet-refusing')).toBe('1 refused a configuration');
       await shot(page, 'fleet');
 
+      step('the station page');
       // The station page: three charts with data.
       await page.goto(`${system.httpUrl()}/dashboard/#/station/${INCIDENT_STATION}`);
       await page.waitForSelector('svg.chart[data-chart="Speed"]');
@@ -157,6 +165,7 @@ describe.skipIf(!CHROMIUM && !required)('dashboard in Chromium', () => {
       }
       await shot(page, 'station');
 
+      step('the processing page');
       // Alerts and processing pages render from the same API.
       await page.goto(`${system.httpUrl()}/dashboard/#/processing`);
       await page.waitForSelector('#kpi-lag');
@@ -166,7 +175,9 @@ describe.skipIf(!CHROMIUM && !required)('dashboard in Chromium', () => {
       await shot(page, 'processing');
     } finally {
       agent.kill('SIGKILL');
+      step('closing Chromium');
       await browser.close();
+      step('stopping the system');
       await system.stop();
     }
   }, 300_000);
