@@ -5,19 +5,38 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PersistenceForecaster } from '../central/forecast/series.ts';
+import { documentedTables, generatedTables, withTables } from './evaluate/doc.ts';
 import { fixedOpenings, robustOpenings, scoreOpenings } from './evaluate/anomaly-eval.ts';
 import { walkForward } from './evaluate/forecast-eval.ts';
 import { WINDOW_MS, localToEpochMs, nabLabels, parseI94Csv, parseNabCsv, resample } from './evaluate/load.ts';
 import { FIXED, FORECAST_SERIES, NAB_SERIES, TIME_ZONE, anomalyOptions, runEvaluation } from './evaluate/run.ts';
-import { forecastTable } from './evaluate/tables.ts';
+import { PUBLISHED_MODEL, beatsBetterBaseline, forecastTable } from './evaluate/tables.ts';
 
 const root = new URL('../data/real/', import.meta.url);
 const read = (p: string): string => readFileSync(new URL(p, root), 'utf8');
 const nab = Object.fromEntries(NAB_SERIES.map(({ file }) => [file, read(`nab-mndot/${file}`)]));
 const nab_windows = JSON.parse(read('nab-mndot/anomaly_windows.json')) as Record<string, unknown[]>;
 const i94Text = read('uci-metro-i94/Metro_Interstate_Traffic_Volume.csv');
-// Two years of I-94 keep the test quick; the script runs all six.
-const evaluation = runEvaluation({ nab, nab_windows, i94: i94Text }, 2 * 8760);
+// The whole evaluation, as `npm run evaluate` runs it (a few seconds), so the documented tables can be
+// checked against it.
+const evaluation = runEvaluation({ nab, nab_windows, i94: i94Text });
+
+describe('the documented tables', () => {
+  it('are the ones the code produces now (npm run evaluate rewrites them)', () => {
+    const doc = readFileSync(new URL('../docs/traffic-model.md', import.meta.url), 'utf8');
+    const produced = generatedTables(evaluation);
+    expect([...documentedTables(doc).keys()].sort()).toEqual([...produced.keys()].sort());
+    for (const [name, table] of produced) expect(documentedTables(doc).get(name), `the ${name} table in docs/traffic-model.md`).toBe(table);
+    expect(withTables(doc, produced).changed).toEqual([]);
+  });
+
+  it('refuse a document whose blocks and the code disagree', () => {
+    const tables = new Map([['forecasts', '| a |']]);
+    expect(() => withTables('<!-- evaluate: forcasts -->\nold\n<!-- /evaluate -->', tables)).toThrow(/block "forcasts" is not a table the evaluation produces/);
+    expect(() => withTables('no blocks here', tables)).toThrow(/no <!-- evaluate: forecasts -->/);
+    expect(withTables('x\n<!-- evaluate: forecasts -->\nold\n<!-- /evaluate -->\ny', tables)).toEqual({ doc: 'x\n<!-- evaluate: forecasts -->\n| a |\n<!-- /evaluate -->\ny', changed: ['forecasts'] });
+  });
+});
 
 describe('loading and resampling', () => {
   it('reads local Minnesota time across daylight saving', () => {
@@ -111,10 +130,18 @@ describe('forecast evaluation', () => {
     expect(row!.mae).toBeCloseTo(errors.reduce((a, e) => a + e, 0) / errors.length, 9);
   });
 
-  it('says plainly whether the model beats persistence', () => {
+  it('says plainly whether the combined forecast beats the better baseline, and how often its interval held', () => {
     const table = forecastTable(evaluation.forecasts);
     const rows = table.split('\n').slice(2);
     expect(rows).toHaveLength(FORECAST_SERIES.length * 3 + 1);
-    for (const line of rows) expect(line).toMatch(/\| (yes|no) \|$/);
+    for (const line of rows) expect(line).toMatch(/\| (yes|no), \d+\.\d % (lower|higher) \| \d+\.\d % of \d+ \|$/);
+    // The verdict is the comparison it claims to be.
+    for (const r of evaluation.forecasts.filter((x) => x.model === PUBLISHED_MODEL)) {
+      const group = evaluation.forecasts.filter((x) => x.series === r.series && x.horizon_ms === r.horizon_ms);
+      const best = Math.min(...group.filter((x) => x.model === 'persistence' || x.model === 'same time of week').map((x) => x.mae));
+      expect(beatsBetterBaseline(group)!.beats).toBe(r.mae < best);
+      expect(r.coverage!.inside).toBeLessThanOrEqual(r.coverage!.of);
+      expect(r.coverage!.of).toBeLessThanOrEqual(r.n);
+    }
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Per-station forecasts of speed and occupancy 15, 30 and 60 minutes ahead, and the congestion level they
  * imply (central/classify/congestion.ts), from the station's own window history. Pure: `push` windows in time
- * order, ask `forecast`. One `DeviationForecaster` per station and measure (series.ts).
+ * order, ask `forecast`. One `CombinedForecaster` per station and measure (series.ts), so each horizon comes
+ * with its interval.
  *
  * Late and revised windows (start ≤ the newest seen for the key) are ignored here: the forecast is about the
  * future and the fitted decay pairs windows by time, so replaying one would count a pair twice. The anomaly
@@ -11,7 +12,7 @@ import type { Congestion } from '../../protocol/index.ts';
 import { congestionOf } from '../classify/congestion.ts';
 import { DEFAULT_BASELINE, type BaselineOptions } from '../anomaly/baseline.ts';
 import type { WindowInput } from '../anomaly/types.ts';
-import { DeviationForecaster } from './series.ts';
+import { CombinedForecaster, type Interval } from './series.ts';
 
 const MINUTE_MS = 60_000;
 
@@ -20,8 +21,15 @@ export interface StationForecastOptions {
   horizons_min: readonly number[];
   step_ms: number;
   fit_half_life_ms: number;
-  min_pairs: number;
-  prior_phi: number;
+  smooth_ms: number;
+  prior_half_life_ms: number;
+  prior_pairs: number;
+  error_half_life_ms: number;
+  sharpness: number;
+  min_scored: number;
+  time_of_day_buckets: number;
+  interval_errors: number;
+  interval_coverage: number;
   /** Windows observed less than this are treated as missing. */
   min_observed_fraction: number;
 }
@@ -32,8 +40,15 @@ export function defaultForecastOptions(time_zone: string): StationForecastOption
     horizons_min: [15, 30, 60],
     step_ms: 5 * MINUTE_MS,
     fit_half_life_ms: 28 * 24 * 60 * MINUTE_MS, // four weeks: our choice, slow enough to be stable
-    min_pairs: 288, // a day of 5-minute pairs before the fitted decay replaces the prior
-    prior_phi: 0.5, // our choice: halfway between the profile and persistence until the fit has data
+    smooth_ms: 15 * MINUTE_MS, // the deviation carried forward: the mean of the last three windows' (our choice)
+    prior_half_life_ms: 20 * MINUTE_MS, // until pairs accumulate, a deviation halves every 20 minutes (our choice)
+    prior_pairs: 288, // the prior weighs as much as a day of 5-minute pairs
+    error_half_life_ms: 24 * 60 * MINUTE_MS, // the combination's weights follow the last day or so of errors
+    sharpness: 4, // weights ∝ MAE⁻⁴: a model with twice the error gets a sixteenth of the weight
+    min_scored: 50, // scored forecasts before the weights (and an interval) are given; before, the deviation model alone
+    time_of_day_buckets: 1, // one set of weights per horizon: four six-hour sets did no better on the real series
+    interval_errors: 2016, // a week of 5-minute errors per horizon for the interval
+    interval_coverage: 0.8,
     min_observed_fraction: 0.5,
   };
 }
@@ -43,6 +58,9 @@ export interface HorizonForecast {
   target_window_start_ms: number;
   speed_kmh: number | null;
   occupancy_pct: number | null;
+  /** Where the value is expected with `interval_coverage` probability; null until enough forecasts were scored. */
+  speed_interval: Interval | null;
+  occupancy_interval: Interval | null;
   congestion: Congestion;
 }
 
@@ -54,8 +72,8 @@ export interface StationForecast {
 }
 
 interface Models {
-  speed: DeviationForecaster;
-  occupancy: DeviationForecaster;
+  speed: CombinedForecaster;
+  occupancy: CombinedForecaster;
   last_ms: number;
 }
 
@@ -74,15 +92,8 @@ export class StationForecaster {
     let m = this.stations.get(w.key);
     if (m && w.window_start_ms <= m.last_ms) return;
     if (!m) {
-      const model = (): DeviationForecaster =>
-        new DeviationForecaster({
-          baseline: this.options.baseline,
-          horizons_ms: this.options.horizons_min.map((h) => h * MINUTE_MS),
-          fit_half_life_ms: this.options.fit_half_life_ms,
-          step_ms: this.options.step_ms,
-          min_pairs: this.options.min_pairs,
-          prior_phi: this.options.prior_phi,
-        });
+      const { horizons_min, min_observed_fraction: _, ...rest } = this.options;
+      const model = (): CombinedForecaster => new CombinedForecaster({ ...rest, horizons_ms: horizons_min.map((h) => h * MINUTE_MS) });
       m = { speed: model(), occupancy: model(), last_ms: w.window_start_ms };
       this.stations.set(w.key, m);
     }
@@ -103,22 +114,22 @@ export class StationForecaster {
         const speed = m.speed.forecast(horizon_min * MINUTE_MS);
         const occupancy = m.occupancy.forecast(horizon_min * MINUTE_MS);
         const speed_kmh = speed === null ? null : Math.max(0, speed);
-        const occupancy_pct = occupancy === null ? null : Math.min(100, Math.max(0, occupancy));
+        const occupancy_pct = occupancy === null ? null : clampPct(occupancy);
+        const si = m.speed.interval(horizon_min * MINUTE_MS);
+        const oi = m.occupancy.interval(horizon_min * MINUTE_MS);
         return {
           horizon_min,
           target_window_start_ms: m.last_ms + horizon_min * MINUTE_MS,
           speed_kmh,
           occupancy_pct,
+          speed_interval: si && { low: Math.max(0, si.low), high: Math.max(0, si.high) },
+          occupancy_interval: oi && { low: clampPct(oi.low), high: clampPct(oi.high) },
           congestion: congestionOf({ speed_kmh, occupancy_pct, volume: null }, free_flow_kmh),
         };
       }),
     };
   }
 
-  /** The fitted decay φ for a key, measure and horizon (for publishing alongside the forecast). */
-  phi(key: string, measure: 'speed_kmh' | 'occupancy_pct', horizon_min: number): number | null {
-    const m = this.stations.get(key);
-    if (!m) return null;
-    return (measure === 'speed_kmh' ? m.speed : m.occupancy).phi(horizon_min * MINUTE_MS);
-  }
 }
+
+const clampPct = (x: number): number => Math.min(100, Math.max(0, x));

@@ -5,12 +5,15 @@
  * the errors are recorded, but only where every model had a forecast, so all models are scored on the same
  * targets (the same-time-of-week model needs some history first, which shrinks the common set).
  */
-import type { SeriesForecaster } from '../../central/forecast/series.ts';
+import type { Interval, SeriesForecaster } from '../../central/forecast/series.ts';
 import type { Point } from './load.ts';
+
+/** A forecaster that may also give an interval around its forecast (the combined one does). */
+type Model = SeriesForecaster & { interval?: (horizon_ms: number) => Interval | null };
 
 export interface ModelFactory {
   name: string;
-  make: () => SeriesForecaster;
+  make: () => Model;
 }
 
 export interface ErrorRow {
@@ -21,11 +24,14 @@ export interface ErrorRow {
   n: number;
   mae: number;
   rmse: number;
+  /** For a model with intervals: the share of scored targets inside the interval it gave, and how many had one. */
+  coverage?: { inside: number; of: number };
 }
 
 interface Pending {
   horizon_ms: number;
   forecasts: number[];
+  intervals: (Interval | null)[];
 }
 
 export function walkForward(
@@ -38,8 +44,9 @@ export function walkForward(
   const models = factories.map((f) => f.make());
   const byTime = new Map(points.map((p) => [p.t_ms, p.value]));
   const pending = new Map<number, Pending[]>();
-  const sums = new Map<number, { n: number; abs: number[]; sq: number[] }>();
-  for (const h of horizons_ms) sums.set(h, { n: 0, abs: models.map(() => 0), sq: models.map(() => 0) });
+  const sums = new Map<number, { n: number; abs: number[]; sq: number[]; inside: number[]; of: number[] }>();
+  const zeros = () => models.map(() => 0);
+  for (const h of horizons_ms) sums.set(h, { n: 0, abs: zeros(), sq: zeros(), inside: zeros(), of: zeros() });
   if (points.length === 0) return [];
 
   const first = points[0]!.t_ms;
@@ -54,6 +61,11 @@ export function walkForward(
         d.forecasts.forEach((f, i) => {
           s.abs[i]! += Math.abs(f - actual);
           s.sq[i]! += (f - actual) ** 2;
+          const iv = d.intervals[i];
+          if (iv) {
+            s.of[i]! += 1;
+            if (actual >= iv.low && actual <= iv.high) s.inside[i]! += 1;
+          }
         });
       }
     }
@@ -64,7 +76,7 @@ export function walkForward(
       const forecasts = models.map((m) => m.forecast(h));
       if (forecasts.some((f) => f === null)) continue;
       const list = pending.get(t + h) ?? [];
-      list.push({ horizon_ms: h, forecasts: forecasts as number[] });
+      list.push({ horizon_ms: h, forecasts: forecasts as number[], intervals: models.map((m) => m.interval?.(h) ?? null) });
       pending.set(t + h, list);
     }
   }
@@ -80,6 +92,7 @@ export function walkForward(
         n: s.n,
         mae: s.n === 0 ? Number.NaN : s.abs[i]! / s.n,
         rmse: s.n === 0 ? Number.NaN : Math.sqrt(s.sq[i]! / s.n),
+        ...(models[i]!.interval ? { coverage: { inside: s.inside[i]!, of: s.of[i]! } } : {}),
       });
     });
   }

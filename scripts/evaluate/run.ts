@@ -5,7 +5,8 @@
 import { defaultTrafficOptions, type TrafficAnomalyOptions } from '../../central/anomaly/traffic.ts';
 import { DetectorHealthMonitor, defaultHealthOptions } from '../../central/anomaly/detector-health.ts';
 import type { BaselineOptions } from '../../central/anomaly/baseline.ts';
-import { DeviationForecaster, PersistenceForecaster, SeasonalForecaster } from '../../central/forecast/series.ts';
+import { CombinedForecaster, DeviationForecaster, PersistenceForecaster, SeasonalForecaster } from '../../central/forecast/series.ts';
+import { defaultForecastOptions } from '../../central/forecast/station.ts';
 import { evaluateAnomalies, type AnomalyEvaluation, type FixedThresholds, type LabelledSeries } from './anomaly-eval.ts';
 import { walkForward, type ErrorRow, type ModelFactory } from './forecast-eval.ts';
 import { HOUR_MS, WINDOW_MS, nabLabels, parseI94Csv, parseNabCsv, resample, type Point } from './load.ts';
@@ -63,15 +64,18 @@ export function anomalyOptions(): TrafficAnomalyOptions {
   return defaultTrafficOptions(TIME_ZONE);
 }
 
-function factories(baseline: BaselineOptions, horizons_ms: number[], step_ms: number, min_pairs: number): ModelFactory[] {
+/**
+ * The two baselines, the deviation model, and the combination central publishes, with central's own settings
+ * (central/forecast/station.ts) for everything but the series' step, profile and horizons.
+ */
+function factories(baseline: BaselineOptions, horizons_ms: number[], step_ms: number): ModelFactory[] {
+  const { horizons_min: _, min_observed_fraction: __, ...central } = defaultForecastOptions(TIME_ZONE);
+  const options = { ...central, baseline, horizons_ms, step_ms, smooth_ms: Math.max(step_ms, central.smooth_ms) };
   return [
     { name: 'persistence', make: () => new PersistenceForecaster() },
     { name: 'same time of week', make: () => new SeasonalForecaster(baseline) },
-    {
-      name: 'profile + decayed deviation',
-      make: () =>
-        new DeviationForecaster({ baseline, horizons_ms, step_ms, fit_half_life_ms: 28 * 24 * HOUR_MS, min_pairs, prior_phi: 0.5 }),
-    },
+    { name: 'profile + decayed deviation', make: () => new DeviationForecaster(options) },
+    { name: 'combined', make: () => new CombinedForecaster(options) },
   ];
 }
 
@@ -106,7 +110,7 @@ export function runEvaluation(files: DataFiles, i94_last_hours?: number): Evalua
   const options = anomalyOptions();
   const anomalies = evaluateAnomalies(labelled, options, FIXED);
 
-  const fiveMin = factories(options.baseline, MNDOT_HORIZONS_MS, WINDOW_MS, 288);
+  const fiveMin = factories(options.baseline, MNDOT_HORIZONS_MS, WINDOW_MS);
   const forecasts = FORECAST_SERIES.flatMap((f) => walkForward(f, windowsOf.get(f)!, WINDOW_MS, MNDOT_HORIZONS_MS, fiveMin));
 
   const out: Evaluation = { series, anomalies, forecasts, health: healthCounts(windowsOf) };
@@ -114,7 +118,7 @@ export function runEvaluation(files: DataFiles, i94_last_hours?: number): Evalua
     const i94 = parseI94Csv(files.i94, TIME_ZONE);
     const points = i94_last_hours === undefined ? i94.points : i94.points.slice(-i94_last_hours);
     const hourly: BaselineOptions = { time_zone: TIME_ZONE, slot_ms: HOUR_MS, neighbour_slots: 0, min_history: 3, weeks_kept: 8, day_fallback: true };
-    forecasts.push(...walkForward('I-94 ATR 301 volume', points, HOUR_MS, I94_HORIZONS_MS, factories(hourly, I94_HORIZONS_MS, HOUR_MS, 168)));
+    forecasts.push(...walkForward('I-94 ATR 301 volume', points, HOUR_MS, I94_HORIZONS_MS, factories(hourly, I94_HORIZONS_MS, HOUR_MS)));
     out.i94 = { rows: i94.rows, hours: points.length, duplicate_rows: i94.duplicate_rows, first_ms: points[0]!.t_ms, last_ms: points[points.length - 1]!.t_ms };
   }
   return out;

@@ -37,7 +37,22 @@ function horizonLabel(ms: number): string {
   return ms >= 3_600_000 ? `${ms / 3_600_000} h` : `${ms / 60_000} min`;
 }
 
-/** One row per series and horizon: n, then MAE / RMSE of each model, then whether the model beats persistence. */
+/** The models the combination must beat: the two obvious forecasts. */
+export const BASELINE_MODELS = ['persistence', 'same time of week'] as const;
+export const PUBLISHED_MODEL = 'combined';
+
+/** Whether the published model's MAE is below the better baseline's, and by how much. */
+export function beatsBetterBaseline(group: readonly ErrorRow[]): { beats: boolean; by_pct: number } | null {
+  const own = group.find((r) => r.model === PUBLISHED_MODEL);
+  const best = Math.min(...group.filter((r) => (BASELINE_MODELS as readonly string[]).includes(r.model)).map((r) => r.mae));
+  if (!own || !Number.isFinite(own.mae) || !Number.isFinite(best)) return null;
+  return { beats: own.mae < best, by_pct: (100 * (best - own.mae)) / best };
+}
+
+/**
+ * One row per series and horizon: n, then MAE / RMSE of each model, then whether the combined forecast beats
+ * the better of persistence and same time of week (by MAE), and how often the truth fell inside its interval.
+ */
 export function forecastTable(rows: readonly ErrorRow[]): string {
   const groups = new Map<string, ErrorRow[]>();
   for (const r of rows) {
@@ -47,10 +62,11 @@ export function forecastTable(rows: readonly ErrorRow[]): string {
   const models = [...new Set(rows.map((r) => r.model))];
   const body = [...groups.values()].map((g) => {
     const by = (m: string): ErrorRow | undefined => g.find((r) => r.model === m);
-    const p = by('persistence');
-    const d = by('profile + decayed deviation');
-    const beats = p && d && Number.isFinite(d.mae) ? (d.mae < p.mae ? 'yes' : 'no') : 'n/a';
-    return [g[0]!.series, horizonLabel(g[0]!.horizon_ms), g[0]!.n, ...models.map((m) => `${fmt(by(m)?.mae ?? NaN)} / ${fmt(by(m)?.rmse ?? NaN)}`), beats];
+    const verdict = beatsBetterBaseline(g);
+    const beats = verdict === null ? 'n/a' : `${verdict.beats ? 'yes' : 'no'}, ${Math.abs(verdict.by_pct).toFixed(1)} % ${verdict.by_pct >= 0 ? 'lower' : 'higher'}`;
+    const cov = by(PUBLISHED_MODEL)?.coverage;
+    const coverage = cov && cov.of > 0 ? `${((100 * cov.inside) / cov.of).toFixed(1)} % of ${cov.of}` : 'n/a';
+    return [g[0]!.series, horizonLabel(g[0]!.horizon_ms), g[0]!.n, ...models.map((m) => `${fmt(by(m)?.mae ?? NaN)} / ${fmt(by(m)?.rmse ?? NaN)}`), beats, coverage];
   });
-  return table(['series', 'horizon', 'n', ...models.map((m) => `${m} MAE / RMSE`), 'model beats persistence (MAE)'], body);
+  return table(['series', 'horizon', 'n', ...models.map((m) => `${m} MAE / RMSE`), 'combined beats the better baseline (MAE)', '80 % interval held the value'], body);
 }
