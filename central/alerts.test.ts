@@ -56,6 +56,18 @@ describe.each(backends())('alerts and forecasts ($name)', (backend) => {
 
     const forecasts = await t.store.analytics.forecasts();
     expect(forecasts.map((f) => [f.station_id, f.horizon_min, f.issued_window_start_ms])).toEqual([15, 30, 60].map((h) => ['al-s1', h, T0 + 6 * WINDOW_MS]));
+    // Six windows are too few to score forecasts: no interval yet, and the worse end is the forecast itself.
+    for (const f of forecasts) expect([f.speed_low_kmh, f.occupancy_high_pct, f.worse_congestion]).toEqual([null, null, f.congestion]);
+    // A forecast with its interval is stored and read back whole.
+    const issued = T0 + 7 * WINDOW_MS;
+    await t.store.analytics.saveForecasts([{ key: 'al-s1', issued_window_start_ms: issued, horizons: [{
+      horizon_min: 15, target_window_start_ms: issued + 15 * 60_000, speed_kmh: 61.5, occupancy_pct: 14, congestion: 'light', worse_congestion: 'moderate',
+      speed_interval: { low: 48.25, high: 70 }, occupancy_interval: { low: 9, high: 26.5 },
+    }] }], clock.now());
+    expect((await t.store.analytics.forecasts()).find((f) => f.horizon_min === 15)).toEqual({
+      station_id: 'al-s1', horizon_min: 15, issued_window_start_ms: issued, target_window_start_ms: issued + 15 * 60_000, speed_kmh: 61.5, occupancy_pct: 14,
+      congestion: 'light', speed_low_kmh: 48.25, speed_high_kmh: 70, occupancy_low_pct: 9, occupancy_high_pct: 26.5, worse_congestion: 'moderate',
+    });
   }, 120_000);
 
   it('lets only the lease holder finalise; the other takes over when the holder stops', async () => {

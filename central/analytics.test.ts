@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { EMPTY_MEASURES, type Station, type WindowResult } from '../protocol/index.ts';
+import { EMPTY_MEASURES, type Alert, type Station, type WindowResult } from '../protocol/index.ts';
 import { Analytics } from './analytics.ts';
+import { congestionOf } from './classify/congestion.ts';
 
 const T0 = Date.UTC(2026, 9, 5, 5, 0, 0); // a Monday, 00:00 in Chicago
 const W = 300_000;
@@ -10,7 +11,7 @@ function window(i: number, speed: number, level: 'station' | 'detector' = 'stati
   return {
     v: 1, level, key, window_start_ms: T0 + i * W, window_end_ms: T0 + (i + 1) * W, revision: 0, state: 'final', status: 'ok',
     volume: 40, occupancy_pct: occupancy, speed_kmh: speed, speed_min_kmh: speed, speed_max_kmh: speed, observed_fraction: 1,
-    congestion: 'clear', los: null, clock_untrusted: false, measures: { ...EMPTY_MEASURES },
+    congestion: congestionOf({ speed_kmh: speed, occupancy_pct: occupancy, volume: 40 }, station.free_flow_kmh), los: null, clock_untrusted: false, measures: { ...EMPTY_MEASURES },
   };
 }
 
@@ -23,7 +24,7 @@ describe('Analytics', () => {
     expect(a.observe(history, T0, true)).toEqual({ alerts: [], forecasts: [] }); // history: learnt, not reported
     const n = history.length;
     const seen = [0, 1, 2, 3, 4, 5, 6].map((k) => a.observe([window(n + k, k < 3 ? 40 : 100)], T0 + (n + k + 1) * W));
-    const alerts = seen.flatMap((s) => s.alerts);
+    const alerts = seen.flatMap((s) => s.alerts).filter((x) => x.rule !== 'congestion_onset');
     expect(alerts.map((x) => [x.state, x.rule, x.window_start_ms])).toEqual([
       ['open', 'speed_kmh_low', T0 + (n + 2) * W],
       ['closed', 'speed_kmh_low', T0 + (n + 5) * W],
@@ -42,6 +43,25 @@ describe('Analytics', () => {
     expect(f[0]!.horizons.map((h) => [h.horizon_min, h.target_window_start_ms, h.speed_kmh])).toEqual([
       [15, T0 + 2 * W + 15 * 60_000, 100], [30, T0 + 2 * W + 30 * 60_000, 100], [60, T0 + 2 * W + 60 * 60_000, 100],
     ]);
+  });
+
+  it('warns of a congestion onset while the station is still clear, and closes the warning when it arrives', () => {
+    // Two weeks in which every weekday 08:00–09:00 (Chicago) runs at 40 km/h: the profile knows the peak.
+    const hour = (i: number) => Math.floor(((i * W) % 86_400_000) / 3_600_000);
+    const weekday = (i: number) => Math.floor((i * W) / 86_400_000) % 7 < 5;
+    const speed = (i: number) => (weekday(i) && hour(i) === 8 ? 40 : 100 + ((i * 7) % 5) - 2);
+    const a = new Analytics('America/Chicago', new Map([['s1', station]]));
+    const days = 14;
+    a.observe(Array.from({ length: days * 288 }, (_, i) => window(i, speed(i))), T0, true);
+    // Monday again, from 06:00: the warning opens while the road is clear and closes at 08:00.
+    const start = days * 288 + 6 * 12;
+    const alerts = Array.from({ length: 3 * 12 }, (_, k) => start + k).flatMap((i) => a.observe([window(i, speed(i))], T0 + (i + 1) * W).alerts).filter((x) => x.rule === 'congestion_onset');
+    expect(alerts.map((x) => x.state)).toEqual(['open', 'closed']);
+    const [open, closed] = alerts as [Alert, Alert];
+    expect(open.window_start_ms).toBeGreaterThanOrEqual(T0 + (days * 288 + 7.5 * 12) * W); // within 30 minutes
+    expect(open.window_start_ms).toBeLessThan(T0 + (days * 288 + 8 * 12) * W);
+    expect(open.detail).toMatch(/^clear now; (moderate|severe) possible in (15|30) min, speed \d+ km\/h \(80 %: \d+–\d+\)$/);
+    expect(closed).toMatchObject({ alert_id: open.alert_id, window_start_ms: T0 + (days * 288 + 8 * 12) * W, detail: 'congestion arrived: severe now' });
   });
 
   it('leaves provisional and corridor windows out', () => {

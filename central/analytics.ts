@@ -1,6 +1,7 @@
 /**
  * Central's analytics: final window results in, alerts and forecasts out. Station windows feed the traffic-
- * anomaly detector and the forecaster; detector windows feed the detector-health rules. The models are the pure
+ * anomaly detector, the forecaster and, with each new forecast, the congestion-onset warner (the same code and
+ * settings `npm run evaluate` measures); detector windows feed the detector-health rules. The models are the pure
  * ones in anomaly/ and forecast/; this class turns their events into protocol Alerts, named by the window
  * revision that triggered them, and keeps no I/O of its own.
  */
@@ -11,6 +12,7 @@ import type { WindowInput } from './anomaly/types.ts';
 import { FreeFlowLearner } from './classify/free-flow.ts';
 import { FALLBACK_FREE_FLOW_KMH } from './windows/result.ts';
 import { defaultForecastOptions, StationForecaster, type StationForecast } from './forecast/station.ts';
+import { DEFAULT_ONSET, forecastSaysCongested, OnsetWarner, type OnsetEvent } from './forecast/onset.ts';
 
 export interface AnalyticsOutput {
   alerts: Alert[];
@@ -21,6 +23,7 @@ export class Analytics {
   private readonly traffic: TrafficAnomalyDetector;
   private readonly health: DetectorHealthMonitor;
   private readonly forecaster: StationForecaster;
+  private readonly onset = new OnsetWarner(forecastSaysCongested(DEFAULT_ONSET.within_min), DEFAULT_ONSET);
   private readonly stations: ReadonlyMap<string, Station>;
   /** Lanes per detector window is 1; per station window, the station's lanes. */
   private readonly lanesOf: (w: WindowResult) => number;
@@ -47,8 +50,9 @@ export class Analytics {
     for (const w of sorted) {
       const input: WindowInput = { key: w.key, window_start_ms: w.window_start_ms, speed_kmh: w.speed_kmh, occupancy_pct: w.occupancy_pct, volume: w.volume, observed_fraction: w.observed_fraction, lanes: this.lanesOf(w) };
       if (w.level === 'station') {
-        const events = this.traffic.push(input);
+        const events: (TrafficAnomalyEvent | OnsetEvent)[] = this.traffic.push(input);
         this.forecaster.push(input);
+        events.push(...this.onset.push(w.key, w.window_start_ms, w.congestion, this.forecaster.forecast(w.key, this.freeFlowOf(w.key))));
         this.freeFlow.push(w.key, w, w.window_start_ms);
         stationsSeen.add(w.key);
         if (!quiet) alerts.push(...events.map((e) => this.alertOf('traffic', e, w, now_ms)));
@@ -75,7 +79,7 @@ export class Analytics {
     return this.freeFlow.estimate(key) ?? this.stations.get(key)?.free_flow_kmh ?? FALLBACK_FREE_FLOW_KMH;
   }
 
-  private alertOf(kind: 'traffic' | 'detector_health', e: TrafficAnomalyEvent | DetectorHealthEvent, w: WindowResult, now_ms: number): Alert {
+  private alertOf(kind: 'traffic' | 'detector_health', e: TrafficAnomalyEvent | DetectorHealthEvent | OnsetEvent, w: WindowResult, now_ms: number): Alert {
     const alert_id = `${kind}:${e.rule}:${e.key}:${e.since_ms}`;
     if (e.kind === 'open') this.opened.set(alert_id, now_ms);
     const opened_ms = this.opened.get(alert_id) ?? now_ms;
@@ -97,7 +101,11 @@ export class Analytics {
   }
 }
 
-function describe(e: TrafficAnomalyEvent | DetectorHealthEvent): string {
+function describe(e: TrafficAnomalyEvent | DetectorHealthEvent | OnsetEvent): string {
+  if ('detail' in e && e.rule === 'congestion_onset') {
+    if (e.kind === 'open') return e.detail;
+    return e.reason === 'arrived' ? `congestion arrived: ${e.detail}` : e.reason === 'gap' ? 'cleared (no data)' : `cleared: ${e.detail}`;
+  }
   if ('detail' in e) return e.kind === 'close' ? `cleared${e.reason === 'gap' ? ' (no data)' : ''}: ${e.detail}` : e.detail;
   const fmt = (n: number | null) => (n === null ? 'n/a' : n.toFixed(1));
   const what = `${e.measure} ${fmt(e.value)} against a usual ${fmt(e.baseline?.median ?? null)} (score ${fmt(e.score)})`;

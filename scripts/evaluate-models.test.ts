@@ -8,6 +8,7 @@ import { PersistenceForecaster } from '../central/forecast/series.ts';
 import { documentedTables, generatedTables, withTables } from './evaluate/doc.ts';
 import { fixedOpenings, robustOpenings, scoreOpenings } from './evaluate/anomaly-eval.ts';
 import { walkForward } from './evaluate/forecast-eval.ts';
+import { evaluateOnsets } from './evaluate/onset-eval.ts';
 import { WINDOW_MS, localToEpochMs, nabLabels, parseI94Csv, parseNabCsv, resample } from './evaluate/load.ts';
 import { FIXED, FORECAST_SERIES, NAB_SERIES, TIME_ZONE, anomalyOptions, runEvaluation } from './evaluate/run.ts';
 import { PUBLISHED_MODEL, beatsBetterBaseline, forecastTable } from './evaluate/tables.ts';
@@ -95,6 +96,30 @@ describe('anomaly evaluation', () => {
     expect(fixedOpenings(s(windows.filter((w) => w.t_ms < cut)), FIXED, anomalyOptions())).toEqual(
       fixedOpenings(s(windows), FIXED, anomalyOptions()).filter((t) => t < cut),
     );
+  });
+});
+
+describe('onset evaluation', () => {
+  it('scores the onsets of both stations with both measures, and the counts add up', () => {
+    expect(evaluation.onsets.map((o) => o.station)).toEqual(['6005', 't4013']);
+    for (const o of evaluation.onsets) {
+      for (const w of [o.forecast, o.light_now]) {
+        expect(w.warned).toBeLessThanOrEqual(o.onsets);
+        expect(w.leads_min).toHaveLength(w.warned);
+        expect(w.leads_min.every((m) => m > 0 && m % 5 === 0)).toBe(true);
+      }
+    }
+  });
+
+  it('finds a constructed onset, and "light now" warns of it from the first light window', () => {
+    // Three days at 100 km/h and 5 % (free flow learnt), then a slowdown in steps: light, light, severe.
+    const t0 = localToEpochMs('2015-09-07 00:00:00', TIME_ZONE);
+    const n = 3 * 288;
+    const speed = [...Array.from({ length: n }, () => 100), 75, 74, 30, 30, 30].map((value, i) => ({ t_ms: t0 + i * WINDOW_MS, value }));
+    const occupancy = speed.map((p) => ({ t_ms: p.t_ms, value: 5 }));
+    const r = evaluateOnsets('x', speed, occupancy, WINDOW_MS, TIME_ZONE);
+    expect(r.onsets).toBe(1);
+    expect(r.light_now).toEqual({ warned: 1, false_alarms: 0, leads_min: [10] });
   });
 });
 

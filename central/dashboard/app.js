@@ -209,17 +209,39 @@ function zoomable(svg, W, H) {
 
 function chart(title, points, forecast, unit, empty = 'No data in the last day.') {
   const [W, H, L, B] = [520, 180, 42, 22];
-  const all = [...points, ...forecast].filter((p) => p.v !== null);
+  const all = [...points, ...forecast, ...forecast.filter((p) => p.hi != null).map((p) => ({ t: p.t, v: p.hi }))].filter((p) => p.v !== null);
   if (all.length === 0) return `<div class="panel"><h2>${esc(title)}</h2><p class="muted">${esc(empty)}</p></div>`;
   const t0 = Math.min(...all.map((p) => p.t)), t1 = Math.max(...all.map((p) => p.t), t0 + 1);
   const vmax = Math.max(...all.map((p) => p.v), 1);
   const x = (t) => L + ((t - t0) / (t1 - t0)) * (W - L - 8), y = (v) => H - B - (v / vmax) * (H - B - 10);
   const path = points.filter((p) => p.v !== null).map((p, i) => `${i ? 'L' : 'M'}${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join('');
-  const dots = forecast.filter((p) => p.v !== null).map((p) => `<circle class="forecast" cx="${x(p.t)}" cy="${y(p.v)}" r="4"><title>forecast ${fmt(p.v, 1)} ${unit}</title></circle>`).join('');
+  // Each forecast a dot, with its 80 % interval as a bar through it once the interval is known.
+  const dots = forecast.filter((p) => p.v !== null).map((p) => {
+    const range = p.lo != null && p.hi != null ? ` (80 %: ${fmt(p.lo, 1)}–${fmt(p.hi, 1)})` : '';
+    const bar = range ? `<line class="interval" x1="${x(p.t)}" x2="${x(p.t)}" y1="${y(p.lo).toFixed(1)}" y2="${y(p.hi).toFixed(1)}"/>` : '';
+    return `${bar}<circle class="forecast" cx="${x(p.t)}" cy="${y(p.v)}" r="4"><title>forecast ${fmt(p.v, 1)} ${unit}${range}</title></circle>`;
+  }).join('');
   return `<div class="panel"><h2>${esc(title)}</h2><svg class="chart" viewBox="0 0 ${W} ${H}" data-chart="${esc(title)}" data-points="${points.length}">
     <line class="axis" x1="${L}" y1="${H - B}" x2="${W}" y2="${H - B}"/><line class="axis" x1="${L}" y1="0" x2="${L}" y2="${H - B}"/>
     <text x="2" y="12">${fmt(vmax)} ${esc(unit)}</text><text x="${L}" y="${H - 6}">${time(t0)}</text><text x="${W - 40}" y="${H - 6}">${time(t1)}</text>
     <path class="series" d="${path}"/>${dots}</svg></div>`;
+}
+
+/** An open congestion-onset warning for the station, as a banner above its forecast. */
+function onsetWarning(alerts) {
+  const a = alerts.find((x) => x.rule === 'congestion_onset' && x.state === 'open');
+  return a ? `<div class="warn onset" data-alert="${esc(a.alert_id)}"><strong>⚠ Congestion expected</strong> (warned ${time(a.opened_ms)}): ${esc(a.detail)}</div>` : '';
+}
+
+/** The forecast at each horizon with its 80 % interval, and the level at the interval's worse end. */
+function forecastTable(forecast) {
+  if (forecast.length === 0) return '<p class="muted">No forecast yet.</p>';
+  const range = (lo, hi, digits) => (lo == null || hi == null ? '' : ` <span class="muted">(${fmt(lo, digits)}–${fmt(hi, digits)})</span>`);
+  const rows = forecast.map((p) => `<tr data-horizon="${p.horizon_min}"><td>in ${p.horizon_min} min</td>
+    <td class="speed">${fmt(p.speed_kmh)} km/h${range(p.speed_low_kmh, p.speed_high_kmh, 0)}</td>
+    <td class="occupancy">${fmt(p.occupancy_pct, 1)} %${range(p.occupancy_low_pct, p.occupancy_high_pct, 1)}</td>
+    <td>${chip(p.congestion)}${p.worse_congestion && p.worse_congestion !== p.congestion ? ` <span class="muted worse">at worst ${esc(p.worse_congestion)}</span>` : ''}</td></tr>`).join('');
+  return `<table class="forecast"><thead><tr><th>forecast</th><th>speed (80 % interval)</th><th>occupancy (80 %)</th><th>level</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 async function renderStation(id) {
@@ -229,16 +251,17 @@ async function renderStation(id) {
   const [history, alerts] = await Promise.all([api(`/api/stations/${encodeURIComponent(id)}/windows?from_ms=${from}&to_ms=${to}&limit=1000`), api('/api/alerts?limit=200')]);
   const rows = history.items.filter((w) => w.status === 'ok');
   const series = (f) => rows.map((w) => ({ t: w.window_start_ms, v: f(w) }));
-  const ahead = (f) => (s.forecast ?? []).map((p) => ({ t: p.target_window_start_ms, v: f(p) }));
+  const ahead = (measure, unit) => (s.forecast ?? []).map((p) => ({ t: p.target_window_start_ms, v: p[`${measure}_${unit}`], lo: p[`${measure}_low_${unit}`], hi: p[`${measure}_high_${unit}`] }));
   const mine = alerts.alerts.filter((a) => a.key === id || a.key.startsWith(`${id}-`));
   const w = shown(s);
   page.innerHTML = `<div class="panel"><h2>${esc(s.name)} ${chip(w?.congestion ?? 'unknown')}</h2>
       <p class="muted">${esc(s.kind)} · corridor ${esc(s.corridor_id ?? '—')} · ${s.lanes} lanes · free flow ${fmt(s.free_flow_kmh)} km/h ·
-      now ${fmt(w?.speed_kmh)} km/h, ${fmt(w?.volume)} veh / 5 min, ${fmt(w?.occupancy_pct, 1)} % occupancy, LOS ${esc(w?.los ?? '—')}</p></div>
+      now ${fmt(w?.speed_kmh)} km/h, ${fmt(w?.volume)} veh / 5 min, ${fmt(w?.occupancy_pct, 1)} % occupancy, LOS ${esc(w?.los ?? '—')}</p>
+      ${onsetWarning(mine)}${forecastTable(s.forecast ?? [])}</div>
     <div class="charts">
-      ${chart('Speed', series((w) => w.speed_kmh), ahead((p) => p.speed_kmh), 'km/h')}
+      ${chart('Speed', series((w) => w.speed_kmh), ahead('speed', 'kmh'), 'km/h')}
       ${chart('Volume', series((w) => w.volume), [], 'veh / 5 min')}
-      ${chart('Occupancy', series((w) => w.occupancy_pct), ahead((p) => p.occupancy_pct), '%')}
+      ${chart('Occupancy', series((w) => w.occupancy_pct), ahead('occupancy', 'pct'), '%')}
     </div>
     <div class="panel"><h2>Alerts</h2>${mine.length ? mine.map(alertRow).join('') : '<p class="muted">None.</p>'}</div>`;
 }

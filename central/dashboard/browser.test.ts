@@ -157,6 +157,10 @@ describe.skipIf(!CHROMIUM && !required)('dashboard in Chromium', () => {
       // The station page: three charts with data.
       await page.goto(`${system.httpUrl()}/dashboard/#/station/${INCIDENT_STATION}`);
       await page.waitForSelector('svg.chart[data-chart="Speed"]');
+      // The forecast, one row per horizon (its 80 % interval appears once enough forecasts were scored).
+      const forecastRows = await page.$$eval('table.forecast tbody tr', (trs) => trs.map((tr) => ({ horizon: tr.getAttribute('data-horizon'), speed: tr.querySelector('td.speed')?.textContent ?? '' })));
+      expect(forecastRows.map((r) => r.horizon)).toEqual(['15', '30', '60']);
+      for (const r of forecastRows) expect(r.speed).toMatch(/^\d+ km\/h( \(\d+–\d+\))?$/);
       const charts = await page.$$eval('svg.chart', (svgs) => svgs.map((s) => ({ name: s.getAttribute('data-chart'), points: Number(s.getAttribute('data-points')), path: s.querySelector('path.series')?.getAttribute('d') ?? '' })));
       expect(charts.map((c) => c.name)).toEqual(['Speed', 'Volume', 'Occupancy']);
       for (const c of charts) {

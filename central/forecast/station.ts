@@ -62,6 +62,8 @@ export interface HorizonForecast {
   speed_interval: Interval | null;
   occupancy_interval: Interval | null;
   congestion: Congestion;
+  /** The level at the intervals' worse end (low speed, high occupancy): what about one time in ten looks like. */
+  worse_congestion: Congestion;
 }
 
 export interface StationForecast {
@@ -125,6 +127,7 @@ export class StationForecaster {
           speed_interval: si && { low: Math.max(0, si.low), high: Math.max(0, si.high) },
           occupancy_interval: oi && { low: clampPct(oi.low), high: clampPct(oi.high) },
           congestion: congestionOf({ speed_kmh, occupancy_pct, volume: null }, free_flow_kmh),
+          worse_congestion: congestionOf({ speed_kmh: si ? Math.max(0, si.low) : speed_kmh, occupancy_pct: oi ? clampPct(oi.high) : occupancy_pct, volume: null }, free_flow_kmh),
         };
       }),
     };

@@ -54,6 +54,11 @@ const Forecast = z.object({
   speed_kmh: z.number().nullable(),
   occupancy_pct: z.number().nullable(),
   congestion: z.string(),
+  speed_low_kmh: z.number().nullable().describe('80 % interval, low end; null until enough forecasts were scored'),
+  speed_high_kmh: z.number().nullable(),
+  occupancy_low_pct: z.number().nullable(),
+  occupancy_high_pct: z.number().nullable(),
+  worse_congestion: z.string().nullable().describe("the level at the interval's worse end (low speed, high occupancy): about one time in ten"),
 });
 
 export const StationView = StationSchema.extend({

@@ -4,6 +4,23 @@ import type { StationForecast } from '../forecast/station.ts';
 import type { SqlDriver } from './sql.ts';
 import { WINDOW_COLUMNS, type RecentBin, type WindowRow } from './rows.ts';
 
+/** A station's newest forecast at one horizon, as stored; the interval is null until enough were scored. */
+export interface ForecastRow {
+  station_id: string;
+  horizon_min: number;
+  issued_window_start_ms: number;
+  target_window_start_ms: number;
+  speed_kmh: number | null;
+  occupancy_pct: number | null;
+  congestion: string;
+  speed_low_kmh: number | null;
+  speed_high_kmh: number | null;
+  occupancy_low_pct: number | null;
+  occupancy_high_pct: number | null;
+  /** Null for a forecast stored before intervals existed. */
+  worse_congestion: string | null;
+}
+
 export class AnalyticsStore {
   private readonly db: SqlDriver;
 
@@ -114,19 +131,29 @@ export class AnalyticsStore {
     if (rows.length === 0) return;
     const col = <T>(f: (r: (typeof rows)[number]) => T) => rows.map(f);
     await this.db.query(
-      `INSERT INTO forecasts (station_id, horizon_min, issued_window_start_ms, target_window_start_ms, speed_kmh, occupancy_pct, congestion, updated_ms)
-       SELECT *, $8::bigint FROM UNNEST($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::float8[], $6::float8[], $7::text[])
+      `INSERT INTO forecasts (station_id, horizon_min, issued_window_start_ms, target_window_start_ms, speed_kmh, occupancy_pct, congestion,
+         speed_low_kmh, speed_high_kmh, occupancy_low_pct, occupancy_high_pct, worse_congestion, updated_ms)
+       SELECT *, $13::bigint FROM UNNEST($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::float8[], $6::float8[], $7::text[],
+         $8::float8[], $9::float8[], $10::float8[], $11::float8[], $12::text[])
        ON CONFLICT (station_id, horizon_min) DO UPDATE SET issued_window_start_ms = EXCLUDED.issued_window_start_ms,
          target_window_start_ms = EXCLUDED.target_window_start_ms, speed_kmh = EXCLUDED.speed_kmh, occupancy_pct = EXCLUDED.occupancy_pct,
-         congestion = EXCLUDED.congestion, updated_ms = EXCLUDED.updated_ms
+         congestion = EXCLUDED.congestion, speed_low_kmh = EXCLUDED.speed_low_kmh, speed_high_kmh = EXCLUDED.speed_high_kmh,
+         occupancy_low_pct = EXCLUDED.occupancy_low_pct, occupancy_high_pct = EXCLUDED.occupancy_high_pct,
+         worse_congestion = EXCLUDED.worse_congestion, updated_ms = EXCLUDED.updated_ms
        WHERE forecasts.issued_window_start_ms <= EXCLUDED.issued_window_start_ms`,
-      [col((r) => r.key), col((r) => r.horizon_min), col((r) => r.issued), col((r) => r.target_window_start_ms), col((r) => r.speed_kmh), col((r) => r.occupancy_pct), col((r) => r.congestion), now_ms],
+      [
+        col((r) => r.key), col((r) => r.horizon_min), col((r) => r.issued), col((r) => r.target_window_start_ms), col((r) => r.speed_kmh), col((r) => r.occupancy_pct), col((r) => r.congestion),
+        col((r) => r.speed_interval?.low ?? null), col((r) => r.speed_interval?.high ?? null), col((r) => r.occupancy_interval?.low ?? null), col((r) => r.occupancy_interval?.high ?? null),
+        col((r) => r.worse_congestion), now_ms,
+      ],
     );
   }
 
-  async forecasts(): Promise<{ station_id: string; horizon_min: number; issued_window_start_ms: number; target_window_start_ms: number; speed_kmh: number | null; occupancy_pct: number | null; congestion: string }[]> {
-    const { rows } = await this.db.query<{ station_id: string; horizon_min: number; issued_window_start_ms: number; target_window_start_ms: number; speed_kmh: number | null; occupancy_pct: number | null; congestion: string }>(
-      'SELECT station_id, horizon_min, issued_window_start_ms, target_window_start_ms, speed_kmh, occupancy_pct, congestion FROM forecasts ORDER BY station_id, horizon_min',
+  async forecasts(): Promise<ForecastRow[]> {
+    const { rows } = await this.db.query<ForecastRow>(
+      `SELECT station_id, horizon_min, issued_window_start_ms, target_window_start_ms, speed_kmh, occupancy_pct, congestion,
+         speed_low_kmh, speed_high_kmh, occupancy_low_pct, occupancy_high_pct, worse_congestion
+       FROM forecasts ORDER BY station_id, horizon_min`,
     );
     return rows;
   }

@@ -42,7 +42,7 @@ describe.each(backends)('migrations on $name', ({ open }) => {
       for (const [detector_id, station_id] of [['agent-a-d', 's1'], ['agent-b-d', 's2']]) {
         await db.query("INSERT INTO detectors (detector_id, station_id, source, last_event_ms, updated_ms) VALUES ($1, $2, 'observed', $3, $3)", [detector_id, station_id, T0 + 6 * 60_000]);
       }
-      expect(await migrate(db)).toEqual([7]);
+      expect(await migrate(db, MIGRATIONS.filter((m) => m.version <= 7))).toEqual([7]);
       const runs = await db.query('SELECT device_id, first_seq, last_seq, last_bin_start_ms FROM ingested_seqs ORDER BY device_id, first_seq');
       expect(runs.rows).toEqual([
         { device_id: 'agent-a', first_seq: 1, last_seq: 3, last_bin_start_ms: T0 + 2 * 60_000 },

@@ -268,6 +268,19 @@ export const MIGRATIONS: Migration[] = [
       DROP TABLE ingested_bins;
     `,
   },
+  {
+    version: 8,
+    name: 'forecast intervals',
+    sql: `
+      -- The 80 % interval of each forecast (central/forecast/series.ts), null until enough forecasts were
+      -- scored, and the congestion level at its worse end, which raises onset warnings.
+      ALTER TABLE forecasts ADD COLUMN speed_low_kmh double precision;
+      ALTER TABLE forecasts ADD COLUMN speed_high_kmh double precision;
+      ALTER TABLE forecasts ADD COLUMN occupancy_low_pct double precision;
+      ALTER TABLE forecasts ADD COLUMN occupancy_high_pct double precision;
+      ALTER TABLE forecasts ADD COLUMN worse_congestion text;
+    `,
+  },
 ];
 
 export async function migrate(db: SqlDriver, migrations: Migration[] = MIGRATIONS): Promise<number[]> {

@@ -9,6 +9,7 @@ import { CombinedForecaster, DeviationForecaster, PersistenceForecaster, Seasona
 import { defaultForecastOptions } from '../../central/forecast/station.ts';
 import { evaluateAnomalies, type AnomalyEvaluation, type FixedThresholds, type LabelledSeries } from './anomaly-eval.ts';
 import { walkForward, type ErrorRow, type ModelFactory } from './forecast-eval.ts';
+import { evaluateOnsets, type OnsetEvaluation } from './onset-eval.ts';
 import { HOUR_MS, WINDOW_MS, nabLabels, parseI94Csv, parseNabCsv, resample, type Point } from './load.ts';
 
 export const TIME_ZONE = 'America/Chicago';
@@ -57,6 +58,7 @@ export interface Evaluation {
   anomalies: AnomalyEvaluation;
   health: HealthCount[];
   forecasts: ErrorRow[];
+  onsets: OnsetEvaluation[];
   i94?: { rows: number; hours: number; duplicate_rows: number; first_ms: number; last_ms: number };
 }
 
@@ -78,6 +80,8 @@ function factories(baseline: BaselineOptions, horizons_ms: number[], step_ms: nu
     { name: 'combined', make: () => new CombinedForecaster(options) },
   ];
 }
+
+export const ONSET_STATIONS = ['6005', 't4013'] as const;
 
 export const MNDOT_HORIZONS_MS = [15, 30, 60].map((m) => m * 60_000);
 /** Hourly data: one step is the nearest meaningful horizon to 60 minutes. */
@@ -113,7 +117,9 @@ export function runEvaluation(files: DataFiles, i94_last_hours?: number): Evalua
   const fiveMin = factories(options.baseline, MNDOT_HORIZONS_MS, WINDOW_MS);
   const forecasts = FORECAST_SERIES.flatMap((f) => walkForward(f, windowsOf.get(f)!, WINDOW_MS, MNDOT_HORIZONS_MS, fiveMin));
 
-  const out: Evaluation = { series, anomalies, forecasts, health: healthCounts(windowsOf) };
+  // The stations with both speed and occupancy, so the congestion level is the one central would compute.
+  const onsets = ONSET_STATIONS.map((st) => evaluateOnsets(st, windowsOf.get(`speed_${st}.csv`)!, windowsOf.get(`occupancy_${st}.csv`)!, WINDOW_MS, TIME_ZONE));
+  const out: Evaluation = { series, anomalies, forecasts, onsets, health: healthCounts(windowsOf) };
   if (files.i94 !== undefined) {
     const i94 = parseI94Csv(files.i94, TIME_ZONE);
     const points = i94_last_hours === undefined ? i94.points : i94.points.slice(-i94_last_hours);

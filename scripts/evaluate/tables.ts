@@ -1,6 +1,7 @@
 /** Markdown tables of an `Evaluation`, as printed by `npm run evaluate` and pasted into docs/traffic-model.md. */
 import type { DetectionScore } from './anomaly-eval.ts';
 import type { ErrorRow } from './forecast-eval.ts';
+import type { OnsetEvaluation, WarningScore } from './onset-eval.ts';
 import type { Evaluation } from './run.ts';
 
 function table(header: string[], rows: Array<Array<string | number>>): string {
@@ -69,4 +70,19 @@ export function forecastTable(rows: readonly ErrorRow[]): string {
     return [g[0]!.series, horizonLabel(g[0]!.horizon_ms), g[0]!.n, ...models.map((m) => `${fmt(by(m)?.mae ?? NaN)} / ${fmt(by(m)?.rmse ?? NaN)}`), beats, coverage];
   });
   return table(['series', 'horizon', 'n', ...models.map((m) => `${m} MAE / RMSE`), 'combined beats the better baseline (MAE)', '80 % interval held the value'], body);
+}
+
+/** Onset warnings per station: the forecast-based rule central raises beside the naive "light now". */
+export function onsetTable(rows: readonly OnsetEvaluation[]): string {
+  const median = (xs: readonly number[]): string => (xs.length === 0 ? 'n/a' : `${xs[Math.floor((xs.length - 1) / 2)]!.toFixed(0)} min`);
+  const cells = (w: WarningScore, r: OnsetEvaluation) => [`${w.warned} of ${r.onsets}`, median(w.leads_min), `${w.false_alarms} (${(w.false_alarms / r.days).toFixed(1)} a day)`];
+  const total: OnsetEvaluation = rows.reduce((a, r) => ({
+    station: 'total', windows_with_level: a.windows_with_level + r.windows_with_level, days: a.days + r.days, onsets: a.onsets + r.onsets,
+    forecast: { warned: a.forecast.warned + r.forecast.warned, false_alarms: a.forecast.false_alarms + r.forecast.false_alarms, leads_min: [...a.forecast.leads_min, ...r.forecast.leads_min].sort((x, y) => x - y) },
+    light_now: { warned: a.light_now.warned + r.light_now.warned, false_alarms: a.light_now.false_alarms + r.light_now.false_alarms, leads_min: [...a.light_now.leads_min, ...r.light_now.leads_min].sort((x, y) => x - y) },
+  }), { station: 'total', windows_with_level: 0, days: 0, onsets: 0, forecast: { warned: 0, false_alarms: 0, leads_min: [] }, light_now: { warned: 0, false_alarms: 0, leads_min: [] } });
+  return table(
+    ['station', 'windows with a level', 'days', 'onsets', 'forecast: warned', 'forecast: median lead', 'forecast: false alarms', 'light now: warned', 'light now: median lead', 'light now: false alarms'],
+    [...rows, total].map((r) => [r.station, r.windows_with_level, r.days.toFixed(1), r.onsets, ...cells(r.forecast, r), ...cells(r.light_now, r)]),
+  );
 }
