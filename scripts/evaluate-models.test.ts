@@ -9,7 +9,7 @@ import { documentedTables, generatedTables, withTables } from './evaluate/doc.ts
 import { fixedOpenings, robustOpenings, scoreOpenings } from './evaluate/anomaly-eval.ts';
 import { walkForward } from './evaluate/forecast-eval.ts';
 import { evaluateOnsets } from './evaluate/onset-eval.ts';
-import { WINDOW_MS, localToEpochMs, nabLabels, parseI94Csv, parseNabCsv, resample } from './evaluate/load.ts';
+import { WINDOW_MS, localToEpochMs, nabLabels, parseI94Csv, parseNabCsv, parseWebtrisCsv, resample } from './evaluate/load.ts';
 import { FIXED, FORECAST_SERIES, NAB_SERIES, TIME_ZONE, anomalyOptions, runEvaluation } from './evaluate/run.ts';
 import { PUBLISHED_MODEL, beatsBetterBaseline, forecastTable } from './evaluate/tables.ts';
 
@@ -20,7 +20,7 @@ const nab_windows = JSON.parse(read('nab-mndot/anomaly_windows.json')) as Record
 const i94Text = read('uci-metro-i94/Metro_Interstate_Traffic_Volume.csv');
 // The whole evaluation, as `npm run evaluate` runs it (a few seconds), so the documented tables can be
 // checked against it.
-const evaluation = runEvaluation({ nab, nab_windows, i94: i94Text });
+const evaluation = runEvaluation({ nab, nab_windows, i94: i94Text, webtris: read('webtris-a64/A64_site6867_2021-05-01.csv') });
 
 describe('the documented tables', () => {
   it('are the ones the code produces now (npm run evaluate rewrites them)', () => {
@@ -120,6 +120,25 @@ describe('onset evaluation', () => {
     const r = evaluateOnsets('x', speed, occupancy, WINDOW_MS, TIME_ZONE);
     expect(r.onsets).toBe(1);
     expect(r.light_now).toEqual({ warned: 1, false_alarms: 0, leads_min: [10] });
+  });
+});
+
+describe('the WebTRIS day', () => {
+  it('reads every row, checks its speed bins against its total, and keeps UK time', () => {
+    const text = read('webtris-a64/A64_site6867_2021-05-01.csv');
+    const rows = parseWebtrisCsv(text, 'Europe/London');
+    expect(rows).toHaveLength(96);
+    expect(rows.reduce((a, r) => a + r.volume, 0)).toBe(7921); // the day's total, as data/real/SOURCES.md states
+    expect(new Date(rows[0]!.end_ms).toISOString()).toBe('2021-04-30T23:15:00.000Z'); // 00:15 BST
+    const broken = text.replace(/\n(6867,[^\n]*?),(\d+),(\d+),(TAME)/, (_, head: string, avg: string, total: string, name: string) => `\n${head},${avg},${Number(total) + 1},${name}`);
+    expect(() => parseWebtrisCsv(broken, 'Europe/London')).toThrow(/row 2: speed bins do not add up to Total Volume/);
+  });
+
+  it('splits each count over three windows without losing a vehicle, and compares every interval with vehicles', () => {
+    const w = evaluation.webtris!;
+    expect(w.windows).toBe(3 * w.intervals);
+    expect(w.speed_gap_mph.intervals).toBe(parseWebtrisCsv(read('webtris-a64/A64_site6867_2021-05-01.csv'), 'Europe/London').filter((r) => r.volume > 0 && r.avg_mph !== null).length);
+    expect(w.speed_gap_mph.median).toBeLessThanOrEqual(w.speed_gap_mph.max);
   });
 });
 

@@ -21,6 +21,7 @@ const e = runEvaluation({
   nab,
   nab_windows: JSON.parse(read('nab-mndot/anomaly_windows.json')),
   i94: read('uci-metro-i94/Metro_Interstate_Traffic_Volume.csv'),
+  webtris: read('webtris-a64/A64_site6867_2021-05-01.csv'),
 });
 const tables = generatedTables(e);
 for (const [name, table] of tables) console.log(`## ${name}\n\n${table}\n`);

@@ -104,3 +104,43 @@ export function parseI94Csv(text: string, time_zone: string): I94 {
   const points = [...byHour.entries()].sort((a, b) => a[0] - b[0]).map(([t_ms, value]) => ({ t_ms, value }));
   return { points, rows: lines.length - 1, duplicate_rows };
 }
+
+/** One 15-minute row of a WebTRIS report: its end, the vehicles counted, their speed histogram and mean. */
+export interface WebtrisRow {
+  end_ms: number;
+  volume: number;
+  /** Vehicles per speed bin, in the file's order (0–10 mph … 80+ mph). */
+  speed_bins: number[];
+  /** The report's own mean speed, mph; null when nothing passed (`NA`). */
+  avg_mph: number | null;
+}
+
+/** The speed bins' bounds in mph, as the header names them; the open-ended 80+ bin is closed at 90 here. */
+export const WEBTRIS_SPEED_BINS_MPH: ReadonlyArray<readonly [number, number]> = [
+  [0, 10], [11, 15], [16, 20], [21, 25], [26, 30], [31, 35], [36, 40], [41, 45], [46, 50], [51, 55], [56, 60], [61, 70], [71, 80], [81, 90],
+];
+
+/**
+ * A National Highways WebTRIS daily report (data/real/webtris-a64/): a header row, then one row per 15 minutes.
+ * Columns are found by name; `Report Date` plus `Time Period Ending` is local UK time. Every row is checked:
+ * the speed bins must add up to `Total Volume`.
+ */
+export function parseWebtrisCsv(text: string, time_zone: string): WebtrisRow[] {
+  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+  const header = lines[0]?.split(',') ?? [];
+  const col = (name: string): number => {
+    const i = header.indexOf(name);
+    if (i < 0) throw new Error(`WebTRIS header has no "${name}" column`);
+    return i;
+  };
+  const [date, end, avg, total, firstBin] = [col('Report Date'), col('Time Period Ending'), col('Avg mph'), col('Total Volume'), col('0 - 10 mph')];
+  return lines.slice(1).map((line, i) => {
+    const f = line.split(',');
+    const speed_bins = WEBTRIS_SPEED_BINS_MPH.map((_, k) => Number(f[firstBin + k]));
+    const volume = Number(f[total]);
+    if (speed_bins.reduce((a, b) => a + b, 0) !== volume) throw new Error(`WebTRIS row ${i + 2}: speed bins do not add up to Total Volume ${volume}`);
+    const local = `${f[date]!.slice(0, 10)} ${f[end]!}`;
+    // "Time Period Ending" is the last minute of the interval (00:14 for 00:00–00:15).
+    return { end_ms: localToEpochMs(local, time_zone) + 60_000, volume, speed_bins, avg_mph: f[avg] === 'NA' ? null : Number(f[avg]) };
+  });
+}

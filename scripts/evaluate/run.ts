@@ -10,7 +10,8 @@ import { defaultForecastOptions } from '../../central/forecast/station.ts';
 import { evaluateAnomalies, type AnomalyEvaluation, type FixedThresholds, type LabelledSeries } from './anomaly-eval.ts';
 import { walkForward, type ErrorRow, type ModelFactory } from './forecast-eval.ts';
 import { evaluateOnsets, type OnsetEvaluation } from './onset-eval.ts';
-import { HOUR_MS, WINDOW_MS, nabLabels, parseI94Csv, parseNabCsv, resample, type Point } from './load.ts';
+import { evaluateWebtris, type WebtrisEvaluation } from './webtris-eval.ts';
+import { HOUR_MS, WINDOW_MS, nabLabels, parseI94Csv, parseNabCsv, parseWebtrisCsv, resample, type Point } from './load.ts';
 
 export const TIME_ZONE = 'America/Chicago';
 
@@ -35,6 +36,8 @@ export interface DataFiles {
   nab_windows: unknown;
   /** The I-94 CSV text; evaluation of it is skipped when absent. */
   i94?: string;
+  /** The WebTRIS A64 day (UK time); skipped when absent. */
+  webtris?: string;
 }
 
 export interface SeriesInfo {
@@ -59,6 +62,7 @@ export interface Evaluation {
   health: HealthCount[];
   forecasts: ErrorRow[];
   onsets: OnsetEvaluation[];
+  webtris?: WebtrisEvaluation;
   i94?: { rows: number; hours: number; duplicate_rows: number; first_ms: number; last_ms: number };
 }
 
@@ -120,6 +124,7 @@ export function runEvaluation(files: DataFiles, i94_last_hours?: number): Evalua
   // The stations with both speed and occupancy, so the congestion level is the one central would compute.
   const onsets = ONSET_STATIONS.map((st) => evaluateOnsets(st, windowsOf.get(`speed_${st}.csv`)!, windowsOf.get(`occupancy_${st}.csv`)!, WINDOW_MS, TIME_ZONE));
   const out: Evaluation = { series, anomalies, forecasts, onsets, health: healthCounts(windowsOf) };
+  if (files.webtris !== undefined) out.webtris = evaluateWebtris('A64 site 6867', parseWebtrisCsv(files.webtris, 'Europe/London'), 'Europe/London');
   if (files.i94 !== undefined) {
     const i94 = parseI94Csv(files.i94, TIME_ZONE);
     const points = i94_last_hours === undefined ? i94.points : i94.points.slice(-i94_last_hours);

@@ -2,6 +2,7 @@
 import type { DetectionScore } from './anomaly-eval.ts';
 import type { ErrorRow } from './forecast-eval.ts';
 import type { OnsetEvaluation, WarningScore } from './onset-eval.ts';
+import type { WebtrisEvaluation } from './webtris-eval.ts';
 import type { Evaluation } from './run.ts';
 
 function table(header: string[], rows: Array<Array<string | number>>): string {
@@ -84,5 +85,15 @@ export function onsetTable(rows: readonly OnsetEvaluation[]): string {
   return table(
     ['station', 'windows with a level', 'days', 'onsets', 'forecast: warned', 'forecast: median lead', 'forecast: false alarms', 'light now: warned', 'light now: median lead', 'light now: false alarms'],
     [...rows, total].map((r) => [r.station, r.windows_with_level, r.days.toFixed(1), r.onsets, ...cells(r.forecast, r), ...cells(r.light_now, r)]),
+  );
+}
+
+/** The WebTRIS day: its speed means against its histogram, and the health rules on its volumes. */
+export function webtrisTable(w: WebtrisEvaluation | undefined): string {
+  if (!w) return 'not evaluated: data/real/webtris-a64/ was not read';
+  const rules = ['no_hits', 'stuck_on', 'chatter', 'flat_line_speed_kmh'];
+  return table(
+    ['site', '15-min intervals', 'vehicles', 'report mean vs histogram mean: median gap', 'largest gap', '5-min windows judged', ...rules.map((r) => `${r} opened`)],
+    [[w.site, w.intervals, w.vehicles, `${w.speed_gap_mph.median.toFixed(1)} mph (${w.speed_gap_mph.intervals} intervals)`, `${w.speed_gap_mph.max.toFixed(1)} mph`, w.windows, ...rules.map((r) => w.health_opened[r] ?? 0)]],
   );
 }
