@@ -64,6 +64,21 @@ describe('Analytics', () => {
     expect(closed).toMatchObject({ alert_id: open.alert_id, window_start_ms: T0 + (days * 288 + 8 * 12) * W, detail: 'congestion arrived: severe now' });
   });
 
+  it('warns a station whose downstream neighbour is congested, from that neighbour’s latest final window', () => {
+    const below: Station = { ...station, station_id: 's2' };
+    const a = new Analytics('America/Chicago', new Map([['s1', station], ['s2', below]]), new Map([['s1', 's2']]));
+    const at = (i: number, key: string, speed: number) => ({ ...window(i, speed), key });
+    const alerts = (i: number, ws: WindowResult[]) => a.observe(ws, T0 + (i + 1) * W).alerts.filter((x) => x.rule === 'congestion_onset');
+    expect(alerts(0, [at(0, 's2', 100), at(0, 's1', 100)])).toEqual([]);
+    // s2 turns severe; in the same slot s1 is still clear: warned.
+    const [open] = alerts(1, [at(1, 's2', 30), at(1, 's1', 100)]);
+    expect(open).toMatchObject({ key: 's1', state: 'open', window_start_ms: T0 + W, detail: 'clear now; s2 downstream is severe: its queue may reach here' });
+    // An hour later s1 reports again (the gap closes its warning) and s2 has been silent: its old severe window
+    // no longer counts, so no new warning opens.
+    expect(alerts(14, [at(14, 's1', 100)]).map((x) => [x.state, x.detail])).toEqual([['closed', 'cleared (no data)']]);
+    expect(alerts(15, [at(15, 's1', 100)])).toEqual([]);
+  });
+
   it('leaves provisional and corridor windows out', () => {
     const a = new Analytics('America/Chicago', new Map([['s1', station]]));
     expect(a.observe([{ ...window(0, 100), state: 'provisional' }, { ...window(0, 100), level: 'corridor', key: 'c' }], T0)).toEqual({ alerts: [], forecasts: [] });

@@ -5,7 +5,7 @@
  * ones in anomaly/ and forecast/; this class turns their events into protocol Alerts, named by the window
  * revision that triggered them, and keeps no I/O of its own.
  */
-import type { Alert, Station, WindowResult } from '../protocol/index.ts';
+import { WINDOW_MS, type Alert, type Congestion, type Station, type WindowResult } from '../protocol/index.ts';
 import { defaultHealthOptions, DetectorHealthMonitor, type DetectorHealthEvent } from './anomaly/detector-health.ts';
 import { defaultTrafficOptions, TrafficAnomalyDetector, type TrafficAnomalyEvent } from './anomaly/traffic.ts';
 import type { WindowInput } from './anomaly/types.ts';
@@ -30,8 +30,12 @@ export class Analytics {
   /** Opening time of each open alert, so its close event carries it too. */
   private readonly opened = new Map<string, number>();
   private readonly freeFlow = new FreeFlowLearner();
+  /** The next station downstream of each (forecast/corridors.ts), and every station's latest final level. */
+  private readonly downstream: ReadonlyMap<string, string>;
+  private readonly levels = new Map<string, { window_start_ms: number; level: Congestion }>();
 
-  constructor(time_zone: string, stations: ReadonlyMap<string, Station>) {
+  constructor(time_zone: string, stations: ReadonlyMap<string, Station>, downstream: ReadonlyMap<string, string> = new Map()) {
+    this.downstream = downstream;
     this.traffic = new TrafficAnomalyDetector(defaultTrafficOptions(time_zone));
     this.health = new DetectorHealthMonitor(defaultHealthOptions(time_zone));
     this.forecaster = new StationForecaster(defaultForecastOptions(time_zone));
@@ -52,7 +56,12 @@ export class Analytics {
       if (w.level === 'station') {
         const events: (TrafficAnomalyEvent | OnsetEvent)[] = this.traffic.push(input);
         this.forecaster.push(input);
-        events.push(...this.onset.push(w.key, w.window_start_ms, w.congestion, this.forecaster.forecast(w.key, this.freeFlowOf(w.key))));
+        const below = this.downstream.get(w.key);
+        const seen = below === undefined ? undefined : this.levels.get(below);
+        // The neighbour's level counts while it is recent: its window this slot or the one before.
+        const downstream = seen && w.window_start_ms - seen.window_start_ms <= WINDOW_MS ? { station_id: below!, level: seen.level } : null;
+        events.push(...this.onset.push(w.key, w.window_start_ms, w.congestion, this.forecaster.forecast(w.key, this.freeFlowOf(w.key)), downstream));
+        if (w.window_start_ms >= (this.levels.get(w.key)?.window_start_ms ?? -Infinity)) this.levels.set(w.key, { window_start_ms: w.window_start_ms, level: w.congestion });
         this.freeFlow.push(w.key, w, w.window_start_ms);
         stationsSeen.add(w.key);
         if (!quiet) alerts.push(...events.map((e) => this.alertOf('traffic', e, w, now_ms)));

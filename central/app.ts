@@ -31,6 +31,7 @@ import type { DetectorRef, WindowRow } from './store/rows.ts';
 import { toWindowResult } from './windows/result.ts';
 import { WindowPublisher } from './window-publisher.ts';
 import { Analytics } from './analytics.ts';
+import { downstreamNeighbours } from './forecast/corridors.ts';
 import { Finalizer } from './finalizer.ts';
 
 /** The rolling 5-minute view advances every minute. */
@@ -97,7 +98,7 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
   const finalizer = new Finalizer({
     store, clock, logger,
     emit: (rows) => publisher.emitInSlices(rows),
-    newAnalytics: () => new Analytics(config.time_zone, index.stations),
+    newAnalytics: () => new Analytics(config.time_zone, index.stations, downstreamNeighbours(index.stations.values(), deps.network?.corridors ?? [])),
     grace_ms: config.grace_ms,
     lease_ms: Math.max(3 * config.finalize_interval_ms, 30_000),
     history_days: config.analytics_history_days,

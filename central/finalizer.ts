@@ -145,14 +145,23 @@ export class Finalizer {
     this.analytics = null;
   }
 
+  /**
+   * Replays the stored final windows of the last `history_days` into the models, a day at a time: a month of a
+   * 10,000-station city is 80 million windows, which must not be read at once, and with PGlite every query
+   * runs on the event loop, so one large read would stall everything else in the process for seconds.
+   */
   private async warmUp(now: number, analytics: Analytics): Promise<void> {
     const t = performance.now();
-    const rows = await this.deps.store.analytics.finalWindowsSince(['detector', 'station'], now - this.deps.history_days * DAY_MS);
-    for (const slice of this.byStation(rows.map((r) => this.deps.toResult(r)))) {
-      analytics.observe(slice, now, true);
-      await yieldToLoop();
+    let windows = 0;
+    for (let from = now - this.deps.history_days * DAY_MS; from < now; from += DAY_MS) {
+      const rows = await this.deps.store.analytics.finalWindowsBetween(['detector', 'station'], from, Math.min(from + DAY_MS, now));
+      windows += rows.length;
+      for (const slice of this.byStation(rows.map((r) => this.deps.toResult(r)))) {
+        analytics.observe(slice, now, true);
+        await yieldToLoop();
+      }
     }
-    this.deps.logger.info({ windows: rows.length, ms: Math.round(performance.now() - t) }, 'analytics warmed up from stored windows');
+    this.deps.logger.info({ windows, ms: Math.round(performance.now() - t) }, 'analytics warmed up from stored windows');
   }
 
   /**

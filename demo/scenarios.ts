@@ -5,7 +5,7 @@
  */
 import type { FleetDevice, ProcessingView, StationView } from '../central/http/api.ts';
 import type { EmbeddedConfig } from '../embedded/config.ts';
-import type { Congestion } from '../protocol/index.ts';
+import type { Alert, Congestion, WindowResult } from '../protocol/index.ts';
 import { ORDER as CONGESTION_ORDER } from '../central/classify/congestion.ts';
 import { wacoNetwork } from '../simulators/waco/network.ts';
 import type { DemoContext, Outcome } from './runner.ts';
@@ -26,6 +26,12 @@ interface StationsBody {
 }
 interface FleetBody {
   devices: FleetDevice[];
+}
+interface AlertsBody {
+  alerts: Alert[];
+}
+interface WindowsBody {
+  items: WindowResult[];
 }
 
 const fmt = (n: number) => n.toLocaleString('en-US');
@@ -127,7 +133,8 @@ const gameDay: Scenario = {
   name: 'game-day',
   title: 'a home game at McLane Stadium: the gates queue before kickoff, the queue spills back along MLK Jr Blvd',
   starts_at: '16:20',
-  settings: { game_kickoff_min: KICKOFF_MIN },
+  // A week of ordinary days before it, so the forecasts know the usual evening and a game shows as a deviation.
+  settings: { game_kickoff_min: KICKOFF_MIN, history_days: 7 },
   async run(ctx) {
     const net = wacoNetwork();
     const gate = 'mlk-sb-stadium';
@@ -135,21 +142,29 @@ const gameDay: Scenario = {
     const far = 'hwy6-nb-lake-shore';
     const gatesClose = KICKOFF_MIN - 90;
     ctx.say(`kickoff at ${ctx.local(ctx.start_ms + KICKOFF_MIN * 60_000)}; the stadium gates (${net.stadium.gates.join(', ')}) pass ${net.stadium.gate_capacity_factor * 100} % from ${ctx.local(ctx.start_ms + gatesClose * 60_000)}`);
-    // Per station, when its final windows first showed moderate or worse, and what the forecast said first.
+    // Per station, when its final windows first showed moderate or worse, and when central first warned of it.
     const congestedFrom = new Map<string, number>();
-    const forecastFrom = new Map<string, { issued: number; level: string; target: number }>();
+    const warnedFrom = new Map<string, { window_start_ms: number; detail: string }>();
     const before = new Map<string, string>();
     await ctx.watch(KICKOFF_MIN - 40, 60, async () => {
-      const { stations } = await ctx.get<StationsBody>('/api/stations');
-      for (const s of stations.filter((x) => [gate, upstream, far].includes(x.station_id))) {
-        const w = s.last_final;
-        if (w && w.window_start_ms < ctx.start_ms + gatesClose * 60_000) before.set(s.station_id, w.congestion);
-        if (w && rank(w.congestion) >= rank('moderate') && !congestedFrom.has(s.station_id)) {
-          congestedFrom.set(s.station_id, w.window_start_ms);
-          ctx.say(`${s.station_id}: ${w.congestion} in the window from ${ctx.local(w.window_start_ms)} (speed ${w.speed_kmh?.toFixed(0) ?? '–'} km/h, occupancy ${w.occupancy_pct?.toFixed(0) ?? '–'} %)`);
+      const { alerts } = await ctx.get<AlertsBody>('/api/alerts?limit=1000');
+      for (const a of alerts.filter((x) => x.rule === 'congestion_onset' && [gate, upstream].includes(x.key)).sort((x, y) => x.window_start_ms! - y.window_start_ms!)) {
+        if (warnedFrom.has(a.key) || congestedFrom.has(a.key)) continue;
+        warnedFrom.set(a.key, { window_start_ms: a.window_start_ms!, detail: a.detail });
+        ctx.say(`${a.key}: onset warning from the window at ${ctx.local(a.window_start_ms!)}: ${a.detail}`);
+      }
+      // Each station's final windows since the start, from the API: the first congested one is exact even when
+      // several windows became final between two looks.
+      for (const id of [gate, upstream, far]) {
+        if (congestedFrom.has(id)) continue;
+        const page = await ctx.get<WindowsBody>(`/api/stations/${id}/windows?from_ms=${ctx.start_ms}&to_ms=${ctx.clock.now()}&limit=500`);
+        const finals = page.items.filter((w) => w.state !== 'provisional');
+        for (const w of finals.filter((x) => x.window_start_ms < ctx.start_ms + gatesClose * 60_000)) before.set(id, w.congestion);
+        const w = finals.find((x) => rank(x.congestion) >= rank('moderate'));
+        if (w) {
+          congestedFrom.set(id, w.window_start_ms);
+          ctx.say(`${id}: ${w.congestion} in the window from ${ctx.local(w.window_start_ms)} (speed ${w.speed_kmh?.toFixed(0) ?? '–'} km/h, occupancy ${w.occupancy_pct?.toFixed(0) ?? '–'} %)`);
         }
-        const warn = s.forecast.find((f) => rank(f.congestion) >= rank('moderate'));
-        if (warn && !forecastFrom.has(s.station_id)) forecastFrom.set(s.station_id, { issued: ctx.clock.now(), level: warn.congestion, target: warn.target_window_start_ms });
       }
       return congestedFrom.has(gate) && congestedFrom.has(upstream) && ctx.minute() > gatesClose + 30;
     });
@@ -160,16 +175,17 @@ const gameDay: Scenario = {
     if (at(upstream) === undefined) failures.push(`the queue never reached ${upstream}`);
     else if (at(gate) !== undefined && at(upstream)! < at(gate)!) failures.push(`${upstream} congested before the gate`);
     if (at(far) !== undefined) failures.push(`${far}, far from the stadium, became congested too`);
-    const lead = (id: string) => {
-      const f = forecastFrom.get(id);
+    // The warning must come before the congestion: at the gate, or at Elm Ave before the queue reaches it.
+    const lead = (id: string): number | null => {
+      const w = warnedFrom.get(id);
       const c = at(id);
-      if (!f || c === undefined) return `${id}: no forecast of congestion`;
-      const minutes = Math.round((c - f.issued) / 60_000);
-      return `${id}: forecast ${f.level} from ${ctx.local(f.issued)} (${minutes > 0 ? `${minutes} min before` : 'not before'} its first congested window)`;
+      return w && c !== undefined && w.window_start_ms < c ? Math.round((c - w.window_start_ms) / 60_000) : null;
     };
+    const leads = [gate, upstream].map((id) => `${id}: ${lead(id) === null ? 'no warning before its congestion' : `warned ${lead(id)} min before it`}`);
+    if (at(gate) !== undefined && lead(gate) === null && lead(upstream) === null) failures.push(`no onset warning came before the congestion at ${gate} or ${upstream}`);
     return verdict(
       failures,
-      `${gate} congested from ${at(gate) ? ctx.local(at(gate)!) : 'never'}, the queue at ${upstream} from ${at(upstream) ? ctx.local(at(upstream)!) : 'never'}, ${far} ${at(far) ? 'congested' : 'flowing'}; ${lead(gate)}; ${lead(upstream)} — forecasts persist the present until a station has history`,
+      `${gate} congested from ${at(gate) ? ctx.local(at(gate)!) : 'never'}, the queue at ${upstream} from ${at(upstream) ? ctx.local(at(upstream)!) : 'never'}, ${far} ${at(far) ? 'congested' : 'flowing'}; ${leads.join('; ')}`,
     );
   },
 };

@@ -22,17 +22,20 @@ import type { SqlDriver } from '../central/store/sql.ts';
 import { Store } from '../central/store/store.ts';
 import { buildGateway, type Gateway } from '../gateway/app.ts';
 import { hashSecret, MemoryDeviceRegistry, newSecret } from '../gateway/registry/devices.ts';
-import { MINUTE_MS } from '../protocol/index.ts';
+import { MINUTE_MS, WINDOW_MS, type Station } from '../protocol/index.ts';
 import { heldClock, type Clock } from '../platform/clock.ts';
 import { KafkaLog } from '../platform/log/kafka-log.ts';
 import type { Log } from '../platform/log/log.ts';
 import { MemoryLog } from '../platform/log/memory-log.ts';
 import { buildCity } from '../simulators/city.ts';
+import { modelHistory } from '../simulators/history.ts';
 import { SumoEngine } from '../simulators/sumo/engine.ts';
 import { TrafficModel, type Incident, type WeatherSpell } from '../simulators/traffic-model.ts';
 import { wacoNetwork } from '../simulators/waco/network.ts';
 import { scaledNetwork } from '../simulators/waco/scale.ts';
 import type { EmbeddedConfig } from './config.ts';
+
+const DAY_MS = 86_400_000;
 
 export const SITE = 'waco';
 
@@ -76,6 +79,25 @@ export function weatherSpell(text: string, start_ms: number): WeatherSpell {
   const [kind, when] = text.split('@') as [string, string];
   const [from, minutes] = when.split('+').map(Number) as [number, number];
   return { start_ms: start_ms + from * MINUTE_MS, duration_ms: minutes * MINUTE_MS, speed_factor: kind === 'heavy-rain' ? 0.8 : 0.9 };
+}
+
+/**
+ * The days before the start as final station windows (simulators/history.ts), a day at a time, unless the store
+ * already holds them (a restart on the same --data-dir or database).
+ */
+async function writeHistory(store: Store, model: TrafficModel, stations: Station[], start_ms: number, days: number, logger: Logger): Promise<void> {
+  await store.migrate(); // central migrates again when it starts, finding nothing left to do
+  const from_ms = start_ms - days * DAY_MS;
+  const expected = Math.floor((start_ms - from_ms) / WINDOW_MS) * stations.length;
+  if ((await store.countFinalStationWindows(from_ms, start_ms)) >= expected) return;
+  const t = performance.now();
+  let day = 0;
+  let stored = 0;
+  for (const windows of modelHistory(model, stations, from_ms, start_ms)) {
+    stored += await store.importFinalStationWindows(windows, start_ms);
+    logger.info({ day: ++day, of: days }, `simulated history: day ${day} of ${days} stored`);
+  }
+  logger.info({ windows: stored, stations: stations.length, days, ms: Math.round(performance.now() - t) }, 'simulated history written: central starts with a profile of every road station');
 }
 
 export function buildEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps): EmbeddedSystem {
@@ -138,6 +160,10 @@ export function buildEmbedded(config: EmbeddedConfig, deps: EmbeddedDeps): Embed
       await city.start();
       db = config.database_url ? await openPostgres(config.database_url) : await openPglite(config.data_dir ? join(config.data_dir, 'pglite') : undefined);
       store = new Store(db);
+      if (config.history_days > 0 && model instanceof TrafficModel) {
+        const road = new Set(network.stations.map((s) => s.station_id));
+        await writeHistory(store, model, city.stations.filter((s) => road.has(s.station_id)), start_ms, config.history_days, logger.child({ component: 'simulator' }));
+      }
       central = buildCentral(
         CentralConfigSchema.parse({
           grace_ms: config.grace_ms,

@@ -51,6 +51,12 @@ export const EmbeddedConfigSchema = z
      * vehicles over the same network (simulators/sumo/). SUMO models neither weather nor game days.
      */
     engine: z.enum(['model', 'sumo']).default('model'),
+    /**
+     * Days of past traffic written as final station windows before the start (simulators/history.ts), so
+     * forecasts, their intervals and the anomaly baseline begin with a profile; 0: central starts knowing
+     * nothing. Model engine only.
+     */
+    history_days: z.number().int().min(0).max(28).default(0),
     /** Scheduled incidents that push stations into congestion. */
     incidents: z.enum(['on', 'off']).default('on'),
     /** Kafka topics under this prefix ("staging" → staging.wacoflow.bins.v1); null: the protocol's names. */
@@ -66,6 +72,7 @@ export const EmbeddedConfigSchema = z
       if (c.stations < city) ctx.addIssue({ code: 'custom', path: ['stations'], message: `must be at least the city's ${city} road stations` });
     }
     if (c.engine !== 'sumo') return;
+    if (c.history_days > 0) ctx.addIssue({ code: 'custom', path: ['history_days'], message: 'the SUMO engine has no past to write: leave it out, or use --engine model' });
     if (c.stations !== null) ctx.addIssue({ code: 'custom', path: ['stations'], message: "SUMO's network is the city as it is: leave --stations out, or use --engine model" });
     if (c.weather.length > 0) ctx.addIssue({ code: 'custom', path: ['weather'], message: 'the SUMO engine does not model weather: leave it out, or use --engine model' });
     if (c.game_kickoff_min !== null) ctx.addIssue({ code: 'custom', path: ['game_kickoff_min'], message: 'the SUMO engine does not model game days: leave it out, or use --engine model' });

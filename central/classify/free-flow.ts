@@ -8,6 +8,7 @@
  * congestion levels start (docs/traffic-model.md), so queues do not pull the estimate down.
  */
 import type { Summary } from '../../protocol/index.ts';
+import { RollingSample } from '../../platform/rolling-sample.ts';
 
 export const FREE_FLOW = {
   max_occupancy_pct: 8,
@@ -20,7 +21,8 @@ export const FREE_FLOW = {
 } as const;
 
 export class FreeFlowLearner {
-  private readonly speeds = new Map<string, number[]>();
+  /** Per key: the last week of qualifying speeds, kept sorted, so an estimate is a lookup. */
+  private readonly speeds = new Map<string, RollingSample>();
   private readonly newest = new Map<string, number>();
 
   /**
@@ -35,21 +37,20 @@ export class FreeFlowLearner {
     }
     if (s.speed_kmh === null || s.occupancy_pct === null) return;
     if (s.occupancy_pct >= FREE_FLOW.max_occupancy_pct || s.observed_fraction < FREE_FLOW.min_observed_fraction) return;
-    const list = this.speeds.get(key) ?? [];
+    let list = this.speeds.get(key);
+    if (!list) this.speeds.set(key, (list = new RollingSample(FREE_FLOW.max_windows)));
     list.push(s.speed_kmh);
-    if (list.length > FREE_FLOW.max_windows) list.shift();
-    this.speeds.set(key, list);
   }
 
   /** The learned free-flow speed, or null while fewer than min_windows qualify. */
   estimate(key: string): number | null {
     const list = this.speeds.get(key);
-    if (!list || list.length < FREE_FLOW.min_windows) return null;
-    const sorted = [...list].sort((a, b) => a - b);
-    return sorted[Math.min(sorted.length - 1, Math.floor(FREE_FLOW.percentile * sorted.length))]!;
+    if (!list || list.size < FREE_FLOW.min_windows) return null;
+    return list.nth(Math.min(list.size - 1, Math.floor(FREE_FLOW.percentile * list.size)));
   }
 
   keys(): string[] {
     return [...this.speeds.keys()];
   }
 }
+

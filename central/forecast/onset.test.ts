@@ -53,6 +53,17 @@ describe('OnsetWarner on the forecast', () => {
   });
 });
 
+describe('OnsetWarner on the corridor', () => {
+  it('warns while clear when the next station downstream is congested, and not when it is only light', () => {
+    const w = new OnsetWarner(forecastSaysCongested(30));
+    expect(w.push('st', T0, 'clear', forecast(T0, 'clear'), { station_id: 'below', level: 'light' })).toEqual([]);
+    expect(w.push('st', T0 + W, 'clear', forecast(T0 + W, 'clear'), { station_id: 'below', level: 'severe' })).toMatchObject([
+      { kind: 'open', detail: 'clear now; below downstream is severe: its queue may reach here' },
+    ]);
+    expect(w.push('st', T0 + 2 * W, 'moderate', forecast(T0 + 2 * W, 'clear'), { station_id: 'below', level: 'severe' })).toMatchObject([{ kind: 'close', reason: 'arrived' }]);
+  });
+});
+
 describe('OnsetWarner on "light now"', () => {
   it('warns whenever the station is light, whatever is forecast', () => {
     const w = new OnsetWarner(lightNow);

@@ -2,9 +2,10 @@
  * Congestion onset warnings: "this station will be moderate or worse within 30 minutes", raised while it is
  * still clear or light. Pure: `push` each final station window in time order with what is expected of it.
  *
- * One rule, two predicates. central warns on the forecasts (`forecastSaysCongested`: a forecast within the
- * warning horizon implies moderate or severe); the evaluation runs the same class with the naive predicate
- * "light now" beside it, so the forecast-based warning is measured against the obvious rule.
+ * One rule, two predicates. central warns on the forecasts and the corridor (`forecastSaysCongested`: the next
+ * station downstream is congested, or a forecast within the warning horizon may be); the evaluation runs the
+ * same class with the naive predicate "light now" beside it, so the warning is measured against the obvious
+ * rule.
  *
  * A warning opens at the first window, clear or light, for which the predicate holds. It closes when the
  * congestion arrives (`arrived`: the warning came true, and a congestion alert of its own takes over), or after
@@ -38,17 +39,26 @@ export interface OnsetEvent {
   detail: string;
 }
 
+/** The next station downstream on the corridor and its latest final level, when there is one. */
+export interface Downstream {
+  station_id: string;
+  level: Congestion;
+}
+
 /** Whether a warning should stand at this window, and why (the reason goes into the alert's detail). */
-export type OnsetPredicate = (level: Congestion, forecast: StationForecast | null) => { warn: boolean; why: string };
+export type OnsetPredicate = (level: Congestion, forecast: StationForecast | null, downstream: Downstream | null) => { warn: boolean; why: string };
 
 /**
- * central's predicate: within `within_min`, the worse end of some forecast's 80 % interval (its low speed and
- * high occupancy, what about one time in ten looks like) is moderate or severe. The forecast itself leans to
+ * central's predicate: the next station downstream is moderate or severe (a queue may be on its way), or within
+ * `within_min` the worse end of some forecast's 80 % interval (its low speed and high occupancy, what about one
+ * time in ten looks like) is moderate or severe. The forecast itself leans to
  * the usual profile and crossed into congestion before none of the 15 onsets in the evaluation; its interval's
  * worse end warned of 6, with a third of the false alarms of "light now" (docs/traffic-model.md).
  */
 export function forecastSaysCongested(within_min: number): OnsetPredicate {
-  return (level, forecast) => {
+  return (level, forecast, downstream) => {
+    // A queue grows upstream: congestion at the next station down the corridor may reach this one.
+    if (downstream && CONGESTED.has(downstream.level)) return { warn: true, why: `${level} now; ${downstream.station_id} downstream is ${downstream.level}: its queue may reach here` };
     const soon = (forecast?.horizons ?? []).filter((h) => h.horizon_min <= within_min && CONGESTED.has(h.worse_congestion));
     if (soon.length === 0) return { warn: false, why: '' };
     const first = soon[0]!;
@@ -77,7 +87,7 @@ export class OnsetWarner {
     this.options = options;
   }
 
-  push(key: string, window_start_ms: number, level: Congestion, forecast: StationForecast | null): OnsetEvent[] {
+  push(key: string, window_start_ms: number, level: Congestion, forecast: StationForecast | null, downstream: Downstream | null = null): OnsetEvent[] {
     if (level === 'unknown') return [];
     let s = this.states.get(key);
     if (!s) {
@@ -97,7 +107,7 @@ export class OnsetWarner {
       if (s.open) close('arrived', `${level} now`);
       return events;
     }
-    const { warn, why } = this.predicate(level, forecast);
+    const { warn, why } = this.predicate(level, forecast, downstream);
     if (warn) {
       s.quiet = 0;
       if (!s.open) {

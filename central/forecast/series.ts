@@ -17,6 +17,7 @@
  * last `max horizon` are held to pair with new ones. Walk-forward by construction: every figure at time t uses
  * observations before t only (an observation is scored against the profile, then added to it).
  */
+import { RollingSample } from '../../platform/rolling-sample.ts';
 import { zoneOffsetMinutes } from '../../platform/time-zones.ts';
 import { TimeOfWeekBaseline, type BaselineOptions } from '../anomaly/baseline.ts';
 
@@ -218,8 +219,8 @@ export class CombinedForecaster implements SeriesForecaster {
   /** Per horizon: error memory by time-of-day bucket, and the horizon-wide one at index `buckets`. */
   private readonly errors = new Map<number, ErrorMemory[]>();
   private readonly issued = new Map<number, Map<number, Issued>>();
-  /** Per horizon: the combination's last signed errors, in arrival order and sorted (for the quantiles). */
-  private readonly residuals = new Map<number, { fifo: number[]; sorted: number[] }>();
+  /** Per horizon: the combination's last signed errors, kept sorted for the interval's quantiles. */
+  private readonly residuals = new Map<number, RollingSample>();
   private last_ms: number | null = null;
 
   constructor(options: CombinedOptions) {
@@ -229,7 +230,7 @@ export class CombinedForecaster implements SeriesForecaster {
     for (const h of options.horizons_ms) {
       this.errors.set(h, Array.from({ length: options.time_of_day_buckets + 1 }, () => ({ mae: [0, 0, 0], scored: 0 })));
       this.issued.set(h, new Map());
-      this.residuals.set(h, { fifo: [], sorted: [] });
+      this.residuals.set(h, new RollingSample(options.interval_errors));
     }
   }
 
@@ -255,9 +256,9 @@ export class CombinedForecaster implements SeriesForecaster {
   interval(horizon_ms: number): Interval | null {
     const f = this.forecast(horizon_ms);
     const r = this.residuals.get(horizon_ms);
-    if (f === null || !r || r.sorted.length < this.options.min_scored) return null;
+    if (f === null || !r || r.size < this.options.min_scored) return null;
     const tail = (1 - this.options.interval_coverage) / 2;
-    return { low: f + quantile(r.sorted, tail), high: f + quantile(r.sorted, 1 - tail) };
+    return { low: f + r.quantile(tail), high: f + r.quantile(1 - tail) };
   }
 
   /** The weights the next forecast at this horizon gives persistence, profile and deviation (for display). */
@@ -271,11 +272,7 @@ export class CombinedForecaster implements SeriesForecaster {
     for (const h of this.options.horizons_ms) {
       const made = this.issued.get(h)!.get(t_ms);
       if (!made) continue;
-      const r = this.residuals.get(h)!;
-      const e = actual - made.combined;
-      r.fifo.push(e);
-      r.sorted.splice(lowerBound(r.sorted, e), 0, e);
-      if (r.fifo.length > this.options.interval_errors) r.sorted.splice(lowerBound(r.sorted, r.fifo.shift()!), 1);
+      this.residuals.get(h)!.push(actual - made.combined);
       // Weights learn only from targets where all three had a forecast, so they compare like with like.
       const values = COMPONENTS.map((c) => made.components[c]);
       if (values.some((v) => v === null)) continue;
@@ -313,23 +310,4 @@ export class CombinedForecaster implements SeriesForecaster {
     if (!w) return null;
     return COMPONENTS.reduce((acc, k, i) => acc + (c[k] === null ? 0 : w[i]! * c[k]!), 0);
   }
-}
-
-/** The first index of `sorted` whose value is not below `x`. */
-function lowerBound(sorted: readonly number[], x: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-function quantile(sorted: readonly number[], q: number): number {
-  const pos = q * (sorted.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }

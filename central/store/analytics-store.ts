@@ -48,11 +48,12 @@ export class AnalyticsStore {
   }
 
   /** Final and revised windows of these levels since `from_ms`, oldest first: the history analytics start from. */
-  async finalWindowsSince(levels: WindowLevel[], from_ms: number): Promise<WindowRow[]> {
+  /** Final and revised windows of these levels starting in [from_ms, to_ms), oldest first. */
+  async finalWindowsBetween(levels: WindowLevel[], from_ms: number, to_ms: number): Promise<WindowRow[]> {
     const { rows } = await this.db.query<WindowRow>(
-      `SELECT ${WINDOW_COLUMNS} FROM windows WHERE level = ANY($1::text[]) AND window_start_ms >= $2 AND state <> 'provisional'
+      `SELECT ${WINDOW_COLUMNS} FROM windows WHERE level = ANY($1::text[]) AND window_start_ms >= $2 AND window_start_ms < $3 AND state <> 'provisional'
        ORDER BY window_start_ms, level, key`,
-      [levels, from_ms],
+      [levels, from_ms, to_ms],
     );
     return rows;
   }

@@ -2,7 +2,7 @@
  * Central's storage: every SQL statement WacoFlow runs lives here, batched (UNNEST), never one insert per row.
  * Works unchanged on PostgreSQL and PGlite through `SqlDriver`.
  */
-import { alignDown, EMPTY_MEASURES, WINDOW_MS, type Bin, type DeadLetter, type Heartbeat, type Station, type Status, type WindowLevel } from '../../protocol/index.ts';
+import { alignDown, EMPTY_MEASURES, WINDOW_MS, type Bin, type DeadLetter, type Heartbeat, type Measures, type Station, type Status, type WindowLevel } from '../../protocol/index.ts';
 import { AnalyticsStore } from './analytics-store.ts';
 import { migrate } from './migrations.ts';
 import { admitSeqs, type SeqRun } from './seq-runs.ts';
@@ -166,6 +166,34 @@ export class Store {
    * beyond which a redelivered bin is a late event and late_events dedupes it. A run still growing stays whole.
    * Returns how many bins' records went.
    */
+  /**
+   * Stores windows of the past as final station windows (the simulator's history, simulators/history.ts); a
+   * window already stored is left as it is. Returns how many were new.
+   */
+  async importFinalStationWindows(windows: readonly { key: string; window_start_ms: number; measures: Measures }[], now_ms: number): Promise<number> {
+    if (windows.length === 0) return 0;
+    const { rows } = await this.db.query<{ n: number }>(
+      `WITH added AS (
+         INSERT INTO windows (${WINDOW_COLUMNS})
+         SELECT 'station', key, start_ms, start_ms + $3::bigint, 0, 'final', false, measures, $4::bigint
+         FROM UNNEST($1::text[], $2::bigint[], $5::jsonb[]) AS w(key, start_ms, measures)
+         ON CONFLICT (level, key, window_start_ms) DO NOTHING
+         RETURNING 1)
+       SELECT count(*)::int AS n FROM added`,
+      [windows.map((w) => w.key), windows.map((w) => w.window_start_ms), WINDOW_MS, now_ms, windows.map((w) => JSON.stringify(w.measures))],
+    );
+    return rows[0]!.n;
+  }
+
+  /** How many final station windows start in [from_ms, to_ms). */
+  async countFinalStationWindows(from_ms: number, to_ms: number): Promise<number> {
+    const { rows } = await this.db.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM windows WHERE level = 'station' AND state <> 'provisional' AND window_start_ms >= $1 AND window_start_ms < $2",
+      [from_ms, to_ms],
+    );
+    return rows[0]!.n;
+  }
+
   async pruneDedupe(before_ms: number): Promise<number> {
     const { rows } = await this.db.query<{ n: number }>(
       `WITH doomed AS (SELECT ctid AS row FROM ingested_seqs s WHERE last_bin_start_ms < $1 ORDER BY ${RUN_LOCK_ORDER} FOR UPDATE),

@@ -32,6 +32,7 @@ const SETTINGS: Setting[] = [
   { key: 'faults', flag: '--fault' },
   { key: 'weather', flag: '--weather' },
   { key: 'game_kickoff_min', flag: '--game-kickoff' },
+  { key: 'history_days', flag: '--history-days' },
   { key: 'bin_partitions', flag: '--bin-partitions' },
 ];
 
@@ -70,6 +71,7 @@ export function simCommand(): Command {
     )
     .option('--weather <spell>', 'rain@START+MINUTES or heavy-rain@START+MINUTES (simulated minutes): speeds and capacity fall 10 % or 20 %; repeatable', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--game-kickoff <minute>', 'a home game at McLane Stadium kicking off this many simulated minutes after the start')
+    .option('--history-days <n>', 'days of past traffic written as final windows before the start, so forecasts and anomaly baselines begin with a profile (0–28; model engine only)', '0')
     .option(
       '--fault <spec>',
       'inject a fault into a simulated device: TARGET:KIND[@START[+MINUTES]] (simulated minutes), repeatable; e.g. txdot-i35:outage@5+10. ' +
@@ -102,6 +104,7 @@ export function simCommand(): Command {
           faults: o.fault as unknown as string[],
           weather: o.weather as unknown as string[],
           game_kickoff_min: o.gameKickoff === undefined ? null : num(o.gameKickoff),
+          history_days: int(o.historyDays!),
           bin_partitions: int(o.binPartitions!),
         },
         SETTINGS,
