@@ -12,6 +12,7 @@ import { TrafficAnomalyDetector, type TrafficAnomalyOptions } from '../../centra
 import { INITIAL_RUN, stepRun, type RunRule, type RunState } from '../../central/anomaly/run-state.ts';
 import type { WindowInput } from '../../central/anomaly/types.ts';
 import type { Point } from './load.ts';
+import { nabNormalised, nabRaw, type NabRaw } from './nab-score.ts';
 
 export interface LabelledSeries {
   /** The NAB file name, e.g. `speed_6005.csv`. */
@@ -27,6 +28,9 @@ export interface DetectionScore {
   detected: number;
   false_alarms: number;
   alerts: number;
+  /** NAB's score, standard profile: raw for a series; for the total, `normalised` over all of them. */
+  nab?: NabRaw;
+  normalised?: number;
 }
 
 export interface FixedThresholds {
@@ -34,7 +38,8 @@ export interface FixedThresholds {
   occupancy_above_pct: number;
 }
 
-export function scoreOpenings(series: string, openings: readonly number[], labels: ReadonlyArray<[number, number]>): DetectionScore {
+/** Detections and false alarms of these alert openings; with the series' rows, NAB's score too. */
+export function scoreOpenings(series: string, openings: readonly number[], labels: ReadonlyArray<[number, number]>, rows?: readonly number[]): DetectionScore {
   const inside = (t: number, [a, b]: [number, number]): boolean => t >= a && t <= b;
   return {
     series,
@@ -42,6 +47,7 @@ export function scoreOpenings(series: string, openings: readonly number[], label
     detected: labels.filter((l) => openings.some((t) => inside(t, l))).length,
     false_alarms: openings.filter((t) => !labels.some((l) => inside(t, l))).length,
     alerts: openings.length,
+    ...(rows ? { nab: nabRaw(rows, openings, labels) } : {}),
   };
 }
 
@@ -85,7 +91,7 @@ export interface AnomalyEvaluation {
 }
 
 function total(rows: readonly DetectionScore[]): DetectionScore {
-  return rows.reduce(
+  const sum = rows.reduce(
     (a, r) => ({
       series: 'total',
       labelled: a.labelled + r.labelled,
@@ -95,11 +101,14 @@ function total(rows: readonly DetectionScore[]): DetectionScore {
     }),
     { series: 'total', labelled: 0, detected: 0, false_alarms: 0, alerts: 0 },
   );
+  const parts = rows.flatMap((r) => (r.nab ? [r.nab] : []));
+  return parts.length === rows.length ? { ...sum, normalised: nabNormalised(parts) } : sum;
 }
 
 /** Both detectors on every series; each list ends with a `total` row. */
 export function evaluateAnomalies(series: readonly LabelledSeries[], options: TrafficAnomalyOptions, fixed: FixedThresholds): AnomalyEvaluation {
-  const robust = series.map((s) => scoreOpenings(s.name, robustOpenings(s, options), s.labels));
-  const fixedRows = series.map((s) => scoreOpenings(s.name, fixedOpenings(s, fixed, options), s.labels));
+  const rowsOf = (s: LabelledSeries) => s.windows.map((p) => p.t_ms);
+  const robust = series.map((s) => scoreOpenings(s.name, robustOpenings(s, options), s.labels, rowsOf(s)));
+  const fixedRows = series.map((s) => scoreOpenings(s.name, fixedOpenings(s, fixed, options), s.labels, rowsOf(s)));
   return { robust: [...robust, total(robust)], fixed: [...fixedRows, total(fixedRows)] };
 }

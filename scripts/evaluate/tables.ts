@@ -20,10 +20,12 @@ export function seriesTable(e: Evaluation): string {
   );
 }
 
+/** Detections, false alarms and NAB's score (standard profile; raw per series, normalised 0–100 in total). */
 export function detectionTable(robust: readonly DetectionScore[], fixed: readonly DetectionScore[]): string {
+  const nab = (r: DetectionScore): string => (r.normalised !== undefined ? `${r.normalised.toFixed(1)} (normalised)` : r.nab ? r.nab.raw.toFixed(2) : 'n/a');
   return table(
-    ['series', 'labelled windows', 'robust: detected', 'robust: false alarms', 'fixed: detected', 'fixed: false alarms'],
-    robust.map((r, i) => [r.series, r.labelled, r.detected, r.false_alarms, fixed[i]!.detected, fixed[i]!.false_alarms]),
+    ['series', 'labelled windows', 'robust: detected', 'robust: false alarms', 'robust: NAB score', 'fixed: detected', 'fixed: false alarms', 'fixed: NAB score'],
+    robust.map((r, i) => [r.series, r.labelled, r.detected, r.false_alarms, nab(r), fixed[i]!.detected, fixed[i]!.false_alarms, nab(fixed[i]!)]),
   );
 }
 
