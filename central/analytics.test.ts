@@ -79,6 +79,23 @@ describe('Analytics', () => {
     expect(alerts(15, [at(15, 's1', 100)])).toEqual([]);
   });
 
+  it('raises an incident when the upstream station of a pair fills while the downstream one stays thin', () => {
+    const below: Station = { ...station, station_id: 's2' };
+    const a = new Analytics('America/Chicago', new Map([['s1', station], ['s2', below]]), new Map([['s1', 's2']]));
+    const pair = (i: number, up: number, down: number, order: 'up-first' | 'down-first') => {
+      const ws = [{ ...window(i, up > 50 ? 20 : 100, 'station', 's1', up) }, { ...window(i, 100, 'station', 's2', down) }];
+      return a.observe(order === 'up-first' ? ws : ws.reverse(), T0 + (i + 1) * W).alerts.filter((x) => x.rule === 'incident');
+    };
+    expect(pair(0, 10, 9, 'up-first')).toEqual([]);
+    expect(pair(1, 70, 8, 'down-first')).toEqual([]); // one window is not enough
+    const [open] = pair(2, 72, 8, 'up-first');
+    expect(open).toMatchObject({ kind: 'traffic', rule: 'incident', key: 's1', state: 'open', alert_id: `traffic:incident:s1:${T0 + W}` });
+    expect(open!.detail).toBe('possible incident between s1 and s2: occupancy 72 % at s1, 8 % at s2 downstream');
+    // Both full: a queue from further down, not an incident here; the alert clears after two such windows.
+    expect(pair(3, 70, 60, 'up-first')).toEqual([]);
+    expect(pair(4, 70, 60, 'down-first').map((x) => x.state)).toEqual(['closed']);
+  });
+
   it('leaves provisional and corridor windows out', () => {
     const a = new Analytics('America/Chicago', new Map([['s1', station]]));
     expect(a.observe([{ ...window(0, 100), state: 'provisional' }, { ...window(0, 100), level: 'corridor', key: 'c' }], T0)).toEqual({ alerts: [], forecasts: [] });

@@ -13,6 +13,7 @@ import { FreeFlowLearner } from './classify/free-flow.ts';
 import { FALLBACK_FREE_FLOW_KMH } from './windows/result.ts';
 import { defaultForecastOptions, StationForecaster, type StationForecast } from './forecast/station.ts';
 import { DEFAULT_ONSET, forecastSaysCongested, OnsetWarner, type OnsetEvent } from './forecast/onset.ts';
+import { DEFAULT_INCIDENT, IncidentDetector, type IncidentEvent } from './anomaly/incident.ts';
 
 export interface AnalyticsOutput {
   alerts: Alert[];
@@ -30,12 +31,15 @@ export class Analytics {
   /** Opening time of each open alert, so its close event carries it too. */
   private readonly opened = new Map<string, number>();
   private readonly freeFlow = new FreeFlowLearner();
-  /** The next station downstream of each (forecast/corridors.ts), and every station's latest final level. */
+  /** The next station downstream of each (forecast/corridors.ts), the reverse, and each station's latest final window. */
   private readonly downstream: ReadonlyMap<string, string>;
-  private readonly levels = new Map<string, { window_start_ms: number; level: Congestion }>();
+  private readonly upstream: ReadonlyMap<string, string>;
+  private readonly latest = new Map<string, { window_start_ms: number; level: Congestion; occupancy_pct: number | null }>();
+  private readonly incidents = new IncidentDetector(DEFAULT_INCIDENT);
 
   constructor(time_zone: string, stations: ReadonlyMap<string, Station>, downstream: ReadonlyMap<string, string> = new Map()) {
     this.downstream = downstream;
+    this.upstream = new Map([...downstream].map(([up, down]) => [down, up]));
     this.traffic = new TrafficAnomalyDetector(defaultTrafficOptions(time_zone));
     this.health = new DetectorHealthMonitor(defaultHealthOptions(time_zone));
     this.forecaster = new StationForecaster(defaultForecastOptions(time_zone));
@@ -54,14 +58,22 @@ export class Analytics {
     for (const w of sorted) {
       const input: WindowInput = { key: w.key, window_start_ms: w.window_start_ms, speed_kmh: w.speed_kmh, occupancy_pct: w.occupancy_pct, volume: w.volume, observed_fraction: w.observed_fraction, lanes: this.lanesOf(w) };
       if (w.level === 'station') {
-        const events: (TrafficAnomalyEvent | OnsetEvent)[] = this.traffic.push(input);
+        const events: (TrafficAnomalyEvent | OnsetEvent | IncidentEvent)[] = this.traffic.push(input);
         this.forecaster.push(input);
         const below = this.downstream.get(w.key);
-        const seen = below === undefined ? undefined : this.levels.get(below);
+        const seen = below === undefined ? undefined : this.latest.get(below);
         // The neighbour's level counts while it is recent: its window this slot or the one before.
         const downstream = seen && w.window_start_ms - seen.window_start_ms <= WINDOW_MS ? { station_id: below!, level: seen.level } : null;
         events.push(...this.onset.push(w.key, w.window_start_ms, w.congestion, this.forecaster.forecast(w.key, this.freeFlowOf(w.key)), downstream));
-        if (w.window_start_ms >= (this.levels.get(w.key)?.window_start_ms ?? -Infinity)) this.levels.set(w.key, { window_start_ms: w.window_start_ms, level: w.congestion });
+        if (w.window_start_ms >= (this.latest.get(w.key)?.window_start_ms ?? -Infinity)) {
+          this.latest.set(w.key, { window_start_ms: w.window_start_ms, level: w.congestion, occupancy_pct: w.occupancy_pct });
+          // A pair of adjacent stations is judged once both have this slot's window, whichever came second.
+          for (const [up, down] of [[w.key, below], [this.upstream.get(w.key), w.key]] as const) {
+            const [a, b] = [up === undefined ? undefined : this.latest.get(up), down === undefined ? undefined : this.latest.get(down)];
+            if (!a || !b || a.window_start_ms !== w.window_start_ms || b.window_start_ms !== w.window_start_ms) continue;
+            events.push(...this.incidents.push({ up: up!, down: down!, window_start_ms: w.window_start_ms, up_occupancy_pct: a.occupancy_pct, down_occupancy_pct: b.occupancy_pct }));
+          }
+        }
         this.freeFlow.push(w.key, w, w.window_start_ms);
         stationsSeen.add(w.key);
         if (!quiet) alerts.push(...events.map((e) => this.alertOf('traffic', e, w, now_ms)));
@@ -88,7 +100,7 @@ export class Analytics {
     return this.freeFlow.estimate(key) ?? this.stations.get(key)?.free_flow_kmh ?? FALLBACK_FREE_FLOW_KMH;
   }
 
-  private alertOf(kind: 'traffic' | 'detector_health', e: TrafficAnomalyEvent | DetectorHealthEvent | OnsetEvent, w: WindowResult, now_ms: number): Alert {
+  private alertOf(kind: 'traffic' | 'detector_health', e: TrafficAnomalyEvent | DetectorHealthEvent | OnsetEvent | IncidentEvent, w: WindowResult, now_ms: number): Alert {
     const alert_id = `${kind}:${e.rule}:${e.key}:${e.since_ms}`;
     if (e.kind === 'open') this.opened.set(alert_id, now_ms);
     const opened_ms = this.opened.get(alert_id) ?? now_ms;
@@ -110,7 +122,8 @@ export class Analytics {
   }
 }
 
-function describe(e: TrafficAnomalyEvent | DetectorHealthEvent | OnsetEvent): string {
+function describe(e: TrafficAnomalyEvent | DetectorHealthEvent | OnsetEvent | IncidentEvent): string {
+  if ('detail' in e && e.rule === 'incident') return e.detail;
   if ('detail' in e && e.rule === 'congestion_onset') {
     if (e.kind === 'open') return e.detail;
     return e.reason === 'arrived' ? `congestion arrived: ${e.detail}` : e.reason === 'gap' ? 'cleared (no data)' : `cleared: ${e.detail}`;

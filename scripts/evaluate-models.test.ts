@@ -123,6 +123,21 @@ describe('onset evaluation', () => {
   });
 });
 
+describe('incident evaluation on the simulator', () => {
+  it('scores both detectors on the same incidents, and the counts add up', () => {
+    const [california, naive] = evaluation.incidents.rows;
+    expect(evaluation.incidents.pairs).toBeGreaterThan(50);
+    for (const r of [california!, naive!]) {
+      expect(r.incidents).toBe(30);
+      expect(r.detected_queued).toBeLessThanOrEqual(Math.min(r.detected, r.queued));
+      expect(r.times_min).toHaveLength(r.detected);
+      expect(r.times_min.every((m) => m > 0)).toBe(true);
+      expect(r.station_days).toBe(evaluation.incidents.pairs * evaluation.incidents.days);
+    }
+    expect(california!.queued).toBe(naive!.queued);
+  });
+});
+
 describe('the WebTRIS day', () => {
   it('reads every row, checks its speed bins against its total, and keeps UK time', () => {
     const text = read('webtris-a64/A64_site6867_2021-05-01.csv');

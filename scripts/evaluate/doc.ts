@@ -4,7 +4,7 @@
  * a test checks the committed ones equal what the code produces, so no figure in the docs drifts from it.
  */
 import type { Evaluation } from './run.ts';
-import { detectionTable, forecastTable, healthTable, onsetTable, seriesTable, webtrisTable } from './tables.ts';
+import { detectionTable, forecastTable, healthTable, incidentTable, onsetTable, seriesTable, webtrisTable } from './tables.ts';
 
 /** Every generated table, by the name its marker carries. */
 export function generatedTables(e: Evaluation): Map<string, string> {
@@ -14,6 +14,7 @@ export function generatedTables(e: Evaluation): Map<string, string> {
     ['health', healthTable(e)],
     ['forecasts', forecastTable(e.forecasts)],
     ['onsets', onsetTable(e.onsets)],
+    ['incidents', incidentTable(e.incidents)],
     ['webtris', webtrisTable(e.webtris)],
   ]);
 }

@@ -11,6 +11,7 @@ import { evaluateAnomalies, type AnomalyEvaluation, type FixedThresholds, type L
 import { walkForward, type ErrorRow, type ModelFactory } from './forecast-eval.ts';
 import { evaluateOnsets, type OnsetEvaluation } from './onset-eval.ts';
 import { evaluateWebtris, type WebtrisEvaluation } from './webtris-eval.ts';
+import { evaluateIncidents, type IncidentEvaluation } from './incident-eval.ts';
 import { HOUR_MS, WINDOW_MS, nabLabels, parseI94Csv, parseNabCsv, parseWebtrisCsv, resample, type Point } from './load.ts';
 
 export const TIME_ZONE = 'America/Chicago';
@@ -62,6 +63,8 @@ export interface Evaluation {
   health: HealthCount[];
   forecasts: ErrorRow[];
   onsets: OnsetEvaluation[];
+  /** The incident detector on the simulator's incidents (no real incident log is available). */
+  incidents: IncidentEvaluation;
   webtris?: WebtrisEvaluation;
   i94?: { rows: number; hours: number; duplicate_rows: number; first_ms: number; last_ms: number };
 }
@@ -123,7 +126,7 @@ export function runEvaluation(files: DataFiles, i94_last_hours?: number): Evalua
 
   // The stations with both speed and occupancy, so the congestion level is the one central would compute.
   const onsets = ONSET_STATIONS.map((st) => evaluateOnsets(st, windowsOf.get(`speed_${st}.csv`)!, windowsOf.get(`occupancy_${st}.csv`)!, WINDOW_MS, TIME_ZONE));
-  const out: Evaluation = { series, anomalies, forecasts, onsets, health: healthCounts(windowsOf) };
+  const out: Evaluation = { series, anomalies, forecasts, onsets, incidents: evaluateIncidents(), health: healthCounts(windowsOf) };
   if (files.webtris !== undefined) out.webtris = evaluateWebtris('A64 site 6867', parseWebtrisCsv(files.webtris, 'Europe/London'), 'Europe/London');
   if (files.i94 !== undefined) {
     const i94 = parseI94Csv(files.i94, TIME_ZONE);

@@ -3,6 +3,7 @@ import type { DetectionScore } from './anomaly-eval.ts';
 import type { ErrorRow } from './forecast-eval.ts';
 import type { OnsetEvaluation, WarningScore } from './onset-eval.ts';
 import type { WebtrisEvaluation } from './webtris-eval.ts';
+import type { IncidentEvaluation } from './incident-eval.ts';
 import type { Evaluation } from './run.ts';
 
 function table(header: string[], rows: Array<Array<string | number>>): string {
@@ -97,5 +98,14 @@ export function webtrisTable(w: WebtrisEvaluation | undefined): string {
   return table(
     ['site', '15-min intervals', 'vehicles', 'report mean vs histogram mean: median gap', 'largest gap', '5-min windows judged', ...rules.map((r) => `${r} opened`)],
     [[w.site, w.intervals, w.vehicles, `${w.speed_gap_mph.median.toFixed(1)} mph (${w.speed_gap_mph.intervals} intervals)`, `${w.speed_gap_mph.max.toFixed(1)} mph`, w.windows, ...rules.map((r) => w.health_opened[r] ?? 0)]],
+  );
+}
+
+/** The incident detector and the naive occupancy rule on the simulator's incidents. */
+export function incidentTable(e: IncidentEvaluation): string {
+  const median = (xs: readonly number[]): string => (xs.length === 0 ? 'n/a' : `${xs[Math.floor((xs.length - 1) / 2)]!.toFixed(0)} min`);
+  return table(
+    ['detector', 'incidents', 'queued', 'detected', 'detected of the queued', 'median time to detect', 'false alarms', 'per station per day'],
+    e.rows.map((r) => [r.detector, r.incidents, r.queued, r.detected, `${r.detected_queued} of ${r.queued}`, median(r.times_min), r.false_alarms, (r.false_alarms / r.station_days).toFixed(3)]),
   );
 }
