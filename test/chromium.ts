@@ -23,18 +23,16 @@ export function launchChromium(timeout_ms = 60_000): Promise<Browser> {
 }
 
 /**
- * Call `step('what now')` before each stage of a test; if the test fails (a timeout included), the failure
- * report names the stage it was in and how long it had been there, plus whatever `detail()` adds.
+ * Call `step('what now')` before each stage of a test; if the test fails (a timeout included), the report lists
+ * the stages with the time each took, plus whatever `detail()` adds.
  */
 export function stepsOfTest(detail: () => string = () => ''): (name: string) => void {
-  let current = 'starting';
-  let since = Date.now();
+  const steps: { name: string; at: number }[] = [{ name: 'starting', at: Date.now() }];
   onTestFailed(() => {
+    // The whole trail with each step's time: clean-up steps run after the failure, so the last one is not it.
+    const trail = steps.map((s, i) => `${s.name} (${(((steps[i + 1]?.at ?? Date.now()) - s.at) / 1000).toFixed(1)} s)`).join(' → ');
     const extra = detail();
-    console.error(`failed during "${current}", ${((Date.now() - since) / 1000).toFixed(1)} s into it${extra ? `; ${extra}` : ''}`);
+    console.error(`steps: ${trail}${extra ? `; ${extra}` : ''}`);
   });
-  return (name) => {
-    current = name;
-    since = Date.now();
-  };
+  return (name) => void steps.push({ name, at: Date.now() });
 }

@@ -317,6 +317,13 @@ function renderFleet() {
     <div class="filters"><input type="search" id="fleet-filter" placeholder="filter by device, version or config hash" aria-label="filter by device, version or config hash" value="${esc(state.fleetFilter)}">
       <select id="fleet-status">${['all', 'online', 'offline', 'unknown'].map((s) => `<option ${s === state.fleetStatus ? 'selected' : ''}>${s}</option>`).join('')}</select></div>
     <table id="fleet"></table></div>`;
+    // One listener for the header's sort buttons, however often the header is redrawn.
+    page.querySelector('#fleet').addEventListener('click', (e) => {
+      const th = e.target.closest('th[data-key]');
+      if (!th) return;
+      state.fleetSort = { key: th.dataset.key, dir: state.fleetSort.key === th.dataset.key ? -state.fleetSort.dir : 1 };
+      renderFleet();
+    });
     const filter = page.querySelector('#fleet-filter');
     filter.addEventListener('input', () => { state.fleetFilter = filter.value; renderFleet(); });
     page.querySelector('#fleet-status').addEventListener('change', (e) => { state.fleetStatus = e.target.value; renderFleet(); });
@@ -334,19 +341,18 @@ function renderFleet() {
   const refusing = state.fleet.filter((d) => d.config?.refused).length;
   page.querySelector('#fleet-heading').innerHTML = `Fleet: ${state.fleet.filter((d) => d.status === 'online').length} of ${state.fleet.length} online${refusing ? ` · <span class="warn" id="fleet-refusing">${refusing} refused a configuration</span>` : ''}`;
   const table = page.querySelector('#fleet');
-  table.innerHTML = `<thead><tr>${FLEET_COLUMNS.map(([k, label]) => `<th data-key="${k}" ${k === key ? `aria-sort="${dir > 0 ? 'ascending' : 'descending'}"` : ''}>${label}</th>`).join('')}</tr></thead><tbody>
-    ${rows.map((d) => `<tr data-device="${esc(d.device_id)}"><td>${esc(d.device_id)}</td><td>${chip(d.status)}</td><td class="num">${ago(d.heartbeat_age_s)}</td>
+  // The header is replaced only when the sort changes: live updates arrive every few seconds, and a header
+  // rebuilt under the pointer would swallow the click that was meant for it.
+  const head = `<tr>${FLEET_COLUMNS.map(([k, label]) => `<th data-key="${k}" ${k === key ? `aria-sort="${dir > 0 ? 'ascending' : 'descending'}"` : ''}>${label}</th>`).join('')}</tr>`;
+  if (table.fleetHead !== head) {
+    (table.tHead ?? table.createTHead()).innerHTML = head;
+    table.fleetHead = head;
+  }
+  (table.tBodies[0] ?? table.createTBody()).innerHTML = rows.map((d) => `<tr data-device="${esc(d.device_id)}"><td>${esc(d.device_id)}</td><td>${chip(d.status)}</td><td class="num">${ago(d.heartbeat_age_s)}</td>
       <td class="num">${fmt(d.outbox_depth)}</td><td class="num">${fmt(d.temperature_c, 1)}</td><td>${esc(d.version ?? '—')}</td>
       <td class="config">${fleetConfig(d.config)}</td><td class="update">${fleetUpdate(d.update)}</td>
       <td>${d.clock_synced === null ? '—' : d.clock_synced ? 'synced' : '<strong>not synced</strong>'}</td><td>${inputs(d)}</td>
-      <td>${d.detector_health.length === 0 ? `${d.detectors} ok` : d.detector_health.map((h) => `${esc(h.detector_id)}: ${esc(h.rule)}`).join(', ')}</td></tr>`).join('')}
-    </tbody>`;
-  for (const th of table.querySelectorAll('th[data-key]')) {
-    th.addEventListener('click', () => {
-      state.fleetSort = { key: th.dataset.key, dir: state.fleetSort.key === th.dataset.key ? -state.fleetSort.dir : 1 };
-      renderFleet();
-    });
-  }
+      <td>${d.detector_health.length === 0 ? `${d.detectors} ok` : d.detector_health.map((h) => `${esc(h.detector_id)}: ${esc(h.rule)}`).join(', ')}</td></tr>`).join('');
 }
 
 // ---- Processing: lag, rates, batch time; now and over the last hour -------------------------------------------
@@ -371,7 +377,28 @@ async function renderProcessing() {
 
 // ---- Routing and live updates ----------------------------------------------------------------------------------
 
-async function route() {
+/**
+ * One render at a time: live updates can arrive faster than a page (the station page fetches its day of
+ * windows) renders, and overlapping renders would pile up requests until the tab stops answering. Whatever
+ * changes meanwhile is drawn once, when the render in progress ends.
+ */
+let rendering = null;
+let renderAgain = false;
+function route() {
+  if (rendering) {
+    renderAgain = true;
+    return rendering;
+  }
+  rendering = (async () => {
+    do {
+      renderAgain = false;
+      await renderRoute();
+    } while (renderAgain);
+  })().finally(() => (rendering = null));
+  return rendering;
+}
+
+async function renderRoute() {
   const [, name, arg] = (location.hash || '#/map').split('/');
   for (const a of document.querySelectorAll('nav a[data-page]')) a.classList.toggle('active', a.dataset.page === name || (name === 'station' && a.dataset.page === 'map'));
   try {
@@ -387,10 +414,34 @@ async function route() {
 
 const current = () => (location.hash || '#/map').split('/')[1];
 let redraw = null;
-/** Re-renders the page when what it shows changed, at most every 250 ms. */
-function changed(pages) {
+/**
+ * Re-renders the page when what it shows changed, at most every 250 ms. `key` names the station (or its
+ * detector, `<station>-…`) the change is about: the station page redraws only for its own.
+ */
+function changed(pages, key = null) {
   if (!pages.includes(current()) || redraw) return;
+  if (current() === 'station' && key !== null) {
+    const id = decodeURIComponent((location.hash || '').split('/')[2] ?? '');
+    if (key !== id && !key.startsWith(`${id}-`)) return;
+  }
   redraw = setTimeout(() => { redraw = null; void route(); }, 250);
+}
+
+/** Forecasts arrive per station; one refresh of them at a time, and one more if any arrived meanwhile. */
+let forecastsLoading = null;
+let forecastsStale = false;
+function refreshForecasts() {
+  if (forecastsLoading) return void (forecastsStale = true);
+  forecastsLoading = api('/api/stations')
+    .then((r) => {
+      for (const s of r.stations) { const mine = state.stations.get(s.station_id); if (mine) mine.forecast = s.forecast; }
+      changed(['station']);
+    })
+    .catch(() => {})
+    .finally(() => {
+      forecastsLoading = null;
+      if (forecastsStale) { forecastsStale = false; refreshForecasts(); }
+    });
 }
 
 async function load() {
@@ -416,17 +467,15 @@ function listen() {
       s.last_final = w;
       if (s.current && s.current.window_start_ms === w.window_start_ms) s.current = w;
     }
-    changed(['map', 'station']);
+    changed(['map', 'station'], w.key);
   });
   events.addEventListener('alert', (e) => {
     const a = JSON.parse(e.data);
     state.alerts = [a, ...state.alerts.filter((x) => x.alert_id !== a.alert_id)];
-    changed(['alerts', 'station']);
+    changed(['alerts', 'station'], a.key);
   });
   events.addEventListener('fleet', (e) => { state.fleet = JSON.parse(e.data); changed(['fleet']); });
-  events.addEventListener('forecast', () => void api('/api/stations').then((r) => {
-    for (const s of r.stations) { const mine = state.stations.get(s.station_id); if (mine) mine.forecast = s.forecast; }
-  }));
+  events.addEventListener('forecast', refreshForecasts);
 }
 
 window.addEventListener('hashchange', () => void route());

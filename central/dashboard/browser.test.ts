@@ -7,7 +7,8 @@
  * - SIGKILLing the agent process shows it offline on the fleet page (its last will, through the gateway);
  * - boards' heartbeats over MQTT show each one's applied configuration, a refused document and its update state
  *   on the fleet page, and a dash for a board that predates those reports;
- * - the station page draws its speed, volume and occupancy charts.
+ * - the station page draws its speed, volume and occupancy charts, and its forecast with 80 % intervals (the
+ *   city starts with a week of simulated history).
  *
  * Screenshots go to test-artifacts/screenshots/.
  */
@@ -47,7 +48,7 @@ describe.skipIf(!CHROMIUM && !required)('dashboard in Chromium', () => {
     expect(CHROMIUM, 'chromium is required in CI: apt-get install chromium').toBeDefined();
     const { logger, warnings } = capturingLogger('warn');
     const clock = scaledClock(60);
-    const system = buildEmbedded(EmbeddedConfigSchema.parse({ speedup: 60, http_port: 0, grace_ms: 30_000, network: 'core' }), { clock, logger, version: 'test' });
+    const system = buildEmbedded(EmbeddedConfigSchema.parse({ speedup: 60, http_port: 0, grace_ms: 30_000, network: 'core', history_days: 7 }), { clock, logger, version: 'test' });
     const step = stepsOfTest(() => [system.stopping() && `the system's stop was waiting for ${system.stopping()}`, `last warnings: ${warnings().slice(-10).join(' | ') || 'none'}`].filter(Boolean).join('; '));
     step('starting the simulated city');
     await system.start();
@@ -157,10 +158,17 @@ describe.skipIf(!CHROMIUM && !required)('dashboard in Chromium', () => {
       // The station page: three charts with data.
       await page.goto(`${system.httpUrl()}/dashboard/#/station/${INCIDENT_STATION}`);
       await page.waitForSelector('svg.chart[data-chart="Speed"]');
-      // The forecast, one row per horizon (its 80 % interval appears once enough forecasts were scored).
+      // The forecast, one row per horizon, each with its 80 % interval (a week of simulated history has scored
+      // enough forecasts), drawn on the speed chart as a bar through each forecast dot.
       const forecastRows = await page.$$eval('table.forecast tbody tr', (trs) => trs.map((tr) => ({ horizon: tr.getAttribute('data-horizon'), speed: tr.querySelector('td.speed')?.textContent ?? '' })));
       expect(forecastRows.map((r) => r.horizon)).toEqual(['15', '30', '60']);
-      for (const r of forecastRows) expect(r.speed).toMatch(/^\d+ km\/h( \(\d+–\d+\))?$/);
+      for (const r of forecastRows) {
+        const [, mean, low, high] = /^(\d+) km\/h \((\d+)–(\d+)\)$/.exec(r.speed) ?? [];
+        expect(r.speed, 'speed, then its interval').toMatch(/^\d+ km\/h \(\d+–\d+\)$/);
+        expect(Number(low)).toBeLessThanOrEqual(Number(mean));
+        expect(Number(high)).toBeGreaterThanOrEqual(Number(mean));
+      }
+      expect(await page.$$eval('svg.chart[data-chart="Speed"] line.interval', (ls) => ls.length)).toBe(3);
       const charts = await page.$$eval('svg.chart', (svgs) => svgs.map((s) => ({ name: s.getAttribute('data-chart'), points: Number(s.getAttribute('data-points')), path: s.querySelector('path.series')?.getAttribute('d') ?? '' })));
       expect(charts.map((c) => c.name)).toEqual(['Speed', 'Volume', 'Occupancy']);
       for (const c of charts) {
