@@ -35,8 +35,8 @@ export class RollingSample {
     if (this.sorted.length === 0) return Number.NaN;
     const pos = q * (this.sorted.length - 1);
     const lo = Math.floor(pos);
-    const hi = Math.ceil(pos);
-    return this.sorted[lo]! + (this.sorted[hi]! - this.sorted[lo]!) * (pos - lo);
+    if (lo === pos) return this.sorted[lo]!; // an order statistic itself (−0 stays −0)
+    return this.sorted[lo]! + (this.sorted[lo + 1]! - this.sorted[lo]!) * (pos - lo);
   }
 }
 
