@@ -1,7 +1,9 @@
 /**
  * The inventory file: stations with their detectors. Every station needs an id, name, kind, corridor (or null),
  * coordinates, lanes and free-flow speed; `detectors` lists its detector ids (default: one per lane,
- * `<station_id>-l<lane>`, as the agents' drivers name them).
+ * `<station_id>-l<lane>`, as the agents' drivers name them). A corridor's stations are listed in travel order,
+ * the order traffic meets them: the analytics take each station's next one as its downstream neighbour
+ * (onset warnings from a queue ahead, incident detection between the two).
  */
 import { z } from 'zod';
 import { StationSchema, type Station } from '../protocol/index.ts';

@@ -8,7 +8,9 @@
  * - boards' heartbeats over MQTT show each one's applied configuration, a refused document and its update state
  *   on the fleet page, and a dash for a board that predates those reports;
  * - the station page draws its speed, volume and occupancy charts, and its forecast with 80 % intervals (the
- *   city starts with a week of simulated history).
+ *   city starts with a week of simulated history);
+ * - the alerts page lists the onset warning the incident's queue gives the station upstream, and the incident
+ *   itself, found from the occupancies either side of it.
  *
  * Screenshots go to test-artifacts/screenshots/.
  */
@@ -176,6 +178,15 @@ describe.skipIf(!CHROMIUM && !required)('dashboard in Chromium', () => {
         expect(c.path, c.name!).toMatch(/^M[\d.]+,[\d.]+/);
       }
       await shot(page, 'station');
+
+      step('the alerts page');
+      // The incident's queue warns the station upstream before it arrives (congestion onset, from the corridor
+      // order of the inventory), and the pair's occupancies raise an incident between the two; both alerts are
+      // listed, open or since closed.
+      await page.goto(`${system.httpUrl()}/dashboard/#/alerts`);
+      await page.waitForSelector('[data-alert^="traffic:congestion_onset:i35-nb-12th:"]', { state: 'attached', timeout: 60_000 });
+      await page.waitForSelector(`[data-alert^="traffic:incident:${INCIDENT_STATION}:"]`, { state: 'attached', timeout: 60_000 });
+      await shot(page, 'alerts');
 
       step('the processing page');
       // Alerts and processing pages render from the same API.

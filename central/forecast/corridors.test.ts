@@ -14,8 +14,15 @@ describe('downstreamNeighbours', () => {
     expect(positionAlong(path, 31.52, -97.2)).toBeLessThan(positionAlong(path, 31.6, -97.1));
   });
 
-  it('gives nothing for a corridor without a path', () => {
-    expect(downstreamNeighbours([station('a', 31.5, -97.2), station('b', 31.6, -97.2)], [{ corridor_id: 'c', path: [] }]).size).toBe(0);
+  it('takes a corridor without a path in the order its stations are listed', () => {
+    const listed = [station('first', 31.6, -97.2), station('second', 31.5, -97.2), station('third', 31.7, -97.2), station('alone', 31.5, -97.1, null)];
+    expect(Object.fromEntries(downstreamNeighbours(listed, [{ corridor_id: 'c', path: [] }]))).toEqual({ first: 'second', second: 'third' });
+    expect(Object.fromEntries(downstreamNeighbours(listed, []))).toEqual({ first: 'second', second: 'third' });
+  });
+
+  it('gives the Waco network the same neighbours from its listing as from its paths', () => {
+    const net = wacoNetwork();
+    expect(downstreamNeighbours(net.stations, [])).toEqual(downstreamNeighbours(net.stations, net.corridors));
   });
 
   it('follows the Waco network: I-35 northbound runs through downtown to the Brazos, MLK southbound to the stadium', () => {

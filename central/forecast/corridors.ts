@@ -1,11 +1,12 @@
 /**
- * Which station is next downstream of each station, from the corridors' geometry: a corridor's path is its road
- * in travel order, so its stations, each placed at its nearest point along the path, follow one another in
- * the order traffic meets them. A queue grows upstream from a bottleneck, so a congested station warns the
- * one before it (onset.ts).
+ * Which station is next downstream of each station. With the corridors' geometry, from it: a corridor's path is
+ * its road in travel order, so its stations, each placed at its nearest point along the path, follow one another
+ * in the order traffic meets them. A corridor without a path (an inventory file gives none) takes its stations
+ * in the order they are listed, which the inventory's convention makes travel order; on the Waco network both
+ * give the same 62 pairs. A queue grows upstream from a bottleneck, so a congested station warns the one
+ * before it (onset.ts), and a pair's occupancies tell an incident between them (anomaly/incident.ts).
  *
- * Stations without a corridor, corridors without a path, and the last station of a corridor have no
- * downstream neighbour.
+ * Stations without a corridor and the last station of a corridor have no downstream neighbour.
  */
 import type { Station } from '../../protocol/index.ts';
 
@@ -19,12 +20,14 @@ export interface CorridorPath {
 export function downstreamNeighbours(stations: Iterable<Station>, corridors: readonly CorridorPath[]): Map<string, string> {
   const paths = new Map(corridors.filter((c) => c.path.length >= 2).map((c) => [c.corridor_id, c.path]));
   const byCorridor = new Map<string, { station_id: string; along: number }[]>();
+  let listed = 0;
   for (const s of stations) {
-    const path = s.corridor_id === null ? undefined : paths.get(s.corridor_id);
-    if (!path) continue;
-    const list = byCorridor.get(s.corridor_id!) ?? [];
-    list.push({ station_id: s.station_id, along: positionAlong(path, s.lat, s.lon) });
-    byCorridor.set(s.corridor_id!, list);
+    if (s.corridor_id === null) continue;
+    const path = paths.get(s.corridor_id);
+    const list = byCorridor.get(s.corridor_id) ?? [];
+    list.push({ station_id: s.station_id, along: path ? positionAlong(path, s.lat, s.lon) : listed });
+    listed += 1;
+    byCorridor.set(s.corridor_id, list);
   }
   const out = new Map<string, string>();
   for (const list of byCorridor.values()) {
