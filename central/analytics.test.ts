@@ -73,6 +73,10 @@ describe('Analytics', () => {
     // s2 turns severe; in the same slot s1 is still clear: warned.
     const [open] = alerts(1, [at(1, 's2', 30), at(1, 's1', 100)]);
     expect(open).toMatchObject({ key: 's1', state: 'open', window_start_ms: T0 + W, detail: 'clear now; s2 downstream is severe: its queue may reach here' });
+    // A neighbour's later window never counts for an earlier one.
+    const later = new Analytics('America/Chicago', new Map([['s1', station], ['s2', below]]), new Map([['s1', 's2']]));
+    later.observe([at(5, 's2', 30)], T0 + 6 * W);
+    expect(later.observe([at(4, 's1', 100)], T0 + 6 * W).alerts.filter((x) => x.rule === 'congestion_onset')).toEqual([]);
     // An hour later s1 reports again (the gap closes its warning) and s2 has been silent: its old severe window
     // no longer counts, so no new warning opens.
     expect(alerts(14, [at(14, 's1', 100)]).map((x) => [x.state, x.detail])).toEqual([['closed', 'cleared (no data)']]);

@@ -50,6 +50,10 @@ export class Analytics {
   /**
    * Feeds final and revised windows, oldest first. Alerts are what opened or closed; forecasts are the new ones of
    * every station that got a window. `quiet` feeds history at start-up: models learn, nothing is reported.
+   *
+   * Successive calls must move forward in time across stations, not station by station: neighbouring stations
+   * are compared slot by slot (onset warnings, incidents), so every station's windows of a slot must come after
+   * every station's windows of the earlier slots. Within a call the windows are sorted by time.
    */
   observe(windows: readonly WindowResult[], now_ms: number, quiet = false): AnalyticsOutput {
     const alerts: Alert[] = [];
@@ -62,8 +66,9 @@ export class Analytics {
         this.forecaster.push(input);
         const below = this.downstream.get(w.key);
         const seen = below === undefined ? undefined : this.latest.get(below);
-        // The neighbour's level counts while it is recent: its window this slot or the one before.
-        const downstream = seen && w.window_start_ms - seen.window_start_ms <= WINDOW_MS ? { station_id: below!, level: seen.level } : null;
+        // The neighbour's level counts while it is recent: its window of this slot or the one before, never a later one.
+        const lag = seen ? w.window_start_ms - seen.window_start_ms : -1;
+        const downstream = seen && lag >= 0 && lag <= WINDOW_MS ? { station_id: below!, level: seen.level } : null;
         events.push(...this.onset.push(w.key, w.window_start_ms, w.congestion, this.forecaster.forecast(w.key, this.freeFlowOf(w.key)), downstream));
         if (w.window_start_ms >= (this.latest.get(w.key)?.window_start_ms ?? -Infinity)) {
           this.latest.set(w.key, { window_start_ms: w.window_start_ms, level: w.congestion, occupancy_pct: w.occupancy_pct });

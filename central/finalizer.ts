@@ -156,7 +156,7 @@ export class Finalizer {
     for (let from = now - this.deps.history_days * DAY_MS; from < now; from += DAY_MS) {
       const rows = await this.deps.store.analytics.finalWindowsBetween(['detector', 'station'], from, Math.min(from + DAY_MS, now));
       windows += rows.length;
-      for (const slice of this.byStation(rows.map((r) => this.deps.toResult(r)))) {
+      for (const slice of this.inTimeOrder(rows.map((r) => this.deps.toResult(r)))) {
         analytics.observe(slice, now, true);
         await yieldToLoop();
       }
@@ -165,28 +165,15 @@ export class Finalizer {
   }
 
   /**
-   * Results in slices of about SLICE windows that keep each station's windows (its own and its detectors')
-   * together, in their order: the models keep state per station and per detector, so slices fed one after
-   * another leave them as one call would, and a station gets one forecast.
+   * Results in time order, in slices of about SLICE windows. The models keep state per station and per detector,
+   * and neighbouring stations are compared slot by slot, so each slice must follow every station's earlier
+   * slots: fed one after another, time-ordered slices leave the models as one call would. (Slices of whole
+   * stations, as before, fed a station's later windows before its neighbour's earlier ones.)
    */
-  private byStation(results: WindowResult[]): WindowResult[][] {
-    const groups = new Map<string, WindowResult[]>();
-    for (const r of results) {
-      const station = r.level === 'detector' ? this.deps.stationOf(r.key) : r.key;
-      const group = groups.get(station);
-      if (group) group.push(r);
-      else groups.set(station, [r]);
-    }
+  private inTimeOrder(results: WindowResult[]): WindowResult[][] {
+    const sorted = [...results].sort((a, b) => a.window_start_ms - b.window_start_ms);
     const slices: WindowResult[][] = [];
-    let slice: WindowResult[] = [];
-    for (const group of groups.values()) {
-      slice.push(...group);
-      if (slice.length >= SLICE) {
-        slices.push(slice);
-        slice = [];
-      }
-    }
-    if (slice.length > 0) slices.push(slice);
+    for (let i = 0; i < sorted.length; i += SLICE) slices.push(sorted.slice(i, i + SLICE));
     return slices;
   }
 
@@ -194,14 +181,16 @@ export class Finalizer {
     if (results.length === 0 || !this.analytics) return;
     const now = this.deps.clock.now();
     const alerts: Alert[] = [];
-    const forecasts: StationForecast[] = [];
-    for (const [i, slice] of this.byStation(results).entries()) {
+    // A station's windows can span slices: its newest forecast is the one kept.
+    const newest = new Map<string, StationForecast>();
+    for (const [i, slice] of this.inTimeOrder(results).entries()) {
       if (i > 0) await yieldToLoop();
       if (!this.analytics) return; // the lease was lost meanwhile: the models went with it
       const out = this.analytics.observe(slice, now);
       alerts.push(...out.alerts);
-      forecasts.push(...out.forecasts);
+      for (const f of out.forecasts) newest.set(f.key, f);
     }
+    const forecasts = [...newest.values()];
     await this.deps.store.analytics.saveAlerts(alerts, now);
     await this.deps.store.analytics.saveForecasts(forecasts, now);
     for (const a of alerts) this.deps.onAlert(a);

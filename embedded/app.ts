@@ -22,7 +22,7 @@ import type { SqlDriver } from '../central/store/sql.ts';
 import { Store } from '../central/store/store.ts';
 import { buildGateway, type Gateway } from '../gateway/app.ts';
 import { hashSecret, MemoryDeviceRegistry, newSecret } from '../gateway/registry/devices.ts';
-import { MINUTE_MS, WINDOW_MS, type Station } from '../protocol/index.ts';
+import { alignDown, MINUTE_MS, WINDOW_MS, type Station } from '../protocol/index.ts';
 import { heldClock, type Clock } from '../platform/clock.ts';
 import { KafkaLog } from '../platform/log/kafka-log.ts';
 import type { Log } from '../platform/log/log.ts';
@@ -87,9 +87,11 @@ export function weatherSpell(text: string, start_ms: number): WeatherSpell {
  */
 async function writeHistory(store: Store, model: TrafficModel, stations: Station[], start_ms: number, days: number, logger: Logger): Promise<void> {
   await store.migrate(); // central migrates again when it starts, finding nothing left to do
-  const from_ms = start_ms - days * DAY_MS;
-  const expected = Math.floor((start_ms - from_ms) / WINDOW_MS) * stations.length;
-  if ((await store.countFinalStationWindows(from_ms, start_ms)) >= expected) return;
+  // The windows modelHistory writes: whole windows from the one holding `from_ms` to the one before the start's.
+  const from_ms = alignDown(start_ms - days * DAY_MS, WINDOW_MS);
+  const until_ms = alignDown(start_ms, WINDOW_MS);
+  const expected = ((until_ms - from_ms) / WINDOW_MS) * stations.length;
+  if ((await store.countFinalStationWindows(stations.map((s) => s.station_id), from_ms, until_ms)) >= expected) return;
   const t = performance.now();
   let day = 0;
   let stored = 0;

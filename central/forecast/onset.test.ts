@@ -42,6 +42,15 @@ describe('OnsetWarner on the forecast', () => {
     expect(w.isOpen('st')).toBe(false);
   });
 
+  it('ignores a revision of a window it has judged: two real quiet windows close a warning, not one twice', () => {
+    const w = warner();
+    w.push('st', T0, 'clear', forecast(T0, 'moderate'));
+    expect(w.push('st', T0 + W, 'clear', forecast(T0 + W, 'clear'))).toEqual([]);
+    expect(w.push('st', T0 + W, 'clear', forecast(T0 + W, 'clear'))).toEqual([]); // the same window, revised
+    expect(w.isOpen('st')).toBe(true);
+    expect(w.push('st', T0 + 2 * W, 'clear', forecast(T0 + 2 * W, 'clear'))).toMatchObject([{ kind: 'close', reason: 'eased' }]);
+  });
+
   it('takes a window with no level as no evidence, closes on a gap, and ignores late windows', () => {
     const w = warner();
     w.push('st', T0, 'clear', forecast(T0, 'moderate'));

@@ -91,10 +91,10 @@ export class OnsetWarner {
     if (level === 'unknown') return [];
     let s = this.states.get(key);
     if (!s) {
-      s = { open: false, since_ms: 0, quiet: 0, last_ms: window_start_ms };
+      s = { open: false, since_ms: 0, quiet: 0, last_ms: -Infinity };
       this.states.set(key, s);
     }
-    if (window_start_ms < s.last_ms) return []; // late or revised: the warning is about the future
+    if (window_start_ms <= s.last_ms) return []; // late, or a revision of a window already judged: the warning is about the future
     const events: OnsetEvent[] = [];
     const close = (reason: OnsetEvent['reason'], detail: string): void => {
       events.push({ kind: 'close', rule: 'congestion_onset', key, window_start_ms, since_ms: s!.since_ms, reason, detail });

@@ -285,6 +285,7 @@ export class CombinedForecaster implements SeriesForecaster {
   }
 
   private bucket(t_ms: number): number {
+    if (this.options.time_of_day_buckets === 1) return 0;
     const local = t_ms + zoneOffsetMinutes(t_ms, this.options.baseline.time_zone) * 60_000;
     const day_ms = 86_400_000;
     return Math.floor((((local % day_ms) + day_ms) % day_ms) / (day_ms / this.options.time_of_day_buckets));
@@ -294,13 +295,11 @@ export class CombinedForecaster implements SeriesForecaster {
     const memories = this.errors.get(h)!;
     const own = memories[this.bucket(target_ms)]!;
     const memory = own.scored >= this.options.min_scored ? own : memories[this.options.time_of_day_buckets]!;
-    const present = COMPONENTS.map((k) => c[k] !== null);
-    if (!present.some(Boolean)) return null;
-    // Until enough errors are known, equal weights over what is present.
-    // Until enough errors are known, the deviation model alone (itself a blend of profile and persistence).
-    if (memory.scored < this.options.min_scored && present[2]) return [0, 0, 1];
-    const early = memory.scored < this.options.min_scored;
-    const raw = COMPONENTS.map((_, i) => (!present[i] ? 0 : early ? 1 : Math.pow(Math.max(memory.mae[i]!, 1e-9), -this.options.sharpness)));
+    // The deviation model has a forecast whenever any part has one (it falls back to persistence, then to the
+    // profile). Until enough errors are known it speaks alone, being itself a blend of profile and persistence.
+    if (c.deviation === null) return null;
+    if (memory.scored < this.options.min_scored) return [0, 0, 1];
+    const raw = COMPONENTS.map((k) => (c[k] === null ? 0 : Math.pow(Math.max(memory.mae[COMPONENTS.indexOf(k)]!, 1e-9), -this.options.sharpness)));
     const sum = raw.reduce((a, b) => a + b, 0);
     return raw.map((w) => w / sum) as [number, number, number];
   }

@@ -162,11 +162,6 @@ export class Store {
   }
 
   /**
-   * Forgets the dedupe runs whose newest bin started before `before_ms`: central keeps them for the late horizon,
-   * beyond which a redelivered bin is a late event and late_events dedupes it. A run still growing stays whole.
-   * Returns how many bins' records went.
-   */
-  /**
    * Stores windows of the past as final station windows (the simulator's history, simulators/history.ts); a
    * window already stored is left as it is. Returns how many were new.
    */
@@ -185,15 +180,20 @@ export class Store {
     return rows[0]!.n;
   }
 
-  /** How many final station windows start in [from_ms, to_ms). */
-  async countFinalStationWindows(from_ms: number, to_ms: number): Promise<number> {
+  /** How many final windows of these stations start in [from_ms, to_ms). */
+  async countFinalStationWindows(station_ids: readonly string[], from_ms: number, to_ms: number): Promise<number> {
     const { rows } = await this.db.query<{ n: number }>(
-      "SELECT count(*)::int AS n FROM windows WHERE level = 'station' AND state <> 'provisional' AND window_start_ms >= $1 AND window_start_ms < $2",
-      [from_ms, to_ms],
+      "SELECT count(*)::int AS n FROM windows WHERE level = 'station' AND key = ANY($1::text[]) AND state <> 'provisional' AND window_start_ms >= $2 AND window_start_ms < $3",
+      [station_ids, from_ms, to_ms],
     );
     return rows[0]!.n;
   }
 
+  /**
+   * Forgets the dedupe runs whose newest bin started before `before_ms`: central keeps them for the late horizon,
+   * beyond which a redelivered bin is a late event and late_events dedupes it. A run still growing stays whole.
+   * Returns how many bins' records went.
+   */
   async pruneDedupe(before_ms: number): Promise<number> {
     const { rows } = await this.db.query<{ n: number }>(
       `WITH doomed AS (SELECT ctid AS row FROM ingested_seqs s WHERE last_bin_start_ms < $1 ORDER BY ${RUN_LOCK_ORDER} FOR UPDATE),

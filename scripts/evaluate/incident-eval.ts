@@ -8,7 +8,8 @@
  * as many windows as the detector's persistence. It cannot tell an incident from the daily peak.
  *
  * An incident is *detected* when an alarm opens at its station or the one upstream (the queue's first
- * detectors) from its start to 30 minutes after it ends; the time to detect runs from its start to the end of
+ * detectors) from its start to 30 minutes after it ends, on evidence that began with it (the alarm's run starts
+ * in the window holding the incident's start or later); the time to detect runs from its start to the end of
  * the window that opened the alarm (a window is known once it closes). Any other opening is a false alarm.
  * An incident *queued* when its station's occupancy reached 25 % while it lasted: at night a two-lane road
  * with one lane blocked may carry all its traffic, and no occupancy-based detector can see that.
@@ -16,7 +17,7 @@
 import { DEFAULT_INCIDENT, IncidentDetector } from '../../central/anomaly/incident.ts';
 import { INITIAL_RUN, stepRun, type RunState } from '../../central/anomaly/run-state.ts';
 import { downstreamNeighbours } from '../../central/forecast/corridors.ts';
-import { summarise, WINDOW_MS } from '../../protocol/index.ts';
+import { alignDown, summarise, WINDOW_MS } from '../../protocol/index.ts';
 import { modelHistory } from '../../simulators/history.ts';
 import { rng, TrafficModel, type Incident } from '../../simulators/traffic-model.ts';
 import { wacoNetwork } from '../../simulators/waco/network.ts';
@@ -26,6 +27,14 @@ const DAY = 86_400_000;
 /** Monday 2026-11-16 00:00 in Waco (CST). */
 const MONDAY = Date.UTC(2026, 10, 16, 6);
 const QUEUED_PCT = 25;
+
+interface Alarm {
+  key: string;
+  /** The window that opened it. */
+  t: number;
+  /** The first window of its run. */
+  since: number;
+}
 
 export interface IncidentRow {
   detector: string;
@@ -76,16 +85,17 @@ export function evaluateIncidents(seed = 'incidents', days = 5, count = 30): Inc
 
   const california = new IncidentDetector(DEFAULT_INCIDENT);
   const naive = new Map<string, RunState>();
-  const openings: Record<'california' | 'naive', { key: string; t: number }[]> = { california: [], naive: [] };
+  // Each alarm: its station, the window that opened it, and the first window of the run that made it.
+  const openings: Record<'california' | 'naive', Alarm[]> = { california: [], naive: [] };
   for (let t = MONDAY; t < MONDAY + days * DAY; t += WINDOW_MS) {
     for (const [up, down] of below) {
       for (const e of california.push({ up, down, window_start_ms: t, up_occupancy_pct: occAt(up, t), down_occupancy_pct: occAt(down, t) })) {
-        if (e.kind === 'open') openings.california.push({ key: e.key, t });
+        if (e.kind === 'open') openings.california.push({ key: e.key, t, since: e.since_ms });
       }
       const o = occAt(up, t);
       const step = stepRun(naive.get(up) ?? { ...INITIAL_RUN }, t, o === null ? 'none' : o >= QUEUED_PCT ? 'beyond' : 'normal', DEFAULT_INCIDENT);
       naive.set(up, step.state);
-      for (const tr of step.transitions) if (tr.to === 'open') openings.naive.push({ key: up, t });
+      for (const tr of step.transitions) if (tr.to === 'open') openings.naive.push({ key: up, t, since: tr.since_ms });
     }
   }
 
@@ -94,9 +104,10 @@ export function evaluateIncidents(seed = 'incidents', days = 5, count = 30): Inc
     return false;
   };
   const queued = incidents.map(queuedOf);
-  const score = (detector: string, list: { key: string; t: number }[]): IncidentRow => {
-    const matches = (i: Incident, o: { key: string; t: number }) =>
-      (o.key === i.station_id || o.key === above.get(i.station_id)) && o.t + WINDOW_MS > i.start_ms && o.t <= i.start_ms + i.duration_ms + 30 * MINUTE;
+  const score = (detector: string, list: Alarm[]): IncidentRow => {
+    // The alarm's evidence must begin with the incident: its run's first window is the one holding the start, or later.
+    const matches = (i: Incident, o: Alarm) =>
+      (o.key === i.station_id || o.key === above.get(i.station_id)) && o.since >= alignDown(i.start_ms, WINDOW_MS) && o.t <= i.start_ms + i.duration_ms + 30 * MINUTE;
     const first = incidents.map((i) => list.filter((o) => matches(i, o)).sort((a, b) => a.t - b.t)[0]);
     const times = incidents.flatMap((i, k) => (first[k] ? [(first[k]!.t + WINDOW_MS - i.start_ms) / MINUTE] : [])).sort((a, b) => a - b);
     return {

@@ -4,8 +4,8 @@
  * from the station's free-flow speed as learnt so far. Two warners run side by side on the same windows: the
  * forecast-based one central raises, and the naive "light now".
  *
- * An *onset* is a window that is moderate or severe after at least 30 minutes with a level and none of them
- * moderate or worse. It is *warned* when a warning opened before it was still open at its start (the warner
+ * An *onset* is a moderate-or-severe window whose previous window had a level, with no moderate-or-severe
+ * window in the 30 minutes before it. It is *warned* when a warning opened before it was still open at its start (the warner
  * closes such a warning as `arrived`); the lead time is the onset's start minus the warning's opening window.
  * A *false alarm* is a warning that closed without the congestion arriving (eased, or a gap in the data).
  */
@@ -55,7 +55,6 @@ export function evaluateOnsets(station: string, speed: readonly Point[], occupan
     if (level === 'unknown') continue;
     levels.set(t, level);
     const forecast = forecaster.forecast(station, ff!);
-    (globalThis as any).FF = ff;
     for (const k of ['forecast', 'light_now'] as const) events[k].push(...warners[k].push(station, t, level, forecast));
   }
 
