@@ -109,25 +109,4 @@ describe('httpGet', () => {
     expect(err?.message).toContain('ECONNREFUSED');
     expect(err?.retriable).toBe(true);
   });
-
-  it('sends a poll again on a new connection when the server drops the kept-alive one it went out on', async () => {
-    // The server answers a connection's first request and drops the connection on its second, as a server does
-    // that closes an idle connection just as the next poll arrives on it.
-    const seen = new Map<unknown, number>();
-    const dropping = await serveHttp((req, res) => {
-      const n = (seen.get(req.socket) ?? 0) + 1;
-      seen.set(req.socket, n);
-      if (n > 1) return void req.socket.destroy();
-      res.writeHead(200).end('ok');
-    });
-    try {
-      const poll = () => httpGet(`${dropping.base}/feed`, { headers: {}, signal: AbortSignal.timeout(5_000), max_bytes: 100 });
-      expect((await poll()).body.toString()).toBe('ok');
-      expect((await poll()).body.toString()).toBe('ok'); // went out on the kept-alive connection, dropped, sent again
-      expect(seen.size).toBe(2);
-      expect([...seen.values()]).toEqual([2, 1]);
-    } finally {
-      await dropping.close();
-    }
-  });
 });

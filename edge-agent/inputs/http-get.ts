@@ -41,21 +41,12 @@ const unreachable = (url: string, err: unknown): WacoflowError =>
 const tooLarge = (url: string, limit: number): WacoflowError =>
   new WacoflowError(ERR.FEED_HTTP, `GET ${url}: response larger than max_response_bytes (${limit}); refused`, { retriable: false });
 
-/**
- * One GET. Node keeps connections alive between polls; a server may close an idle one just as the next poll
- * goes out on it, and the request then fails with ECONNRESET before any answer. That request never reached
- * the server, so it is sent again at once on a new connection, once (the pattern Node's documentation gives
- * for `request.reusedSocket`).
- */
-function send(url: URL, options: HttpGetOptions, retried = false): Promise<IncomingMessage> {
+function send(url: URL, options: HttpGetOptions): Promise<IncomingMessage> {
   const request = url.protocol === 'https:' ? httpsRequest : url.protocol === 'http:' ? httpRequest : null;
   if (!request) return Promise.reject(new WacoflowError(ERR.FEED_HTTP, `GET ${url.href}: only http and https URLs can be polled`, { retriable: false }));
   return new Promise((resolve, reject) => {
     const req = request(url, { method: 'GET', headers: { 'accept-encoding': 'gzip, deflate', 'user-agent': 'wacoflow-agent', ...options.headers }, signal: options.signal }, resolve);
-    req.on('error', (err: NodeJS.ErrnoException) => {
-      if (!retried && req.reusedSocket && err.code === 'ECONNRESET') send(url, options, true).then(resolve, reject);
-      else reject(err);
-    });
+    req.on('error', reject);
     req.end();
   });
 }
