@@ -12,24 +12,13 @@ import type { Congestion } from '../../protocol/index.ts';
 import { congestionOf } from '../classify/congestion.ts';
 import { DEFAULT_BASELINE, type BaselineOptions } from '../anomaly/baseline.ts';
 import type { WindowInput } from '../anomaly/types.ts';
-import { CombinedForecaster, type Interval } from './series.ts';
+import { CombinedForecaster, type CombinedOptions, type Interval } from './series.ts';
 
 const MINUTE_MS = 60_000;
 
-export interface StationForecastOptions {
-  baseline: BaselineOptions;
+/** The combination's settings (series.ts), with horizons in minutes, and what counts as an observed window. */
+export interface StationForecastOptions extends Omit<CombinedOptions, 'horizons_ms'> {
   horizons_min: readonly number[];
-  step_ms: number;
-  fit_half_life_ms: number;
-  smooth_ms: number;
-  prior_half_life_ms: number;
-  prior_pairs: number;
-  error_half_life_ms: number;
-  sharpness: number;
-  min_scored: number;
-  time_of_day_buckets: number;
-  interval_errors: number;
-  interval_coverage: number;
   /** Windows observed less than this are treated as missing. */
   min_observed_fraction: number;
 }
