@@ -10,7 +10,7 @@
  */
 import type { Congestion } from '../../protocol/index.ts';
 import { congestionOf } from '../classify/congestion.ts';
-import { DEFAULT_BASELINE, type BaselineOptions } from '../anomaly/baseline.ts';
+import { DEFAULT_BASELINE } from '../anomaly/baseline.ts';
 import type { WindowInput } from '../anomaly/types.ts';
 import { CombinedForecaster, type CombinedOptions, type Interval } from './series.ts';
 
