@@ -17,7 +17,9 @@ export class RollingSample {
     return this.sorted.length;
   }
 
-  push(x: number): void {
+  /** Pushes `x`; −0 is kept as 0, since the two are equal and removal finds values by equality. */
+  push(value: number): void {
+    const x = value + 0;
     this.fifo.push(x);
     this.sorted.splice(lowerBound(this.sorted, x), 0, x);
     if (this.fifo.length > this.capacity) this.sorted.splice(lowerBound(this.sorted, this.fifo.shift()!), 1);
@@ -35,7 +37,7 @@ export class RollingSample {
     if (this.sorted.length === 0) return Number.NaN;
     const pos = q * (this.sorted.length - 1);
     const lo = Math.floor(pos);
-    if (lo === pos) return this.sorted[lo]!; // an order statistic itself (−0 stays −0)
+    if (lo === pos) return this.sorted[lo]!; // an order statistic itself
     return this.sorted[lo]! + (this.sorted[lo + 1]! - this.sorted[lo]!) * (pos - lo);
   }
 }
