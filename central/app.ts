@@ -19,6 +19,7 @@ import type { Log, LogBatch, LogConsumer, LogProducer } from '../platform/log/lo
 import { listen } from '../platform/net.ts';
 import type { CentralConfig } from './config.ts';
 import { ingestBins } from './consume/bin-ingest.ts';
+import { GroupCommit } from './consume/group-commit.ts';
 import { ingestHealth } from './consume/health-ingest.ts';
 import { PartitionPositions } from './consume/partition-positions.ts';
 import type { NetworkView } from './http/api.ts';
@@ -36,6 +37,8 @@ import { Finalizer } from './finalizer.ts';
 
 /** The rolling 5-minute view advances every minute. */
 const ROLLING_EVERY_MS = 60_000;
+/** Bins batches share a transaction up to this many record bytes: one partition's fetch (platform/log/kafka-log.ts). */
+const GROUP_MAX_BYTES = 4 * 1024 * 1024;
 
 export interface CentralDeps {
   log: Log;
@@ -137,13 +140,20 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
   const onCommitError = (err: unknown, tp: { topic: string; partition: number }): void =>
     logger.warn({ err, ...tp }, 'could not commit the offset to the log (PostgreSQL has it; a rebalance may redeliver, and dedupe drops the repeats)');
 
-  /** One log batch, whichever topic: its own transaction, retried by the log after a failure. */
+  const context = { store, clock, metrics, positions, group_id: config.group_id, onCommitError };
+  /** Bins batches that arrive together share a transaction (./consume/group-commit.ts). */
+  let binGroups: GroupCommit | null = null;
+  const groupsOf = (c: LogConsumer): GroupCommit =>
+    new GroupCommit((batches) => ingestBins(batches, c, { ...context, stations: index.stations, late_horizon_ms: config.late_horizon_ms, onWindows }), {
+      max_bytes: GROUP_MAX_BYTES,
+    });
+
+  /** One log batch, whichever topic: in a transaction (shared with other bins batches), retried by the log after a failure. */
   const onBatch = async (c: LogConsumer, batch: LogBatch): Promise<void> => {
     const stop = metrics.batchSeconds.startTimer({ topic: batch.topic });
-    const context = { store, clock, metrics, positions, group_id: config.group_id, onCommitError };
     try {
       if (batch.topic === topics.bins) {
-        await ingestBins(batch, c, { ...context, stations: index.stations, late_horizon_ms: config.late_horizon_ms, onWindows });
+        await binGroups!.submit(batch); // made in start(), before the consumer runs
       } else {
         await ingestHealth(batch, c, {
           ...context,
@@ -188,6 +198,7 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
 
       const c = log.consumer(config.group_id);
       consumer = c;
+      binGroups = groupsOf(c);
       await c.run({ topics: [topics.bins, topics.health], onAssignment: () => positions.reset(), eachBatch: (batch) => onBatch(c, batch) });
       stopTimers = startTimers(clock, config, {
         pass: () => void finalize().catch((err: unknown) => logger.error({ err }, 'finalising windows failed')),

@@ -1,7 +1,7 @@
 /**
- * One log batch of bins → one PostgreSQL transaction: new bins (deduplicated by (device_id, seq)), the detector,
- * station and corridor windows they change, dead letters for undecodable records, and the partition's next
- * offset. Only after the commit is the offset committed to the log and the windows emitted.
+ * Log batches of bins → one PostgreSQL transaction: new bins (deduplicated by (device_id, seq)), the detector,
+ * station and corridor windows they change, dead letters for undecodable records, and each partition's next
+ * offset. Only after the commit are the offsets committed to the log and the windows emitted.
  */
 import { binsOfRecord, windowStartOfBin, WINDOW_MS, type Bin, type DeadLetter, type Station } from '../../protocol/index.ts';
 import type { LogBatch, LogConsumer, LogRecord } from '../../platform/log/log.ts';
@@ -31,19 +31,27 @@ export function deadLetter(record: LogRecord, reason: string, field: string | nu
   };
 }
 
-export async function ingestBins(batch: LogBatch, consumer: LogConsumer, deps: IngestDeps): Promise<void> {
-  const todo = await deps.positions.unprocessed(batch, consumer);
-  if (todo === null || todo.records.length === 0) return;
-  const { records, reset } = todo;
-  const now = deps.clock.now();
+/**
+ * Log batches of bins (a group, at most one per partition: ./group-commit.ts) in one transaction: each batch's
+ * unprocessed records, and each partition's next offset with them.
+ */
+export async function ingestBins(batches: LogBatch[], consumer: LogConsumer, deps: IngestDeps): Promise<void> {
+  const todo: { batch: LogBatch; next: number; reset: boolean }[] = [];
   const bins: Bin[] = [];
   const dead: DeadLetter[] = [];
-  for (const r of records) {
-    const d = binsOfRecord(r);
-    if (d.ok) for (const b of d.bins) bins.push(b);
-    else dead.push(deadLetter(r, d.error.message, d.error.field, now));
+  const now = deps.clock.now();
+  for (const batch of batches) {
+    const unprocessed = await deps.positions.unprocessed(batch, consumer);
+    if (unprocessed === null || unprocessed.records.length === 0) continue;
+    const { records, reset } = unprocessed;
+    for (const r of records) {
+      const d = binsOfRecord(r);
+      if (d.ok) for (const b of d.bins) bins.push(b);
+      else dead.push(deadLetter(r, d.error.message, d.error.field, now));
+    }
+    todo.push({ batch, next: records[records.length - 1]!.offset + 1, reset });
   }
-  const next = records[records.length - 1]!.offset + 1;
+  if (todo.length === 0) return;
 
   const { fresh, late, recordedLate, rows } = await deps.store.transaction(async (tx) => {
     const fresh = await deps.store.claimBins(tx, bins);
@@ -55,19 +63,19 @@ export async function ingestBins(batch: LogBatch, consumer: LogConsumer, deps: I
     const rows = await deps.store.updateWindows(tx, refs, (stored) => foldBins(stored, timely, now));
     const corridors = await rollUpCorridors(tx, rows, deps, now);
     await deps.store.addDeadLetters(tx, dead);
-    await deps.store.saveOffset(tx, deps.group_id, batch.topic, batch.partition, next, now, reset);
+    for (const { batch, next, reset } of todo) await deps.store.saveOffset(tx, deps.group_id, batch.topic, batch.partition, next, now, reset);
     return { fresh, late, recordedLate, rows: [...rows, ...corridors] };
   });
 
-  deps.positions.advanced(batch, next);
+  for (const { batch, next } of todo) deps.positions.advanced(batch, next);
   deps.onWindows(rows, fresh);
-  await commitToLog(consumer, batch, next, deps);
+  await Promise.all(todo.map(({ batch, next }) => commitToLog(consumer, batch, next, deps)));
   deps.metrics.bins.inc({ result: 'stored' }, fresh.length - late.length);
   deps.metrics.bins.inc({ result: 'late' }, recordedLate);
   // Duplicates: redelivered bins, and late ones recorded before (the dedupe record forgets bins that old).
   deps.metrics.bins.inc({ result: 'duplicate' }, bins.length - fresh.length + late.length - recordedLate);
   deps.metrics.bins.inc({ result: 'invalid' }, dead.length);
-  deps.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, batch.high_watermark - next));
+  for (const { batch, next } of todo) deps.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, batch.high_watermark - next));
 }
 
 /**

@@ -15,7 +15,7 @@ export interface KafkaLogOptions {
   /** Receives kafkajs's own warnings and errors. */
   onLog?: (level: 'error' | 'warn' | 'info', message: string, extra: Record<string, unknown>) => void;
   connection_timeout_ms?: number;
-  /** Partitions a consumer works on at once (default 3; each partition stays in order). */
+  /** Partitions a consumer hands over at once (default 16: all of a fetch's, usually; each partition stays in order). */
   partitions_concurrently?: number;
 }
 
@@ -62,7 +62,7 @@ export class KafkaLog implements Log {
   constructor(options: KafkaLogOptions) {
     this.options = options;
     const onLog = options.onLog;
-    this.partitionsConcurrently = options.partitions_concurrently ?? 3;
+    this.partitionsConcurrently = options.partitions_concurrently ?? 16;
     this.kafka = new Kafka({
       clientId: options.client_id,
       brokers: options.brokers,
@@ -210,6 +210,8 @@ export class KafkaLog implements Log {
     // A seek inside eachBatch must win over resolving the batch, or the rewound records would be skipped.
     const seekedDuringBatch = new Set<string>();
     const progress: ConsumerProgress = { state: 'starting', in_batch: 0, last_turn_ms: Date.now() };
+    const pending = new Map<string, { topic: string; partition: number; offset: string }>();
+    let flushing: Promise<void> | null = null;
     const turned = (): void => void (progress.last_turn_ms = Date.now());
     // kafkajs fetches every maxWaitTime (5 s) even when nothing comes, so a quiet topic still turns the loop.
     consumer.on(consumer.events.FETCH, turned);
@@ -231,8 +233,8 @@ export class KafkaLog implements Log {
           handlers.onAssignment?.(Object.entries(assigned).flatMap(([topic, ps]) => ps.map((partition) => ({ topic, partition }))));
         });
         await consumer.run({
-          // Each partition's batches still run one at a time, in order; different partitions overlap, so one
-          // partition's database round trips do not hold the others back.
+          // Each partition's batches still run one at a time, in order; a fetch's partitions are handed over
+          // together, so a consumer that groups them (central: one transaction for them all) sees them at once.
           partitionsConsumedConcurrently: this.partitionsConcurrently,
           autoCommit: false,
           eachBatchAutoResolve: false,
@@ -273,8 +275,15 @@ export class KafkaLog implements Log {
         seekedDuringBatch.add(`${tp.topic}/${tp.partition}`);
         consumer.seek({ topic: tp.topic, partition: tp.partition, offset: String(offset) });
       },
-      commit: async (tp: TopicPartition, next_offset: number) => {
-        await consumer.commitOffsets([{ topic: tp.topic, partition: tp.partition, offset: String(next_offset) }]);
+      // Commits made in one turn of the event loop (a group of batches ingested together) go as one request.
+      commit: (tp: TopicPartition, next_offset: number) => {
+        pending.set(`${tp.topic}/${tp.partition}`, { topic: tp.topic, partition: tp.partition, offset: String(next_offset) });
+        return (flushing ??= Promise.resolve().then(() => {
+          const offsets = [...pending.values()];
+          pending.clear();
+          flushing = null;
+          return consumer.commitOffsets(offsets);
+        }));
       },
       stop: async () => {
         this.opened.delete(consumer);
