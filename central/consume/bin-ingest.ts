@@ -63,7 +63,7 @@ export async function ingestBins(batches: LogBatch[], consumer: LogConsumer, dep
     const rows = await deps.store.updateWindows(tx, refs, (stored) => foldBins(stored, timely, now));
     const corridors = await rollUpCorridors(tx, rows, deps, now);
     await deps.store.addDeadLetters(tx, dead);
-    for (const { batch, next, reset } of todo) await deps.store.saveOffset(tx, deps.group_id, batch.topic, batch.partition, next, now, reset);
+    await deps.store.saveOffsets(tx, deps.group_id, todo.map(({ batch, next, reset }) => ({ topic: batch.topic, partition: batch.partition, next_offset: next, reset })), now);
     return { fresh, late, recordedLate, rows: [...rows, ...corridors] };
   });
 

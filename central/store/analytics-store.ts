@@ -1,6 +1,7 @@
 /** Storage of central's analytics: alerts, the latest forecasts, the lease that picks one instance to run them. */
 import { mergeAll, WINDOW_MS, type Alert, type Measures, type WindowLevel } from '../../protocol/index.ts';
 import type { StationForecast } from '../forecast/station.ts';
+import { SLICE, yieldToLoop } from '../../platform/slices.ts';
 import type { SqlDriver } from './sql.ts';
 import { WINDOW_COLUMNS, type RecentBin, type WindowRow } from './rows.ts';
 
@@ -165,37 +166,27 @@ export class AnalyticsStore {
    * the samples it should have sent to the expected count, so the observed fraction shows the gap.
    */
   async refreshRolling(now_ms: number, span_ms: number): Promise<RollingRow[]> {
-    const { rows } = await this.db.query<{ station_id: string; end_ms: number; detectors: string[]; batches: RecentBin[][] }>(
+    // The bins come back as JSON text and are parsed a slice of stations at a time: at 5,000 bins/s the view
+    // holds a million and a half, and parsing them in one go (the driver's JSON parse) held central's event
+    // loop for 0.3 s and more, every minute (docs/benchmarks.md, load test).
+    const { rows } = await this.db.query<{ station_id: string; end_ms: number; detectors: string[]; batches: string }>(
       `WITH progress AS (
          SELECT station_id, max(last_event_ms) AS end_ms, array_agg(detector_id) AS detectors FROM detectors
          GROUP BY station_id HAVING max(last_event_ms) IS NOT NULL),
        -- Batches that ended before the span their station's progress can still reach are never read again.
        pruned AS (
          DELETE FROM recent_bins r USING progress p WHERE r.station_id = p.station_id AND r.last_end_ms <= p.end_ms - $1::bigint)
-       SELECT p.station_id, p.end_ms, p.detectors, json_agg(r.bins) AS batches
+       SELECT p.station_id, p.end_ms, p.detectors, json_agg(r.bins)::text AS batches
        FROM progress p JOIN recent_bins r ON r.station_id = p.station_id AND r.last_end_ms > p.end_ms - $1::bigint AND r.first_start_ms < p.end_ms
        GROUP BY p.station_id, p.end_ms, p.detectors`,
       [span_ms],
     );
-    const out: RollingRow[] = rows.flatMap(({ station_id, end_ms, detectors, batches }) => {
-      const inside = batches.flat().filter((b) => b.bin_start_ms >= end_ms - span_ms && b.bin_start_ms + b.bin_ms <= end_ms);
-      if (inside.length === 0) return [];
-      const measures = mergeAll(inside.map((b) => b.measures));
-      // Per detector: time covered by its bins and the samples those bins expected.
-      const covered = new Map<string, { ms: number; expected: number }>();
-      for (const b of inside) {
-        const c = covered.get(b.detector_id) ?? { ms: 0, expected: 0 };
-        covered.set(b.detector_id, { ms: c.ms + b.bin_ms, expected: c.expected + b.measures.samples_expected });
-      }
-      const rates = [...covered.values()].filter((c) => c.ms > 0).map((c) => c.expected / c.ms);
-      const meanRate = rates.reduce((a, b) => a + b, 0) / Math.max(1, rates.length);
-      for (const d of detectors) {
-        const c = covered.get(d);
-        const missing = span_ms - (c?.ms ?? 0);
-        if (missing > 0) measures.samples_expected += Math.round(missing * (c && c.ms > 0 ? c.expected / c.ms : meanRate));
-      }
-      return [{ station_id, window_start_ms: end_ms - span_ms, window_end_ms: end_ms, measures, updated_ms: now_ms }];
-    });
+    const out: RollingRow[] = [];
+    for (const [i, { station_id, end_ms, detectors, batches }] of rows.entries()) {
+      if (i > 0 && i % SLICE === 0) await yieldToLoop();
+      const row = rollingRow(station_id, Number(end_ms), detectors, JSON.parse(batches) as RecentBin[][], span_ms, now_ms);
+      if (row) out.push(row);
+    }
     if (out.length === 0) return out;
     await this.db.query(
       `INSERT INTO rolling_windows (station_id, window_start_ms, window_end_ms, measures, updated_ms)
@@ -211,6 +202,31 @@ export class AnalyticsStore {
     const { rows } = await this.db.query<RollingRow>('SELECT station_id, window_start_ms, window_end_ms, measures, updated_ms FROM rolling_windows ORDER BY station_id');
     return rows;
   }
+}
+
+/**
+ * A station's rolling row from the bins of its recent batches: those wholly inside the span before `end_ms`,
+ * merged; a detector short of `end_ms` adds the samples it should have sent to the expected count. Null when
+ * no bin is inside.
+ */
+function rollingRow(station_id: string, end_ms: number, detectors: string[], batches: RecentBin[][], span_ms: number, now_ms: number): RollingRow | null {
+  const inside = batches.flat().filter((b) => b.bin_start_ms >= end_ms - span_ms && b.bin_start_ms + b.bin_ms <= end_ms);
+  if (inside.length === 0) return null;
+  const measures = mergeAll(inside.map((b) => b.measures));
+  // Per detector: time covered by its bins and the samples those bins expected.
+  const covered = new Map<string, { ms: number; expected: number }>();
+  for (const b of inside) {
+    const c = covered.get(b.detector_id) ?? { ms: 0, expected: 0 };
+    covered.set(b.detector_id, { ms: c.ms + b.bin_ms, expected: c.expected + b.measures.samples_expected });
+  }
+  const rates = [...covered.values()].filter((c) => c.ms > 0).map((c) => c.expected / c.ms);
+  const meanRate = rates.reduce((a, b) => a + b, 0) / Math.max(1, rates.length);
+  for (const d of detectors) {
+    const c = covered.get(d);
+    const missing = span_ms - (c?.ms ?? 0);
+    if (missing > 0) measures.samples_expected += Math.round(missing * (c && c.ms > 0 ? c.expected / c.ms : meanRate));
+  }
+  return { station_id, window_start_ms: end_ms - span_ms, window_end_ms: end_ms, measures, updated_ms: now_ms };
 }
 
 /** The rolling view's span: the five minutes before each station's progress. */

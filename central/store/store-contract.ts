@@ -385,6 +385,20 @@ export function storeContract(name: string, open: () => Promise<SqlDriver>): voi
       expect(await store.loadOffset('central', 'wacoflow.bins.v1', 2)).toBe(3);
     });
 
+    it('saves a group of partitions\' offsets at once, each by the same rule', async () => {
+      const bins = 'wacoflow.bins.v1';
+      await store.transaction((tx) => store.saveOffsets(tx, 'central', [0, 1, 2].map((partition) => ({ topic: bins, partition, next_offset: 100, reset: false })), T0));
+      await store.transaction((tx) =>
+        store.saveOffsets(tx, 'central', [
+          { topic: bins, partition: 0, next_offset: 120, reset: false }, // forwards
+          { topic: bins, partition: 1, next_offset: 90, reset: false }, // a late finisher: kept at 100
+          { topic: bins, partition: 2, next_offset: 7, reset: true }, // a replaced log
+          { topic: bins, partition: 3, next_offset: 5, reset: false }, // new
+        ], T0),
+      );
+      expect(await Promise.all([0, 1, 2, 3].map((p) => store.loadOffset('central', bins, p)))).toEqual([120, 100, 7, 5]);
+    });
+
     it('keeps the newest device status even when statuses arrive out of order', async () => {
       await store.transaction((tx) => store.recordStatuses(tx, [{ v: 1, device_id: 'agent-1', state: 'offline', ts_ms: T0 + 10 }]));
       await store.transaction((tx) => store.recordStatuses(tx, [{ v: 1, device_id: 'agent-1', state: 'online', ts_ms: T0 }]));

@@ -534,12 +534,20 @@ export class Store {
    * a batch late must not rewind the new owner), unless `reset` says the log itself was replaced.
    */
   async saveOffset(tx: SqlExecutor, group_id: string, topic: string, partition: number, next_offset: number, now_ms: number, reset = false): Promise<void> {
-    await tx.query(
-      `INSERT INTO consumer_offsets (group_id, topic, partition, next_offset, updated_ms) VALUES ($1, $2, $3, $4, $5)
+    await this.saveOffsets(tx, group_id, [{ topic, partition, next_offset, reset }], now_ms);
+  }
+
+  /** `saveOffset` for several partitions (a group of batches), in one statement (each reset in one of its own). */
+  async saveOffsets(tx: SqlExecutor, group_id: string, offsets: { topic: string; partition: number; next_offset: number; reset: boolean }[], now_ms: number): Promise<void> {
+    const upsert = `INSERT INTO consumer_offsets (group_id, topic, partition, next_offset, updated_ms)
+       SELECT $1, u.topic, u.partition, u.next_offset, $2 FROM UNNEST($3::text[], $4::integer[], $5::bigint[]) AS u(topic, partition, next_offset)
        ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_ms = EXCLUDED.updated_ms
-       WHERE consumer_offsets.next_offset <= EXCLUDED.next_offset OR $6`,
-      [group_id, topic, partition, next_offset, now_ms, reset],
-    );
+       WHERE consumer_offsets.next_offset <= EXCLUDED.next_offset OR $6`;
+    const write = (os: typeof offsets, reset: boolean) =>
+      tx.query(upsert, [group_id, now_ms, os.map((o) => o.topic), os.map((o) => o.partition), os.map((o) => o.next_offset), reset]);
+    const moving = offsets.filter((o) => !o.reset);
+    if (moving.length > 0) await write(moving, false);
+    for (const o of offsets.filter((o) => o.reset)) await write([o], true);
   }
 
   /**
