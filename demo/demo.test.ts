@@ -1,13 +1,13 @@
 /**
  * `wacoflow demo` as a user runs it: scenarios on a simulated city of their own, each ending in a PASS line
- * whose evidence was read from the running system (all five in turn, as `wacoflow demo` runs them with no scenario
- * named); and a scenario whose expectation is broken on purpose ends in FAIL with the reason, and a non-zero exit.
+ * whose evidence was read from the running system, all five in turn, as `wacoflow demo` runs them with no
+ * scenario named. Alone on the machine (a paced test: vitest.config.ts). The runner's other behaviour, a FAIL
+ * included, is in runner.test.ts.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { socatAvailable } from '../simulators/serial/pty-pair.ts';
-import { runScenario, scenarioNamed, wacoToday } from './runner.ts';
 import { SCENARIOS } from './scenarios.ts';
 
 const BIN = fileURLToPath(new URL('../bin/wacoflow.js', import.meta.url));
@@ -37,27 +37,4 @@ describe.skipIf(!socatAvailable() && !required)('wacoflow demo', () => {
     // The evidence is what the system reported: every station of the city final, the breaker's transitions.
     RUN.forEach((name, i) => expect(results[i]).toMatch(EVIDENCE[name]!));
   }, 660_000);
-
-  it('fails a scenario whose expectation does not hold, saying why', async () => {
-    const lines: string[] = [];
-    // Normal operation with a feed that never answers: the warnings and the failed input are the reasons.
-    const outcome = await runScenario(scenarioNamed('normal'), { speedup: Number(SPEEDUP), out: (l) => lines.push(l), extra: { faults: ['waco-signals:outage@0'] } });
-    expect(outcome.pass).toBe(false);
-    expect(outcome.evidence).toMatch(/inputs not ok: waco-signals (degraded|failed)/);
-    expect(outcome.evidence).toMatch(/\d+ warnings logged, first: /);
-  }, 180_000);
-
-  it('names the choices for an unknown scenario, before starting anything', () => {
-    const r = spawnSync(process.execPath, [BIN, 'demo', 'rush-hour'], { encoding: 'utf8' });
-    expect(r.status).toBe(2);
-    expect(r.stderr.trim()).toBe('wacoflow: configuration error: unknown scenario "rush-hour"; choose one of: normal, feed-failure, game-day, topology, metrics');
-  });
-
-  it('starts scenarios at a local time of day in Waco', () => {
-    // 2026-07-01 is in daylight time (UTC−5), 2026-12-01 in standard time (UTC−6).
-    expect(new Date(wacoToday('07:30', Date.parse('2026-07-01T15:00:00Z'))).toISOString()).toBe('2026-07-01T12:30:00.000Z');
-    expect(new Date(wacoToday('16:20', Date.parse('2026-12-01T15:00:00Z'))).toISOString()).toBe('2026-12-01T22:20:00.000Z');
-    // Late in the evening in Waco it is already tomorrow in UTC: still Waco's today.
-    expect(new Date(wacoToday('07:30', Date.parse('2026-12-02T04:00:00Z'))).toISOString()).toBe('2026-12-01T13:30:00.000Z');
-  });
 });

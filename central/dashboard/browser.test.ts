@@ -75,7 +75,10 @@ describe.skipIf(!CHROMIUM && !required)('dashboard in Chromium', () => {
       expect(marks.map((m) => m.id).sort()).toEqual(CORE_STATIONS.map((s) => s.station_id).sort());
       for (const m of marks) expect(m.text).toContain(m.level!);
       // Every label readable: none covers another station's label or mark, none runs off the map.
-      const boxes = await page.$$eval('svg.map g.station', (gs) => {
+      // The marks are found and measured in one evaluation: found by $$eval, a map redrawn in between once left
+      // them detached, with no SVG around them to measure against.
+      const boxes = await page.locator('svg.map').evaluate((svg) => {
+        const gs = [...svg.querySelectorAll('g.station')];
         type Rects = { getBoundingClientRect(): { left: number; top: number; right: number; bottom: number } };
         const rect = (els: Rects[]) => {
           const rs = els.map((e) => e.getBoundingClientRect());
