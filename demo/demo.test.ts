@@ -24,7 +24,7 @@ const EVIDENCE: Record<string, RegExp> = {
   topology: /7 agents online, 7 connected to the gateway, [\d,]+ messages forwarded, 6 bins partitions consumed by wacoflow-central/,
   metrics: /11 of 11 families present; in five minutes [1-9][\d,]* bins stored and [1-9][\d,]* windows emitted; 7 boards up/,
 };
-// Every scenario, in the order `wacoflow demo` runs them with none named: about three and a half minutes at 30×.
+// Every scenario, in the order `wacoflow demo` runs them with none named: about four minutes at 30×.
 const RUN = SCENARIOS.map((sc) => sc.name);
 
 describe.skipIf(!socatAvailable() && !required)('wacoflow demo', () => {
