@@ -39,6 +39,8 @@ import { Finalizer } from './finalizer.ts';
 const ROLLING_EVERY_MS = 60_000;
 /** Bins batches share a transaction up to this many record bytes: one partition's fetch (platform/log/kafka-log.ts). */
 const GROUP_MAX_BYTES = 4 * 1024 * 1024;
+/** Groups in flight at once, each a transaction on its own connection, when a megabyte or more waits (a backlog). */
+const GROUPS_IN_FLIGHT = 3;
 
 export interface CentralDeps {
   log: Log;
@@ -146,6 +148,8 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
   const groupsOf = (c: LogConsumer): GroupCommit =>
     new GroupCommit((batches) => ingestBins(batches, c, { ...context, stations: index.stations, late_horizon_ms: config.late_horizon_ms, onWindows }), {
       max_bytes: GROUP_MAX_BYTES,
+      concurrency: GROUPS_IN_FLIGHT,
+      parallel_min_bytes: GROUP_MAX_BYTES / 4,
     });
 
   /** One log batch, whichever topic: in a transaction (shared with other bins batches), retried by the log after a failure. */

@@ -23,7 +23,7 @@ describe('GroupCommit', () => {
     const gc = new GroupCommit(async (batches) => {
       groups.push(batches);
       if (groups.length === 1) await new Promise<void>((r) => (release = r));
-    }, { max_bytes: 1_000_000 });
+    }, { max_bytes: 1_000_000, concurrency: 1, parallel_min_bytes: 0 });
     const first = [gc.submit(batch(0)), gc.submit(batch(1)), gc.submit(batch(2))];
     await new Promise((r) => setImmediate(r));
     expect(partitionsOf(groups)).toEqual([[0, 1, 2]]);
@@ -36,7 +36,7 @@ describe('GroupCommit', () => {
 
   it('keeps a group within its byte limit, and sends a batch larger than the limit alone', async () => {
     const groups: LogBatch[][] = [];
-    const gc = new GroupCommit(async (batches) => void groups.push(batches), { max_bytes: 1_000 });
+    const gc = new GroupCommit(async (batches) => void groups.push(batches), { max_bytes: 1_000, concurrency: 1, parallel_min_bytes: 0 });
     await Promise.all([gc.submit(batch(0, 4, 200)), gc.submit(batch(1, 2, 200)), gc.submit(batch(2, 30, 100)), gc.submit(batch(3, 1, 200))]);
     // 800 and 200 fill the first group (400 more would pass 1,000); then 400; then the 3,000 bytes alone.
     expect(partitionsOf(groups)).toEqual([[0, 3], [1], [2]]);
@@ -44,7 +44,7 @@ describe('GroupCommit', () => {
 
   it('never puts two batches of one partition in a group: the later waits for the next, in order', async () => {
     const groups: LogBatch[][] = [];
-    const gc = new GroupCommit(async (batches) => void groups.push(batches), { max_bytes: 1_000_000 });
+    const gc = new GroupCommit(async (batches) => void groups.push(batches), { max_bytes: 1_000_000, concurrency: 1, parallel_min_bytes: 0 });
     await Promise.all([gc.submit(batch(0, 1, 10, 0)), gc.submit(batch(0, 1, 10, 1)), gc.submit(batch(1))]);
     expect(groups.map((g) => g.map((b) => `${b.partition}@${b.records[0]!.offset}`))).toEqual([['0@0', '1@0'], ['0@1']]);
   });
@@ -53,11 +53,43 @@ describe('GroupCommit', () => {
     let calls = 0;
     const gc = new GroupCommit(async () => {
       if (++calls === 1) throw new Error('serialization failure');
-    }, { max_bytes: 1_000_000 });
+    }, { max_bytes: 1_000_000, concurrency: 1, parallel_min_bytes: 0 });
     const outcomes = await Promise.allSettled([gc.submit(batch(0)), gc.submit(batch(1))]);
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
     expect((outcomes[0] as PromiseRejectedResult).reason).toEqual(new Error('serialization failure'));
     await expect(gc.submit(batch(0))).resolves.toBeUndefined();
     expect(calls).toBe(2);
+  });
+
+  it('runs up to `concurrency` groups at once, never two of one partition', async () => {
+    const running: string[][] = [];
+    const overlaps: string[][] = [];
+    const gc = new GroupCommit(async (batches) => {
+      const mine = batches.map((b) => `${b.partition}@${b.records[0]!.offset}`);
+      running.push(mine);
+      overlaps.push(running.flat());
+      await new Promise((r) => setTimeout(r, 5));
+      running.splice(running.indexOf(mine), 1);
+    }, { max_bytes: 100, concurrency: 2, parallel_min_bytes: 500 });
+    // Four batches over the byte limit: each a group; two run side by side, and partition 0's second waits for its first.
+    await Promise.all([gc.submit(batch(0, 1, 500, 0)), gc.submit(batch(0, 1, 500, 1)), gc.submit(batch(1, 1, 500)), gc.submit(batch(2, 1, 500))]);
+    expect(overlaps).toEqual([['0@0'], ['0@0', '1@0'], ['1@0', '0@1'], ['0@1', '2@0']]);
+  });
+
+  it('keeps a small batch for the next group while one is in flight, however many may run', async () => {
+    const groups: LogBatch[][] = [];
+    let release!: () => void;
+    const gc = new GroupCommit(async (batches) => {
+      groups.push(batches);
+      if (groups.length === 1) await new Promise<void>((r) => (release = r));
+    }, { max_bytes: 1_000_000, concurrency: 3, parallel_min_bytes: 1_000 });
+    const first = gc.submit(batch(0));
+    await new Promise((r) => setImmediate(r));
+    const later = [gc.submit(batch(1)), gc.submit(batch(2))];
+    await new Promise((r) => setTimeout(r, 10));
+    expect(partitionsOf(groups)).toEqual([[0]]); // 200 bytes waiting: not worth a transaction of their own
+    release();
+    await Promise.all([first, ...later]);
+    expect(partitionsOf(groups)).toEqual([[0], [1, 2]]);
   });
 });
