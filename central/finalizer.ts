@@ -155,7 +155,7 @@ export class Finalizer {
   private async warmUp(now: number, analytics: Analytics): Promise<void> {
     const t = performance.now();
     let windows = 0;
-    let turn = performance.now();
+    let turn = t;
     for (let from = now - this.deps.history_days * DAY_MS; from < now; from += DAY_MS) {
       const rows = await this.deps.store.analytics.finalWindowsBetween(['detector', 'station'], from, Math.min(from + DAY_MS, now));
       windows += rows.length;

@@ -16,14 +16,20 @@ function batch(partition: number, records = 1, bytes = 100, first = 0): LogBatch
 
 const partitionsOf = (groups: LogBatch[][]): number[][] => groups.map((g) => g.map((b) => b.partition));
 
+/** A GroupCommit whose first group's transaction runs until `release()`; every group it ingests, in order. */
+function holdingFirst(options: ConstructorParameters<typeof GroupCommit>[1]): { gc: GroupCommit; groups: LogBatch[][]; release(): void } {
+  const groups: LogBatch[][] = [];
+  let release!: () => void;
+  const gc = new GroupCommit(async (batches) => {
+    groups.push(batches);
+    if (groups.length === 1) await new Promise<void>((r) => (release = r));
+  }, options);
+  return { gc, groups, release: () => release() };
+}
+
 describe('GroupCommit', () => {
   it('ingests the batches handed over in one turn together, and those that come during a group in the next', async () => {
-    const groups: LogBatch[][] = [];
-    let release!: () => void;
-    const gc = new GroupCommit(async (batches) => {
-      groups.push(batches);
-      if (groups.length === 1) await new Promise<void>((r) => (release = r));
-    }, { max_bytes: 1_000_000, concurrency: 1, parallel_min_bytes: 0 });
+    const { gc, groups, release } = holdingFirst({ max_bytes: 1_000_000, concurrency: 1, parallel_min_bytes: 0 });
     const first = [gc.submit(batch(0)), gc.submit(batch(1)), gc.submit(batch(2))];
     await new Promise((r) => setImmediate(r));
     expect(partitionsOf(groups)).toEqual([[0, 1, 2]]);
@@ -77,12 +83,7 @@ describe('GroupCommit', () => {
   });
 
   it('keeps a small batch for the next group while one is in flight, however many may run', async () => {
-    const groups: LogBatch[][] = [];
-    let release!: () => void;
-    const gc = new GroupCommit(async (batches) => {
-      groups.push(batches);
-      if (groups.length === 1) await new Promise<void>((r) => (release = r));
-    }, { max_bytes: 1_000_000, concurrency: 3, parallel_min_bytes: 1_000 });
+    const { gc, groups, release } = holdingFirst({ max_bytes: 1_000_000, concurrency: 3, parallel_min_bytes: 1_000 });
     const first = gc.submit(batch(0));
     await new Promise((r) => setImmediate(r));
     const later = [gc.submit(batch(1)), gc.submit(batch(2))];
