@@ -5,7 +5,7 @@
  * stations from their bins, and a central started later learns them from the detectors table.
  */
 import { describe, expect, it } from 'vitest';
-import { decode, expecting, type Bin, type Station, type WindowResult } from '../protocol/index.ts';
+import { expecting, WINDOW_BATCH_RECORD, windowsOfRecord, type Bin, type Station, type WindowResult } from '../protocol/index.ts';
 import type { Log } from '../platform/log/log.ts';
 import { backends, produceBins, waitProcessed } from './testing.ts';
 import { testEnv } from './test-env.ts';
@@ -26,17 +26,24 @@ const bins: Bin[] = lanes.flatMap(([detector_id, station_id], lane) =>
 /** Reads `topic` from the start until `enough` holds for what was read; returns the records as key and result. */
 async function readUntil(log: Log, topic: string, enough: (read: { key: string | null; w: WindowResult }[]) => boolean) {
   const read: { key: string | null; w: WindowResult }[] = [];
+  const records: number[] = [];
   const consumer = log.consumer(`reader-${topic}`);
   await consumer.run({
     topics: [topic],
     eachBatch: async (batch) => {
-      for (const r of batch.records) read.push({ key: r.key, w: decode('window', r.value) });
+      for (const r of batch.records) {
+        const d = windowsOfRecord(r);
+        if (!d.ok) throw d.error;
+        expect(r.headers.type).toBe(WINDOW_BATCH_RECORD);
+        records.push(d.windows.length);
+        for (const w of d.windows) read.push({ key: r.key, w });
+      }
     },
   });
   const end = Date.now() + 30_000;
   while (!enough(read) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
   await consumer.stop();
-  return read;
+  return { read, records };
 }
 
 describe.each(backends())('results on the log ($name)', (backend) => {
@@ -56,7 +63,10 @@ describe.each(backends())('results on the log ($name)', (backend) => {
     const expectedKey = (w: WindowResult) => (w.level === 'detector' ? lanes.find(([d]) => d === w.key)![1] : w.key);
     const finals = (read: { w: WindowResult }[]) => read.filter(({ w }) => w.state === 'final' && w.status === 'ok');
     // Two windows each: three detectors, two stations, one corridor.
-    const read = await readUntil(env.log, topics.windows, (r) => finals(r).length >= 12);
+    const { read, records } = await readUntil(env.log, topics.windows, (r) => finals(r).length >= 12);
+    // One record per station and commit: a station's detector windows ride with its own.
+    expect(records.length).toBeLessThan(read.length);
+    expect(Math.max(...records)).toBeGreaterThan(1);
     expect(finals(read).map(({ w }) => `${w.level}/${w.key}@${(w.window_start_ms - T0) / MIN}`).sort()).toEqual(
       [...lanes.map(([d]) => `detector/${d}`), 'station/ou-s1', 'station/ou-s2', 'corridor/ou-c1'].flatMap((k) => [`${k}@0`, `${k}@5`]).sort(),
     );

@@ -1,11 +1,11 @@
 /**
  * Where committed window rows go: to the 'window' event (API, dashboard) and to the windows topic, a
- * downstream copy for other consumers. PostgreSQL already holds every result, so a failed publish is logged,
+ * downstream copy for other consumers, one record per station (protocol/window-records.ts). PostgreSQL already holds every result, so a failed publish is logged,
  * not retried; `published()` lets a clean stop drop none that are on their way.
  */
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { frozenJson, type WindowResult } from '../protocol/index.ts';
+import { frozenJson, windowRecords, type WindowResult } from '../protocol/index.ts';
 import type { Clock } from '../platform/clock.ts';
 import { inSlices } from '../platform/slices.ts';
 import type { LogProducer } from '../platform/log/log.ts';
@@ -53,7 +53,7 @@ export class WindowPublisher {
     const outgoing = results.filter((w) => w.state !== 'provisional' || w.window_end_ms + grace_ms > now);
     if (this.producer && outgoing.length > 0) {
       const sent: Promise<void> = this.producer
-        .send(this.deps.topic, outgoing.map((w) => ({ key: index.logKey(w), value: Buffer.from(frozenJson(w)), headers: { type: 'window' } })))
+        .send(this.deps.topic, windowRecords(outgoing, (w) => index.logKey(w)))
         .catch((err: unknown) => this.deps.logger.warn({ err }, 'could not publish window results to the log'))
         .finally(() => this.inFlight.delete(sent));
       this.inFlight.add(sent);

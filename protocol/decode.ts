@@ -11,7 +11,7 @@ import { DeadLetterSchema } from './v1/dead-letter.ts';
 import { ConfigDocumentSchema, ReleaseAnnouncementSchema } from './v1/fleet-control.ts';
 import { DeviceCommandSchema, HeartbeatSchema, StatusSchema } from './v1/heartbeat.ts';
 import { SampleSchema } from './v1/sample.ts';
-import { WindowResultSchema } from './v1/window.ts';
+import { WindowBatchSchema, WindowResultSchema } from './v1/window.ts';
 
 export const SCHEMAS = {
   sample: SampleSchema,
@@ -23,6 +23,7 @@ export const SCHEMAS = {
   config_document: ConfigDocumentSchema,
   release_announcement: ReleaseAnnouncementSchema,
   window: WindowResultSchema,
+  window_batch: WindowBatchSchema,
   alert: AlertSchema,
   dead_letter: DeadLetterSchema,
 } as const;

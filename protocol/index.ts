@@ -15,3 +15,4 @@ export * from './v1/alert.ts';
 export * from './v1/dead-letter.ts';
 export * from './v1/station.ts';
 export * from './bin-records.ts';
+export * from './window-records.ts';

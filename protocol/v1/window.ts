@@ -38,3 +38,13 @@ export const WindowResultSchema = z.object({
   measures: MeasuresSchema,
 });
 export type WindowResult = z.infer<typeof WindowResultSchema>;
+
+/**
+ * A record of the windows topic (header `type: window_batch`): the results one commit wrote under one key
+ * (a station's detector windows and its own, or a corridor's), in the order they were written.
+ */
+export const WindowBatchSchema = z.object({
+  v: z.literal(1),
+  windows: z.array(WindowResultSchema).min(1),
+});
+export type WindowBatch = z.infer<typeof WindowBatchSchema>;
