@@ -463,15 +463,21 @@ export class Store {
       // The due rows are locked first, in WINDOW_LOCK_ORDER: a plain UPDATE would lock them in table order.
       // The bound is on window_end_ms itself, so the open-windows index finds only the due ones: written as
       // `window_end_ms + grace <= now` it read every open window of every day, 70 ms a pass with 120,000 open.
-      const { rows: finals } = await tx.query<WindowRow>(
-        `WITH due AS (
-           SELECT level AS l, key AS k, window_start_ms AS s FROM windows
-           WHERE state = 'provisional' AND window_end_ms <= $1::bigint - $2::bigint
-           ORDER BY ${WINDOW_LOCK_ORDER} FOR UPDATE)
-         UPDATE windows SET state = 'final', updated_ms = $1
-         FROM due WHERE (level, key, window_start_ms) = (due.l, due.k, due.s) AND state = 'provisional'
-         RETURNING ${WINDOW_COLUMNS}`,
+      const { rows: due } = await tx.query<WindowRef>(
+        `SELECT level, key, window_start_ms FROM windows
+         WHERE state = 'provisional' AND window_end_ms <= $1::bigint - $2::bigint
+         ORDER BY ${WINDOW_LOCK_ORDER} FOR UPDATE`,
         [now_ms, grace_ms],
+      );
+      // Then the update, by key and only when something is due. As one statement joined to the locked rows
+      // (WITH due … UPDATE … FROM due), PostgreSQL planned a merge join that sorted every open window of every
+      // day on each pass, due or not: 0.3–0.9 s a pass with 360,000 open, in the load test.
+      const { rows: finals } = due.length === 0 ? { rows: [] } : await tx.query<WindowRow>(
+        `UPDATE windows SET state = 'final', updated_ms = $1
+         WHERE (level, key, window_start_ms) IN (SELECT * FROM UNNEST($2::text[], $3::text[], $4::bigint[]))
+           AND window_start_ms BETWEEN $5 AND $6 AND state = 'provisional'
+         RETURNING ${WINDOW_COLUMNS}`,
+        [now_ms, ...keyColumns(due), ...span(due)],
       );
       // Slot s is due when s + WINDOW_MS + grace <= now; `through` is the end of the newest due slot.
       const through = alignDown(now_ms - grace_ms - WINDOW_MS, WINDOW_MS) + WINDOW_MS;
