@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { expecting } from '../../protocol/index.ts';
 import { serviceAddress } from '../../test/services.ts';
 import { migrate, MIGRATIONS } from './migrations.ts';
+import { maintainPartitions, WINDOWS_FILLFACTOR } from './partitions.ts';
 import { openPostgres } from './pg-driver.ts';
 import { openPglite } from './pglite-driver.ts';
 import type { SqlDriver } from './sql.ts';
@@ -23,12 +24,16 @@ if (url) {
   });
 }
 
+const T0 = 1_764_230_400_000;
+const DAY = 86_400_000;
+/** The day partition of the day `offset` days after T0's. */
+const dayPartition = (offset: number) => `windows_d${new Date(T0 + offset * DAY).toISOString().slice(0, 10).replaceAll('-', '')}`;
+
 describe.each(backends)('migrations on $name', ({ open }) => {
   it('7 turns the per-bin dedupe table into runs of seqs, losing none, and keeps the bins the rolling view can reach', async () => {
     const db = await open();
     try {
       expect(await migrate(db, MIGRATIONS.filter((m) => m.version < 7))).toEqual([1, 2, 3, 4, 5, 6]);
-      const T0 = 1_764_230_400_000;
       // agent-a: seqs 1–3 and 7–8 (a crash skipped 4–6); agent-b: seq 5 alone.
       const bins = [['agent-a', 1], ['agent-a', 2], ['agent-a', 3], ['agent-a', 7], ['agent-a', 8], ['agent-b', 5]] as const;
       for (const [i, [device_id, seq]] of bins.entries()) {
@@ -58,6 +63,31 @@ describe.each(backends)('migrations on $name', ({ open }) => {
         ['s1', T0 + 60_000, T0 + 5 * 60_000, [2, 3, 7, 8]],
         ['s2', T0 + 5 * 60_000, T0 + 6 * 60_000, [5]],
       ]);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('9 makes recent_bins unlogged, keeping its rows, and leaves room on every window partition’s pages', async () => {
+    const db = await open();
+    try {
+      await migrate(db, MIGRATIONS.filter((m) => m.version < 9));
+      await maintainPartitions(db, T0, { back_days: 1, ahead_days: 1, retention_days: 400 });
+      await db.query(`INSERT INTO recent_bins (station_id, first_start_ms, last_end_ms, bins) VALUES ('s1', $1, $2, '[]')`, [T0, T0 + 60_000]);
+      expect(await migrate(db)).toEqual([9]);
+      const tables = await db.query<{ relname: string; relpersistence: string; reloptions: string[] | null }>(
+        `SELECT c.relname, c.relpersistence, c.reloptions FROM pg_class c
+         WHERE c.oid = 'recent_bins'::regclass OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'windows'::regclass) ORDER BY c.relname`,
+      );
+      expect(tables.rows.find((t) => t.relname === 'recent_bins')?.relpersistence).toBe('u');
+      const partitions = tables.rows.filter((t) => t.relname !== 'recent_bins');
+      expect(partitions.map((t) => t.relname)).toEqual([dayPartition(-1), dayPartition(0), dayPartition(1), 'windows_default']);
+      for (const t of partitions) expect(t.reloptions, t.relname).toEqual([`fillfactor=${WINDOWS_FILLFACTOR}`]);
+      // A day partition made later gets the same room.
+      await maintainPartitions(db, T0 + 2 * DAY, { back_days: 0, ahead_days: 0, retention_days: 400 });
+      const later = await db.query<{ reloptions: string[] | null }>('SELECT reloptions FROM pg_class WHERE oid = $1::regclass', [dayPartition(2)]);
+      expect(later.rows[0]?.reloptions).toEqual([`fillfactor=${WINDOWS_FILLFACTOR}`]);
+      expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM recent_bins')).rows[0]?.n).toBe(1);
     } finally {
       await db.close();
     }
