@@ -34,9 +34,15 @@ import { WindowPublisher } from './window-publisher.ts';
 import { Analytics } from './analytics.ts';
 import { downstreamNeighbours } from './forecast/corridors.ts';
 import { Finalizer } from './finalizer.ts';
+import type { StationShare } from './store/analytics-store.ts';
 
-/** The rolling 5-minute view advances every minute. */
+/**
+ * The rolling 5-minute view advances every minute, a twelfth of the stations every 5 s: refreshed at once, the
+ * city's stations made one burst of work a minute for PostgreSQL and central (2.4 s of PostgreSQL at 5,000
+ * bins/s), and the bins ingested meanwhile waited behind it (docs/benchmarks.md, load test).
+ */
 const ROLLING_EVERY_MS = 60_000;
+const ROLLING_PARTS = 12;
 /** Bins batches share a transaction up to this many record bytes: one partition's fetch (platform/log/kafka-log.ts). */
 const GROUP_MAX_BYTES = 4 * 1024 * 1024;
 /** Groups in flight at once, each a transaction on its own connection, when a megabyte or more waits (a backlog). */
@@ -130,7 +136,7 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
     return run;
   };
   const finalize = (): Promise<WindowResult[]> => serially(() => finalizer.pass());
-  const rolling = (): Promise<WindowResult[]> => serially(() => finalizer.rolling());
+  const rolling = (share?: StationShare): Promise<WindowResult[]> => serially(() => finalizer.rolling(share));
 
   /** Windows written by a bin batch: emitted, and revisions analysed when this instance runs the analytics. */
   const onWindows = (rows: WindowRow[], bins: Bin[]): void => {
@@ -179,7 +185,7 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
     address: () => address,
     finalize,
     published: () => publisher.published(),
-    rolling,
+    rolling: () => rolling(),
 
     async start() {
       await store.migrate();
@@ -206,7 +212,7 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
       await c.run({ topics: [topics.bins, topics.health], onAssignment: () => positions.reset(), eachBatch: (batch) => onBatch(c, batch) });
       stopTimers = startTimers(clock, config, {
         pass: () => void finalize().catch((err: unknown) => logger.error({ err }, 'finalising windows failed')),
-        rolling: () => void rolling().catch((err: unknown) => logger.error({ err }, 'refreshing the rolling view failed')),
+        rolling: (share) => void rolling(share).catch((err: unknown) => logger.error({ err }, 'refreshing the rolling view failed')),
       });
       logger.info({ log: log.kind, store: store.db.kind, http: address }, 'central started');
     },
@@ -243,9 +249,9 @@ function partitionPositions(store: Store, group_id: string, metrics: CentralMetr
 /**
  * A finalisation pass at the moment each slot becomes due (end + grace), so a window is final within a pass's
  * duration of its deadline; a periodic pass that renews the lease and catches anything a missed timer left
- * behind; and the rolling view every minute. Returns what stops them all.
+ * behind; and the rolling view every minute, a share of the stations at a time. Returns what stops them all.
  */
-function startTimers(clock: Clock, config: CentralConfig, run: { pass(): void; rolling(): void }): Cancel {
+function startTimers(clock: Clock, config: CentralConfig, run: { pass(): void; rolling(share: StationShare): void }): Cancel {
   let atDue: Cancel = () => {};
   const scheduleDue = (): void => {
     const now = clock.now();
@@ -257,7 +263,11 @@ function startTimers(clock: Clock, config: CentralConfig, run: { pass(): void; r
   };
   scheduleDue();
   const stopPeriodic = clock.every(config.finalize_interval_ms, run.pass);
-  const stopRolling = clock.every(ROLLING_EVERY_MS, run.rolling);
+  let part = 0;
+  const stopRolling = clock.every(ROLLING_EVERY_MS / ROLLING_PARTS, () => {
+    run.rolling({ part, parts: ROLLING_PARTS });
+    part = (part + 1) % ROLLING_PARTS;
+  });
   return () => {
     atDue();
     stopPeriodic();

@@ -12,7 +12,7 @@ import type { LogProducer } from '../platform/log/log.ts';
 import { inSlices, SLICE, yieldToLoop } from '../platform/slices.ts';
 import { Analytics } from './analytics.ts';
 import type { StationForecast } from './forecast/station.ts';
-import { ROLLING_SPAN_MS, rollingAsWindow } from './store/analytics-store.ts';
+import { ROLLING_SPAN_MS, rollingAsWindow, type StationShare } from './store/analytics-store.ts';
 import { DEFAULT_PARTITIONS, maintainPartitions } from './store/partitions.ts';
 import type { Store } from './store/store.ts';
 import type { WindowRow } from './store/rows.ts';
@@ -127,13 +127,14 @@ export class Finalizer {
   }
 
   /**
-   * The rolling view, on the lease holder: each station's last five minutes up to its own event-time progress.
+   * The rolling view, on the lease holder: each station's last five minutes up to its own event-time progress
+   * (of every station, or of a share of them).
    * Not a window of record: its results are provisional, revision 0, and only ever replaced by the next one.
    */
-  async rolling(): Promise<WindowResult[]> {
+  async rolling(share?: StationShare): Promise<WindowResult[]> {
     if (!this.leading) return [];
     const now = this.deps.clock.now();
-    const rows = await this.deps.store.analytics.refreshRolling(now, ROLLING_SPAN_MS);
+    const rows = await this.deps.store.analytics.refreshRolling(now, ROLLING_SPAN_MS, share);
     return inSlices(rows, (slice) => {
       const results = slice.map((r) => this.deps.toResult(rollingAsWindow(r)));
       for (const r of results) this.deps.onRolling(r);

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { expecting, type Bin, type Station, type WindowResult } from '../protocol/index.ts';
+import { rollingRow } from './store/analytics-store.ts';
 import { backends, produceBins, waitProcessed } from './testing.ts';
 import { testEnv } from './test-env.ts';
 
@@ -50,4 +51,35 @@ describe.each(backends())('rolling 5-minute view ($name)', (backend) => {
     const body = (await (await fetch(`http://127.0.0.1:${port}/api/stations`)).json()) as { stations: { rolling: WindowResult | null }[] };
     expect(body.stations[0]!.rolling).toMatchObject({ window_end_ms: T0 + 9 * MIN, volume: 2 * sum(4, 9) });
   }, 60_000);
+
+  it('refreshed a share of the stations at a time, every station in exactly one share', async () => {
+    const { env, topics, clock } = await run.open(T0 + 8 * MIN);
+    const ids = Array.from({ length: 12 }, (_, i) => `ro-share-${i}`);
+    const t = await run.central(env, { clock, stations: ids.map((id) => ({ ...station, station_id: id, name: id })), topics });
+    const spread = ids.flatMap((station_id, i) => bins(1, 0, 6).map((b) => ({ ...b, device_id: `agent-${station_id}`, station_id, detector_id: `${station_id}-l1`, measures: { ...b.measures, volume: i } })));
+    await waitProcessed(t, topics.bins, await produceBins(env.log, topics.bins, spread));
+    const parts = 3;
+    const shares = [];
+    for (let part = 0; part < parts; part++) shares.push((await t.store.analytics.refreshRolling(T0 + 8 * MIN, 5 * MIN, { part, parts })).map((r) => r.station_id));
+    expect(shares.flat().sort()).toEqual([...ids].sort());
+    expect(shares.filter((s) => s.length > 0).length).toBeGreaterThan(1); // the hash spreads them
+    const all = await t.store.analytics.refreshRolling(T0 + 8 * MIN, 5 * MIN);
+    expect(all.map((r) => [r.station_id, r.measures.volume])).toEqual(ids.map((id, i) => [id, 5 * i]).sort());
+  }, 60_000);
+});
+
+describe('a station’s rolling row from its detectors’ sums', () => {
+  const part = (detector_id: string, minutes: number, volume: number) => ({
+    station_id: 's', end_ms: T0 + 5 * MIN, detectors: ['d1', 'd2', 'd3'], detector_id, covered_ms: minutes * MIN,
+    measures: { ...expecting(3 * minutes), volume, samples_seen: 3 * minutes },
+  });
+  it('merges them, and counts what a short or silent detector should have sent as expected, not seen', () => {
+    // d1 covers the whole span, d2 two minutes of it, d3 nothing: d2 owes three minutes at its own rate, d3 five
+    // at the mean rate of the other two (3 a minute).
+    const row = rollingRow([part('d1', 5, 10), part('d2', 2, 4)], 5 * MIN, T0 + 6 * MIN);
+    expect(row).toMatchObject({ station_id: 's', window_start_ms: T0, window_end_ms: T0 + 5 * MIN, updated_ms: T0 + 6 * MIN });
+    expect(row.measures.volume).toBe(14);
+    expect(row.measures.samples_seen).toBe(21);
+    expect(row.measures.samples_expected).toBe(15 + 6 + 9 + 15);
+  });
 });

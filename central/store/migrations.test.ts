@@ -68,12 +68,16 @@ describe.each(backends)('migrations on $name', ({ open }) => {
     }
   });
 
-  it('9 makes recent_bins unlogged, keeping its rows, and leaves room on every window partition’s pages', async () => {
+  it('9 makes recent_bins unlogged, keeping its bins with their measures flattened, and leaves room on every window partition’s pages', async () => {
     const db = await open();
     try {
       await migrate(db, MIGRATIONS.filter((m) => m.version < 9));
       await maintainPartitions(db, T0, { back_days: 1, ahead_days: 1, retention_days: 400 });
-      await db.query(`INSERT INTO recent_bins (station_id, first_start_ms, last_end_ms, bins) VALUES ('s1', $1, $2, '[]')`, [T0, T0 + 60_000]);
+      const measures = { ...expecting(3), volume: 4, samples_seen: 3 };
+      await db.query('INSERT INTO recent_bins (station_id, first_start_ms, last_end_ms, bins) VALUES ($1, $2, $3, $4)', [
+        's1', T0, T0 + 120_000,
+        JSON.stringify([0, 1].map((m) => ({ detector_id: 's1-d', bin_start_ms: T0 + m * 60_000, bin_ms: 60_000, measures }))),
+      ]);
       expect(await migrate(db)).toEqual([9]);
       const tables = await db.query<{ relname: string; relpersistence: string; reloptions: string[] | null }>(
         `SELECT c.relname, c.relpersistence, c.reloptions FROM pg_class c
@@ -87,7 +91,9 @@ describe.each(backends)('migrations on $name', ({ open }) => {
       await maintainPartitions(db, T0 + 2 * DAY, { back_days: 0, ahead_days: 0, retention_days: 400 });
       const later = await db.query<{ reloptions: string[] | null }>('SELECT reloptions FROM pg_class WHERE oid = $1::regclass', [dayPartition(2)]);
       expect(later.rows[0]?.reloptions).toEqual([`fillfactor=${WINDOWS_FILLFACTOR}`]);
-      expect((await db.query<{ n: number }>('SELECT count(*)::int AS n FROM recent_bins')).rows[0]?.n).toBe(1);
+      // The bins kept, their measures beside their detector and time.
+      const kept = await db.query<{ bins: unknown[] }>('SELECT bins FROM recent_bins');
+      expect(kept.rows.map((r) => r.bins)).toEqual([[0, 1].map((m) => ({ detector_id: 's1-d', bin_start_ms: T0 + m * 60_000, bin_ms: 60_000, ...measures }))]);
     } finally {
       await db.close();
     }

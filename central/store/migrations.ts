@@ -284,13 +284,16 @@ export const MIGRATIONS: Migration[] = [
   },
   {
     version: 9,
-    name: 'recent bins unlogged; room on window pages for their updates',
+    name: 'recent bins unlogged, their measures flattened; room on window pages for their updates',
     sql: `
       -- recent_bins is the rolling view's input, a cache of the last minutes of bins whose record is the windows
       -- table: written without WAL. After a crash PostgreSQL empties it, and for up to five minutes the view shows
       -- the bins it misses as missing samples (a lower observed fraction), never as traffic. Its inserts and the
       -- refresh's deletes were a third of the WAL in the load test.
       ALTER TABLE recent_bins SET UNLOGGED;
+      -- Each bin's measures beside its detector and time (RecentBin), so the refresh sums them in SQL.
+      UPDATE recent_bins SET bins = (
+        SELECT json_agg((b - 'measures') || coalesce(b -> 'measures', '{}'::jsonb)) FROM jsonb_array_elements(bins::jsonb) AS b);
       -- A live window is rewritten with every batch that brings it bins. On a full page each new version goes to
       -- another page with new entries in both indexes; with room on the page it is a heap-only update, no index
       -- touched (Store.maintainPartitions creates new day partitions with the same setting).

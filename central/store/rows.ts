@@ -16,11 +16,22 @@ export interface WindowRow {
   updated_ms: number;
 }
 
-/** A bin as the rolling view reads it back from recent_bins. */
-export interface RecentBin {
+/**
+ * A bin as recent_bins keeps it for the rolling view: its measures flattened beside its detector and time, so
+ * the refresh reads every field with one parse per bin (json_to_recordset) and sums them in PostgreSQL.
+ */
+export type RecentBin = { detector_id: string; bin_start_ms: number; bin_ms: number } & Measures;
+
+/** One detector's bins inside a station's rolling span, summed (AnalyticsStore.refreshRolling). */
+export interface RollingPart {
+  station_id: string;
+  /** The station's event-time progress: the span ends here. */
+  end_ms: number;
+  /** Every detector of the station, with bins in the span or not. */
+  detectors: string[];
   detector_id: string;
-  bin_start_ms: number;
-  bin_ms: number;
+  /** Time the detector's bins cover (ms). */
+  covered_ms: number;
   measures: Measures;
 }
 

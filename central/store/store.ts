@@ -337,7 +337,7 @@ export class Store {
 
   /**
    * Keeps newly counted bins for the rolling view (AnalyticsStore.refreshRolling): one row per station and
-   * batch, its bins as one JSON array, which PostgreSQL only checks and stores. The view covers the `span_ms`
+   * batch, its bins as one JSON array (RecentBin: measures flattened), which PostgreSQL only checks and stores. The view covers the `span_ms`
    * before a station's progress, and this batch moves progress to at least its latest bin end, so a bin that
    * started more than `span_ms` before that end can never be read: catching up on a backlog keeps a few.
    */
@@ -348,7 +348,7 @@ export class Store {
     for (const b of bins) {
       if (b.bin_start_ms < reached.get(b.station_id)! - span_ms) continue;
       const end = b.bin_start_ms + b.bin_ms;
-      const recent: RecentBin = { detector_id: b.detector_id, bin_start_ms: b.bin_start_ms, bin_ms: b.bin_ms, measures: b.measures };
+      const recent: RecentBin = { detector_id: b.detector_id, bin_start_ms: b.bin_start_ms, bin_ms: b.bin_ms, ...b.measures };
       const row = byStation.get(b.station_id);
       if (!row) byStation.set(b.station_id, { station_id: b.station_id, first_start_ms: b.bin_start_ms, last_end_ms: end, bins: [recent] });
       else {
