@@ -26,8 +26,12 @@ export interface Progress {
   /** Bins central's windows count so far. */
   counted: number;
   rate: number;
+  /** Of every bin counted in the last PROGRESS_SPAN_S seconds. */
   p95_ms: number | null;
 }
+
+/** The span of the progress p95: every latency measured in it, so a spike between two lines still shows. */
+export const PROGRESS_SPAN_S = 10;
 
 export interface DriveResult {
   published: number;
@@ -128,10 +132,13 @@ export async function driveAgents(o: DriveOptions, progress: (p: Progress) => vo
     let acknowledged = 0;
     let rssMax = process.memoryUsage().rss;
     const started = Date.now();
+    const marks: number[] = []; // latencies.length at each of the last PROGRESS_SPAN_S ticks
     const ticker = setInterval(() => {
       rssMax = Math.max(rssMax, process.memoryUsage().rss);
       const elapsed = (Date.now() - started) / 1000;
-      const recent = latencies.slice(-5_000).sort((a, b) => a - b);
+      marks.push(latencies.length);
+      if (marks.length > PROGRESS_SPAN_S + 1) marks.shift();
+      const recent = latencies.slice(marks[0]).sort((a, b) => a - b);
       const sending = Math.min(elapsed, send_s ?? elapsed);
       progress({ elapsed_s: elapsed, duration_s: o.duration_s, acknowledged, counted: countedTotal, rate: acknowledged / Math.max(sending, 0.001), p95_ms: recent.length > 0 ? percentile(recent, 0.95) : null });
     }, 1_000);
