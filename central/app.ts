@@ -36,13 +36,18 @@ import { downstreamNeighbours } from './forecast/corridors.ts';
 import { Finalizer } from './finalizer.ts';
 import type { StationShare } from './store/analytics-store.ts';
 
-/**
- * The rolling 5-minute view advances every minute, a twelfth of the stations every 5 s: refreshed at once, the
- * city's stations made one burst of work a minute for PostgreSQL and central (2.4 s of PostgreSQL at 5,000
- * bins/s), and the bins ingested meanwhile waited behind it (docs/benchmarks.md, load test).
- */
+/** The rolling 5-minute view advances every minute. */
 const ROLLING_EVERY_MS = 60_000;
-const ROLLING_PARTS = 12;
+
+/**
+ * The shares the rolling view is refreshed in, one every minute / shares: more than a thousand stations are
+ * refreshed a twelfth at a time, every 5 s. Refreshed at once, 10,000 stations made one burst of work a minute
+ * for PostgreSQL and central (2.4 s of PostgreSQL at 5,000 bins/s), and the bins ingested meanwhile waited
+ * behind it (docs/benchmarks.md, load test). A town's stations go in one, as each share reads every detector.
+ */
+export function rollingShares(stations: number): number {
+  return stations > 1_000 ? 12 : 1;
+}
 /** Bins batches share a transaction up to this many record bytes: one partition's fetch (platform/log/kafka-log.ts). */
 const GROUP_MAX_BYTES = 4 * 1024 * 1024;
 /** Groups in flight at once, each a transaction on its own connection, when a megabyte or more waits (a backlog). */
@@ -210,7 +215,7 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
       consumer = c;
       binGroups = groupsOf(c);
       await c.run({ topics: [topics.bins, topics.health], onAssignment: () => positions.reset(), eachBatch: (batch) => onBatch(c, batch) });
-      stopTimers = startTimers(clock, config, {
+      stopTimers = startTimers(clock, config, rollingShares(deps.stations.length), {
         pass: () => void finalize().catch((err: unknown) => logger.error({ err }, 'finalising windows failed')),
         rolling: (share) => void rolling(share).catch((err: unknown) => logger.error({ err }, 'refreshing the rolling view failed')),
       });
@@ -251,7 +256,7 @@ function partitionPositions(store: Store, group_id: string, metrics: CentralMetr
  * duration of its deadline; a periodic pass that renews the lease and catches anything a missed timer left
  * behind; and the rolling view every minute, a share of the stations at a time. Returns what stops them all.
  */
-function startTimers(clock: Clock, config: CentralConfig, run: { pass(): void; rolling(share: StationShare): void }): Cancel {
+function startTimers(clock: Clock, config: CentralConfig, parts: number, run: { pass(): void; rolling(share: StationShare): void }): Cancel {
   let atDue: Cancel = () => {};
   const scheduleDue = (): void => {
     const now = clock.now();
@@ -264,9 +269,9 @@ function startTimers(clock: Clock, config: CentralConfig, run: { pass(): void; r
   scheduleDue();
   const stopPeriodic = clock.every(config.finalize_interval_ms, run.pass);
   let part = 0;
-  const stopRolling = clock.every(ROLLING_EVERY_MS / ROLLING_PARTS, () => {
-    run.rolling({ part, parts: ROLLING_PARTS });
-    part = (part + 1) % ROLLING_PARTS;
+  const stopRolling = clock.every(ROLLING_EVERY_MS / parts, () => {
+    run.rolling({ part, parts });
+    part = (part + 1) % parts;
   });
   return () => {
     atDue();

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { expecting, type Bin, type Station, type WindowResult } from '../protocol/index.ts';
+import { rollingShares } from './app.ts';
 import { rollingRow } from './store/analytics-store.ts';
 import { backends, produceBins, waitProcessed } from './testing.ts';
 import { testEnv } from './test-env.ts';
@@ -81,5 +82,11 @@ describe('a station’s rolling row from its detectors’ sums', () => {
     expect(row.measures.volume).toBe(14);
     expect(row.measures.samples_seen).toBe(21);
     expect(row.measures.samples_expected).toBe(15 + 6 + 9 + 15);
+  });
+});
+
+describe('the shares of a refresh', () => {
+  it('keep a town’s stations in one refresh a minute and spread a city’s over the minute', () => {
+    expect([80, 1_000, 1_001, 10_000].map(rollingShares)).toEqual([1, 1, 12, 12]);
   });
 });
