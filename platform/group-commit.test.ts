@@ -36,6 +36,24 @@ describe('GroupCommit', () => {
     expect(settled).toEqual([1, 2, 3, 4]);
   });
 
+  it('under load, lingers before the next group so that it carries what arrives meanwhile; idle, flushes at once', async () => {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const groups: number[][] = [];
+    const commit = new GroupCommit<number>({ flush: async (items) => { groups.push(items); await sleep(5); }, linger_ms: 60 });
+    const one = commit.submit(1); // nothing in flight: at once, alone
+    const two = commit.submit(2); // queued behind it: the next flush lingers
+    await one;
+    await sleep(15); // without the linger, 2 would have gone alone by now
+    const three = commit.submit(3);
+    await Promise.all([two, three]);
+    expect(groups).toEqual([[1], [2, 3]]);
+    await sleep(10);
+    const started = Date.now();
+    await commit.submit(4); // idle again: no linger
+    expect(Date.now() - started).toBeLessThan(60);
+    expect(groups).toEqual([[1], [2, 3], [4]]);
+  });
+
   it('fails exactly the callers whose group failed, and carries on with the next group', async () => {
     const groups: number[][] = [];
     const commit = new GroupCommit<number>({

@@ -26,6 +26,14 @@ export interface KafkaLogOptions {
 const MAX_REQUEST_BYTES = 768 * 1024;
 
 /**
+ * Under load, a produce request waits this long for more sends to ride with it (Kafka's own clients call it
+ * linger.ms; 5 ms by default in Java's). In a CPU profile of the gateway in the load test, writing requests to
+ * the broker's socket was a sixth of its busy time, and a request rarely held more than an agent message or two.
+ * A send that finds none in flight goes at once.
+ */
+const LINGER_MS = 2;
+
+/**
  * Broker answers that mean "not yet" (a coordinator loading its offsets or, on a new cluster, not there until
  * the offsets topic exists; a partition between leaders), which kafkajs retries on its own: logged as
  * information, not as errors.
@@ -174,6 +182,7 @@ export class KafkaLog implements Log {
       },
       weigh: ({ records }) => records.reduce((n, r) => n + recordBytes(r), 0),
       max_weight: MAX_REQUEST_BYTES,
+      linger_ms: LINGER_MS,
     });
     return {
       // A send larger than one request (a finalisation pass after a backlog publishes tens of thousands of
