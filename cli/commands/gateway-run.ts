@@ -12,6 +12,7 @@ import { gatewayMetrics } from '../../gateway/metrics.ts';
 import { GatewayFileConfigSchema } from '../../gateway/file-config.ts';
 import { FileDeviceRegistry } from '../../gateway/registry/file-registry.ts';
 import { releasesHandler } from '../../gateway/releases.ts';
+import { tuneGatewayHeap } from '../../gateway/heap.ts';
 import { kafkaTopics } from '../../protocol/index.ts';
 import { systemClock } from '../../platform/clock.ts';
 import { KafkaLog } from '../../platform/log/kafka-log.ts';
@@ -24,6 +25,7 @@ import type { Probe } from '../../platform/probe.ts';
 import { accepting, systemdService } from '../../platform/sd-notify.ts';
 
 export async function runGateway(file: string, logLevel: LogLevel): Promise<void> {
+  tuneGatewayHeap();
   const config = loadConfigFile(file, GatewayFileConfigSchema);
   const logger = await createLogger(logLevel, process.stderr.isTTY ? 'pretty' : 'json');
   const registry = config.registry_file ? new FileDeviceRegistry(config.registry_file) : null;
