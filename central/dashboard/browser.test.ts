@@ -50,7 +50,9 @@ describe.skipIf(!CHROMIUM && !required)('dashboard in Chromium', () => {
     expect(CHROMIUM, 'chromium is required in CI: apt-get install chromium').toBeDefined();
     const { logger, warnings } = capturingLogger('warn');
     const clock = scaledClock(60);
-    const system = buildEmbedded(EmbeddedConfigSchema.parse({ speedup: 60, http_port: 0, grace_ms: 30_000, network: 'core', history_days: 7 }), { clock, logger, version: 'test' });
+    // At 60x a simulated grace is 60 times shorter in real time: 30 s of it (0.5 s) let a loaded CI machine finalise
+    // windows before their bins arrived, and the alerts the page waits for never came. Two minutes is 2 s.
+    const system = buildEmbedded(EmbeddedConfigSchema.parse({ speedup: 60, http_port: 0, grace_ms: 120_000, network: 'core', history_days: 7 }), { clock, logger, version: 'test' });
     const step = stepsOfTest(() => [system.stopping() && `the system's stop was waiting for ${system.stopping()}`, `last warnings: ${warnings().slice(-10).join(' | ') || 'none'}`].filter(Boolean).join('; '));
     step('starting the simulated city');
     await system.start();
@@ -187,8 +189,8 @@ describe.skipIf(!CHROMIUM && !required)('dashboard in Chromium', () => {
       // order of the inventory), and the pair's occupancies raise an incident between the two; both alerts are
       // listed, open or since closed.
       await page.goto(`${system.httpUrl()}/dashboard/#/alerts`);
-      await page.waitForSelector('[data-alert^="traffic:congestion_onset:i35-nb-12th:"]', { state: 'attached', timeout: 60_000 });
-      await page.waitForSelector(`[data-alert^="traffic:incident:${INCIDENT_STATION}:"]`, { state: 'attached', timeout: 60_000 });
+      await page.waitForSelector('[data-alert^="traffic:congestion_onset:i35-nb-12th:"]', { state: 'attached', timeout: 120_000 });
+      await page.waitForSelector(`[data-alert^="traffic:incident:${INCIDENT_STATION}:"]`, { state: 'attached', timeout: 120_000 });
       await shot(page, 'alerts');
 
       step('the processing page');
