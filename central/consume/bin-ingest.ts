@@ -53,19 +53,20 @@ export async function ingestBins(batches: LogBatch[], consumer: LogConsumer, dep
   }
   if (todo.length === 0) return;
 
-  const { fresh, late, recordedLate, rows } = await deps.store.transaction(async (tx) => {
+  const { fresh, late, recordedLate, rows, detectorsWritten } = await deps.store.transaction(async (tx) => {
     const fresh = await deps.store.claimBins(tx, bins);
     const { timely, late } = splitLate(fresh, now, deps.late_horizon_ms);
     await deps.store.keepRecentBins(tx, timely, ROLLING_SPAN_MS);
-    await deps.store.observeDetectors(tx, fresh, now);
+    const detectorsWritten = await deps.store.observeDetectors(tx, fresh, now);
     const recordedLate = await deps.store.addLateEvents(tx, late, now);
     const refs = uniqueRefs(timely.flatMap(windowRefsOf));
     const rows = await deps.store.updateWindows(tx, refs, (stored) => foldBins(stored, timely, now));
     const corridors = await rollUpCorridors(tx, rows, deps, now);
     await deps.store.addDeadLetters(tx, dead);
     await deps.store.saveOffsets(tx, deps.group_id, todo.map(({ batch, next, reset }) => ({ topic: batch.topic, partition: batch.partition, next_offset: next, reset })), now);
-    return { fresh, late, recordedLate, rows: [...rows, ...corridors] };
+    return { fresh, late, recordedLate, rows: [...rows, ...corridors], detectorsWritten };
   });
+  detectorsWritten();
 
   for (const { batch, next } of todo) deps.positions.advanced(batch, next);
   deps.onWindows(rows, fresh);

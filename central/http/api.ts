@@ -122,7 +122,7 @@ export const DetectorView = z.object({
   station_id: Id,
   source: z.enum(['inventory', 'observed']),
   first_seen_ms: EpochMs.nullable(),
-  last_event_ms: EpochMs.nullable().describe('end of the newest bin seen'),
+  last_event_ms: EpochMs.nullable().describe("end of a bin in the detector's newest 5-minute window seen (stored once per window: up to a window behind its newest bin)"),
   device_id: Id.nullable().describe('the device whose bins carried its latest data'),
 });
 export type DetectorView = z.infer<typeof DetectorView>;

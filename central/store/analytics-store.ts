@@ -162,7 +162,8 @@ export class AnalyticsStore {
 
   /**
    * Recomputes the rolling view of every station, or of a share of them: for each, the bins wholly inside the `span_ms` before its event-time
-   * progress (the latest bin end of its detectors), merged. A detector that has not reached that point yet adds
+   * progress (the latest end of its recent bins: the detectors table moves a detector's progress only once a
+   * window), merged. A detector that has not reached that point yet adds
    * the samples it should have sent to the expected count, so the observed fraction shows the gap.
    */
   async refreshRolling(now_ms: number, span_ms: number, share: StationShare = EVERY_STATION): Promise<RollingRow[]> {
@@ -172,9 +173,11 @@ export class AnalyticsStore {
     // minute, 1.3–1.9 s of PostgreSQL and as much again of central.
     const { rows } = await this.db.query<RollingPartRow>(
       `WITH progress AS (
-         SELECT station_id, max(last_event_ms) AS end_ms, array_agg(detector_id) AS detectors FROM detectors
-         WHERE (hashtext(station_id) & 2147483647) % $3::int = $2::int
-         GROUP BY station_id HAVING max(last_event_ms) IS NOT NULL),
+         SELECT r.station_id, r.end_ms, d.detectors
+         FROM (SELECT station_id, max(last_end_ms) AS end_ms FROM recent_bins
+               WHERE (hashtext(station_id) & 2147483647) % $3::int = $2::int GROUP BY station_id) r
+         JOIN (SELECT station_id, array_agg(detector_id) AS detectors FROM detectors
+               WHERE (hashtext(station_id) & 2147483647) % $3::int = $2::int GROUP BY station_id) d ON d.station_id = r.station_id),
        -- Batches that ended before the span their station's progress can still reach are never read again.
        pruned AS (
          DELETE FROM recent_bins r USING progress p WHERE r.station_id = p.station_id AND r.last_end_ms <= p.end_ms - $1::bigint)

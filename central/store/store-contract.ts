@@ -287,6 +287,32 @@ export function storeContract(name: string, open: () => Promise<SqlDriver>): voi
       expect(rows.map((d) => [d.detector_id, d.source, d.last_event_ms])).toEqual([['order-det-a', 'inventory', T0 + 60_000], ['order-det-b', 'inventory', T0 + 60_000]]);
     });
 
+    it("moves a detector's progress once per window, and remembers only a committed write", async () => {
+      const at = (detector_id: string, minute: number, device_id = 'agent-1'): Bin => ({ ...bin(1, 1), detector_id, device_id, bin_start_ms: T0 + minute * 60_000 });
+      const progress = async (id: string) => (await store.detectors()).find((d) => d.detector_id === id);
+      const observe = async (bins: Bin[]) => (await store.transaction((tx) => store.observeDetectors(tx, bins, T0)))();
+
+      await observe([at('prog-d', 0)]);
+      expect(await progress('prog-d')).toMatchObject({ last_event_ms: T0 + 60_000, device_id: 'agent-1' });
+      // Later bins of the same window: nothing written.
+      await observe([at('prog-d', 1), at('prog-d', 2)]);
+      expect((await progress('prog-d'))!.last_event_ms).toBe(T0 + 60_000);
+      // A bin of the next window moves it; so does another device, at once.
+      await observe([at('prog-d', 5)]);
+      expect((await progress('prog-d'))!.last_event_ms).toBe(T0 + 6 * 60_000);
+      await observe([at('prog-d', 6, 'agent-2')]);
+      expect(await progress('prog-d')).toMatchObject({ last_event_ms: T0 + 7 * 60_000, device_id: 'agent-2' });
+
+      // A write whose transaction rolled back is not taken as written: the next observation writes it.
+      await expect(store.transaction(async (tx) => {
+        await store.observeDetectors(tx, [at('prog-e', 0)], T0);
+        throw new Error('rolled back');
+      })).rejects.toThrow('rolled back');
+      expect(await progress('prog-e')).toBeUndefined();
+      await observe([at('prog-e', 1)]);
+      expect((await progress('prog-e'))!.last_event_ms).toBe(T0 + 2 * 60_000);
+    });
+
     it('finalises under a lease only while the lease is held', async () => {
       const row: WindowRow = {
         level: 'station', key: 'fenced', window_start_ms: T0, window_end_ms: T0 + 300_000, revision: 0, state: 'provisional',

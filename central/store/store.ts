@@ -63,6 +63,8 @@ export class Store {
   readonly db: SqlDriver;
   /** Alerts, forecasts and the finalizer's lease. */
   readonly analytics: AnalyticsStore;
+  /** Per detector, the device and window of the progress this process last wrote and saw committed. */
+  private readonly detectorsWritten = new Map<string, { device_id: string; window_start_ms: number }>();
 
   constructor(db: SqlDriver) {
     this.db = db;
@@ -117,16 +119,31 @@ export class Store {
     );
   }
 
-  /** Registers detectors first seen in these bins and moves each one's event-time progress forward. */
-  async observeDetectors(tx: SqlExecutor, bins: Bin[], now_ms: number): Promise<void> {
-    const latest = new Map<string, { station_id: string; device_id: string; end_ms: number }>();
+  /**
+   * Registers detectors first seen in these bins and moves each one's event-time progress forward, once per
+   * detector and window rather than with every bin: the row is written when this process has not written it yet,
+   * when the detector's device changed, or when its newest bin lies in a later 5-minute window than the one
+   * written. So `last_event_ms` is the end of a bin in the detector's newest window, up to a window behind its
+   * newest bin; the rolling view takes its progress from the recent bins instead (AnalyticsStore.refreshRolling).
+   * Writing it with every bin was a row version and 200–260 bytes of WAL per bin, a fifth to a quarter of
+   * PostgreSQL's WAL in the load test (docs/benchmarks.md).
+   *
+   * What was written is remembered only once the transaction has committed: call the returned function then.
+   */
+  async observeDetectors(tx: SqlExecutor, bins: Bin[], now_ms: number): Promise<() => void> {
+    const latest = new Map<string, { station_id: string; device_id: string; end_ms: number; window_start_ms: number }>();
     for (const b of bins) {
       const end_ms = b.bin_start_ms + b.bin_ms;
       const prev = latest.get(b.detector_id);
-      if (!prev || end_ms > prev.end_ms) latest.set(b.detector_id, { station_id: b.station_id, device_id: b.device_id, end_ms });
+      if (!prev || end_ms > prev.end_ms) latest.set(b.detector_id, { station_id: b.station_id, device_id: b.device_id, end_ms, window_start_ms: alignDown(b.bin_start_ms, WINDOW_MS) });
     }
-    if (latest.size === 0) return;
-    const ids = [...latest.keys()];
+    const due = [...latest].filter(([id, d]) => {
+      const written = this.detectorsWritten.get(id);
+      return !written || written.device_id !== d.device_id || d.window_start_ms > written.window_start_ms;
+    });
+    if (due.length === 0) return () => {};
+    const ids = due.map(([id]) => id);
+    const col = <T>(f: (d: (typeof due)[number][1]) => T) => due.map(([, d]) => f(d));
     await tx.query(
       `INSERT INTO detectors (detector_id, station_id, source, first_seen_ms, last_event_ms, updated_ms, device_id)
        SELECT d, s, 'observed', $4::bigint, e, $4::bigint, v FROM UNNEST($1::text[], $2::text[], $3::bigint[], $5::text[]) AS u(d, s, e, v)
@@ -136,8 +153,14 @@ export class Store {
          device_id = CASE WHEN EXCLUDED.last_event_ms >= COALESCE(detectors.last_event_ms, 0) THEN EXCLUDED.device_id ELSE detectors.device_id END,
          last_event_ms = GREATEST(COALESCE(detectors.last_event_ms, 0), EXCLUDED.last_event_ms),
          updated_ms = EXCLUDED.updated_ms`,
-      [ids, ids.map((id) => latest.get(id)!.station_id), ids.map((id) => latest.get(id)!.end_ms), now_ms, ids.map((id) => latest.get(id)!.device_id)],
+      [ids, col((d) => d.station_id), col((d) => d.end_ms), now_ms, col((d) => d.device_id)],
     );
+    return () => {
+      for (const [id, d] of due) {
+        const written = this.detectorsWritten.get(id);
+        if (!written || d.window_start_ms >= written.window_start_ms) this.detectorsWritten.set(id, { device_id: d.device_id, window_start_ms: d.window_start_ms });
+      }
+    };
   }
 
   /**
