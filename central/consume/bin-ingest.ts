@@ -9,6 +9,7 @@ import { corridorRow, foldBins, windowRefsOf } from '../windows/fold.ts';
 import { ROLLING_SPAN_MS } from '../store/analytics-store.ts';
 import { inKeyOrder, type Store } from '../store/store.ts';
 import { windowRefKey, type WindowRef, type WindowRow } from '../store/rows.ts';
+import { CombinedWrites } from '../store/sql.ts';
 import type { ConsumeContext } from './partition-positions.ts';
 
 export interface IngestDeps extends ConsumeContext {
@@ -56,14 +57,17 @@ export async function ingestBins(batches: LogBatch[], consumer: LogConsumer, dep
   const { fresh, late, recordedLate, rows, detectorsWritten } = await deps.store.transaction(async (tx) => {
     const fresh = await deps.store.claimBins(tx, bins);
     const { timely, late } = splitLate(fresh, now, deps.late_horizon_ms);
-    await deps.store.keepRecentBins(tx, timely, ROLLING_SPAN_MS);
-    const detectorsWritten = await deps.store.observeDetectors(tx, fresh, now);
+    // The rows beside the windows, which nothing in the transaction reads back, go in one statement at its end.
+    const side = new CombinedWrites(tx);
+    await deps.store.keepRecentBins(side, timely, ROLLING_SPAN_MS);
+    const detectorsWritten = await deps.store.observeDetectors(side, fresh, now);
+    await deps.store.saveOffsets(side, deps.group_id, todo.map(({ batch, next, reset }) => ({ topic: batch.topic, partition: batch.partition, next_offset: next, reset })), now);
     const recordedLate = await deps.store.addLateEvents(tx, late, now);
     const refs = uniqueRefs(timely.flatMap(windowRefsOf));
     const rows = await deps.store.updateWindows(tx, refs, (stored) => foldBins(stored, timely, now));
     const corridors = await rollUpCorridors(tx, rows, deps, now);
     await deps.store.addDeadLetters(tx, dead);
-    await deps.store.saveOffsets(tx, deps.group_id, todo.map(({ batch, next, reset }) => ({ topic: batch.topic, partition: batch.partition, next_offset: next, reset })), now);
+    await side.flush();
     return { fresh, late, recordedLate, rows: [...rows, ...corridors], detectorsWritten };
   });
   detectorsWritten();

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decode, expecting, type Bin } from '../../protocol/index.ts';
 import { MIGRATIONS } from './migrations.ts';
 import { maintainPartitions } from './partitions.ts';
-import type { SqlDriver, SqlExecutor } from './sql.ts';
+import { CombinedWrites, type SqlDriver, type SqlExecutor } from './sql.ts';
 import { Store } from './store.ts';
 import { windowRefKey, type WindowRef, type WindowRow } from './rows.ts';
 
@@ -311,6 +311,24 @@ export function storeContract(name: string, open: () => Promise<SqlDriver>): voi
       expect(await progress('prog-e')).toBeUndefined();
       await observe([at('prog-e', 1)]);
       expect((await progress('prog-e'))!.last_event_ms).toBe(T0 + 2 * 60_000);
+    });
+
+    it('sends combined writes as one statement, each with its own parameters', async () => {
+      const sent: string[] = [];
+      const counted = await store.transaction(async (tx) => {
+        const spy: SqlExecutor = { query: (text, params) => (sent.push(text), tx.query(text, params)), exec: (t) => tx.exec(t) };
+        const side = new CombinedWrites(spy);
+        await side.flush(); // nothing collected: nothing sent
+        await store.saveOffsets(side, 'combined', [{ topic: 't', partition: 0, next_offset: 7, reset: false }], T0);
+        await store.observeDetectors(side, [{ ...bin(1, 1), detector_id: 'combined-d', bin_start_ms: T0 + 60_000 }], T0);
+        await store.saveOffsets(side, 'combined', [{ topic: 't', partition: 1, next_offset: 9, reset: true }], T0);
+        expect(sent).toEqual([]);
+        await side.flush();
+        return sent.length;
+      });
+      expect(counted).toBe(1);
+      expect([await store.loadOffset('combined', 't', 0), await store.loadOffset('combined', 't', 1)]).toEqual([7, 9]);
+      expect((await store.detectors()).find((d) => d.detector_id === 'combined-d')).toMatchObject({ last_event_ms: T0 + 120_000, device_id: 'agent-1' });
     });
 
     it('finalises under a lease only while the lease is held', async () => {

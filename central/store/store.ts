@@ -7,7 +7,7 @@ import { AnalyticsStore } from './analytics-store.ts';
 import { migrate } from './migrations.ts';
 import { admitSeqs, type SeqRun } from './seq-runs.ts';
 import { WINDOW_COLUMNS, windowRefKey, type DetectorRef, type DetectorRow, type DeviceRow, type RecentBin, type WindowRef, type WindowRow } from './rows.ts';
-import type { SqlDriver, SqlExecutor } from './sql.ts';
+import type { SqlDriver, SqlExecutor, SqlWriter } from './sql.ts';
 
 /** central_progress: the end of the last slot given its no_data windows. */
 const NO_DATA_THROUGH = 'no_data_through';
@@ -130,7 +130,7 @@ export class Store {
    *
    * What was written is remembered only once the transaction has committed: call the returned function then.
    */
-  async observeDetectors(tx: SqlExecutor, bins: Bin[], now_ms: number): Promise<() => void> {
+  async observeDetectors(tx: SqlWriter, bins: Bin[], now_ms: number): Promise<() => void> {
     const latest = new Map<string, { station_id: string; device_id: string; end_ms: number; window_start_ms: number }>();
     for (const b of bins) {
       const end_ms = b.bin_start_ms + b.bin_ms;
@@ -364,7 +364,7 @@ export class Store {
    * before a station's progress, and this batch moves progress to at least its latest bin end, so a bin that
    * started more than `span_ms` before that end can never be read: catching up on a backlog keeps a few.
    */
-  async keepRecentBins(tx: SqlExecutor, bins: Bin[], span_ms: number): Promise<void> {
+  async keepRecentBins(tx: SqlWriter, bins: Bin[], span_ms: number): Promise<void> {
     const reached = new Map<string, number>();
     for (const b of bins) reached.set(b.station_id, Math.max(reached.get(b.station_id) ?? 0, b.bin_start_ms + b.bin_ms));
     const byStation = new Map<string, { station_id: string; first_start_ms: number; last_end_ms: number; bins: RecentBin[] }>();
@@ -567,7 +567,7 @@ export class Store {
   }
 
   /** `saveOffset` for several partitions (a group of batches), in one statement (each reset in one of its own). */
-  async saveOffsets(tx: SqlExecutor, group_id: string, offsets: { topic: string; partition: number; next_offset: number; reset: boolean }[], now_ms: number): Promise<void> {
+  async saveOffsets(tx: SqlWriter, group_id: string, offsets: { topic: string; partition: number; next_offset: number; reset: boolean }[], now_ms: number): Promise<void> {
     const upsert = `INSERT INTO consumer_offsets (group_id, topic, partition, next_offset, updated_ms)
        SELECT $1, u.topic, u.partition, u.next_offset, $2 FROM UNNEST($3::text[], $4::integer[], $5::bigint[]) AS u(topic, partition, next_offset)
        ON CONFLICT (group_id, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_ms = EXCLUDED.updated_ms
