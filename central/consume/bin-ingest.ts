@@ -54,13 +54,13 @@ export async function ingestBins(batches: LogBatch[], consumer: LogConsumer, dep
   }
   if (todo.length === 0) return;
 
-  const { fresh, late, recordedLate, rows, detectorsWritten } = await deps.store.transaction(async (tx) => {
+  const { fresh, late, recordedLate, rows, rememberDetectors } = await deps.store.transaction(async (tx) => {
     const fresh = await deps.store.claimBins(tx, bins);
     const { timely, late } = splitLate(fresh, now, deps.late_horizon_ms);
     // The rows beside the windows, which nothing in the transaction reads back, go in one statement at its end.
     const side = new CombinedWrites(tx);
     await deps.store.keepRecentBins(side, timely, ROLLING_SPAN_MS);
-    const detectorsWritten = await deps.store.observeDetectors(side, fresh, now);
+    const rememberDetectors = await deps.store.observeDetectors(side, fresh, now);
     await deps.store.saveOffsets(side, deps.group_id, todo.map(({ batch, next, reset }) => ({ topic: batch.topic, partition: batch.partition, next_offset: next, reset })), now);
     const recordedLate = await deps.store.addLateEvents(tx, late, now);
     const refs = uniqueRefs(timely.flatMap(windowRefsOf));
@@ -68,9 +68,9 @@ export async function ingestBins(batches: LogBatch[], consumer: LogConsumer, dep
     const corridors = await rollUpCorridors(tx, rows, deps, now);
     await deps.store.addDeadLetters(tx, dead);
     await side.flush();
-    return { fresh, late, recordedLate, rows: [...rows, ...corridors], detectorsWritten };
+    return { fresh, late, recordedLate, rows: [...rows, ...corridors], rememberDetectors };
   });
-  detectorsWritten();
+  rememberDetectors();
 
   for (const { batch, next } of todo) deps.positions.advanced(batch, next);
   deps.onWindows(rows, fresh);
