@@ -59,8 +59,14 @@ describe.skipIf(((!CHROMIUM || !socatAvailable()) && !required))('the dashboard 
       // Crowded and not zoomed: no label shows until a mark is hovered.
       const visibleLabels = () => page.$$eval('svg.map g.station text', (ts) => ts.filter((t) => t.getBoundingClientRect().width > 0).length);
       expect(await visibleLabels()).toBe(0);
-      await page.hover('svg.map g.station[data-approaches] circle');
-      expect(await visibleLabels()).toBe(2);
+      // A live redraw may replace the hovered mark before the labels are counted (under load, one did): move away
+      // and hover again until they show.
+      const hovered = async () => {
+        await page.mouse.move(0, 0);
+        await page.hover('svg.map g.station[data-approaches] circle');
+        return visibleLabels();
+      };
+      await expect.poll(hovered, { timeout: 10_000 }).toBe(2);
       await page.screenshot({ path: (mkdirSync(SHOTS, { recursive: true }), join(SHOTS, 'city-map.png')) });
 
       step('zooming');
