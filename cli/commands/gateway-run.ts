@@ -61,6 +61,7 @@ export async function runGateway(file: string, logLevel: LogLevel): Promise<void
   let listening: (() => Promise<boolean>) | undefined; // the watchdog's check: the embedded broker takes connections
   let probe: (kind: 'live' | 'ready') => Probe;
   let watch: NodeJS.Timeout | null = null;
+  let ready: () => void;
   if (config.external_broker) {
     const e = config.external_broker;
     const bridge = buildExternalBridge(
@@ -73,7 +74,7 @@ export async function runGateway(file: string, logLevel: LogLevel): Promise<void
       const session = bridge.connected() ? 'connected' : 'reconnecting';
       return { ok: kind === 'live' || session === 'connected', checks: { external_broker: session } };
     };
-    logger.info({ external_broker: e.url, kafka: config.kafka_brokers }, 'gateway ready (external-broker mode)');
+    ready = () => logger.info({ external_broker: e.url, kafka: config.kafka_brokers }, 'gateway ready (external-broker mode)');
   } else {
     const devices = registry!;
     const limits = Object.fromEntries(
@@ -87,7 +88,7 @@ export async function runGateway(file: string, logLevel: LogLevel): Promise<void
     probe = (kind) => gateway.probe(kind);
     const port = Number(new URL(gateway.url()).port);
     listening = () => accepting(config.mqtt_host, port);
-    logger.info({ mqtt: gateway.url(), mqtts: gateway.tlsUrl() || null, devices: devices.size(), kafka: config.kafka_brokers }, 'gateway ready');
+    ready = () => logger.info({ mqtt: gateway.url(), mqtts: gateway.tlsUrl() || null, devices: devices.size(), kafka: config.kafka_brokers }, 'gateway ready');
     watch = setInterval(() => {
       try {
         for (const device_id of devices.reload()) {
@@ -105,6 +106,8 @@ export async function runGateway(file: string, logLevel: LogLevel): Promise<void
     const a = await listen(metricsServer, config.metrics_host, config.metrics_port, `${file}: metrics_port`);
     logger.info({ metrics: `http://${a.host}:${a.port}/metrics` }, 'metrics endpoint on');
   }
+  // Ready once everything listens, the probes' endpoint included: whoever waits for this line may use any of it.
+  ready();
 
   const systemd = systemdService(process.env, logger, listening);
   systemd.ready(config.external_broker ? 'bridging the external broker to Kafka' : 'broker listening, Kafka connected');
