@@ -17,7 +17,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Metrics } from '../demo/prometheus-text.ts';
+import { Metrics } from '../platform/prometheus-text.ts';
 import { alignDown, WINDOW_MS } from '../protocol/index.ts';
 import { cpuByComponent, type CpuProfile } from './cpu-profile.ts';
 import type { SimChildCpu, SimChildRequest } from './sim-child.ts';

@@ -40,6 +40,12 @@ export function centralMetrics(registry: Registry) {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),
+    ingestTransactionSeconds: new Histogram({
+      name: 'wacoflow_central_ingest_transaction_seconds',
+      help: 'Time of one ingest transaction, from its first statement to its commit: the batches of bins it holds (one group) wait for it after their time in the group queue.',
+      buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
     lag: new Gauge({
       name: 'wacoflow_central_consumer_lag_records',
       help: 'Records in the log not yet processed, per topic and partition, as of the last batch.',

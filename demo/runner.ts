@@ -10,7 +10,7 @@ import { EmbeddedConfigSchema, type EmbeddedConfig } from '../embedded/config.ts
 import { scaledClock, type Clock } from '../platform/clock.ts';
 import { ERR, WacoflowError } from '../platform/errors.ts';
 import { zoneOffsetMinutes } from '../platform/time-zones.ts';
-import { Metrics } from './prometheus-text.ts';
+import { Metrics } from '../platform/prometheus-text.ts';
 import { SCENARIOS, type Scenario } from './scenarios.ts';
 
 export const TIME_ZONE = 'America/Chicago';

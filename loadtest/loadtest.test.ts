@@ -41,6 +41,13 @@ describe('wacoflow loadtest', () => {
       expect(c.rss_max_bytes, c.component).toBeGreaterThan(20 * 1_048_576);
     }
     expect(result.wacoflow.cpu_s).toBe(result.components[0]!.cpu_s);
+    // Central's own account of the run: its transactions stored every bin (and the core simulation's beside them).
+    expect(result.central.transactions).toBeGreaterThan(0);
+    expect(result.central.bins_per_transaction! * result.central.transactions).toBeGreaterThanOrEqual(720);
+    expect(result.central.transaction_ms!.mean).toBeGreaterThan(0);
+    expect(result.central.transaction_ms!.p50_at_most).toBeLessThanOrEqual(result.central.transaction_ms!.p95_at_most);
+    expect(result.central.event_loop_delay_ms!.max).toBeGreaterThanOrEqual(result.central.event_loop_delay_ms!.p99);
+    expect(r.stdout).toMatch(/central transactions\s+[\d,]+, [\d.]+ bins each; mean [\d.]+ ms, p50 at most [\d.]+ ms, p95 (at most [\d.]+ ms|over the largest bucket); [\d.]+ ms of CPU each/);
     // The table says the same.
     expect(r.stdout).toMatch(/acknowledged\s+720 bins/);
     expect(r.stdout).toMatch(/lost\s+0\n/);
@@ -87,6 +94,8 @@ describe('wacoflow loadtest', () => {
       expect(byName.get(name)?.rss_max_bytes, name).toBeGreaterThan(20 * 1_048_576);
     }
     expect(result.wacoflow.cpu_s).toBeCloseTo(byName.get('gateway')!.cpu_s! + byName.get('central')!.cpu_s!, 6);
+    // Nothing but the agents' bins here: central's transactions stored exactly those.
+    expect(result.central.bins_per_transaction! * result.central.transactions).toBeCloseTo(400, 6);
     expect(r.stdout).toMatch(/CPU, gateway\s+[\d.]+ s, [\d.]+ µs per bin; peak resident \d+ MiB\n/);
     expect(r.stdout).toMatch(/CPU, central\s+[\d.]+ s/);
   }, 300_000);

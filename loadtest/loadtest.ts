@@ -19,6 +19,8 @@ import { SITE } from '../embedded/app.ts';
 import { openPostgres } from '../central/store/pg-driver.ts';
 import { cpuNow, cpuSince, localKafkaPid, peakResidentBytes, postmasterOf, type CpuSources } from '../platform/process-cpu.ts';
 import { LANES, type DriveOptions, type DriveResult, type Progress } from './agents.ts';
+import { centralFigures, scrapeCentral, type CentralFigures } from './central-figures.ts';
+import type { Metrics } from '../platform/prometheus-text.ts';
 import { embeddedTarget, processesTarget, type Target } from './target.ts';
 
 export { percentile, type Progress } from './agents.ts';
@@ -72,6 +74,8 @@ export interface LoadtestResult {
   components: ComponentFigures[];
   /** All of WacoFlow's processes together. */
   wacoflow: { cpu_s: number; cpu_us_per_bin: number };
+  /** Central's ingest transactions and event loop over the same span; CPU per transaction is the system's (WacoFlow and the servers). */
+  central: CentralFigures;
 }
 
 const TSX = join(import.meta.dirname, '..', 'node_modules', 'tsx', 'dist', 'loader.mjs');
@@ -115,15 +119,19 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestResult> {
     // CPU is measured from the moment every agent is connected: connecting checks each agent's credentials with a
     // deliberately slow hash (about 50 ms of CPU each), a cost of the connection, reported on its own line.
     let [servers0, wacoflow0] = [cpuNow(servers), target.cpu()];
+    let central0: Metrics | null = null;
     const connect = { s: 0, wacoflow_cpu_s: 0 };
     const child = fork(join(import.meta.dirname, 'agents-process.ts'), [], { execArgv: ['--import', TSX], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const result = await new Promise<DriveResult>((resolve, reject) => {
       child.on('message', (m: { connected?: number; progress?: Progress; result?: DriveResult; error?: string }) => {
         if (m.connected !== undefined) {
           [connect.s, connect.wacoflow_cpu_s] = [m.connected, sum(target.cpu()) - sum(wacoflow0)];
-          [servers0, wacoflow0] = [cpuNow(servers), target.cpu()];
           o.out(`${o.agents.toLocaleString('en-US')} agents connected in ${connect.s.toFixed(1)} s (WacoFlow CPU ${connect.wacoflow_cpu_s.toFixed(1)} s, mostly checking credentials); sending`);
-          child.send('go');
+          // Central's counters as the first bin goes, with the CPU figures they are set against.
+          scrapeCentral(target.http_url).then((scraped) => {
+            [central0, servers0, wacoflow0] = [scraped, cpuNow(servers), target.cpu()];
+            child.send('go');
+          }, reject);
         }
         if (m.progress) o.progress?.(m.progress);
         if (m.result) resolve(m.result);
@@ -134,6 +142,7 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestResult> {
     });
     const wacoflow1 = target.cpu();
     const serverCpu = cpuSince(servers0, servers);
+    const central1 = await scrapeCentral(target.http_url);
     const peak = target.peakRss();
     const perBin = (s: number | null) => (s === null ? null : (s * 1e6) / Math.max(1, result.acknowledged));
     const row = (component: string, cpu_s: number | null, rss_max_bytes: number | null): ComponentFigures => ({ component, cpu_s, cpu_us_per_bin: perBin(cpu_s), rss_max_bytes });
@@ -159,10 +168,19 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestResult> {
         ...(serverCpu.postgres === null ? [] : [row('PostgreSQL', serverCpu.postgres, null)]),
       ],
       wacoflow: { cpu_s: wacoflow_s, cpu_us_per_bin: perBin(wacoflow_s)! },
+      central: centralFigures(central0!, central1, wacoflow_s + (serverCpu.kafka ?? 0) + (serverCpu.postgres ?? 0)),
     };
   } finally {
     await target.stop();
   }
+}
+
+function centralLine(c: CentralFigures): string {
+  if (c.transactions === 0 || !c.transaction_ms) return 'none';
+  const ms = (x: number) => (x === Infinity ? 'over the largest bucket' : `at most ${x} ms`);
+  return `${c.transactions.toLocaleString('en-US')}, ${c.bins_per_transaction!.toFixed(1)} bins each; ` +
+    `mean ${c.transaction_ms.mean.toFixed(1)} ms, p50 ${ms(c.transaction_ms.p50_at_most)}, p95 ${ms(c.transaction_ms.p95_at_most)}; ` +
+    `${c.cpu_ms_per_transaction!.toFixed(1)} ms of CPU each (WacoFlow and the servers)`;
 }
 
 /** The result as a table for people. */
@@ -182,6 +200,8 @@ export function resultTable(r: LoadtestResult): string {
       `${c.cpu_s === null ? '—' : `${c.cpu_s.toFixed(1)} s, ${c.cpu_us_per_bin!.toFixed(1)} µs per bin`}${c.rss_max_bytes === null ? '' : `; peak resident ${n(c.rss_max_bytes / 1_048_576)} MiB`}`,
     ]),
     ['CPU, WacoFlow in all', `${r.wacoflow.cpu_s.toFixed(1)} s, ${r.wacoflow.cpu_us_per_bin.toFixed(1)} µs per bin`],
+    ['central transactions', centralLine(r.central)],
+    ['central event-loop delay', r.central.event_loop_delay_ms ? `p99 ${r.central.event_loop_delay_ms.p99.toFixed(1)} ms, max ${r.central.event_loop_delay_ms.max.toFixed(1)} ms` : '—'],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');

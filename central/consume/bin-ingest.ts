@@ -54,6 +54,7 @@ export async function ingestBins(batches: LogBatch[], consumer: LogConsumer, dep
   }
   if (todo.length === 0) return;
 
+  const transaction = deps.metrics.ingestTransactionSeconds.startTimer();
   const { fresh, late, recordedLate, rows, rememberDetectors } = await deps.store.transaction(async (tx) => {
     const fresh = await deps.store.claimBins(tx, bins);
     const { timely, late } = splitLate(fresh, now, deps.late_horizon_ms);
@@ -70,6 +71,7 @@ export async function ingestBins(batches: LogBatch[], consumer: LogConsumer, dep
     await side.flush();
     return { fresh, late, recordedLate, rows: [...rows, ...corridors], rememberDetectors };
   });
+  transaction();
   rememberDetectors();
 
   for (const { batch, next } of todo) deps.positions.advanced(batch, next);
