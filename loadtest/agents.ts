@@ -68,6 +68,9 @@ function bin(device_id: string, seq: number, detector_id: string, station_id: st
 /** Follows window results on /api/events, calling `onWindow` for each detector window of this run. */
 async function followWindows(http_url: string, run: string, signal: AbortSignal, onWindow: (w: WindowResult) => void): Promise<void> {
   const stream = await fetch(`${http_url}/api/events`, { signal });
+  // Only this run's windows are parsed: a finalisation pass sends a result for every key of the city at once,
+  // and parsing them all here would delay the timing of the bins behind them (and the agents' sends).
+  const ours = `"key":${JSON.stringify(run)}`.slice(0, -1);
   void (async () => {
     const decoder = new TextDecoder();
     let buffer = '';
@@ -77,7 +80,7 @@ async function followWindows(http_url: string, run: string, signal: AbortSignal,
       while ((end = buffer.indexOf('\n\n')) >= 0) {
         const message = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
-        if (!message.startsWith('event: window\n')) continue;
+        if (!message.startsWith('event: window\n') || !message.includes(ours)) continue;
         const w = JSON.parse(message.slice(message.indexOf('data: ') + 6)) as WindowResult;
         if (w.level === 'detector' && w.key.startsWith(run)) onWindow(w);
       }
