@@ -34,6 +34,7 @@ import { WindowPublisher } from './window-publisher.ts';
 import { Analytics } from './analytics.ts';
 import { downstreamNeighbours } from './forecast/corridors.ts';
 import { Finalizer } from './finalizer.ts';
+import { givingWayTo } from './background.ts';
 import type { StationShare } from './store/analytics-store.ts';
 
 /** The rolling 5-minute view advances every minute. */
@@ -89,7 +90,11 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
   const index = new StationIndex(deps.stations);
   const topics = kafkaTopics(config.topic_prefix);
   const positions = partitionPositions(store, config.group_id, metrics, logger);
-  const publisher = new WindowPublisher({ clock, events, logger, metrics, index, topic: topics.windows, grace_ms: config.grace_ms });
+  /** Bins batches that arrive together share a transaction (./consume/group-commit.ts); made in start(). */
+  let binGroups: GroupCommit | null = null;
+  /** Background work gives way to live ingest between its slices (./background.ts). */
+  const turn = givingWayTo(() => binGroups);
+  const publisher = new WindowPublisher({ clock, events, logger, metrics, index, topic: topics.windows, grace_ms: config.grace_ms, turn });
   let consumer: LogConsumer | null = null;
   let producer: LogProducer | null = null;
   let http: FastifyInstance | null = null;
@@ -116,6 +121,7 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
     emit: (rows) => publisher.emitInSlices(rows),
     newAnalytics: () => new Analytics(config.time_zone, index.stations, downstreamNeighbours(index.stations.values(), deps.network?.corridors ?? [])),
     grace_ms: config.grace_ms,
+    turn,
     lease_ms: Math.max(3 * config.finalize_interval_ms, 30_000),
     history_days: config.analytics_history_days,
     retention_days: config.window_retention_days,
@@ -154,8 +160,6 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
     logger.warn({ err, ...tp }, 'could not commit the offset to the log (PostgreSQL has it; a rebalance may redeliver, and dedupe drops the repeats)');
 
   const context = { store, clock, metrics, positions, group_id: config.group_id, onCommitError };
-  /** Bins batches that arrive together share a transaction (./consume/group-commit.ts). */
-  let binGroups: GroupCommit | null = null;
   const groupsOf = (c: LogConsumer): GroupCommit =>
     new GroupCommit((batches) => ingestBins(batches, c, { ...context, stations: index.stations, late_horizon_ms: config.late_horizon_ms, onWindows }), {
       max_bytes: GROUP_MAX_BYTES,

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { encode, type Alert, type WindowResult } from '../protocol/index.ts';
 import type { Clock } from '../platform/clock.ts';
 import type { LogProducer } from '../platform/log/log.ts';
-import { inSlices, SLICE, yieldToLoop } from '../platform/slices.ts';
+import { inSlices, SLICE, yieldToLoop, type Turn } from '../platform/slices.ts';
 import { Analytics } from './analytics.ts';
 import type { StationForecast } from './forecast/station.ts';
 import { ROLLING_SPAN_MS, rollingAsWindow, type StationShare } from './store/analytics-store.ts';
@@ -31,6 +31,11 @@ export interface FinalizerDeps {
   newAnalytics(): Analytics;
   grace_ms: number;
   lease_ms: number;
+  /**
+   * What a pass's analysis and the rolling view await between slices (central/background.ts). The warm-up
+   * only turns the event loop: it runs once, on taking the lease, and the passes wait for it.
+   */
+  turn: Turn;
   history_days: number;
   retention_days: number;
   /** Bins whose window ended longer ago than this are late events (see bin-ingest). */
@@ -134,12 +139,12 @@ export class Finalizer {
   async rolling(share?: StationShare): Promise<WindowResult[]> {
     if (!this.leading) return [];
     const now = this.deps.clock.now();
-    const rows = await this.deps.store.analytics.refreshRolling(now, ROLLING_SPAN_MS, share);
+    const rows = await this.deps.store.analytics.refreshRolling(now, ROLLING_SPAN_MS, share, this.deps.turn);
     return inSlices(rows, (slice) => {
       const results = slice.map((r) => this.deps.toResult(rollingAsWindow(r)));
       for (const r of results) this.deps.onRolling(r);
       return results;
-    });
+    }, this.deps.turn);
   }
 
   async stop(): Promise<void> {
@@ -193,7 +198,7 @@ export class Finalizer {
     // A station's windows can span slices: its newest forecast is the one kept.
     const newest = new Map<string, StationForecast>();
     for (const [i, slice] of this.inTimeOrder(results).entries()) {
-      if (i > 0) await yieldToLoop();
+      if (i > 0) await this.deps.turn();
       if (!this.analytics) return; // the lease was lost meanwhile: the models went with it
       const out = this.analytics.observe(slice, now);
       alerts.push(...out.alerts);

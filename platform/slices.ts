@@ -14,11 +14,14 @@ export const SLICE = 100;
 /** Resolves after the event loop has run its pending I/O. */
 export const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** `fn` on each slice of `items` in order, the event loop running between slices; the results concatenated. */
-export async function inSlices<T, R>(items: readonly T[], fn: (slice: T[]) => R[], size = SLICE): Promise<R[]> {
+/** What long work awaits between two slices: at least a turn of the event loop (`yieldToLoop`). */
+export type Turn = () => Promise<void>;
+
+/** `fn` on each slice of `items` in order, `turn` awaited between slices; the results concatenated. */
+export async function inSlices<T, R>(items: readonly T[], fn: (slice: T[]) => R[], turn: Turn = yieldToLoop, size = SLICE): Promise<R[]> {
   const out: R[] = [];
   for (let i = 0; i < items.length; i += size) {
-    if (i > 0) await yieldToLoop();
+    if (i > 0) await turn();
     for (const r of fn(items.slice(i, i + size))) out.push(r);
   }
   return out;

@@ -24,6 +24,10 @@ export class GroupCommit {
   private readonly queue: Waiting[] = [];
   private scheduled = false;
   private inFlight = 0;
+  /** Groups in flight of less than `parallel_min_bytes`: live traffic, where each bin's wait is what counts. */
+  private liveInFlight = 0;
+  /** Called as the next group settles (`settling`). */
+  private settledWaiters: (() => void)[] = [];
   /** Partitions with a batch in a group in flight. */
   private readonly busy = new Set<string>();
   private readonly ingest: (batches: LogBatch[]) => Promise<void>;
@@ -59,6 +63,16 @@ export class GroupCommit {
     });
   }
 
+  /** Whether a group of live traffic (not a backlog's) is in flight now. */
+  live(): boolean {
+    return this.liveInFlight > 0;
+  }
+
+  /** Resolves as the next group in flight settles (committed or failed). */
+  settling(): Promise<void> {
+    return new Promise((resolve) => this.settledWaiters.push(resolve));
+  }
+
   /** Starts groups from the waiting batches while fewer than `concurrency` are in flight. */
   private start(): void {
     while (this.queue.length > 0 && this.inFlight < this.concurrency) {
@@ -66,8 +80,10 @@ export class GroupCommit {
       const group = this.nextGroup();
       if (group.length === 0) return; // the rest wait for their partitions' groups in flight
       const keys = group.map((w) => keyOf(w.batch));
+      const live = group.reduce((n, w) => n + w.bytes, 0) < this.parallel_min_bytes;
       for (const k of keys) this.busy.add(k);
       this.inFlight++;
+      if (live) this.liveInFlight++;
       this.ingest(group.map((w) => w.batch))
         .then(
           () => group.forEach((w) => w.resolve()),
@@ -76,7 +92,11 @@ export class GroupCommit {
         .finally(() => {
           for (const k of keys) this.busy.delete(k);
           this.inFlight--;
+          if (live) this.liveInFlight--;
           this.start();
+          const waiters = this.settledWaiters;
+          this.settledWaiters = [];
+          for (const w of waiters) w();
         });
     }
   }

@@ -1,7 +1,7 @@
 /** Storage of central's analytics: alerts, the latest forecasts, the lease that picks one instance to run them. */
 import { mergeAll, WINDOW_MS, type Alert, type Measures, type WindowLevel } from '../../protocol/index.ts';
 import type { StationForecast } from '../forecast/station.ts';
-import { SLICE, yieldToLoop } from '../../platform/slices.ts';
+import { SLICE, yieldToLoop, type Turn } from '../../platform/slices.ts';
 import type { SqlDriver } from './sql.ts';
 import { WINDOW_COLUMNS, type RollingPart, type WindowRow } from './rows.ts';
 
@@ -166,7 +166,7 @@ export class AnalyticsStore {
    * window), merged. A detector that has not reached that point yet adds
    * the samples it should have sent to the expected count, so the observed fraction shows the gap.
    */
-  async refreshRolling(now_ms: number, span_ms: number, share: StationShare = EVERY_STATION): Promise<RollingRow[]> {
+  async refreshRolling(now_ms: number, span_ms: number, share: StationShare = EVERY_STATION, turn: Turn = yieldToLoop): Promise<RollingRow[]> {
     // PostgreSQL sums each detector's bins inside its station's span and sends one row per detector. It used to
     // send the bins themselves, five minutes of every station's (a quarter of a million at 5,000 bins/s in the
     // load test), for central to parse and merge: the refresh was then the load test's slowest second every
@@ -202,7 +202,7 @@ export class AnalyticsStore {
     for (let i = 0; i < rows.length; ) {
       let j = i + 1;
       while (j < rows.length && rows[j]!.station_id === rows[i]!.station_id) j++;
-      if (++stations % SLICE === 0) await yieldToLoop();
+      if (++stations % SLICE === 0) await turn();
       out.push(rollingRow(rows.slice(i, j).map(rollingPart), span_ms, now_ms));
       i = j;
     }
