@@ -38,7 +38,9 @@ export interface DriveResult {
   acknowledged: number;
   counted: number;
   send_s: number;
-  latency_ms: { p50: number; p95: number; p99: number; max: number; measured: number } | null;
+  latency_ms: Percentiles | null;
+  /** From a message's publish to its PUBACK (the gateway's answer once Kafka holds its bins): the first half of the path. */
+  ack_latency_ms: Percentiles | null;
   cpu_s: number;
   rss_bytes_max: number;
 }
@@ -51,6 +53,21 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function percentile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+export interface Percentiles {
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+  /** How many values they were taken from. */
+  measured: number;
+}
+
+function percentiles(values: number[]): Percentiles | null {
+  if (values.length === 0) return null;
+  const sorted = values.sort((a, b) => a - b);
+  return { p50: percentile(sorted, 0.5), p95: percentile(sorted, 0.95), p99: percentile(sorted, 0.99), max: sorted.at(-1)!, measured: sorted.length };
 }
 
 /** One bin carrying one vehicle. */
@@ -105,6 +122,7 @@ export async function driveAgents(o: DriveOptions, progress: (p: Progress) => vo
   const counted = new Map<string, number>(); // detector|window → volume in central's newest result
   let countedTotal = 0; // the sum of `counted`
   const latencies: number[] = [];
+  const ackLatencies: number[] = [];
   const events = new AbortController();
   const clients: { device_id: string; client: MqttClient }[] = [];
   try {
@@ -167,6 +185,7 @@ export async function driveAgents(o: DriveOptions, progress: (p: Progress) => vo
           }
           published += bins.length;
           await client.publishAsync(mqttTopic(o.site, device_id, 'bins'), JSON.stringify({ v: 1, device_id, sent_ms: sent, bins }), { qos: 1 });
+          ackLatencies.push(Date.now() - sent);
           acknowledged += bins.length;
         }
       }),
@@ -182,13 +201,13 @@ export async function driveAgents(o: DriveOptions, progress: (p: Progress) => vo
       if (countedTotal !== last) [last, moved] = [countedTotal, Date.now()];
     }
     clearInterval(ticker);
-    const sorted = latencies.sort((a, b) => a - b);
     return {
       published,
       acknowledged,
       counted: countedTotal,
       send_s,
-      latency_ms: sorted.length === 0 ? null : { p50: percentile(sorted, 0.5), p95: percentile(sorted, 0.95), p99: percentile(sorted, 0.99), max: sorted.at(-1)!, measured: sorted.length },
+      latency_ms: percentiles(latencies),
+      ack_latency_ms: percentiles(ackLatencies),
       cpu_s: (cpu.user + cpu.system) / 1e6,
       rss_bytes_max: Math.max(rssMax, process.memoryUsage().rss),
     };

@@ -53,6 +53,10 @@ describe('wacoflow loadtest', () => {
     expect(r.stdout).toMatch(/lost\s+0\n/);
     expect(r.stdout).toMatch(/12 agents connected in [\d.]+ s .*; sending\n/);
     expect(r.stdout).toMatch(/latency publish → window\s+p50 \d+ ms, p95 \d+ ms, p99 \d+ ms, max \d+ ms \(720 bins\)/);
+    // One PUBACK per message: 12 agents × 6 ticks.
+    expect(result.ack_latency_ms!.measured).toBe(72);
+    expect(result.ack_latency_ms!.p50).toBeLessThanOrEqual(result.ack_latency_ms!.p95);
+    expect(r.stdout).toMatch(/ {2}of it, publish → PUBACK\s+p50 \d+ ms, p95 \d+ ms, p99 \d+ ms, max \d+ ms \(72 messages\)/);
   }, 150_000);
 
   it('names a bad option and exits 2 before starting anything', () => {

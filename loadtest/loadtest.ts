@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { SITE } from '../embedded/app.ts';
 import { openPostgres } from '../central/store/pg-driver.ts';
 import { cpuNow, cpuSince, localKafkaPid, peakResidentBytes, postmasterOf, type CpuSources } from '../platform/process-cpu.ts';
-import { LANES, type DriveOptions, type DriveResult, type Progress } from './agents.ts';
+import { LANES, type DriveOptions, type DriveResult, type Percentiles, type Progress } from './agents.ts';
 import { centralFigures, scrapeCentral, type CentralFigures } from './central-figures.ts';
 import type { Metrics } from '../platform/prometheus-text.ts';
 import { embeddedTarget, processesTarget, type Target } from './target.ts';
@@ -69,6 +69,8 @@ export interface LoadtestResult {
   lost: number;
   acknowledged_bins_per_s: number;
   latency_ms: DriveResult['latency_ms'];
+  /** Publish → PUBACK, per message: the gateway and Kafka's part of the latency. */
+  ack_latency_ms: DriveResult['ack_latency_ms'];
   /** Connecting every agent, before the first bin: not counted in `components`. */
   connect: { s: number; wacoflow_cpu_s: number };
   components: ComponentFigures[];
@@ -160,6 +162,7 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestResult> {
       lost: Math.max(0, result.acknowledged - result.counted),
       acknowledged_bins_per_s: result.acknowledged / result.send_s,
       latency_ms: result.latency_ms,
+      ack_latency_ms: result.ack_latency_ms,
       connect,
       components: [
         ...Object.keys(wacoflow1).map((name) => row(name, wacoflow1[name]! - (wacoflow0[name] ?? 0), peak[name] ?? null)),
@@ -173,6 +176,11 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestResult> {
   } finally {
     await target.stop();
   }
+}
+
+function latencyLine(l: Percentiles | null, of: string): string {
+  const n = (x: number) => Math.round(x).toLocaleString('en-US');
+  return l ? `p50 ${n(l.p50)} ms, p95 ${n(l.p95)} ms, p99 ${n(l.p99)} ms, max ${n(l.max)} ms (${n(l.measured)} ${of})` : 'none measured';
 }
 
 function centralLine(c: CentralFigures): string {
@@ -193,7 +201,8 @@ export function resultTable(r: LoadtestResult): string {
     ['acknowledged', `${n(r.bins_acknowledged)} bins, ${n(r.acknowledged_bins_per_s)} bins/s`],
     ['counted in windows', `${n(r.bins_counted)} bins`],
     ['lost', `${n(r.lost)}`],
-    ['latency publish → window', r.latency_ms ? `p50 ${n(r.latency_ms.p50)} ms, p95 ${n(r.latency_ms.p95)} ms, p99 ${n(r.latency_ms.p99)} ms, max ${n(r.latency_ms.max)} ms (${n(r.latency_ms.measured)} bins)` : 'none measured'],
+    ['latency publish → window', latencyLine(r.latency_ms, 'bins')],
+    ['  of it, publish → PUBACK', latencyLine(r.ack_latency_ms, 'messages')],
     ['connecting the agents', `${r.connect.s.toFixed(1)} s, WacoFlow CPU ${r.connect.wacoflow_cpu_s.toFixed(1)} s (credential checks; not counted below)`],
     ...r.components.map((c): [string, string] => [
       `CPU, ${c.component}`,
