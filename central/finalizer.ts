@@ -20,6 +20,8 @@ import type { WindowRow } from './store/rows.ts';
 const LEASE = 'finalizer';
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
+/** Stations whose forecasts go in one statement (three horizons each). */
+const FORECASTS_PER_WRITE = 500;
 /** How long the warm-up feeds history to the models before letting the event loop turn. */
 const WARM_UP_TURN_MS = 10;
 
@@ -206,9 +208,15 @@ export class Finalizer {
     }
     const forecasts = [...newest.values()];
     await this.deps.store.analytics.saveAlerts(alerts, now);
-    await this.deps.store.analytics.saveForecasts(forecasts, now);
     for (const a of alerts) this.deps.onAlert(a);
-    for (const f of forecasts) this.deps.onForecast(f);
+    // A city's forecasts are written and emitted a share at a time: all at once (10,000 stations, 30,000 rows),
+    // building the statement's arrays and the events' text held the event loop for about 0.4 s.
+    for (let i = 0; i < forecasts.length; i += FORECASTS_PER_WRITE) {
+      if (i > 0) await this.deps.turn();
+      const share = forecasts.slice(i, i + FORECASTS_PER_WRITE);
+      await this.deps.store.analytics.saveForecasts(share, now);
+      for (const f of share) this.deps.onForecast(f);
+    }
     const producer = this.deps.producer();
     if (producer && alerts.length > 0) {
       // PostgreSQL holds the alerts; the topic is a copy for other consumers, so a failure here is logged.
