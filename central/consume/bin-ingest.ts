@@ -56,19 +56,20 @@ export async function ingestBins(batches: LogBatch[], consumer: LogConsumer, dep
 
   const transaction = deps.metrics.ingestTransactionSeconds.startTimer();
   const { fresh, late, recordedLate, rows, rememberDetectors } = await deps.store.transaction(async (tx) => {
-    const fresh = await deps.store.claimBins(tx, bins);
-    const { timely, late } = splitLate(fresh, now, deps.late_horizon_ms);
-    // The rows beside the windows, which nothing in the transaction reads back, go in one statement at its end.
+    // The writes nothing in the transaction reads back (the dedupe record's new runs, the recent bins, the
+    // detectors' progress, the offsets) go with the window write, in one statement (CombinedWrites).
     const side = new CombinedWrites(tx);
+    const fresh = await deps.store.claimBins(tx, bins, side);
+    const { timely, late } = splitLate(fresh, now, deps.late_horizon_ms);
     await deps.store.keepRecentBins(side, timely, ROLLING_SPAN_MS);
     const rememberDetectors = await deps.store.observeDetectors(side, fresh, now);
     await deps.store.saveOffsets(side, deps.group_id, todo.map(({ batch, next, reset }) => ({ topic: batch.topic, partition: batch.partition, next_offset: next, reset })), now);
     const recordedLate = await deps.store.addLateEvents(tx, late, now);
     const refs = uniqueRefs(timely.flatMap(windowRefsOf));
-    const rows = await deps.store.updateWindows(tx, refs, (stored) => foldBins(stored, timely, now));
+    const rows = await deps.store.updateWindows(tx, refs, (stored) => foldBins(stored, timely, now), side);
     const corridors = await rollUpCorridors(tx, rows, deps, now);
     await deps.store.addDeadLetters(tx, dead);
-    await side.flush();
+    await side.flush(); // what had no window write to go with (no timely bins)
     return { fresh, late, recordedLate, rows: [...rows, ...corridors], rememberDetectors };
   });
   transaction();

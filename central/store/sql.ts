@@ -22,10 +22,12 @@ export interface SqlWriter {
 }
 
 /**
- * Writes that read nothing back, collected and sent as one statement when flushed, each a data-modifying WITH:
- * the transaction pays one round trip for all of them instead of one each. Under load a transaction costs
- * central mostly its round trips (docs/benchmarks.md). The writes share one snapshot and run in no set order,
- * so none may depend on another's rows, and no two may change the same row.
+ * Writes that read nothing back, collected and sent as one statement, each a data-modifying WITH: with the
+ * next statement whose rows the transaction wants (`queryWith`), or on their own when flushed. The transaction
+ * pays no round trip of its own for them. Under load a transaction costs central mostly its round trips
+ * (docs/benchmarks.md). The writes share one snapshot with that statement and run in no set order, so none
+ * may depend on another's rows or on the statement's, and no two may change the same row. A write may not
+ * itself hold a data-modifying WITH (PostgreSQL allows those only at the top level).
  */
 export class CombinedWrites implements SqlWriter {
   private readonly tx: SqlExecutor;
@@ -47,14 +49,30 @@ export class CombinedWrites implements SqlWriter {
       await this.tx.query(parts[0]!.text, parts[0]!.params);
       return;
     }
-    // Each part's $n becomes $(n + the parameters of the parts before it). The store's statements hold no
-    // dollar-quoted text, so every $n in them is a parameter.
-    const params: unknown[] = [];
-    const ctes = parts.map((p, i) => {
-      const offset = params.length;
-      params.push(...p.params);
-      return `w${i} AS (${p.text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`)})`;
-    });
-    await this.tx.query(`WITH ${ctes.join(',\n')} SELECT 1`, params);
+    const { ctes, params } = combined(parts, 0);
+    await this.tx.query(`WITH ${ctes} SELECT 1`, params);
   }
+
+  /** Runs `text` (which may begin with its own WITH) with what was collected so far, in one statement; its rows. */
+  queryWith<T = Record<string, unknown>>(text: string, params: unknown[]): Promise<{ rows: T[] }> {
+    const parts = this.parts.splice(0);
+    if (parts.length === 0) return this.tx.query<T>(text, params);
+    const { ctes, params: theirs } = combined(parts, params.length);
+    const own = /^\s*WITH\s/i.exec(text);
+    return this.tx.query<T>(own ? `WITH ${ctes},\n${text.slice(own[0].length)}` : `WITH ${ctes}\n${text}`, [...params, ...theirs]);
+  }
+}
+
+/**
+ * The parts as `w0 AS (…), w1 AS (…)`, each part's $n renumbered after `offset` parameters and those of the
+ * parts before it. The store's statements hold no dollar-quoted text, so every $n in them is a parameter.
+ */
+function combined(parts: { text: string; params: unknown[] }[], offset: number): { ctes: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const ctes = parts.map((p, i) => {
+    const before = offset + params.length;
+    params.push(...p.params);
+    return `w${i} AS (${p.text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + before}`)})`;
+  });
+  return { ctes: ctes.join(',\n'), params };
 }

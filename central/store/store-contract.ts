@@ -331,6 +331,41 @@ export function storeContract(name: string, open: () => Promise<SqlDriver>): voi
       expect((await store.detectors()).find((d) => d.detector_id === 'combined-d')).toMatchObject({ last_event_ms: T0 + 120_000, device_id: 'agent-1' });
     });
 
+    it('sends the dedupe record and the side rows with the window write, in one statement', async () => {
+      const sent: string[] = [];
+      const of = (seq: number) => ({ ...bin(seq, 1), device_id: 'ride-agent', detector_id: 'ride-d', station_id: 'ride-s' });
+      const row: WindowRow = {
+        level: 'detector', key: 'ride-d', window_start_ms: T0, window_end_ms: T0 + 300_000, revision: 0, state: 'provisional',
+        clock_untrusted: false, measures: { ...expecting(3), volume: 2, samples_seen: 3 }, updated_ms: T0,
+      };
+      await store.transaction(async (tx) => {
+        const spy: SqlExecutor = { query: (text, params) => (sent.push(text), tx.query(text, params)), exec: (t) => tx.exec(t) };
+        const side = new CombinedWrites(spy);
+        expect((await store.claimBins(spy, [of(1), of(2)], side)).map((b) => b.seq)).toEqual([1, 2]);
+        const claiming = sent.length; // the lock and the read: the new run waits in `side`
+        await store.saveOffsets(side, 'ride', [{ topic: 't', partition: 0, next_offset: 3, reset: false }], T0);
+        await store.updateWindows(spy, [row], () => [row], side);
+        // The window lock, then the write carrying the rest.
+        expect(sent.length - claiming).toBe(2);
+        expect(sent.at(-1)).toMatch(/INSERT INTO ingested_seqs[\s\S]*INSERT INTO consumer_offsets[\s\S]*UPDATE windows/);
+        await side.flush();
+        expect(sent.length - claiming).toBe(2); // nothing was left to send
+      });
+      // All three landed: the bins count as seen, the offset is saved, the window is written.
+      expect(await store.transaction((tx) => store.claimBins(tx, [of(1), of(2), of(3)]))).toEqual([of(3)]);
+      expect(await store.loadOffset('ride', 't', 0)).toBe(3);
+      expect((await store.windowsOf('detector', 'ride-d', T0, T0 + 1)).map((w) => w.measures.volume)).toEqual([2]);
+      // A run replaced goes the same way: seqs 1–3 become one run, and 1–4 the next time.
+      await store.transaction(async (tx) => {
+        const side = new CombinedWrites(tx);
+        expect((await store.claimBins(tx, [of(4)], side)).map((b) => b.seq)).toEqual([4]);
+        await side.flush();
+      });
+      const runs = await store.db.query<{ first_seq: number; last_seq: number }>("SELECT first_seq, last_seq FROM ingested_seqs WHERE device_id = 'ride-agent'");
+      expect(runs.rows).toEqual([{ first_seq: 1, last_seq: 4 }]);
+      expect(await store.transaction((tx) => store.claimBins(tx, [1, 2, 3, 4, 5].map(of)))).toEqual([of(5)]);
+    });
+
     it('finalises under a lease only while the lease is held', async () => {
       const row: WindowRow = {
         level: 'station', key: 'fenced', window_start_ms: T0, window_end_ms: T0 + 300_000, revision: 0, state: 'provisional',

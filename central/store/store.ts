@@ -7,7 +7,7 @@ import { AnalyticsStore } from './analytics-store.ts';
 import { migrate } from './migrations.ts';
 import { admitSeqs, type SeqRun } from './seq-runs.ts';
 import { WINDOW_COLUMNS, windowRefKey, type DetectorRef, type DetectorRow, type DeviceRow, type RecentBin, type WindowRef, type WindowRow } from './rows.ts';
-import type { SqlDriver, SqlExecutor, SqlWriter } from './sql.ts';
+import { CombinedWrites, type SqlDriver, type SqlExecutor, type SqlWriter } from './sql.ts';
 
 /** central_progress: the end of the last slot given its no_data windows. */
 const NO_DATA_THROUGH = 'no_data_through';
@@ -291,8 +291,11 @@ export class Store {
    * stations now rewrite its runs side by side; a run they both replace may then be stored twice, which the
    * runs' reading allows for (seq-runs.ts), and a run is deleted only as exactly the run that was read, and
    * only if no other transaction holds it.
+   *
+   * The rewrite reads nothing back, so it goes to `writer`: with a CombinedWrites it rides on a later statement
+   * of the transaction (the ingest's window write) instead of costing a round trip of its own.
    */
-  async claimBins(tx: SqlExecutor, bins: Bin[]): Promise<Bin[]> {
+  async claimBins(tx: SqlExecutor, bins: Bin[], writer: SqlWriter = tx): Promise<Bin[]> {
     if (bins.length === 0) return [];
     // Each device's bins and the span of their seqs.
     const byDevice = new Map<string, { bins: Bin[]; lo: number; hi: number }>();
@@ -335,24 +338,25 @@ export class Store {
       for (const run of change.added) added.push({ device_id, run });
     }
     if (added.length > 0) {
-      await tx.query(
-        // The runs replaced are locked in one order, as every writer of runs locks them: two transactions of one
-        // device's stations replacing the same two runs in table order deadlocked (the fault harness saw it).
-        // A run another transaction holds is left to it (SKIP LOCKED): the new run covers it anyway, and the two
-        // overlap until the next change merges them. Waiting made the partitions' transactions take turns on
-        // every device whose stations they share: 22 ms a claim on average, up to 0.9 s, in the load test.
-        `WITH doomed AS (
-           SELECT s.ctid AS row FROM ingested_seqs s JOIN UNNEST($1::text[], $2::bigint[], $7::bigint[]) AS g(d, last_seq, first_seq)
-             ON s.device_id = g.d AND s.last_seq = g.last_seq AND s.first_seq = g.first_seq
-           ORDER BY ${RUN_LOCK_ORDER} FOR UPDATE OF s SKIP LOCKED),
-         gone AS (DELETE FROM ingested_seqs WHERE ctid IN (SELECT row FROM doomed))
-         INSERT INTO ingested_seqs (device_id, first_seq, last_seq, last_bin_start_ms)
-         SELECT * FROM UNNEST($3::text[], $4::bigint[], $5::bigint[], $6::bigint[])`,
-        [
-          gone.map((g) => g.device_id), gone.map((g) => g.run.last_seq),
-          added.map((a) => a.device_id), added.map((a) => a.run.first_seq), added.map((a) => a.run.last_seq), added.map((a) => a.run.last_bin_start_ms),
-          gone.map((g) => g.run.first_seq),
-        ],
+      // Two writes, neither with a WITH of its own, so that a CombinedWrites can send them with others. They touch
+      // different rows (the runs read, the runs made), and the table has no unique key for them to meet on.
+      if (gone.length > 0) {
+        await writer.query(
+          // The runs replaced are locked in one order, as every writer of runs locks them: two transactions of one
+          // device's stations replacing the same two runs in table order deadlocked (the fault harness saw it).
+          // A run another transaction holds is left to it (SKIP LOCKED): the new run covers it anyway, and the two
+          // overlap until the next change merges them. Waiting made the partitions' transactions take turns on
+          // every device whose stations they share: 22 ms a claim on average, up to 0.9 s, in the load test.
+          `DELETE FROM ingested_seqs WHERE ctid IN (
+             SELECT s.ctid FROM ingested_seqs s JOIN UNNEST($1::text[], $2::bigint[], $3::bigint[]) AS g(d, first_seq, last_seq)
+               ON s.device_id = g.d AND s.last_seq = g.last_seq AND s.first_seq = g.first_seq
+             ORDER BY ${RUN_LOCK_ORDER} FOR UPDATE OF s SKIP LOCKED)`,
+          [gone.map((g) => g.device_id), gone.map((g) => g.run.first_seq), gone.map((g) => g.run.last_seq)],
+        );
+      }
+      await writer.query(
+        'INSERT INTO ingested_seqs (device_id, first_seq, last_seq, last_bin_start_ms) SELECT * FROM UNNEST($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])',
+        [added.map((a) => a.device_id), added.map((a) => a.run.first_seq), added.map((a) => a.run.last_seq), added.map((a) => a.run.last_bin_start_ms)],
       );
     }
     return bins.filter((b) => fresh.has(b));
@@ -403,16 +407,17 @@ export class Store {
    * An earlier design inserted an empty row for every new key before folding, to have something to lock: each
    * new window was then written twice, and a backlog is almost all new windows (bench:central, profile stage).
    *
-   * Returns the rows as written, in key order.
+   * The write goes with whatever `side` holds (CombinedWrites), in one statement. Returns the rows as written, in
+   * key order.
    */
-  async updateWindows(tx: SqlExecutor, refs: WindowRef[], fold: (stored: ReadonlyMap<string, WindowRow>) => WindowRow[]): Promise<WindowRow[]> {
+  async updateWindows(tx: SqlExecutor, refs: WindowRef[], fold: (stored: ReadonlyMap<string, WindowRow>) => WindowRow[], side: CombinedWrites = new CombinedWrites(tx)): Promise<WindowRow[]> {
     if (refs.length === 0) return [];
     const stored = await this.lockWindows(tx, refs);
     const rows = inKeyOrder(fold(stored));
     const updates: WindowRow[] = [];
     const inserts: WindowRow[] = [];
     for (const r of rows) (stored.has(windowRefKey(r)) ? updates : inserts).push(r);
-    const { rows: inserted } = await tx.query<WindowRef>(
+    const { rows: inserted } = await side.queryWith<WindowRef>(
       // A data-modifying WITH runs once and to the end whether or not the query reads it.
       `WITH updated AS (${UPDATE_WINDOWS})
        INSERT INTO windows (${WINDOW_COLUMNS}) SELECT ${WINDOW_COLUMNS} FROM ${windowRecordset('$4')}
