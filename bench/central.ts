@@ -244,12 +244,14 @@ const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
 function statementLabel(query: string): string {
   const q = query.replace(/\s+/g, ' ');
   const known: [RegExp, string][] = [
+    // The window write first: it carries the dedupe record's new runs and the side rows (CombinedWrites).
+    [/updated AS \( ?UPDATE windows/, 'write windows (update the stored, insert the new), with the new runs and side rows'],
     [/pg_advisory_xact_lock\(\$2, h\)/, 'dedupe: lock device and station pairs'],
-    [/WITH doomed AS .* FROM ingested_seqs/, 'dedupe: rewrite runs'],
+    [/WITH doomed AS .* FROM ingested_seqs/, 'dedupe: forget runs past the horizon'],
+    [/(DELETE FROM|INSERT INTO) ingested_seqs/, 'dedupe: rewrite runs (no window write to go with)'],
     [/FROM UNNEST.* JOIN ingested_seqs/, 'dedupe: read runs'],
     [/INSERT INTO recent_bins/, 'recent bins (rolling view)'],
     [/INSERT INTO detectors .*'observed'/, 'detectors seen'],
-    [/WITH updated AS \( ?UPDATE windows/, 'write windows (update the stored, insert the new)'],
     [/^SELECT .* FROM windows WHERE \(level, key, window_start_ms\) IN .* FOR UPDATE/, 'lock stored windows'],
     [/pg_advisory_xact_lock\(\$2, hashtext\(k\)\)/, 'lock corridor windows (includes waiting)'],
     [/FROM windows WHERE level = \$\d+ AND \(key, window_start_ms\) IN/, 'corridor: read station windows'],

@@ -2,8 +2,8 @@
  * Turns for central's background work: a finalisation pass emitting and analysing every window of a slot, and
  * the rolling view's refresh, both done a slice at a time (platform/slices.ts).
  *
- * A turn of the event loop between slices is not enough under live load. An ingest transaction makes about
- * eight round trips to PostgreSQL, and each answer waits for the slice running when it arrives, so a pass over
+ * A turn of the event loop between slices is not enough under live load. An ingest transaction makes six or
+ * more round trips to PostgreSQL, and each answer waits for the slice running when it arrives, so a pass over
  * a 10,000-station city (60,000 windows, some 3 s of central's CPU) added a slice to every round trip of every
  * transaction for as long as it ran, and the bins of those seconds waited up to 1.8 s (docs/benchmarks.md).
  * Here background work also gives way to a live transaction in flight: it waits for that transaction to

@@ -7,7 +7,7 @@ import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { frozenJson, windowRecords, type WindowResult } from '../protocol/index.ts';
 import type { Clock } from '../platform/clock.ts';
-import { inSlices, yieldToLoop, type Turn } from '../platform/slices.ts';
+import { inSlices, type Turn } from '../platform/slices.ts';
 import type { LogProducer } from '../platform/log/log.ts';
 import type { StationIndex } from './keys.ts';
 import type { CentralMetrics } from './metrics.ts';
@@ -22,8 +22,8 @@ export interface WindowPublisherDeps {
   index: StationIndex;
   topic: string;
   grace_ms: number;
-  /** What `emitInSlices` awaits between slices (central/background.ts); a turn of the event loop by default. */
-  turn?: Turn;
+  /** What `emitInSlices` awaits between slices (central/background.ts). */
+  turn: Turn;
 }
 
 export class WindowPublisher {
@@ -68,7 +68,7 @@ export class WindowPublisher {
    * of rows of a finalisation pass. Each slice goes to the log as it is emitted, in order.
    */
   emitInSlices(rows: WindowRow[]): Promise<WindowResult[]> {
-    return inSlices(rows, (slice) => this.emit(slice), this.deps.turn ?? yieldToLoop);
+    return inSlices(rows, (slice) => this.emit(slice), this.deps.turn);
   }
 
   /** Settles once every result emitted so far has been acknowledged by the log (or failed, logged). */

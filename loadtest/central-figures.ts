@@ -15,7 +15,7 @@ export interface CentralFigures {
   bins_per_transaction: number | null;
   /** The transactions' mean time, and the bucket bounds their p50 and p95 lie under (the histogram's). */
   transaction_ms: { mean: number; p50_at_most: number; p95_at_most: number } | null;
-  /** CPU of every process the run measured (WacoFlow's, the servers', the load agents') per transaction. */
+  /** CPU of WacoFlow's processes and of the Kafka broker and PostgreSQL (when measured here) per transaction. */
   cpu_ms_per_transaction: number | null;
   /** Central's event-loop delay over the run (the monitor restarts at each scrape: the first one reset it). */
   event_loop_delay_ms: { p99: number; max: number } | null;
@@ -34,7 +34,7 @@ function bucketBound(buckets: { le: number; count: number }[], q: number): numbe
   return buckets.find((b) => b.count >= q * total)?.le ?? Infinity;
 }
 
-/** Central's figures between two scrapes; `cpu_s` is every measured process's CPU over the same span. */
+/** Central's figures between two scrapes; `cpu_s` is the system's CPU (not the load agents') over the same span. */
 export function centralFigures(before: Metrics, after: Metrics, cpu_s: number): CentralFigures {
   const delta = (name: string, match: Record<string, string> = {}) => (after.sum(name, match) ?? 0) - (before.sum(name, match) ?? 0);
   const transactions = delta(`${TRANSACTIONS}_count`);

@@ -178,22 +178,23 @@ export async function runLoadtest(o: LoadtestOptions): Promise<LoadtestResult> {
   }
 }
 
+/** A count or a rounded figure, with thousands separated. */
+const n = (x: number): string => Math.round(x).toLocaleString('en-US');
+
 function latencyLine(l: Percentiles | null, of: string): string {
-  const n = (x: number) => Math.round(x).toLocaleString('en-US');
   return l ? `p50 ${n(l.p50)} ms, p95 ${n(l.p95)} ms, p99 ${n(l.p99)} ms, max ${n(l.max)} ms (${n(l.measured)} ${of})` : 'none measured';
 }
 
 function centralLine(c: CentralFigures): string {
   if (c.transactions === 0 || !c.transaction_ms) return 'none';
   const ms = (x: number) => (x === Infinity ? 'over the largest bucket' : `at most ${x} ms`);
-  return `${c.transactions.toLocaleString('en-US')}, ${c.bins_per_transaction!.toFixed(1)} bins each; ` +
+  return `${n(c.transactions)}, ${c.bins_per_transaction!.toFixed(1)} bins each; ` +
     `mean ${c.transaction_ms.mean.toFixed(1)} ms, p50 ${ms(c.transaction_ms.p50_at_most)}, p95 ${ms(c.transaction_ms.p95_at_most)}; ` +
     `${c.cpu_ms_per_transaction!.toFixed(1)} ms of CPU each (WacoFlow and the servers)`;
 }
 
 /** The result as a table for people. */
 export function resultTable(r: LoadtestResult): string {
-  const n = (x: number) => Math.round(x).toLocaleString('en-US');
   const rows: [string, string][] = [
     ['agents', `${n(r.agents)} (each its own MQTT connection and credentials)`],
     ['pipeline', `${r.log}, ${r.store}; WacoFlow in ${r.topology}`],

@@ -2,7 +2,7 @@
  * Group commit for log batches: batches that arrive together (one fetch's partitions, handed over side by side)
  * or while the previous group's transaction runs are ingested together, in one transaction.
  *
- * A transaction costs central and PostgreSQL a fixed amount (a dozen round trips, a WAL flush, an offset commit
+ * A transaction costs central and PostgreSQL a fixed amount (half a dozen round trips or more, a WAL flush, an offset commit
  * to the log, a produce request) whatever it holds. Under light load each partition's batch holds a record or
  * two, so that fixed cost was most of a bin's; grouped, it is paid once per fetch instead of once per partition.
  * A large batch (a backlog's) is left alone: a group never grows past `max_bytes` unless one batch is that size.

@@ -41,16 +41,14 @@ export class CombinedWrites implements SqlWriter {
     this.parts.push({ text, params });
   }
 
-  /** Sends what was collected (nothing, when nothing was). */
+  /** Sends what was collected (nothing, when nothing was; a single write as it is). */
   async flush(): Promise<void> {
-    const parts = this.parts.splice(0);
-    if (parts.length === 0) return;
-    if (parts.length === 1) {
-      await this.tx.query(parts[0]!.text, parts[0]!.params);
-      return;
+    if (this.parts.length === 1) {
+      const only = this.parts.pop()!;
+      await this.tx.query(only.text, only.params);
+    } else if (this.parts.length > 1) {
+      await this.queryWith('SELECT 1', []);
     }
-    const { ctes, params } = combined(parts, 0);
-    await this.tx.query(`WITH ${ctes} SELECT 1`, params);
   }
 
   /** Runs `text` (which may begin with its own WITH) with what was collected so far, in one statement; its rows. */
