@@ -48,7 +48,7 @@ const results = [
     for (const m of measures) acc = merge(acc, m);
   }),
   time('samples → 60 s bins (agent)', samples.length, () => void aggregateSamples(samples, 60_000, 20_000)),
-  time('bins → detector + station windows (central fold)', bins.length, () => void foldBins(new Map(), bins, T0)),
+  time('bins → detector + station windows (central fold)', bins.length, () => void foldBins(new Map(), bins, { now_ms: T0 })),
   time('decode a 200-bin batch (gateway)', 200 * 50, () => {
     for (let i = 0; i < 50; i++) decode('bin_batch', wire);
   }),

@@ -257,7 +257,9 @@ function statementLabel(query: string): string {
     [/FROM windows WHERE level = \$\d+ AND \(key, window_start_ms\) IN/, 'corridor: read station windows'],
     [/^UPDATE windows AS w SET revision/, 'write windows (raced inserts)'],
     [/INSERT INTO consumer_offsets/, 'store offset'],
-    [/WITH due AS .* UPDATE windows SET state/, 'finalise due windows'],
+    [/^SELECT level, key, window_start_ms FROM windows WHERE state = .* FOR UPDATE/, 'finalise: lock due windows'],
+    [/^UPDATE windows SET state = /, 'finalise due windows'],
+    [/DELETE FROM windows_to_analyse/, 'windows left for analysis: take'],
     [/WITH keys \(level, key\)/, 'no_data windows'],
     [/^(BEGIN|COMMIT|ROLLBACK)/, 'BEGIN / COMMIT'],
   ];

@@ -149,11 +149,11 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
   const finalize = (): Promise<WindowResult[]> => serially(() => finalizer.pass());
   const rolling = (share?: StationShare): Promise<WindowResult[]> => serially(() => finalizer.rolling(share));
 
-  /** Windows written by a bin batch: emitted, and revisions analysed when this instance runs the analytics. */
+  /** Windows written by a bin batch: emitted; those written final or revised analysed when this instance runs the analytics. */
   const onWindows = (rows: WindowRow[], bins: Bin[]): void => {
     index.learnDetectors(bins);
     const results = publisher.emit(rows);
-    void serially(() => finalizer.revised(results)).catch((err: unknown) => logger.warn({ err }, 'analysing revised windows failed'));
+    void serially(() => finalizer.written(results)).catch((err: unknown) => logger.warn({ err }, 'analysing windows written final failed'));
   };
 
   const onCommitError = (err: unknown, tp: { topic: string; partition: number }): void =>
@@ -161,7 +161,7 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
 
   const context = { store, clock, metrics, positions, group_id: config.group_id, onCommitError };
   const groupsOf = (c: LogConsumer): GroupCommit =>
-    new GroupCommit((batches) => ingestBins(batches, c, { ...context, stations: index.stations, late_horizon_ms: config.late_horizon_ms, onWindows }), {
+    new GroupCommit((batches) => ingestBins(batches, c, { ...context, stations: index.stations, late_horizon_ms: config.late_horizon_ms, grace_ms: config.grace_ms, analysesHere: () => finalizer.analysesHere(), onWindows }), {
       max_bytes: GROUP_MAX_BYTES,
       concurrency: GROUPS_IN_FLIGHT,
       parallel_min_bytes: GROUP_MAX_BYTES / 4,
@@ -256,8 +256,9 @@ function partitionPositions(store: Store, group_id: string, metrics: CentralMetr
 }
 
 /**
- * A finalisation pass at the moment each slot becomes due (end + grace), so a window is final within a pass's
- * duration of its deadline; a periodic pass that renews the lease and catches anything a missed timer left
+ * A finalisation pass at once, so the lease holder is settled from the start (a backlog's windows, written
+ * final as they arrive, are analysed where they are written rather than handed over); a pass at the moment
+ * each slot becomes due (end + grace), so a window is final within a pass's duration of its deadline; a periodic pass that renews the lease and catches anything a missed timer left
  * behind; and the rolling view every minute, a share of the stations at a time. Returns what stops them all.
  */
 function startTimers(clock: Clock, config: CentralConfig, parts: number, run: { pass(): void; rolling(share: StationShare): void }): Cancel {
@@ -270,6 +271,7 @@ function startTimers(clock: Clock, config: CentralConfig, parts: number, run: { 
       scheduleDue();
     });
   };
+  run.pass();
   scheduleDue();
   const stopPeriodic = clock.every(config.finalize_interval_ms, run.pass);
   let part = 0;

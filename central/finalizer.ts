@@ -98,6 +98,8 @@ export class Finalizer {
     if (!this.analytics) {
       this.analytics = this.deps.newAnalytics();
       this.savedFreeFlow = new Map(); // another holder may have written since: write everything once
+      // What other instances left for the previous holder is in the history the warm-up reads.
+      await store.analytics.forgetWindowsToAnalyse();
       await this.warmUp(now, this.analytics);
       // Warming up can take a while: hold the lease again before doing anything on its strength.
       if (!(await this.renew())) return [];
@@ -116,6 +118,8 @@ export class Finalizer {
         this.deps.logger.error({ err }, 'hourly maintenance (window partitions, dedupe retention) failed; retrying next pass');
       }
     }
+    // First what other instances wrote final since the last pass (older windows, as a rule), then what is due now.
+    await this.analyse((await store.analytics.takeWindowsToAnalyse()).map((r) => this.deps.toResult(r)));
     const results = await this.deps.emit(await store.finalizeDue(now, this.deps.grace_ms, undefined, { name: LEASE, holder: this.holder }));
     await this.analyse(results);
     const learned = this.analytics.learnedFreeFlow();
@@ -128,9 +132,17 @@ export class Finalizer {
     return results;
   }
 
-  /** Windows revised by late bins on this instance: analysed if it leads (the leader's models see them). */
-  async revised(results: WindowResult[]): Promise<void> {
-    if (this.leading) await this.analyse(results.filter((r) => r.state === 'revised'));
+  /** Whether this instance runs the analytics now: it holds the lease and its models. */
+  analysesHere(): boolean {
+    return this.leading && this.analytics !== null;
+  }
+
+  /**
+   * Windows this instance's ingest wrote final or revised (a backlog's, late bins'): analysed here when it leads.
+   * When it did not lead at the time, the ingest left them for the lease holder (Store.leaveForAnalysis).
+   */
+  async written(results: WindowResult[]): Promise<void> {
+    if (this.leading) await this.analyse(results.filter((r) => r.state !== 'provisional'));
   }
 
   /**

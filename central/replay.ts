@@ -45,7 +45,7 @@ export function replayBins(samples: Sample[], bin_ms: number): Bin[] {
 
 export function replayWindows(samples: Sample[], options: ReplayOptions): ReplayWindow[] {
   const stations = new Map((options.stations ?? []).map((s) => [s.station_id, s]));
-  const rows = foldBins(new Map(), replayBins(samples, options.bin_ms), 0);
+  const rows = foldBins(new Map(), replayBins(samples, options.bin_ms), { now_ms: 0 });
   const corridors = new Map<string, WindowRow[]>();
   for (const r of rows) {
     const corridor = r.level === 'station' ? stations.get(r.key)?.corridor_id : null;
@@ -55,7 +55,7 @@ export function replayWindows(samples: Sample[], options: ReplayOptions): Replay
   }
   for (const members of corridors.values()) {
     const { window_start_ms } = members[0]!;
-    rows.push(corridorRow(stations.get(members[0]!.key)!.corridor_id!, window_start_ms, members, undefined, 0));
+    rows.push(corridorRow(stations.get(members[0]!.key)!.corridor_id!, window_start_ms, members, undefined, { now_ms: 0 }));
   }
   const detectorStation = new Map(samples.map((s) => [s.detector_id, s.station_id]));
   const lookup = stationLookup(stations, new Map(), (detector_id) => detectorStation.get(detector_id));

@@ -18,14 +18,14 @@ function accepted(l: Layout): Bin[] {
 
 /** Central's own fold of the same bins, keyed like the reference. */
 function central(l: Layout, bins: Bin[]): Map<WindowKey, { measures: Bin['measures']; clock_untrusted: boolean }> {
-  const rows = foldBins(new Map(), bins, 0);
+  const rows = foldBins(new Map(), bins, { now_ms: 0 });
   const out = new Map<WindowKey, { measures: Bin['measures']; clock_untrusted: boolean }>();
   for (const r of rows) out.set(`${r.level}/${r.key}/${r.window_start_ms}`, r);
   for (const corridor of new Set(l.agents.flatMap((a) => a.stations.map((s) => s.corridor_id)))) {
     const members = new Set(l.agents.flatMap((a) => a.stations.filter((s) => s.corridor_id === corridor).map((s) => s.station_id)));
     for (const start of new Set(rows.map((r) => r.window_start_ms))) {
       const stationRows = rows.filter((r) => r.level === 'station' && members.has(r.key) && r.window_start_ms === start);
-      if (stationRows.length > 0) out.set(`corridor/${corridor}/${start}`, corridorRow(corridor, start, stationRows, undefined, 0));
+      if (stationRows.length > 0) out.set(`corridor/${corridor}/${start}`, corridorRow(corridor, start, stationRows, undefined, { now_ms: 0 }));
     }
   }
   return out;

@@ -5,7 +5,7 @@
  */
 import { binsOfRecord, windowStartOfBin, WINDOW_MS, type Bin, type DeadLetter, type Station } from '../../protocol/index.ts';
 import type { LogBatch, LogConsumer, LogRecord } from '../../platform/log/log.ts';
-import { corridorRow, foldBins, windowRefsOf } from '../windows/fold.ts';
+import { corridorRow, foldBins, windowRefsOf, type FoldTime } from '../windows/fold.ts';
 import { ROLLING_SPAN_MS } from '../store/analytics-store.ts';
 import { inKeyOrder, type Store } from '../store/store.ts';
 import { windowRefKey, type WindowRef, type WindowRow } from '../store/rows.ts';
@@ -16,6 +16,10 @@ export interface IngestDeps extends ConsumeContext {
   stations: ReadonlyMap<string, Station>;
   /** A bin whose window ended longer ago than this is a late event: recorded, counted, not folded. */
   late_horizon_ms: number;
+  /** A window is final once the wall clock passes its end plus this; one first written after that is written final. */
+  grace_ms: number;
+  /** Whether this instance runs the analytics; if not, the final windows a transaction writes are left for the one that does. */
+  analysesHere(): boolean;
   /** Called with every window row the transaction wrote, and the bins it folded in, after it committed. */
   onWindows(rows: WindowRow[], bins: Bin[]): void;
 }
@@ -41,6 +45,7 @@ export async function ingestBins(batches: LogBatch[], consumer: LogConsumer, dep
   const bins: Bin[] = [];
   const dead: DeadLetter[] = [];
   const now = deps.clock.now();
+  const time = { now_ms: now, closed_through_ms: now - deps.grace_ms };
   for (const batch of batches) {
     const unprocessed = await deps.positions.unprocessed(batch, consumer);
     if (unprocessed === null || unprocessed.records.length === 0) continue;
@@ -66,8 +71,9 @@ export async function ingestBins(batches: LogBatch[], consumer: LogConsumer, dep
     await deps.store.saveOffsets(side, deps.group_id, todo.map(({ batch, next, reset }) => ({ topic: batch.topic, partition: batch.partition, next_offset: next, reset })), now);
     const recordedLate = await deps.store.addLateEvents(tx, late, now);
     const refs = uniqueRefs(timely.flatMap(windowRefsOf));
-    const rows = await deps.store.updateWindows(tx, refs, (stored) => foldBins(stored, timely, now), side);
-    const corridors = await rollUpCorridors(tx, rows, deps, now);
+    const rows = await deps.store.updateWindows(tx, refs, (stored) => foldBins(stored, timely, time), side);
+    if (!deps.analysesHere()) await deps.store.leaveForAnalysis(side, rows.filter((r) => r.state !== 'provisional'));
+    const corridors = await rollUpCorridors(tx, rows, deps, time, side);
     await deps.store.addDeadLetters(tx, dead);
     await side.flush(); // what had no window write to go with (no timely bins)
     return { fresh, late, recordedLate, rows: [...rows, ...corridors], rememberDetectors };
@@ -120,7 +126,8 @@ async function rollUpCorridors(
   tx: Parameters<Parameters<Store['transaction']>[0]>[0],
   stationAndDetectorRows: WindowRow[],
   deps: IngestDeps,
-  now: number,
+  time: FoldTime,
+  side: CombinedWrites,
 ): Promise<WindowRow[]> {
   const touched = uniqueRefs(
     stationAndDetectorRows.flatMap((r): WindowRef[] => {
@@ -139,7 +146,8 @@ async function rollUpCorridors(
   return deps.store.updateWindows(tx, ordered, (stored) =>
     ordered.map((ref) => {
       const rows = stationRows.filter((r) => r.window_start_ms === ref.window_start_ms && members.get(ref.key)!.includes(r.key));
-      return corridorRow(ref.key, ref.window_start_ms, rows, stored.get(windowRefKey(ref)), now);
+      return corridorRow(ref.key, ref.window_start_ms, rows, stored.get(windowRefKey(ref)), time);
     }),
+    side,
   );
 }

@@ -48,7 +48,6 @@ export class AnalyticsStore {
     await this.db.query('DELETE FROM central_leases WHERE name = $1 AND holder = $2', [name, holder]);
   }
 
-  /** Final and revised windows of these levels since `from_ms`, oldest first: the history analytics start from. */
   /** Final and revised windows of these levels starting in [from_ms, to_ms), oldest first. */
   async finalWindowsBetween(levels: WindowLevel[], from_ms: number, to_ms: number): Promise<WindowRow[]> {
     const { rows } = await this.db.query<WindowRow>(
@@ -57,6 +56,21 @@ export class AnalyticsStore {
       [levels, from_ms, to_ms],
     );
     return rows;
+  }
+
+  /** The windows other instances left for analysis (Store.leaveForAnalysis), as they are now, oldest first; each once. */
+  async takeWindowsToAnalyse(): Promise<WindowRow[]> {
+    const { rows } = await this.db.query<WindowRow>(
+      `WITH taken AS (DELETE FROM windows_to_analyse RETURNING level, key, window_start_ms)
+       SELECT ${WINDOW_COLUMNS} FROM windows JOIN taken USING (level, key, window_start_ms)
+       WHERE state <> 'provisional' ORDER BY window_start_ms, level, key`,
+    );
+    return rows;
+  }
+
+  /** Empties that list: a new lease holder's warm-up reads the windows from history instead. */
+  async forgetWindowsToAnalyse(): Promise<void> {
+    await this.db.query('DELETE FROM windows_to_analyse');
   }
 
   async saveLearnedFreeFlow(learned: ReadonlyMap<string, number>): Promise<void> {

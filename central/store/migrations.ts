@@ -306,6 +306,21 @@ export const MIGRATIONS: Migration[] = [
       END $$;
     `,
   },
+  {
+    version: 10,
+    name: 'windows made final by an instance that does not run the analytics, for the one that does',
+    sql: `
+      -- A window first written after its deadline is written final by the instance that ingests it, and a late
+      -- bin revises a final one there too. The analytics run on the finalizer lease's holder: another instance
+      -- leaves the windows' keys here, and the holder's next pass analyses them (Finalizer.pass).
+      CREATE TABLE windows_to_analyse (
+        level text NOT NULL,
+        key text NOT NULL,
+        window_start_ms bigint NOT NULL,
+        PRIMARY KEY (level, key, window_start_ms)
+      );
+    `,
+  },
 ];
 
 export async function migrate(db: SqlDriver, migrations: Migration[] = MIGRATIONS): Promise<number[]> {

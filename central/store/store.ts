@@ -619,6 +619,19 @@ export class Store {
     return rows;
   }
 
+  /**
+   * Final and revised windows written by an instance that does not run the analytics: left for the one that does
+   * (AnalyticsStore.takeWindowsToAnalyse), in the transaction that wrote them.
+   */
+  async leaveForAnalysis(w: SqlWriter, refs: WindowRef[]): Promise<void> {
+    if (refs.length === 0) return;
+    await w.query(
+      `INSERT INTO windows_to_analyse (level, key, window_start_ms)
+       SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[]) ON CONFLICT DO NOTHING`,
+      keyColumns(refs),
+    );
+  }
+
   async addDeadLetters(tx: SqlExecutor, letters: DeadLetter[]): Promise<void> {
     if (letters.length === 0) return;
     await tx.query(

@@ -14,7 +14,7 @@ function bin(seq: number, detector_id: string, minute: number, volume: number, s
 
 describe('foldBins', () => {
   it('sums a station over its detectors and a detector over its minutes', () => {
-    const rows = foldBins(new Map(), [bin(1, 'd1', 0, 5), bin(2, 'd2', 0, 7), bin(3, 'd1', 4, 1), bin(4, 'd1', 5, 9)], T0);
+    const rows = foldBins(new Map(), [bin(1, 'd1', 0, 5), bin(2, 'd2', 0, 7), bin(3, 'd1', 4, 1), bin(4, 'd1', 5, 9)], { now_ms: T0 });
     const get = (level: string, key: string, start: number) => rows.find((r) => r.level === level && r.key === key && r.window_start_ms === start);
     expect(get('detector', 'd1', T0)!.measures.volume).toBe(6);
     expect(get('detector', 'd2', T0)!.measures.volume).toBe(7);
@@ -25,22 +25,41 @@ describe('foldBins', () => {
   });
 
   it('turns a late bin into one revision of a final window, and flags untrusted clocks', () => {
-    const [first] = foldBins(new Map(), [bin(1, 'd1', 0, 5)], T0).filter((r) => r.level === 'station');
+    const [first] = foldBins(new Map(), [bin(1, 'd1', 0, 5)], { now_ms: T0 }).filter((r) => r.level === 'station');
     const final: WindowRow = { ...first!, state: 'final' };
-    const rows = foldBins(new Map([[windowRefKey(final), final]]), [bin(2, 'd2', 1, 3, false), bin(3, 'd2', 2, 4)], T0 + 400_000);
+    const rows = foldBins(new Map([[windowRefKey(final), final]]), [bin(2, 'd2', 1, 3, false), bin(3, 'd2', 2, 4)], { now_ms: T0 + 400_000, closed_through_ms: T0 + 340_000 });
     const station = rows.find((r) => r.level === 'station')!;
     expect(station).toMatchObject({ state: 'revised', revision: 1, clock_untrusted: true, updated_ms: T0 + 400_000 });
     expect(station.measures.volume).toBe(12);
   });
 
   it('recomputes a corridor from its stations', () => {
-    const rows = foldBins(new Map(), [bin(1, 'd1', 0, 5), bin(2, 'd2', 1, 6)], T0).filter((r) => r.level === 'station');
+    const rows = foldBins(new Map(), [bin(1, 'd1', 0, 5), bin(2, 'd2', 1, 6)], { now_ms: T0 }).filter((r) => r.level === 'station');
     const other = { ...rows[0]!, key: 's2', measures: { ...rows[0]!.measures, volume: 100 } };
-    const c = corridorRow('i35', T0, [rows[0]!, other], undefined, T0);
+    const c = corridorRow('i35', T0, [rows[0]!, other], undefined, { now_ms: T0 });
     expect(c).toMatchObject({ level: 'corridor', key: 'i35', revision: 0, state: 'provisional' });
     expect(c.measures.volume).toBe(111);
-    const again = corridorRow('i35', T0, [rows[0]!], { ...c, state: 'final' }, T0 + 1);
+    const again = corridorRow('i35', T0, [rows[0]!], { ...c, state: 'final' }, { now_ms: T0 + 1 });
     expect(again).toMatchObject({ state: 'revised', revision: 1 });
     expect(again.measures.volume).toBe(11);
+  });
+
+  it('writes a window first seen after its deadline as final, and leaves the rest provisional', () => {
+    // Windows [T0, T0+5m) and [T0+5m, T0+10m); the first is past its deadline, the second not yet.
+    const time = { now_ms: T0 + 400_000, closed_through_ms: T0 + 300_000 };
+    const rows = foldBins(new Map(), [bin(1, 'd1', 0, 5), bin(2, 'd1', 5, 7)], time);
+    const at = (start: number) => rows.filter((r) => r.window_start_ms === start).map((r) => [r.level, r.state, r.revision]);
+    expect(at(T0)).toEqual([['detector', 'final', 0], ['station', 'final', 0]]);
+    expect(at(T0 + 300_000)).toEqual([['detector', 'provisional', 0], ['station', 'provisional', 0]]);
+    // One written before its deadline stays provisional for the finalisation pass; a final one is revised.
+    const provisional = rows.find((r) => r.level === 'station' && r.window_start_ms === T0 + 300_000)!;
+    const final = rows.find((r) => r.level === 'station' && r.window_start_ms === T0)!;
+    const later = { now_ms: T0 + 700_000, closed_through_ms: T0 + 640_000 };
+    const again = foldBins(new Map([provisional, final].map((r) => [windowRefKey(r), r])), [bin(3, 'd2', 6, 1), bin(4, 'd2', 1, 2)], later);
+    const station = (start: number) => again.find((r) => r.level === 'station' && r.window_start_ms === start);
+    expect(station(T0 + 300_000)).toMatchObject({ state: 'provisional', revision: 0 });
+    expect(station(T0)).toMatchObject({ state: 'revised', revision: 1 });
+    expect(corridorRow('i35', T0, [final], undefined, later)).toMatchObject({ state: 'final', revision: 0 });
+    expect(corridorRow('i35', T0 + 600_000, [], undefined, later)).toMatchObject({ state: 'provisional', revision: 0 });
   });
 });

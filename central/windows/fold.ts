@@ -4,8 +4,12 @@
  * one partition, so one consumer owns them); corridor windows span partitions and are recomputed from their
  * station windows instead, so two consumers never merge into one corridor row.
  *
- * A window that was already final takes a late bin as a revision: state `revised`, revision + 1 (once per
- * batch), and it is written and re-emitted.
+ * A window is final once the wall clock passes its end plus the grace period. One first written after that (a
+ * backlog after an outage, a central that was down) is written final at once, as a finalisation pass would have
+ * made it a moment later: a backlog's windows then cost one write and one result each instead of a write now,
+ * an update in the pass and a result from each. A window that was already final takes a late bin as a
+ * revision: state `revised`, revision + 1 (once per batch), and it is written and re-emitted. A provisional
+ * window past its deadline stays provisional until the pass, which finalises it within a pass's time.
  */
 import { expecting, mergeAll, mergeInto, windowStartOfBin, WINDOW_MS, type Bin } from '../../protocol/index.ts';
 import { windowRefKey, type WindowRef, type WindowRow } from '../store/rows.ts';
@@ -19,14 +23,24 @@ export function windowRefsOf(bin: Bin): WindowRef[] {
   ];
 }
 
-function emptyRow(ref: WindowRef, now_ms: number): WindowRow {
+/**
+ * When a fold happens: `now_ms`, and `closed_through_ms`, now minus the grace period. A window ending at or
+ * before `closed_through_ms` is past its deadline. Without it (replays, tests of the sums) none is.
+ */
+export interface FoldTime {
+  now_ms: number;
+  closed_through_ms?: number;
+}
+
+function newRow(ref: WindowRef, { now_ms, closed_through_ms = -Infinity }: FoldTime): WindowRow {
+  const window_end_ms = ref.window_start_ms + WINDOW_MS;
   return {
     level: ref.level,
     key: ref.key,
     window_start_ms: ref.window_start_ms,
-    window_end_ms: ref.window_start_ms + WINDOW_MS,
+    window_end_ms,
     revision: 0,
-    state: 'provisional',
+    state: window_end_ms <= closed_through_ms ? 'final' : 'provisional',
     clock_untrusted: false,
     measures: expecting(0),
     updated_ms: now_ms,
@@ -43,7 +57,8 @@ function touch(row: WindowRow, bumped: Set<string>, now_ms: number): WindowRow {
   return { ...row, updated_ms: now_ms };
 }
 
-export function foldBins(current: ReadonlyMap<string, WindowRow>, bins: Bin[], now_ms: number): WindowRow[] {
+export function foldBins(current: ReadonlyMap<string, WindowRow>, bins: Bin[], time: FoldTime): WindowRow[] {
+  const { now_ms } = time;
   // The fold is central's hot path. Rows are copied once per fold (touch) and then merged into in place, and
   // found again through a map per level and key rather than a composed string key per bin.
   const out: WindowRow[] = [];
@@ -55,7 +70,8 @@ export function foldBins(current: ReadonlyMap<string, WindowRow>, bins: Bin[], n
     let row = byStart.get(window_start_ms);
     if (!row) {
       const ref: WindowRef = { level, key, window_start_ms };
-      row = touch(current.get(windowRefKey(ref)) ?? emptyRow(ref, now_ms), bumped, now_ms);
+      const stored = current.get(windowRefKey(ref));
+      row = stored ? touch(stored, bumped, now_ms) : newRow(ref, time);
       row.measures = { ...row.measures };
       byStart.set(window_start_ms, row);
       out.push(row);
@@ -78,10 +94,9 @@ export function corridorRow(
   window_start_ms: number,
   stationRows: WindowRow[],
   existing: WindowRow | undefined,
-  now_ms: number,
+  time: FoldTime,
 ): WindowRow {
-  const base = existing ?? emptyRow({ level: 'corridor', key: corridor_id, window_start_ms }, now_ms);
-  const row = touch(base, new Set(), now_ms);
+  const row = existing ? touch(existing, new Set(), time.now_ms) : newRow({ level: 'corridor', key: corridor_id, window_start_ms }, time);
   row.measures = mergeAll(stationRows.map((r) => r.measures));
   row.clock_untrusted = stationRows.some((r) => r.clock_untrusted);
   return row;
