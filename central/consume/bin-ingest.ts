@@ -70,7 +70,7 @@ export async function ingestBins(batches: LogBatch[], consumer: LogConsumer, dep
     const rememberDetectors = await deps.store.observeDetectors(side, fresh, now);
     await deps.store.saveOffsets(side, deps.group_id, todo.map(({ batch, next, reset }) => ({ topic: batch.topic, partition: batch.partition, next_offset: next, reset })), now);
     const recordedLate = await deps.store.addLateEvents(tx, late, now);
-    const refs = uniqueRefs(timely.flatMap(windowRefsOf));
+    const refs = windowRefsOf(timely);
     const rows = await deps.store.updateWindows(tx, refs, (stored) => foldBins(stored, timely, time), side);
     if (!deps.analysesHere()) await deps.store.leaveForAnalysis(side, rows.filter((r) => r.state !== 'provisional'));
     const corridors = await rollUpCorridors(tx, rows, deps, time, side);
@@ -118,10 +118,6 @@ export function splitLate(bins: Bin[], now_ms: number, horizon_ms: number): { ti
   return { timely, late };
 }
 
-function uniqueRefs(refs: WindowRef[]): WindowRef[] {
-  return [...new Map(refs.map((r) => [windowRefKey(r), r])).values()];
-}
-
 async function rollUpCorridors(
   tx: Parameters<Parameters<Store['transaction']>[0]>[0],
   stationAndDetectorRows: WindowRow[],
@@ -129,23 +125,32 @@ async function rollUpCorridors(
   time: FoldTime,
   side: CombinedWrites,
 ): Promise<WindowRow[]> {
-  const touched = uniqueRefs(
-    stationAndDetectorRows.flatMap((r): WindowRef[] => {
-      const corridor = r.level === 'station' ? deps.stations.get(r.key)?.corridor_id : null;
-      return corridor ? [{ level: 'corridor', key: corridor, window_start_ms: r.window_start_ms }] : [];
-    }),
-  );
-  if (touched.length === 0) return [];
+  const touched = new Map<string, WindowRef>();
+  for (const r of stationAndDetectorRows) {
+    const corridor = r.level === 'station' ? deps.stations.get(r.key)?.corridor_id : null;
+    if (corridor) touched.set(`${corridor}/${r.window_start_ms}`, { level: 'corridor', key: corridor, window_start_ms: r.window_start_ms });
+  }
+  if (touched.size === 0) return [];
   // A corridor's stations sit on different partitions, so several instances may roll up one corridor window at
   // once; a transaction-scoped advisory lock per corridor window makes them take turns (in key order: no
   // deadlock), and READ COMMITTED lets the later one see the earlier one's station rows.
-  const ordered = inKeyOrder(touched);
+  const ordered = inKeyOrder([...touched.values()]);
   await deps.store.lockCorridors(tx, ordered);
-  const members = new Map(ordered.map((ref) => [ref.key, [...deps.stations.values()].filter((s) => s.corridor_id === ref.key).map((s) => s.station_id)]));
+  const members = new Map<string, string[]>(ordered.map((ref) => [ref.key, []]));
+  for (const s of deps.stations.values()) if (s.corridor_id !== null) members.get(s.corridor_id)?.push(s.station_id);
   const stationRows = await deps.store.stationWindowsOf(tx, ordered.map((ref) => ({ station_ids: members.get(ref.key)!, window_start_ms: ref.window_start_ms })));
+  // The station rows by slot and station, so each corridor window picks its own (a scan per corridor window
+  // was quadratic: a backlog's transaction touches hundreds of corridor windows and reads thousands of rows).
+  const bySlot = new Map<number, Map<string, WindowRow>>();
+  for (const r of stationRows) {
+    let slot = bySlot.get(r.window_start_ms);
+    if (!slot) bySlot.set(r.window_start_ms, (slot = new Map()));
+    slot.set(r.key, r);
+  }
   return deps.store.updateWindows(tx, ordered, (stored) =>
     ordered.map((ref) => {
-      const rows = stationRows.filter((r) => r.window_start_ms === ref.window_start_ms && members.get(ref.key)!.includes(r.key));
+      const slot = bySlot.get(ref.window_start_ms);
+      const rows = members.get(ref.key)!.flatMap((id) => slot?.get(id) ?? []);
       return corridorRow(ref.key, ref.window_start_ms, rows, stored.get(windowRefKey(ref)), time);
     }),
     side,

@@ -14,13 +14,23 @@
 import { expecting, mergeAll, mergeInto, windowStartOfBin, WINDOW_MS, type Bin } from '../../protocol/index.ts';
 import { windowRefKey, type WindowRef, type WindowRow } from '../store/rows.ts';
 
-/** The detector and station windows a bin lands in. */
-export function windowRefsOf(bin: Bin): WindowRef[] {
-  const window_start_ms = windowStartOfBin(bin.bin_start_ms, bin.bin_ms);
-  return [
-    { level: 'detector', key: bin.detector_id, window_start_ms },
-    { level: 'station', key: bin.station_id, window_start_ms },
-  ];
+/** The detector and station windows these bins land in, each once (found by level, key and start: no key text per bin). */
+export function windowRefsOf(bins: readonly Bin[]): WindowRef[] {
+  const refs: WindowRef[] = [];
+  const seen = { detector: new Map<string, Set<number>>(), station: new Map<string, Set<number>>() };
+  const add = (level: 'detector' | 'station', key: string, window_start_ms: number): void => {
+    let starts = seen[level].get(key);
+    if (!starts) seen[level].set(key, (starts = new Set()));
+    if (starts.has(window_start_ms)) return;
+    starts.add(window_start_ms);
+    refs.push({ level, key, window_start_ms });
+  };
+  for (const bin of bins) {
+    const window_start_ms = windowStartOfBin(bin.bin_start_ms, bin.bin_ms);
+    add('detector', bin.detector_id, window_start_ms);
+    add('station', bin.station_id, window_start_ms);
+  }
+  return refs;
 }
 
 /**
