@@ -257,9 +257,10 @@ function partitionPositions(store: Store, group_id: string, metrics: CentralMetr
 
 /**
  * A finalisation pass at once, so the lease holder is settled from the start (a backlog's windows, written
- * final as they arrive, are analysed where they are written rather than handed over); a pass at the moment
- * each slot becomes due (end + grace), so a window is final within a pass's duration of its deadline; a periodic pass that renews the lease and catches anything a missed timer left
- * behind; and the rolling view every minute, a share of the stations at a time. Returns what stops them all.
+ * final as they arrive, are then analysed where they are written rather than handed over); a pass at the
+ * moment each slot becomes due (end + grace), so a window is final within a pass's duration of its deadline; a
+ * periodic pass that renews the lease and catches anything a missed timer left behind; and the rolling view
+ * every minute, a share of the stations at a time. Returns what stops them all.
  */
 function startTimers(clock: Clock, config: CentralConfig, parts: number, run: { pass(): void; rolling(share: StationShare): void }): Cancel {
   let atDue: Cancel = () => {};
