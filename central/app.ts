@@ -149,10 +149,11 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
   const finalize = (): Promise<WindowResult[]> => serially(() => finalizer.pass());
   const rolling = (share?: StationShare): Promise<WindowResult[]> => serially(() => finalizer.rolling(share));
 
-  /** Windows written by a bin batch: emitted; those written final or revised analysed when this instance runs the analytics. */
-  const onWindows = (rows: WindowRow[], bins: Bin[]): void => {
+  /** Windows written by a bin batch: emitted; those written final or revised analysed here unless left for the lease holder. */
+  const onWindows = (rows: WindowRow[], bins: Bin[], left_for_analysis: boolean): void => {
     index.learnDetectors(bins);
     const results = publisher.emit(rows);
+    if (left_for_analysis) return;
     void serially(() => finalizer.written(results)).catch((err: unknown) => logger.warn({ err }, 'analysing windows written final failed'));
   };
 
@@ -161,7 +162,7 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
 
   const context = { store, clock, metrics, positions, group_id: config.group_id, onCommitError };
   const groupsOf = (c: LogConsumer): GroupCommit =>
-    new GroupCommit((batches) => ingestBins(batches, c, { ...context, stations: index.stations, late_horizon_ms: config.late_horizon_ms, grace_ms: config.grace_ms, analysesHere: () => finalizer.analysesHere(), onWindows }), {
+    new GroupCommit((batches) => ingestBins(batches, c, { ...context, stations: index.stations, corridors: index.corridors, late_horizon_ms: config.late_horizon_ms, grace_ms: config.grace_ms, analysesHere: () => finalizer.analysesHere(), onWindows }), {
       max_bytes: GROUP_MAX_BYTES,
       concurrency: GROUPS_IN_FLIGHT,
       parallel_min_bytes: GROUP_MAX_BYTES / 4,

@@ -138,8 +138,9 @@ export class Finalizer {
   }
 
   /**
-   * Windows this instance's ingest wrote final or revised (a backlog's, late bins'): analysed here when it leads.
-   * When it did not lead at the time, the ingest left them for the lease holder (Store.leaveForAnalysis).
+   * Windows this instance's ingest wrote final or revised (a backlog's, late bins') while it held the lease; when
+   * it did not, the ingest left them for the holder instead (Store.leaveForAnalysis). Analysed if it still leads;
+   * if it lost the lease meanwhile, the next holder's warm-up reads them from history.
    */
   async written(results: WindowResult[]): Promise<void> {
     if (this.leading) await this.analyse(results.filter((r) => r.state !== 'provisional'));

@@ -14,14 +14,19 @@ import type { ConsumeContext } from './partition-positions.ts';
 
 export interface IngestDeps extends ConsumeContext {
   stations: ReadonlyMap<string, Station>;
+  /** Each corridor's stations (StationIndex.corridors). */
+  corridors: ReadonlyMap<string, readonly Station[]>;
   /** A bin whose window ended longer ago than this is a late event: recorded, counted, not folded. */
   late_horizon_ms: number;
   /** A window is final once the wall clock passes its end plus this; one first written after that is written final. */
   grace_ms: number;
   /** Whether this instance runs the analytics; if not, the final windows a transaction writes are left for the one that does. */
   analysesHere(): boolean;
-  /** Called with every window row the transaction wrote, and the bins it folded in, after it committed. */
-  onWindows(rows: WindowRow[], bins: Bin[]): void;
+  /**
+   * Called with every window row the transaction wrote, and the bins it folded in, after it committed;
+   * `left_for_analysis` when its final windows were left for the instance that runs the analytics.
+   */
+  onWindows(rows: WindowRow[], bins: Bin[], left_for_analysis: boolean): void;
 }
 
 export function deadLetter(record: LogRecord, reason: string, field: string | null, now_ms: number): DeadLetter {
@@ -60,7 +65,7 @@ export async function ingestBins(batches: LogBatch[], consumer: LogConsumer, dep
   if (todo.length === 0) return;
 
   const transaction = deps.metrics.ingestTransactionSeconds.startTimer();
-  const { fresh, late, recordedLate, rows, rememberDetectors } = await deps.store.transaction(async (tx) => {
+  const { fresh, late, recordedLate, rows, rememberDetectors, left } = await deps.store.transaction(async (tx) => {
     // The writes nothing in the transaction reads back (the dedupe record's new runs, the recent bins, the
     // detectors' progress, the offsets) go with the window write, in one statement (CombinedWrites).
     const side = new CombinedWrites(tx);
@@ -72,17 +77,19 @@ export async function ingestBins(batches: LogBatch[], consumer: LogConsumer, dep
     const recordedLate = await deps.store.addLateEvents(tx, late, now);
     const refs = windowRefsOf(timely);
     const rows = await deps.store.updateWindows(tx, refs, (stored) => foldBins(stored, timely, time), side);
-    if (!deps.analysesHere()) await deps.store.leaveForAnalysis(side, rows.filter((r) => r.state !== 'provisional'));
+    // Decided once: the windows are analysed here after the commit, or left in the transaction, never both.
+    const left = !deps.analysesHere();
+    if (left) await deps.store.leaveForAnalysis(side, rows.filter((r) => r.state !== 'provisional'));
     const corridors = await rollUpCorridors(tx, rows, deps, time, side);
     await deps.store.addDeadLetters(tx, dead);
     await side.flush(); // what had no window write to go with (no timely bins)
-    return { fresh, late, recordedLate, rows: [...rows, ...corridors], rememberDetectors };
+    return { fresh, late, recordedLate, rows: [...rows, ...corridors], rememberDetectors, left };
   });
   transaction();
   rememberDetectors();
 
   for (const { batch, next } of todo) deps.positions.advanced(batch, next);
-  deps.onWindows(rows, fresh);
+  deps.onWindows(rows, fresh, left);
   await Promise.all(todo.map(({ batch, next }) => commitToLog(consumer, batch, next, deps)));
   deps.metrics.bins.inc({ result: 'stored' }, fresh.length - late.length);
   deps.metrics.bins.inc({ result: 'late' }, recordedLate);
@@ -136,9 +143,8 @@ async function rollUpCorridors(
   // deadlock), and READ COMMITTED lets the later one see the earlier one's station rows.
   const ordered = inKeyOrder([...touched.values()]);
   await deps.store.lockCorridors(tx, ordered);
-  const members = new Map<string, string[]>(ordered.map((ref) => [ref.key, []]));
-  for (const s of deps.stations.values()) if (s.corridor_id !== null) members.get(s.corridor_id)?.push(s.station_id);
-  const stationRows = await deps.store.stationWindowsOf(tx, ordered.map((ref) => ({ station_ids: members.get(ref.key)!, window_start_ms: ref.window_start_ms })));
+  const members = (corridor_id: string): string[] => (deps.corridors.get(corridor_id) ?? []).map((s) => s.station_id);
+  const stationRows = await deps.store.stationWindowsOf(tx, ordered.map((ref) => ({ station_ids: members(ref.key), window_start_ms: ref.window_start_ms })));
   // The station rows by slot and station, so each corridor window picks its own (a scan per corridor window
   // was quadratic: a backlog's transaction touches hundreds of corridor windows and reads thousands of rows).
   const bySlot = new Map<number, Map<string, WindowRow>>();
@@ -150,7 +156,7 @@ async function rollUpCorridors(
   return deps.store.updateWindows(tx, ordered, (stored) =>
     ordered.map((ref) => {
       const slot = bySlot.get(ref.window_start_ms);
-      const rows = members.get(ref.key)!.flatMap((id) => slot?.get(id) ?? []);
+      const rows = members(ref.key).flatMap((id) => slot?.get(id) ?? []);
       return corridorRow(ref.key, ref.window_start_ms, rows, stored.get(windowRefKey(ref)), time);
     }),
     side,

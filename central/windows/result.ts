@@ -35,6 +35,18 @@ export function toWindowResult(row: WindowRow, lookup: StationLookup): WindowRes
   };
 }
 
+/** Each corridor's stations, in inventory order. */
+export function corridorsOf(stations: Iterable<Station>): Map<string, Station[]> {
+  const corridors = new Map<string, Station[]>();
+  for (const s of stations) {
+    if (s.corridor_id === null) continue;
+    const members = corridors.get(s.corridor_id);
+    if (members) members.push(s);
+    else corridors.set(s.corridor_id, [s]);
+  }
+  return corridors;
+}
+
 /**
  * Lookups over an inventory: stations with their learned free-flow speed where there is one (else the
  * configured), detectors as their station, corridors by their stations' mean.
@@ -45,6 +57,7 @@ export function stationLookup(
   stationOfDetector: (detector_id: string) => string | undefined = () => undefined,
 ): StationLookup {
   const freeFlow = (s: Station) => learned.get(s.station_id) ?? s.free_flow_kmh;
+  const corridors = corridorsOf(stations.values());
   const station = (station_id: string | undefined) => {
     const s = station_id === undefined ? undefined : stations.get(station_id);
     return s ? { ...s, free_flow_kmh: freeFlow(s) } : null;
@@ -53,8 +66,8 @@ export function stationLookup(
     if (level === 'station') return station(key);
     // A lane runs at its station's free-flow speed: an arterial's detectors are not congested at its limit.
     if (level === 'detector') return station(stationOfDetector(key));
-    const members = [...stations.values()].filter((s) => s.corridor_id === key);
-    if (members.length === 0) return null;
+    const members = corridors.get(key);
+    if (!members) return null;
     const free_flow_kmh = members.reduce((a, s) => a + freeFlow(s), 0) / members.length;
     return { kind: members[0]!.kind, lanes: members[0]!.lanes, free_flow_kmh };
   };
