@@ -162,7 +162,7 @@ export function buildCentral(config: CentralConfig, deps: CentralDeps): Central 
 
   const context = { store, clock, metrics, positions, group_id: config.group_id, onCommitError };
   const groupsOf = (c: LogConsumer): GroupCommit =>
-    new GroupCommit((batches) => ingestBins(batches, c, { ...context, stations: index.stations, corridors: index.corridors, late_horizon_ms: config.late_horizon_ms, grace_ms: config.grace_ms, analysesHere: () => finalizer.analysesHere(), onWindows }), {
+    new GroupCommit((batches) => ingestBins(batches, c, { ...context, stations: index.stations, late_horizon_ms: config.late_horizon_ms, grace_ms: config.grace_ms, analysesHere: () => finalizer.analysesHere(), onWindows }), {
       max_bytes: GROUP_MAX_BYTES,
       concurrency: GROUPS_IN_FLIGHT,
       parallel_min_bytes: GROUP_MAX_BYTES / 4,

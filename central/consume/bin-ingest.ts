@@ -5,17 +5,15 @@
  */
 import { binsOfRecord, windowStartOfBin, WINDOW_MS, type Bin, type DeadLetter, type Station } from '../../protocol/index.ts';
 import type { LogBatch, LogConsumer, LogRecord } from '../../platform/log/log.ts';
-import { corridorRow, foldBins, windowRefsOf, type FoldTime } from '../windows/fold.ts';
+import { foldBins, foldCorridorBins, windowRefsOf, type FoldTime } from '../windows/fold.ts';
 import { ROLLING_SPAN_MS } from '../store/analytics-store.ts';
 import { inKeyOrder, type Store } from '../store/store.ts';
-import { windowRefKey, type WindowRef, type WindowRow } from '../store/rows.ts';
+import type { WindowRef, WindowRow } from '../store/rows.ts';
 import { CombinedWrites } from '../store/sql.ts';
 import type { ConsumeContext } from './partition-positions.ts';
 
 export interface IngestDeps extends ConsumeContext {
   stations: ReadonlyMap<string, Station>;
-  /** Each corridor's stations (StationIndex.corridors). */
-  corridors: ReadonlyMap<string, readonly Station[]>;
   /** A bin whose window ended longer ago than this is a late event: recorded, counted, not folded. */
   late_horizon_ms: number;
   /** A window is final once the wall clock passes its end plus this; one first written after that is written final. */
@@ -80,7 +78,7 @@ export async function ingestBins(batches: LogBatch[], consumer: LogConsumer, dep
     // Decided once: the windows are analysed here after the commit, or left in the transaction, never both.
     const left = !deps.analysesHere();
     if (left) await deps.store.leaveForAnalysis(side, rows.filter((r) => r.state !== 'provisional'));
-    const corridors = await rollUpCorridors(tx, rows, deps, time, side);
+    const corridors = await foldCorridors(tx, timely, deps, time, side);
     await deps.store.addDeadLetters(tx, dead);
     await side.flush(); // what had no window write to go with (no timely bins)
     return { fresh, late, recordedLate, rows: [...rows, ...corridors], rememberDetectors, left };
@@ -125,40 +123,24 @@ export function splitLate(bins: Bin[], now_ms: number, horizon_ms: number): { ti
   return { timely, late };
 }
 
-async function rollUpCorridors(
-  tx: Parameters<Parameters<Store['transaction']>[0]>[0],
-  stationAndDetectorRows: WindowRow[],
-  deps: IngestDeps,
-  time: FoldTime,
-  side: CombinedWrites,
-): Promise<WindowRow[]> {
+/**
+ * The corridor windows of these bins, folded after their stations'. A corridor's stations sit on different
+ * partitions, so several instances may fold into one corridor window at once; a transaction-scoped advisory lock
+ * per corridor window makes them take turns (in key order: no deadlock), and the row is read only once the lock is
+ * held, so each sees what the one before committed, including a row it inserted.
+ */
+async function foldCorridors(tx: Parameters<Parameters<Store['transaction']>[0]>[0], bins: Bin[], deps: IngestDeps, time: FoldTime, side: CombinedWrites): Promise<WindowRow[]> {
+  const corridorOf = (station_id: string): string | null | undefined => deps.stations.get(station_id)?.corridor_id;
   const touched = new Map<string, WindowRef>();
-  for (const r of stationAndDetectorRows) {
-    const corridor = r.level === 'station' ? deps.stations.get(r.key)?.corridor_id : null;
-    if (corridor) touched.set(`${corridor}/${r.window_start_ms}`, { level: 'corridor', key: corridor, window_start_ms: r.window_start_ms });
+  for (const bin of bins) {
+    const corridor = corridorOf(bin.station_id);
+    if (!corridor) continue;
+    const window_start_ms = windowStartOfBin(bin.bin_start_ms, bin.bin_ms);
+    const k = `${corridor}/${window_start_ms}`;
+    if (!touched.has(k)) touched.set(k, { level: 'corridor', key: corridor, window_start_ms });
   }
   if (touched.size === 0) return [];
-  // A corridor's stations sit on different partitions, so several instances may roll up one corridor window at
-  // once; a transaction-scoped advisory lock per corridor window makes them take turns (in key order: no
-  // deadlock), and READ COMMITTED lets the later one see the earlier one's station rows.
   const ordered = inKeyOrder([...touched.values()]);
   await deps.store.lockCorridors(tx, ordered);
-  const members = (corridor_id: string): string[] => (deps.corridors.get(corridor_id) ?? []).map((s) => s.station_id);
-  const stationRows = await deps.store.stationWindowsOf(tx, ordered.map((ref) => ({ station_ids: members(ref.key), window_start_ms: ref.window_start_ms })));
-  // The station rows by slot and station, so each corridor window picks its own (a scan per corridor window
-  // was quadratic: a backlog's transaction touches hundreds of corridor windows and reads thousands of rows).
-  const bySlot = new Map<number, Map<string, WindowRow>>();
-  for (const r of stationRows) {
-    let slot = bySlot.get(r.window_start_ms);
-    if (!slot) bySlot.set(r.window_start_ms, (slot = new Map()));
-    slot.set(r.key, r);
-  }
-  return deps.store.updateWindows(tx, ordered, (stored) =>
-    ordered.map((ref) => {
-      const slot = bySlot.get(ref.window_start_ms);
-      const rows = members(ref.key).flatMap((id) => slot?.get(id) ?? []);
-      return corridorRow(ref.key, ref.window_start_ms, rows, stored.get(windowRefKey(ref)), time);
-    }),
-    side,
-  );
+  return deps.store.updateWindows(tx, ordered, (stored) => foldCorridorBins(stored, bins, corridorOf, time), side);
 }

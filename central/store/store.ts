@@ -14,7 +14,7 @@ const NO_DATA_THROUGH = 'no_data_through';
 
 /**
  * The one order in which every writer locks window rows: detectors and stations by key, corridors last (ingest
- * rolls corridors up after their stations, in a second claim). Transactions that all lock in one order never
+ * folds corridors after their stations, in a second claim). Transactions that all lock in one order never
  * wait on each other in a circle; one that locked in table order deadlocked with ingest (docs/reliability.md).
  */
 const WINDOW_LOCK_ORDER = "level = 'corridor', level, key, window_start_ms";
@@ -456,18 +456,6 @@ export class Store {
       'SELECT count(pg_advisory_xact_lock(7472362, hashtext(k))) FROM (SELECT k FROM UNNEST($1::text[]) WITH ORDINALITY AS u(k, i) ORDER BY i) AS ordered',
       [refs.map((r) => `${r.level}/${r.key}/${r.window_start_ms}`)],
     );
-  }
-
-  /** Station windows for several (stations, window start) sets at once: corridor roll-ups. */
-  async stationWindowsOf(tx: SqlExecutor, wanted: { station_ids: string[]; window_start_ms: number }[]): Promise<WindowRow[]> {
-    const pairs = wanted.flatMap((w) => w.station_ids.map((id) => [id, w.window_start_ms] as const));
-    if (pairs.length === 0) return [];
-    const { rows } = await tx.query<WindowRow>(
-      `SELECT ${WINDOW_COLUMNS} FROM windows WHERE level = 'station'
-       AND (key, window_start_ms) IN (SELECT * FROM UNNEST($1::text[], $2::bigint[])) AND window_start_ms BETWEEN $3 AND $4`,
-      [pairs.map((p) => p[0]), pairs.map((p) => p[1]), ...span(wanted)],
-    );
-    return rows;
   }
 
   /**

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { decode, expecting, type Bin } from '../../protocol/index.ts';
 import { windowRefKey, type WindowRow } from '../store/rows.ts';
-import { corridorRow, foldBins } from './fold.ts';
+import { corridorRow, foldBins, foldCorridorBins } from './fold.ts';
 
 const T0 = 1_764_230_400_000;
 
-function bin(seq: number, detector_id: string, minute: number, volume: number, synced = true): Bin {
+function bin(seq: number, detector_id: string, minute: number, volume: number, synced = true, station_id = 's1'): Bin {
   return decode('bin', {
-    device_id: 'a1', seq, detector_id, station_id: 's1', bin_start_ms: T0 + minute * 60_000, bin_ms: 60_000,
+    device_id: 'a1', seq, detector_id, station_id, bin_start_ms: T0 + minute * 60_000, bin_ms: 60_000,
     clock: { synced, offset_ms: 0 }, measures: { ...expecting(3), volume, samples_seen: 3 },
   });
 }
@@ -61,5 +61,31 @@ describe('foldBins', () => {
     expect(station(T0)).toMatchObject({ state: 'revised', revision: 1 });
     expect(corridorRow('i35', T0, [final], undefined, later)).toMatchObject({ state: 'final', revision: 0 });
     expect(corridorRow('i35', T0 + 600_000, [], undefined, later)).toMatchObject({ state: 'provisional', revision: 0 });
+  });
+
+  it("folds a corridor's bins batch by batch into what its station windows merge to", () => {
+    const corridorOf = (station_id: string) => ({ s1: 'i35', s2: 'i35', s3: null })[station_id];
+    // Two partitions' batches: s1's and s2's bins, with speeds so the float sums are not trivially equal.
+    const speedy = (b: Bin, kmh: number): Bin => ({ ...b, measures: { ...b.measures, speed_weight: b.measures.volume ?? 0, speed_sum: kmh * (b.measures.volume ?? 0), speed_inverse_sum: (b.measures.volume ?? 0) / kmh, speed_min_kmh: kmh, speed_max_kmh: kmh } });
+    const first = [speedy(bin(1, 'd1', 0, 5), 97.3), speedy(bin(2, 'd2', 1, 6, false), 88.1), speedy(bin(3, 'd9', 2, 40, true, 's3'), 50)];
+    const second = [speedy(bin(4, 'd3', 0, 7, true, 's2'), 71.9), speedy(bin(5, 'd3', 6, 2, true, 's2'), 64.2)];
+    const time = { now_ms: T0 };
+    const once = foldCorridorBins(new Map(), first, corridorOf, time);
+    expect(once.map((r) => [r.level, r.key, r.window_start_ms, r.state, r.revision, r.clock_untrusted])).toEqual([['corridor', 'i35', T0, 'provisional', 0, true]]);
+    const stored = new Map(once.map((r) => [windowRefKey(r), r]));
+    const twice = foldCorridorBins(stored, second, corridorOf, { now_ms: T0 + 1 });
+    expect(twice.map((r) => r.window_start_ms)).toEqual([T0, T0 + 300_000]);
+    expect(once[0]!.measures.volume).toBe(11); // the stored row is copied, not changed
+
+    const stations = foldBins(new Map(), [...first, ...second], time).filter((r) => r.level === 'station' && r.key !== 's3');
+    for (const row of twice) {
+      const expected = corridorRow('i35', row.window_start_ms, stations.filter((s) => s.window_start_ms === row.window_start_ms), undefined, time);
+      for (const [k, v] of Object.entries(expected.measures)) expect(row.measures[k as keyof typeof row.measures]).toBeCloseTo(v as number, 9);
+    }
+    // A final corridor window takes a later batch as one revision.
+    const final = new Map(twice.map((r) => [windowRefKey(r), { ...r, state: 'final' as const }]));
+    const late = foldCorridorBins(final, [bin(6, 'd1', 3, 1), bin(7, 'd1', 4, 1)], corridorOf, { now_ms: T0 + 2 });
+    expect(late).toMatchObject([{ key: 'i35', window_start_ms: T0, state: 'revised', revision: 1 }]);
+    expect(late[0]!.measures.volume).toBe(20);
   });
 });

@@ -1,8 +1,10 @@
 /**
  * Folding bins into windows: pure. Given the current rows of the windows a batch touches, returns the rows as
- * they must be written. Detector and station windows merge bins incrementally (a station's bins all arrive on
- * one partition, so one consumer owns them); corridor windows span partitions and are recomputed from their
- * station windows instead, so two consumers never merge into one corridor row.
+ * they must be written. Every level merges bins incrementally: a window's measures are sums, minima and maxima
+ * of its bins', so a corridor window is the merge of its stations' bins as much as of their windows. Detector and
+ * station windows have one writer (a station's bins all arrive on one partition); a corridor's stations sit on
+ * several, so its windows are folded separately (`foldCorridorBins`), under a lock per corridor window that
+ * makes the partitions' transactions take turns on it (bin-ingest.ts).
  *
  * A window is final once the wall clock passes its end plus the grace period. One first written after that (a
  * backlog after an outage, a central that was down) is written final at once, as a finalisation pass would have
@@ -98,7 +100,38 @@ export function foldBins(current: ReadonlyMap<string, WindowRow>, bins: Bin[], t
   return out;
 }
 
-/** A corridor window recomputed from all its station windows; revision bumps if it was already final. */
+/**
+ * The corridor windows these bins land in, as foldBins does for detectors and stations: each stored row copied
+ * once (a final one becomes a revision) and the bins merged into it. `corridorOf` names a station's corridor;
+ * bins of stations on none are skipped. The caller holds the corridor windows' locks: two partitions' bins may
+ * land in one corridor window.
+ */
+export function foldCorridorBins(current: ReadonlyMap<string, WindowRow>, bins: readonly Bin[], corridorOf: (station_id: string) => string | null | undefined, time: FoldTime): WindowRow[] {
+  const out: WindowRow[] = [];
+  const bumped = new Set<string>();
+  const index = new Map<string, Map<number, WindowRow>>();
+  for (const bin of bins) {
+    const corridor_id = corridorOf(bin.station_id);
+    if (!corridor_id) continue;
+    const start = windowStartOfBin(bin.bin_start_ms, bin.bin_ms);
+    let byStart = index.get(corridor_id);
+    if (!byStart) index.set(corridor_id, (byStart = new Map()));
+    let row = byStart.get(start);
+    if (!row) {
+      const ref: WindowRef = { level: 'corridor', key: corridor_id, window_start_ms: start };
+      const stored = current.get(windowRefKey(ref));
+      row = stored ? touch(stored, bumped, time.now_ms) : newRow(ref, time);
+      row.measures = { ...row.measures };
+      byStart.set(start, row);
+      out.push(row);
+    }
+    mergeInto(row.measures, bin.measures);
+    if (!bin.clock.synced) row.clock_untrusted = true;
+  }
+  return out;
+}
+
+/** A corridor window recomputed from all its station windows (replays); revision bumps if it was already final. */
 export function corridorRow(
   corridor_id: string,
   window_start_ms: number,
