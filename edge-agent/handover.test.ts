@@ -30,7 +30,9 @@ async function simulated(clock: Clock, ms: number): Promise<void> {
 async function changeMidBin(handOver: boolean) {
   const clock = scaledClock(SPEEDUP);
   const local = await localGateway([{ device_id: 'agent-handover', secret: 'pw' }], clock);
-  // The feed serves only its latest 20 s interval: what an agent missed, or dropped, is gone.
+  // The feed serves only its latest 20 s interval: what an agent missed, or dropped, is gone. The agents poll
+  // twice an interval (taking nothing twice), so one poll held up on a busy machine (2 s of real time at this
+  // speed-up) does not lose a sample the hand-over is not about.
   const feed = buildFeedServer({
     feeds: CORE_FEEDS, stations: CORE_STATIONS, model: new TrafficModel('handover'), clock, interval_ms: 20_000, history_intervals: 1,
     time_zone: 'America/Chicago', host: '127.0.0.1', port: 0,
@@ -42,7 +44,7 @@ async function changeMidBin(handOver: boolean) {
     AgentConfigSchema.parse({
       device_id: 'agent-handover', site: 'waco', mqtt_url: local.gateway.url(), mqtt_password: 'pw', reconnect_ms: 200, heartbeat_interval_ms,
       bin_ms: 60_000, close_delay_ms: 50_000,
-      inputs: [{ driver: 'tmdd-http', name: 'i35', url: `${feed.feedUrl('txdot-i35')}/detectorDataMsg`, poll_interval_ms: 20_000, sample_interval_ms: 20_000 }],
+      inputs: [{ driver: 'tmdd-http', name: 'i35', url: `${feed.feedUrl('txdot-i35')}/detectorDataMsg`, poll_interval_ms: 10_000, sample_interval_ms: 20_000 }],
     });
   const deps = { clock, logger: pino({ level: 'silent' }), outbox, probe: QUIET_PROBE, clockState: () => ({ synced: true, offset_ms: 0 }), version: 'test', config_hash: 'test' };
   let agent: Agent = buildAgent(config(30_000), deps);
