@@ -131,16 +131,21 @@ export function splitLate(bins: Bin[], now_ms: number, horizon_ms: number): { ti
  */
 async function foldCorridors(tx: Parameters<Parameters<Store['transaction']>[0]>[0], bins: Bin[], deps: IngestDeps, time: FoldTime, side: CombinedWrites): Promise<WindowRow[]> {
   const corridorOf = (station_id: string): string | null | undefined => deps.stations.get(station_id)?.corridor_id;
-  const touched = new Map<string, WindowRef>();
+  // Each corridor window once, found by corridor and start: no key text per bin.
+  const touched = new Map<string, Set<number>>();
+  const refs: WindowRef[] = [];
   for (const bin of bins) {
     const corridor = corridorOf(bin.station_id);
     if (!corridor) continue;
     const window_start_ms = windowStartOfBin(bin.bin_start_ms, bin.bin_ms);
-    const k = `${corridor}/${window_start_ms}`;
-    if (!touched.has(k)) touched.set(k, { level: 'corridor', key: corridor, window_start_ms });
+    let starts = touched.get(corridor);
+    if (!starts) touched.set(corridor, (starts = new Set()));
+    if (starts.has(window_start_ms)) continue;
+    starts.add(window_start_ms);
+    refs.push({ level: 'corridor', key: corridor, window_start_ms });
   }
-  if (touched.size === 0) return [];
-  const ordered = inKeyOrder([...touched.values()]);
+  if (refs.length === 0) return [];
+  const ordered = inKeyOrder(refs);
   await deps.store.lockCorridors(tx, ordered);
   return deps.store.updateWindows(tx, ordered, (stored) => foldCorridorBins(stored, bins, corridorOf, time), side);
 }
