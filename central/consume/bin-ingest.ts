@@ -5,10 +5,10 @@
  */
 import { binsOfRecord, windowStartOfBin, WINDOW_MS, type Bin, type DeadLetter, type Station } from '../../protocol/index.ts';
 import type { LogBatch, LogConsumer, LogRecord } from '../../platform/log/log.ts';
-import { foldBins, foldCorridorBins, windowRefsOf, type FoldTime } from '../windows/fold.ts';
+import { corridorRefsOf, foldBins, foldCorridorBins, windowRefsOf, type FoldTime } from '../windows/fold.ts';
 import { ROLLING_SPAN_MS } from '../store/analytics-store.ts';
 import { inKeyOrder, type Store } from '../store/store.ts';
-import type { WindowRef, WindowRow } from '../store/rows.ts';
+import type { WindowRow } from '../store/rows.ts';
 import { CombinedWrites } from '../store/sql.ts';
 import type { ConsumeContext } from './partition-positions.ts';
 
@@ -131,19 +131,7 @@ export function splitLate(bins: Bin[], now_ms: number, horizon_ms: number): { ti
  */
 async function foldCorridors(tx: Parameters<Parameters<Store['transaction']>[0]>[0], bins: Bin[], deps: IngestDeps, time: FoldTime, side: CombinedWrites): Promise<WindowRow[]> {
   const corridorOf = (station_id: string): string | null | undefined => deps.stations.get(station_id)?.corridor_id;
-  // Each corridor window once, found by corridor and start: no key text per bin.
-  const touched = new Map<string, Set<number>>();
-  const refs: WindowRef[] = [];
-  for (const bin of bins) {
-    const corridor = corridorOf(bin.station_id);
-    if (!corridor) continue;
-    const window_start_ms = windowStartOfBin(bin.bin_start_ms, bin.bin_ms);
-    let starts = touched.get(corridor);
-    if (!starts) touched.set(corridor, (starts = new Set()));
-    if (starts.has(window_start_ms)) continue;
-    starts.add(window_start_ms);
-    refs.push({ level: 'corridor', key: corridor, window_start_ms });
-  }
+  const refs = corridorRefsOf(bins, corridorOf);
   if (refs.length === 0) return [];
   const ordered = inKeyOrder(refs);
   await deps.store.lockCorridors(tx, ordered);

@@ -35,6 +35,23 @@ export function windowRefsOf(bins: readonly Bin[]): WindowRef[] {
   return refs;
 }
 
+/** The corridor windows these bins land in, each once, as windowRefsOf finds a batch's detector and station windows. */
+export function corridorRefsOf(bins: readonly Bin[], corridorOf: (station_id: string) => string | null | undefined): WindowRef[] {
+  const refs: WindowRef[] = [];
+  const seen = new Map<string, Set<number>>();
+  for (const bin of bins) {
+    const corridor = corridorOf(bin.station_id);
+    if (!corridor) continue;
+    const window_start_ms = windowStartOfBin(bin.bin_start_ms, bin.bin_ms);
+    let starts = seen.get(corridor);
+    if (!starts) seen.set(corridor, (starts = new Set()));
+    if (starts.has(window_start_ms)) continue;
+    starts.add(window_start_ms);
+    refs.push({ level: 'corridor', key: corridor, window_start_ms });
+  }
+  return refs;
+}
+
 /**
  * When a fold happens: `now_ms`, and `closed_through_ms`, now minus the grace period. A window ending at or
  * before `closed_through_ms` is past its deadline. Without it (replays, tests of the sums) none is.
