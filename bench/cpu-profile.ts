@@ -46,7 +46,7 @@ export const CENTRAL_STEPS: FrameRule[] = [
   { url: /\/central\/store\/(store|seq-runs)\.ts/, fn: /^(claimBins|admitSeqs|pruneDedupe)$/, label: 'dedupe' },
   { url: /\/central\/windows\//, label: 'fold' },
   { url: /\/central\/store\/store\.ts/, fn: /^(lockWindows|lockCorridors|inKeyOrder)$/, label: 'claim windows' },
-  { url: /\/central\/consume\/bin-ingest\.ts/, fn: /^rollUpCorridors$/, label: 'claim windows' },
+  { url: /\/central\/consume\/bin-ingest\.ts/, fn: /^foldCorridors$/, label: 'claim windows' },
   { url: /\/central\/store\/store\.ts/, fn: /^updateWindows$/, label: 'write windows' },
   { url: /\/central\/store\/store\.ts/, fn: /^(keepRecentBins|observeDetectors|addLateEvents|addDeadLetters)$/, label: 'write bins\u2019 side rows' },
   { url: /\/central\/store\/sql\.ts/, fn: /^flush$/, label: 'write bins\u2019 side rows' },

@@ -4,12 +4,10 @@
  * keyed by station, and congestion is judged against the station's free-flow speed.
  */
 import type { Station, WindowResult } from '../protocol/index.ts';
-import { corridorsOf, stationLookup, type StationLookup } from './windows/result.ts';
+import { stationLookup, type StationLookup } from './windows/result.ts';
 
 export class StationIndex {
   readonly stations: ReadonlyMap<string, Station>;
-  /** Each corridor's stations, in inventory order. */
-  readonly corridors: ReadonlyMap<string, readonly Station[]>;
   /** Turns a stored window into its result, with its station's (learned) free-flow speed. */
   readonly lookup: StationLookup;
   private readonly detectorStation = new Map<string, string>();
@@ -17,7 +15,6 @@ export class StationIndex {
 
   constructor(stations: readonly Station[]) {
     this.stations = new Map(stations.map((s) => [s.station_id, s]));
-    this.corridors = corridorsOf(stations);
     this.lookup = stationLookup(this.stations, this.learnedFreeFlow, (detector_id) => this.detectorStation.get(detector_id));
   }
 

@@ -5,7 +5,7 @@
  */
 import { binsOfRecord, windowStartOfBin, WINDOW_MS, type Bin, type DeadLetter, type Station } from '../../protocol/index.ts';
 import type { LogBatch, LogConsumer, LogRecord } from '../../platform/log/log.ts';
-import { corridorRefsOf, foldBins, foldCorridorBins, windowRefsOf, type FoldTime } from '../windows/fold.ts';
+import { corridorRefsOf, foldBins, foldCorridorBins, windowRefsOf, type CorridorOf, type FoldTime } from '../windows/fold.ts';
 import { ROLLING_SPAN_MS } from '../store/analytics-store.ts';
 import { inKeyOrder, type Store } from '../store/store.ts';
 import type { WindowRow } from '../store/rows.ts';
@@ -130,7 +130,7 @@ export function splitLate(bins: Bin[], now_ms: number, horizon_ms: number): { ti
  * held, so each sees what the one before committed, including a row it inserted.
  */
 async function foldCorridors(tx: Parameters<Parameters<Store['transaction']>[0]>[0], bins: Bin[], deps: IngestDeps, time: FoldTime, side: CombinedWrites): Promise<WindowRow[]> {
-  const corridorOf = (station_id: string): string | null | undefined => deps.stations.get(station_id)?.corridor_id;
+  const corridorOf: CorridorOf = (station_id) => deps.stations.get(station_id)?.corridor_id;
   const refs = corridorRefsOf(bins, corridorOf);
   if (refs.length === 0) return [];
   const ordered = inKeyOrder(refs);

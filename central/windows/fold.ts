@@ -13,43 +13,58 @@
  * revision: state `revised`, revision + 1 (once per batch), and it is written and re-emitted. A provisional
  * window past its deadline stays provisional until the pass, which finalises it within a pass's time.
  */
-import { expecting, mergeAll, mergeInto, windowStartOfBin, WINDOW_MS, type Bin } from '../../protocol/index.ts';
+import { expecting, mergeAll, mergeInto, windowStartOfBin, WINDOW_MS, type Bin, type WindowLevel } from '../../protocol/index.ts';
 import { windowRefKey, type WindowRef, type WindowRow } from '../store/rows.ts';
 
-/** The detector and station windows these bins land in, each once (found by level, key and start: no key text per bin). */
-export function windowRefsOf(bins: readonly Bin[]): WindowRef[] {
-  const refs: WindowRef[] = [];
-  const seen = { detector: new Map<string, Set<number>>(), station: new Map<string, Set<number>>() };
-  const add = (level: 'detector' | 'station', key: string, window_start_ms: number): void => {
-    let starts = seen[level].get(key);
-    if (!starts) seen[level].set(key, (starts = new Set()));
-    if (starts.has(window_start_ms)) return;
-    starts.add(window_start_ms);
-    refs.push({ level, key, window_start_ms });
-  };
-  for (const bin of bins) {
-    const window_start_ms = windowStartOfBin(bin.bin_start_ms, bin.bin_ms);
-    add('detector', bin.detector_id, window_start_ms);
-    add('station', bin.station_id, window_start_ms);
+/**
+ * A batch's windows by level, key and start, each made once, in the order first seen: found again through a map
+ * per level and key rather than a key string composed per bin (the fold is central's hot path).
+ */
+class BatchWindows<T> {
+  readonly made: T[] = [];
+  private readonly index = new Map<WindowLevel, Map<string, Map<number, T>>>();
+  private readonly make: (ref: WindowRef) => T;
+  constructor(make: (ref: WindowRef) => T) {
+    this.make = make;
   }
-  return refs;
+
+  at(level: WindowLevel, key: string, window_start_ms: number): T {
+    let byKey = this.index.get(level);
+    if (!byKey) this.index.set(level, (byKey = new Map()));
+    let byStart = byKey.get(key);
+    if (!byStart) byKey.set(key, (byStart = new Map()));
+    let value = byStart.get(window_start_ms);
+    if (value === undefined) {
+      value = this.make({ level, key, window_start_ms });
+      byStart.set(window_start_ms, value);
+      this.made.push(value);
+    }
+    return value;
+  }
 }
 
-/** The corridor windows these bins land in, each once, as windowRefsOf finds a batch's detector and station windows. */
-export function corridorRefsOf(bins: readonly Bin[], corridorOf: (station_id: string) => string | null | undefined): WindowRef[] {
-  const refs: WindowRef[] = [];
-  const seen = new Map<string, Set<number>>();
+/** A station's corridor, if it lies on one. */
+export type CorridorOf = (station_id: string) => string | null | undefined;
+
+/** The detector and station windows these bins land in, each once. */
+export function windowRefsOf(bins: readonly Bin[]): WindowRef[] {
+  const refs = new BatchWindows((ref) => ref);
+  for (const bin of bins) {
+    const start = windowStartOfBin(bin.bin_start_ms, bin.bin_ms);
+    refs.at('detector', bin.detector_id, start);
+    refs.at('station', bin.station_id, start);
+  }
+  return refs.made;
+}
+
+/** The corridor windows these bins land in, each once. */
+export function corridorRefsOf(bins: readonly Bin[], corridorOf: CorridorOf): WindowRef[] {
+  const refs = new BatchWindows((ref) => ref);
   for (const bin of bins) {
     const corridor = corridorOf(bin.station_id);
-    if (!corridor) continue;
-    const window_start_ms = windowStartOfBin(bin.bin_start_ms, bin.bin_ms);
-    let starts = seen.get(corridor);
-    if (!starts) seen.set(corridor, (starts = new Set()));
-    if (starts.has(window_start_ms)) continue;
-    starts.add(window_start_ms);
-    refs.push({ level: 'corridor', key: corridor, window_start_ms });
+    if (corridor) refs.at('corridor', corridor, windowStartOfBin(bin.bin_start_ms, bin.bin_ms));
   }
-  return refs;
+  return refs.made;
 }
 
 /**
@@ -86,66 +101,48 @@ function touch(row: WindowRow, bumped: Set<string>, now_ms: number): WindowRow {
   return { ...row, updated_ms: now_ms };
 }
 
-export function foldBins(current: ReadonlyMap<string, WindowRow>, bins: Bin[], time: FoldTime): WindowRow[] {
-  const { now_ms } = time;
-  // The fold is central's hot path. Rows are copied once per fold (touch) and then merged into in place, and
-  // found again through a map per level and key rather than a composed string key per bin.
-  const out: WindowRow[] = [];
+/**
+ * The rows of one fold: each stored row copied once (a final one becomes a revision, once per fold) and then
+ * merged into in place; a window not stored yet starts empty.
+ */
+function foldRows(current: ReadonlyMap<string, WindowRow>, time: FoldTime): BatchWindows<WindowRow> {
   const bumped = new Set<string>();
-  const index = { detector: new Map<string, Map<number, WindowRow>>(), station: new Map<string, Map<number, WindowRow>>() };
-  const rowFor = (level: 'detector' | 'station', key: string, window_start_ms: number): WindowRow => {
-    let byStart = index[level].get(key);
-    if (!byStart) index[level].set(key, (byStart = new Map()));
-    let row = byStart.get(window_start_ms);
-    if (!row) {
-      const ref: WindowRef = { level, key, window_start_ms };
-      const stored = current.get(windowRefKey(ref));
-      row = stored ? touch(stored, bumped, now_ms) : newRow(ref, time);
-      row.measures = { ...row.measures };
-      byStart.set(window_start_ms, row);
-      out.push(row);
-    }
+  return new BatchWindows((ref) => {
+    const stored = current.get(windowRefKey(ref));
+    const row = stored ? touch(stored, bumped, time.now_ms) : newRow(ref, time);
+    row.measures = { ...row.measures };
     return row;
-  };
+  });
+}
+
+function mergeBin(row: WindowRow, bin: Bin): void {
+  mergeInto(row.measures, bin.measures);
+  if (!bin.clock.synced) row.clock_untrusted = true;
+}
+
+/** The detector and station windows these bins land in, as they must be written. */
+export function foldBins(current: ReadonlyMap<string, WindowRow>, bins: Bin[], time: FoldTime): WindowRow[] {
+  const rows = foldRows(current, time);
   for (const bin of bins) {
     const start = windowStartOfBin(bin.bin_start_ms, bin.bin_ms);
-    for (const row of [rowFor('detector', bin.detector_id, start), rowFor('station', bin.station_id, start)]) {
-      mergeInto(row.measures, bin.measures);
-      if (!bin.clock.synced) row.clock_untrusted = true;
-    }
+    mergeBin(rows.at('detector', bin.detector_id, start), bin);
+    mergeBin(rows.at('station', bin.station_id, start), bin);
   }
-  return out;
+  return rows.made;
 }
 
 /**
- * The corridor windows these bins land in, as foldBins does for detectors and stations: each stored row copied
- * once (a final one becomes a revision) and the bins merged into it. `corridorOf` names a station's corridor;
- * bins of stations on none are skipped. The caller holds the corridor windows' locks: two partitions' bins may
- * land in one corridor window.
+ * The corridor windows these bins land in, as foldBins does for detectors and stations. `corridorOf` names a
+ * station's corridor; bins of stations on none are skipped. The caller holds the corridor windows' locks: two
+ * partitions' bins may land in one corridor window.
  */
-export function foldCorridorBins(current: ReadonlyMap<string, WindowRow>, bins: readonly Bin[], corridorOf: (station_id: string) => string | null | undefined, time: FoldTime): WindowRow[] {
-  const out: WindowRow[] = [];
-  const bumped = new Set<string>();
-  const index = new Map<string, Map<number, WindowRow>>();
+export function foldCorridorBins(current: ReadonlyMap<string, WindowRow>, bins: readonly Bin[], corridorOf: CorridorOf, time: FoldTime): WindowRow[] {
+  const rows = foldRows(current, time);
   for (const bin of bins) {
-    const corridor_id = corridorOf(bin.station_id);
-    if (!corridor_id) continue;
-    const start = windowStartOfBin(bin.bin_start_ms, bin.bin_ms);
-    let byStart = index.get(corridor_id);
-    if (!byStart) index.set(corridor_id, (byStart = new Map()));
-    let row = byStart.get(start);
-    if (!row) {
-      const ref: WindowRef = { level: 'corridor', key: corridor_id, window_start_ms: start };
-      const stored = current.get(windowRefKey(ref));
-      row = stored ? touch(stored, bumped, time.now_ms) : newRow(ref, time);
-      row.measures = { ...row.measures };
-      byStart.set(start, row);
-      out.push(row);
-    }
-    mergeInto(row.measures, bin.measures);
-    if (!bin.clock.synced) row.clock_untrusted = true;
+    const corridor = corridorOf(bin.station_id);
+    if (corridor) mergeBin(rows.at('corridor', corridor, windowStartOfBin(bin.bin_start_ms, bin.bin_ms)), bin);
   }
-  return out;
+  return rows.made;
 }
 
 /** A corridor window recomputed from all its station windows (replays); revision bumps if it was already final. */

@@ -36,7 +36,7 @@ export function toWindowResult(row: WindowRow, lookup: StationLookup): WindowRes
 }
 
 /** Each corridor's stations, in inventory order. */
-export function corridorsOf(stations: Iterable<Station>): Map<string, Station[]> {
+function corridorsOf(stations: Iterable<Station>): Map<string, Station[]> {
   const corridors = new Map<string, Station[]>();
   for (const s of stations) {
     if (s.corridor_id === null) continue;
