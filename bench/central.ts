@@ -201,8 +201,8 @@ async function backlog<B, E, A = unknown, F = unknown>(
 
 /** Bins in the log before central starts; central runs in this process. */
 async function throughput(label: string, env: Env, n: number): Promise<void> {
-  // For Kafka the time includes the consumer group join, a few seconds, so the figures are a floor of the
-  // steady rate.
+  // For Kafka the time from start includes the consumer group join, so those figures are a floor of the steady
+  // rate; the figures from the first stored batch leave it out.
   const sources = { central: null, ...env.servers };
   const { stored_ms, complete_ms, measured: cpu, steady } = await backlog(label, env, n, () => cpuNow(sources), (cpu0) => cpuSince(cpu0, sources), {
     at: () => cpuNow(sources),
