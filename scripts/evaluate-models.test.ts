@@ -7,10 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { PersistenceForecaster } from '../central/forecast/series.ts';
 import { documentedTables, generatedTables, withTables } from './evaluate/doc.ts';
 import { fixedOpenings, robustOpenings, scoreOpenings } from './evaluate/anomaly-eval.ts';
-import { walkForward } from './evaluate/forecast-eval.ts';
+import { HINDSIGHT_BLEND, bestBlend, walkForward } from './evaluate/forecast-eval.ts';
 import { evaluateOnsets } from './evaluate/onset-eval.ts';
 import { WINDOW_MS, localToEpochMs, nabLabels, parseI94Csv, parseNabCsv, parseWebtrisCsv, resample } from './evaluate/load.ts';
-import { FIXED, FORECAST_SERIES, NAB_SERIES, TIME_ZONE, anomalyOptions, runEvaluation } from './evaluate/run.ts';
+import { BLENDED_MODELS, FIXED, FORECAST_SERIES, NAB_SERIES, TIME_ZONE, anomalyOptions, runEvaluation } from './evaluate/run.ts';
 import { PUBLISHED_MODEL, beatsBetterBaseline, forecastTable } from './evaluate/tables.ts';
 
 const root = new URL('../data/real/', import.meta.url);
@@ -202,5 +202,31 @@ describe('forecast evaluation', () => {
       expect(r.coverage!.inside).toBeLessThanOrEqual(r.coverage!.of);
       expect(r.coverage!.of).toBeLessThanOrEqual(r.n);
     }
+  });
+
+  it('bounds every row by the best fixed blend in hindsight, which no blended model alone beats', () => {
+    const blends = evaluation.forecasts.filter((r) => r.model === HINDSIGHT_BLEND);
+    expect(blends).toHaveLength(FORECAST_SERIES.length * 3 + 1);
+    for (const b of blends) {
+      const weights = Object.values(b.weights!);
+      expect(Object.keys(b.weights!)).toEqual([...BLENDED_MODELS]);
+      expect(weights.reduce((a, w) => a + w, 0)).toBeCloseTo(1, 9);
+      // Each model alone is a corner of the grid, so the best blend is at least as good as every one of them.
+      const group = evaluation.forecasts.filter((x) => x.series === b.series && x.horizon_ms === b.horizon_ms);
+      for (const m of BLENDED_MODELS) expect(b.mae).toBeLessThanOrEqual(group.find((x) => x.model === m)!.mae + 1e-9);
+    }
+  });
+
+  it('finds the blend that made the values, and says which model names are unknown', () => {
+    const targets = [10, 20, 35, 15, 50].map((a, i) => {
+      const b = 7 * i - 3;
+      return [0.3 * a + 0.7 * b, a, b];
+    });
+    const best = bestBlend(targets, ['a', 'b']);
+    expect(best.weights!.a).toBeCloseTo(0.3, 9);
+    expect(best.weights!.b).toBeCloseTo(0.7, 9);
+    expect(best.mae).toBeLessThan(1e-9);
+    const windows = resample(parseNabCsv(nab['speed_6005.csv']!, TIME_ZONE)).windows.slice(0, 50);
+    expect(() => walkForward('slice', windows, WINDOW_MS, [WINDOW_MS], [{ name: 'persistence', make: () => new PersistenceForecaster() }], ['profile'])).toThrow(/blend names profile, which is not one of the models \(persistence\)/);
   });
 });

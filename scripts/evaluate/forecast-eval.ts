@@ -4,6 +4,12 @@
  * step with a value every model issues a forecast for each horizon; when the target step arrives with a value,
  * the errors are recorded, but only where every model had a forecast, so all models are scored on the same
  * targets (the same-time-of-week model needs some history first, which shrinks the common set).
+ *
+ * Optionally it also reports the best fixed blend of some of the models, chosen in hindsight: the convex weights
+ * (on a grid of `BLEND_STEP`) whose blended forecast has the lowest MAE over the very targets it is scored on. No
+ * forecaster could know those weights in advance, so it is not a model but a bound: where even it barely beats a
+ * baseline, the blended models hold no more information about that series than the baseline does, and no way of
+ * weighing them online can do better.
  */
 import type { Interval, SeriesForecaster } from '../../central/forecast/series.ts';
 import type { Point } from './load.ts';
@@ -26,7 +32,14 @@ export interface ErrorRow {
   rmse: number;
   /** For a model with intervals: the share of scored targets inside the interval it gave, and how many had one. */
   coverage?: { inside: number; of: number };
+  /** For the hindsight blend: its weight per blended model, by name. */
+  weights?: Record<string, number>;
 }
+
+/** The model name of the hindsight blend's rows. */
+export const HINDSIGHT_BLEND = 'best fixed blend, in hindsight';
+/** Grid spacing of the hindsight blend's weights. */
+export const BLEND_STEP = 0.05;
 
 interface Pending {
   horizon_ms: number;
@@ -40,7 +53,15 @@ export function walkForward(
   step_ms: number,
   horizons_ms: readonly number[],
   factories: readonly ModelFactory[],
+  blend: readonly string[] = [],
 ): ErrorRow[] {
+  const blended = blend.map((name) => {
+    const i = factories.findIndex((f) => f.name === name);
+    if (i < 0) throw new Error(`walkForward: blend names ${name}, which is not one of the models (${factories.map((f) => f.name).join(', ')})`);
+    return i;
+  });
+  /** Per horizon, for the hindsight blend: each scored target's actual value and the blended models' forecasts. */
+  const scored = new Map<number, number[][]>(horizons_ms.map((h) => [h, []]));
   const models = factories.map((f) => f.make());
   const byTime = new Map(points.map((p) => [p.t_ms, p.value]));
   const pending = new Map<number, Pending[]>();
@@ -58,6 +79,7 @@ export function walkForward(
       for (const d of due) {
         const s = sums.get(d.horizon_ms)!;
         s.n += 1;
+        if (blended.length > 0) scored.get(d.horizon_ms)!.push([actual, ...blended.map((i) => d.forecasts[i]!)]);
         d.forecasts.forEach((f, i) => {
           s.abs[i]! += Math.abs(f - actual);
           s.sq[i]! += (f - actual) ** 2;
@@ -95,6 +117,37 @@ export function walkForward(
         ...(models[i]!.interval ? { coverage: { inside: s.inside[i]!, of: s.of[i]! } } : {}),
       });
     });
+    if (blended.length > 0 && s.n > 0) rows.push({ series, horizon_ms: h, model: HINDSIGHT_BLEND, n: s.n, ...bestBlend(scored.get(h)!, blend) });
   }
   return rows;
+}
+
+/** Every weight vector of `k` non-negative multiples of BLEND_STEP summing to one. */
+function simplexGrid(k: number): number[][] {
+  const steps = Math.round(1 / BLEND_STEP);
+  const out: number[][] = [];
+  const walk = (prefix: number[], left: number): void => {
+    if (prefix.length === k - 1) return void out.push([...prefix, left].map((u) => u / steps));
+    for (let u = 0; u <= left; u++) walk([...prefix, u], left - u);
+  };
+  walk([], steps);
+  return out;
+}
+
+/** The grid's weights with the lowest MAE on `targets` (each [actual, ...forecasts]); the first such on a tie. */
+export function bestBlend(targets: readonly number[][], names: readonly string[]): Pick<ErrorRow, 'mae' | 'rmse' | 'weights'> {
+  let best = { mae: Number.POSITIVE_INFINITY, rmse: Number.NaN, w: [] as number[] };
+  for (const w of simplexGrid(names.length)) {
+    let abs = 0;
+    let sq = 0;
+    for (const [actual, ...f] of targets) {
+      let blend = 0;
+      for (let i = 0; i < w.length; i++) blend += w[i]! * f[i]!;
+      abs += Math.abs(blend - actual!);
+      sq += (blend - actual!) ** 2;
+    }
+    const mae = abs / targets.length;
+    if (mae < best.mae) best = { mae, rmse: Math.sqrt(sq / targets.length), w };
+  }
+  return { mae: best.mae, rmse: best.rmse, weights: Object.fromEntries(names.map((n, i) => [n, best.w[i]!])) };
 }

@@ -88,6 +88,9 @@ function factories(baseline: BaselineOptions, horizons_ms: number[], step_ms: nu
   ];
 }
 
+/** The models whose best fixed blend in hindsight each forecast row reports: a bound on what weighing them can do. */
+export const BLENDED_MODELS = ['persistence', 'same time of week', 'profile + decayed deviation'] as const;
+
 export const ONSET_STATIONS = ['6005', 't4013'] as const;
 
 export const MNDOT_HORIZONS_MS = [15, 30, 60].map((m) => m * 60_000);
@@ -122,7 +125,7 @@ export function runEvaluation(files: DataFiles, i94_last_hours?: number): Evalua
   const anomalies = evaluateAnomalies(labelled, options, FIXED);
 
   const fiveMin = factories(options.baseline, MNDOT_HORIZONS_MS, WINDOW_MS);
-  const forecasts = FORECAST_SERIES.flatMap((f) => walkForward(f, windowsOf.get(f)!, WINDOW_MS, MNDOT_HORIZONS_MS, fiveMin));
+  const forecasts = FORECAST_SERIES.flatMap((f) => walkForward(f, windowsOf.get(f)!, WINDOW_MS, MNDOT_HORIZONS_MS, fiveMin, BLENDED_MODELS));
 
   // The stations with both speed and occupancy, so the congestion level is the one central would compute.
   const onsets = ONSET_STATIONS.map((st) => evaluateOnsets(st, windowsOf.get(`speed_${st}.csv`)!, windowsOf.get(`occupancy_${st}.csv`)!, WINDOW_MS, TIME_ZONE));
@@ -132,7 +135,7 @@ export function runEvaluation(files: DataFiles, i94_last_hours?: number): Evalua
     const i94 = parseI94Csv(files.i94, TIME_ZONE);
     const points = i94_last_hours === undefined ? i94.points : i94.points.slice(-i94_last_hours);
     const hourly: BaselineOptions = { time_zone: TIME_ZONE, slot_ms: HOUR_MS, neighbour_slots: 0, min_history: 3, weeks_kept: 8, day_fallback: true };
-    forecasts.push(...walkForward('I-94 ATR 301 volume', points, HOUR_MS, I94_HORIZONS_MS, factories(hourly, I94_HORIZONS_MS, HOUR_MS)));
+    forecasts.push(...walkForward('I-94 ATR 301 volume', points, HOUR_MS, I94_HORIZONS_MS, factories(hourly, I94_HORIZONS_MS, HOUR_MS), BLENDED_MODELS));
     out.i94 = { rows: i94.rows, hours: points.length, duplicate_rows: i94.duplicate_rows, first_ms: points[0]!.t_ms, last_ms: points[points.length - 1]!.t_ms };
   }
   return out;

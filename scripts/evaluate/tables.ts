@@ -1,6 +1,6 @@
 /** Markdown tables of an `Evaluation`, as printed by `npm run evaluate` and pasted into docs/traffic-model.md. */
 import type { DetectionScore } from './anomaly-eval.ts';
-import type { ErrorRow } from './forecast-eval.ts';
+import { HINDSIGHT_BLEND, type ErrorRow } from './forecast-eval.ts';
 import type { OnsetEvaluation, WarningScore } from './onset-eval.ts';
 import type { WebtrisEvaluation } from './webtris-eval.ts';
 import type { IncidentEvaluation } from './incident-eval.ts';
@@ -71,9 +71,19 @@ export function forecastTable(rows: readonly ErrorRow[]): string {
     const beats = verdict === null ? 'n/a' : `${verdict.beats ? 'yes' : 'no'}, ${Math.abs(verdict.by_pct).toFixed(1)} % ${verdict.by_pct >= 0 ? 'lower' : 'higher'}`;
     const cov = by(PUBLISHED_MODEL)?.coverage;
     const coverage = cov && cov.of > 0 ? `${((100 * cov.inside) / cov.of).toFixed(1)} % of ${cov.of}` : 'n/a';
-    return [g[0]!.series, horizonLabel(g[0]!.horizon_ms), g[0]!.n, ...models.map((m) => `${fmt(by(m)?.mae ?? NaN)} / ${fmt(by(m)?.rmse ?? NaN)}`), beats, coverage];
+    const cell = (m: string): string => {
+      const r = by(m);
+      const weights = r?.weights ? ` (${Object.values(r.weights).map((w) => w.toFixed(2)).join(' · ')})` : '';
+      return `${fmt(r?.mae ?? NaN)} / ${fmt(r?.rmse ?? NaN)}${weights}`;
+    };
+    return [g[0]!.series, horizonLabel(g[0]!.horizon_ms), g[0]!.n, ...models.map(cell), beats, coverage];
   });
-  return table(['series', 'horizon', 'n', ...models.map((m) => `${m} MAE / RMSE`), 'combined beats the better baseline (MAE)', '80 % interval held the value'], body);
+  const heading = (m: string): string => (m === HINDSIGHT_BLEND ? `${m} MAE / RMSE (weights: ${blendedNames(rows).join(' · ')})` : `${m} MAE / RMSE`);
+  return table(['series', 'horizon', 'n', ...models.map(heading), 'combined beats the better baseline (MAE)', '80 % interval held the value'], body);
+}
+
+function blendedNames(rows: readonly ErrorRow[]): string[] {
+  return Object.keys(rows.find((r) => r.weights)?.weights ?? {});
 }
 
 /** Onset warnings per station: the forecast-based rule central raises beside the naive "light now". */
