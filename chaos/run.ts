@@ -49,8 +49,10 @@ export interface RunOptions {
 export async function runScenario(scenario: Scenario, o: RunOptions): Promise<Row> {
   const scale = SCALES[o.scale];
   const run_id = `${scenario.name.replace(/-/g, '')}${randomBytes(3).toString('hex')}`;
-  const minutes = o.scale === 'full' ? scale.minutes * (scenario.minutes_factor ?? 1) : scale.minutes;
-  const l = layout(run_id, { ...scale, minutes }, o.seed, Date.now());
+  const full = o.scale === 'full';
+  const minutes = full ? scale.minutes * (scenario.minutes_factor ?? 1) : scale.minutes;
+  const agents = full ? scale.agents * (scenario.agents_factor ?? 1) : scale.agents;
+  const l = layout(run_id, { ...scale, minutes, agents }, o.seed, Date.now());
   scenario.shape?.(l);
   const pace_ms = scale.pace_ms * (scenario.pace_factor ?? 1);
   const generate_ms = l.minutes * pace_ms;
