@@ -7,9 +7,9 @@
  *
  * Optionally it also reports the best fixed blend of some of the models, chosen in hindsight: the convex weights
  * (on a grid of `BLEND_STEP`) whose blended forecast has the lowest MAE over the very targets it is scored on. No
- * forecaster could know those weights in advance, so it is not a model but a bound: where even it barely beats a
- * baseline, the blended models hold no more information about that series than the baseline does, and no way of
- * weighing them online can do better.
+ * forecaster could know those weights in advance, so it is not a model but a yardstick: where even it barely
+ * beats a baseline, no fixed weighting of the blended models does better there, and weights that move with time
+ * would have to find their gain in when each model is right, not in how much each is trusted overall.
  */
 import type { Interval, SeriesForecaster } from '../../central/forecast/series.ts';
 import type { Point } from './load.ts';
