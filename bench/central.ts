@@ -503,7 +503,9 @@ async function main(): Promise<void> {
       }
     }
   }
-  console.log(`\n### Central: ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}\n`);
+  // The V8 flags central ran with (npm run bench:central gives the deployed ones: deploy/kubernetes/base/central.yaml).
+  const flags = process.env.NODE_OPTIONS?.trim() ? `, NODE_OPTIONS ${process.env.NODE_OPTIONS.trim()}` : '';
+  console.log(`\n### Central: ${new Date().toISOString().slice(0, 10)}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}${flags}\n`);
   console.log('| measure | result | goal |\n|---|---|---|');
   for (const [m, v, g] of rows) console.log(`| ${m} | ${v} | ${g} |`);
 }
