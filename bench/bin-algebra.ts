@@ -1,12 +1,13 @@
 /**
- * Throughput of the hot pure paths: samples → bins (agent), bins → windows (central), and decoding a bin
- * batch off the wire (gateway). Prints a Markdown table of medians over several rounds; never gates CI.
+ * Throughput of the hot pure paths: samples → bins (agent), bins → windows and the dedupe record (central), and
+ * decoding a bin batch off the wire (gateway). Prints a Markdown table of medians over several rounds; never gates CI.
  *
  *   npm run bench
  */
 import { cpus } from 'node:os';
 import { aggregateSamples, decode, encode, expecting, merge, mergeAll, type Bin, type Sample } from '../protocol/index.ts';
 import { foldBins } from '../central/windows/fold.ts';
+import { admitSeqs, type SeqRun } from '../central/store/seq-runs.ts';
 
 const ROUNDS = 7;
 const T0 = 1_764_230_400_000;
@@ -49,6 +50,13 @@ const results = [
   }),
   time('samples → 60 s bins (agent)', samples.length, () => void aggregateSamples(samples, 60_000, 20_000)),
   time('bins → detector + station windows (central fold)', bins.length, () => void foldBins(new Map(), bins, { now_ms: T0 })),
+  time('bins against the dedupe record, 10,000 a batch (central dedupe)', bins.length, () => {
+    let stored: SeqRun[] = [];
+    for (let i = 0; i < bins.length; i += 10_000) {
+      const change = admitSeqs(stored, bins.slice(i, i + 10_000));
+      stored = [...stored.filter((r) => !change.gone.includes(r)), ...change.added];
+    }
+  }),
   time('decode a 200-bin batch (gateway)', 200 * 50, () => {
     for (let i = 0; i < 50; i++) decode('bin_batch', wire);
   }),

@@ -32,8 +32,9 @@ export interface RunChange<B> {
  */
 export function admitSeqs<B extends { seq: number; bin_start_ms: number }>(stored: readonly SeqRun[], bins: readonly B[]): RunChange<B> {
   // The stored runs' union, as disjoint intervals in order: what the check searches.
+  const byFirst = [...stored].sort((a, b) => a.first_seq - b.first_seq);
   const runs: SeqRun[] = [];
-  for (const r of [...stored].sort((a, b) => a.first_seq - b.first_seq)) {
+  for (const r of byFirst) {
     const last = runs.at(-1);
     if (last && r.first_seq <= last.last_seq + 1) runs[runs.length - 1] = { ...last, last_seq: Math.max(last.last_seq, r.last_seq) };
     else runs.push(r);
@@ -58,27 +59,35 @@ export function admitSeqs<B extends { seq: number; bin_start_ms: number }>(store
   }
   if (fresh.length === 0) return { fresh, gone: [], added: [] };
 
-  // Every interval, stored and new (one per fresh seq), merged where they overlap or touch.
-  const pieces: (SeqRun & { stored?: SeqRun })[] = [
-    ...stored.map((r) => ({ ...r, stored: r })),
-    ...[...newest].map(([seq, start]) => ({ first_seq: seq, last_seq: seq, last_bin_start_ms: start })),
-  ].sort((a, b) => a.first_seq - b.first_seq);
+  // One sweep over the stored runs and the fresh seqs, both in order, merging what overlaps or touches. (Fresh
+  // seqs lie outside every stored run, so a seq and a run never start at the same place.)
+  const seqs = Float64Array.from(newest.keys()).sort();
   const gone: SeqRun[] = [];
   const added: SeqRun[] = [];
-  let i = 0;
-  while (i < pieces.length) {
-    const run = { ...pieces[i]! };
-    const members = [pieces[i]!];
-    while (i + 1 < pieces.length && pieces[i + 1]!.first_seq <= run.last_seq + 1) {
-      const next = pieces[++i]!;
-      members.push(next);
-      run.last_seq = Math.max(run.last_seq, next.last_seq);
-      run.last_bin_start_ms = Math.max(run.last_bin_start_ms, next.last_bin_start_ms);
-    }
-    i++;
-    if (members.length === 1 && members[0]!.stored) continue; // a stored run nothing touched
-    for (const m of members) if (m.stored) gone.push(m.stored);
-    added.push({ first_seq: run.first_seq, last_seq: run.last_seq, last_bin_start_ms: run.last_bin_start_ms });
+  let i = 0; // the next fresh seq
+  let j = 0; // the next stored run
+  const storedNext = (): boolean => j < byFirst.length && (i === seqs.length || byFirst[j]!.first_seq < seqs[i]!);
+  const nextFirst = (): number => (storedNext() ? byFirst[j]!.first_seq : i < seqs.length ? seqs[i]! : Number.POSITIVE_INFINITY);
+  while (i < seqs.length || j < byFirst.length) {
+    // One merged run: the next piece, then every piece that starts inside it or right after it.
+    const members: SeqRun[] = [];
+    let withNew = false;
+    let run: SeqRun | null = null;
+    do {
+      let piece: SeqRun;
+      if (storedNext()) members.push((piece = byFirst[j++]!));
+      else {
+        const seq = seqs[i++]!;
+        piece = { first_seq: seq, last_seq: seq, last_bin_start_ms: newest.get(seq)! };
+        withNew = true;
+      }
+      run = run === null
+        ? { ...piece }
+        : { first_seq: run.first_seq, last_seq: Math.max(run.last_seq, piece.last_seq), last_bin_start_ms: Math.max(run.last_bin_start_ms, piece.last_bin_start_ms) };
+    } while (nextFirst() <= run.last_seq + 1);
+    if (!withNew && members.length === 1) continue; // a stored run nothing touched
+    gone.push(...members);
+    added.push(run);
   }
   return { fresh, gone, added };
 }
