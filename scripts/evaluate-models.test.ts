@@ -204,7 +204,7 @@ describe('forecast evaluation', () => {
     }
   });
 
-  it('bounds every row by the best fixed blend in hindsight, which no blended model alone beats', () => {
+  it('gives every row the best fixed blend in hindsight, which no blended model alone beats', () => {
     const blends = evaluation.forecasts.filter((r) => r.model === HINDSIGHT_BLEND);
     expect(blends).toHaveLength(FORECAST_SERIES.length * 3 + 1);
     for (const b of blends) {

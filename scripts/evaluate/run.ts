@@ -88,7 +88,7 @@ function factories(baseline: BaselineOptions, horizons_ms: number[], step_ms: nu
   ];
 }
 
-/** The models whose best fixed blend in hindsight each forecast row reports: a bound on what weighing them can do. */
+/** The models whose best fixed blend in hindsight each forecast row reports: what no fixed weighting of them beats. */
 export const BLENDED_MODELS = ['persistence', 'same time of week', 'profile + decayed deviation'] as const;
 
 export const ONSET_STATIONS = ['6005', 't4013'] as const;
